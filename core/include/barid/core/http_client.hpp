@@ -1,0 +1,53 @@
+#pragma once
+// The gateway's HTTP client, lent to plugins through HostContext: libcurl
+// easy handles kept in a pool so that connections (and TLS sessions) are
+// reused across requests, connect and total timeouts, TLS verification on
+// unless a CA bundle says otherwise, and counters for /metrics.
+
+#include <barid/sdk/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace barid::core {
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds total_timeout{15000};
+  std::string ca_file;  // empty: the system's CA store
+  std::string user_agent = "barid-gateway";
+};
+
+struct HttpClientStats {
+  std::uint64_t requests = 0;
+  std::uint64_t transport_errors = 0;
+  std::uint64_t http_errors = 0;  // status >= 400
+  std::uint64_t total_latency_us = 0;
+};
+
+class CurlHttpClient final : public sdk::HttpClient {
+ public:
+  explicit CurlHttpClient(HttpClientOptions options = {});
+  ~CurlHttpClient() override;
+
+  sdk::HttpResponse perform(const sdk::HttpRequest& request) noexcept override;
+  HttpClientStats stats() const noexcept;
+
+  // Call once before any thread uses libcurl.
+  static void global_init();
+
+ private:
+  void* acquire();
+  void release(void* handle);
+
+  HttpClientOptions options_;
+  std::mutex mutex_;
+  std::vector<void*> idle_;  // CURL* handles, each with its own connection cache
+  std::atomic<std::uint64_t> requests_{0}, transport_errors_{0}, http_errors_{0}, latency_us_{0};
+};
+
+}  // namespace barid::core

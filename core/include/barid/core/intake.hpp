@@ -1,0 +1,103 @@
+#pragma once
+// The accept path: a send request is validated and turned into a NewMessage
+// (intake), then stored by the IntakeWriter, which groups the messages of
+// concurrent requests into one multi-row transaction (group commit) so that
+// requests do not queue behind one commit each.
+
+#include <barid/core/message.hpp>
+#include <barid/core/phone.hpp>
+#include <barid/core/result.hpp>
+#include <barid/core/store.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace barid::core {
+
+// A send request as the API received it, before validation.
+struct SendRequest {
+  std::string to;
+  std::string channel = "sms";
+  std::string body;
+  std::string from;
+  std::string scheduled_at;  // ISO 8601 with a zone; empty: now
+  std::string reference;
+  std::string recipient_id;
+  std::string category;
+  std::string provider_template;
+  std::vector<std::string> template_variables;
+  std::optional<int> max_attempts;
+  std::string idempotency_key;
+  std::string request_hash;  // SHA-256 of the canonical request (raw bytes)
+};
+
+struct IntakeLimits {
+  std::size_t max_sms_characters = 1600;       // Twilio's limit for one message
+  std::size_t max_whatsapp_characters = 4096;
+  int max_attempts_cap = 10;
+  std::chrono::hours max_schedule_ahead{24 * 365};
+};
+
+class MessageIntake {
+ public:
+  MessageIntake(PhoneNormalizer phones, IntakeLimits limits, int default_max_attempts);
+
+  // Validates `request` and builds the message to store. `routable` is the
+  // set of channels some provider instance serves.
+  Result<NewMessage> prepare(const SendRequest& request, TenantId tenant, const Actor& actor,
+                             const std::set<sdk::Channel>& routable) const;
+
+  const PhoneNormalizer& phones() const noexcept { return phones_; }
+
+ private:
+  PhoneNormalizer phones_;
+  IntakeLimits limits_;
+  int default_max_attempts_;
+};
+
+struct IntakeWriterOptions {
+  int writers = 2;              // concurrent transactions
+  std::size_t max_batch = 500;  // messages per transaction
+  std::size_t max_pending = 100000;
+};
+
+class IntakeWriter {
+ public:
+  using Done = std::function<void(const Result<InsertOutcome>&)>;
+
+  IntakeWriter(Store& store, IntakeWriterOptions options, std::function<void()> on_committed);
+  ~IntakeWriter();
+
+  // Queues a message; `done` runs on a writer thread after the commit (or
+  // the failure). False when the queue is full: answer 503 right away.
+  bool submit(NewMessage message, Done done);
+
+  // Stores what was queued, then stops.
+  void stop();
+  std::size_t pending() const;
+
+ private:
+  struct Item {
+    NewMessage message;
+    Done done;
+  };
+  void loop();
+
+  Store& store_;
+  IntakeWriterOptions options_;
+  std::function<void()> on_committed_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace barid::core

@@ -1,0 +1,155 @@
+#pragma once
+// The domain records the gateway stores: tenants, API keys, messages and the
+// audit trail of each message.
+
+#include <barid/core/ids.hpp>
+#include <barid/core/message_status.hpp>
+#include <barid/core/segments.hpp>
+#include <barid/core/time.hpp>
+#include <barid/sdk/types.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace barid::core {
+
+using TenantId = std::uint32_t;
+
+struct Tenant {
+  TenantId id = 0;
+  std::string name;
+  std::string default_language = "en";
+  std::optional<int> retention_days;  // overrides the gateway's default
+};
+
+struct ApiKeyRecord {
+  std::string key_id;       // public part of the key
+  TenantId tenant_id = 0;
+  std::string secret_hash;  // SHA-256 of the secret part, 32 raw bytes
+  std::string label;
+  bool revoked = false;
+};
+
+// Who caused an event: the API key's id (or "dispatcher", "provider:<name>",
+// "job:<name>"), and the client's address and user agent when there is one.
+struct Actor {
+  std::string actor;
+  std::string ip;
+  std::string user_agent;
+};
+
+// A message as the intake hands it to the store.
+struct NewMessage {
+  MessageId id;
+  TenantId tenant_id = 0;
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string to;  // E.164
+  std::string from;
+  std::string body;
+  MessageStatus status = MessageStatus::queued;  // queued, scheduled or suppressed
+  std::string status_reason;                     // why it was suppressed
+  int max_attempts = 3;
+  std::optional<TimePoint> scheduled_at;
+  SegmentCount segments;
+  std::string idempotency_key;  // empty: none
+  std::string request_hash;     // SHA-256 of the request, 32 raw bytes, with an idempotency key
+  std::optional<Uuid> batch_id;
+  std::string recipient_id;
+  std::string category;
+  std::string template_code;
+  std::string language;
+  std::string provider_template;
+  std::vector<std::string> template_variables;
+  std::string reference;  // the client's own reference
+  Actor actor;
+};
+
+struct InsertOutcome {
+  enum class Kind {
+    inserted,
+    duplicate,             // the idempotency key was used before with the same request
+    idempotency_mismatch,  // the idempotency key was used before with another request
+  };
+  Kind kind = Kind::inserted;
+  MessageId id;  // the stored message's id (the earlier one for a duplicate)
+  MessageStatus status = MessageStatus::queued;
+};
+
+struct Message {
+  MessageId id;
+  TenantId tenant_id = 0;
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string to;
+  std::string from;
+  std::string body;
+  MessageStatus status = MessageStatus::queued;
+  std::string status_reason;
+  int attempts = 0;
+  int max_attempts = 3;
+  std::string provider_instance;
+  std::string provider_message_id;
+  int segments = 1;
+  Encoding encoding = Encoding::gsm7;
+  std::optional<sdk::Money> cost;
+  std::string error_code;
+  std::string error_message;
+  std::string idempotency_key;
+  std::optional<Uuid> batch_id;
+  std::string recipient_id;
+  std::string category;
+  std::string template_code;
+  std::string language;
+  std::string provider_template;
+  std::vector<std::string> template_variables;
+  std::string reference;
+  TimePoint created_at{};
+  std::optional<TimePoint> scheduled_at;
+  std::optional<TimePoint> next_attempt_at;
+  std::optional<TimePoint> sent_at;
+  std::optional<TimePoint> delivered_at;
+  std::optional<TimePoint> read_at;
+  std::optional<TimePoint> failed_at;
+  TimePoint updated_at{};
+};
+
+struct MessageEvent {
+  std::int64_t id = 0;
+  TimePoint at{};
+  std::string type;  // accepted, suppressed, sent, retry_scheduled, failed, delivered, ...
+  std::optional<MessageStatus> status;
+  std::string detail;
+  Actor actor;
+};
+
+// What the dispatcher decided after one provider call.
+struct AttemptResult {
+  enum class Decision { sent, retry, failed };
+  MessageId id;
+  TenantId tenant_id = 0;
+  Decision decision = Decision::failed;
+  int attempt = 1;
+  std::string provider_instance;
+  // sent
+  MessageStatus status = MessageStatus::sent;
+  std::string provider_message_id;
+  int segments = 0;
+  std::optional<sdk::Money> cost;
+  // retry
+  std::chrono::milliseconds retry_in{0};
+  // retry / failed
+  sdk::ProviderError error;
+  std::string detail;  // for the audit trail
+};
+
+// What became of one delivery report.
+struct ReportOutcome {
+  enum class Kind { applied, ignored, unknown_message };
+  Kind kind = Kind::unknown_message;
+  std::optional<MessageId> id;
+  MessageStatus from = MessageStatus::sent;
+  MessageStatus to = MessageStatus::sent;
+};
+
+}  // namespace barid::core

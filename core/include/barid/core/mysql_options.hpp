@@ -1,0 +1,20 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace barid::core {
+
+struct MySqlOptions {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string socket;  // when set, used instead of host:port
+  std::string user;
+  std::string password;
+  std::string database = "barid";
+  int pool_size = 8;
+  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds io_timeout{30};
+};
+
+}  // namespace barid::core

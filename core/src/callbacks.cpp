@@ -1,0 +1,47 @@
+#include <barid/core/callbacks.hpp>
+
+#include <barid/core/log.hpp>
+
+namespace barid::core {
+
+Result<CallbackReply> CallbackProcessor::process(const std::string& instance, const sdk::CallbackRequest& request,
+                                                 const Actor& actor) {
+  auto set = providers_.snapshot();
+  const ProviderSlot* slot = set->find(instance);
+  if (!slot) return Error::not_found("no provider instance named '" + instance + "'");
+
+  const sdk::CallbackResult result = slot->instance->provider().parse_callback(request);
+  switch (result.verdict) {
+    case sdk::CallbackResult::Verdict::forbidden:
+      log_warn("webhooks", "rejected a '" + request.kind + "' webhook for " + instance + ": " + result.reason);
+      return Error{ErrorKind::invalid, "the request's signature did not verify", "signature"};
+    case sdk::CallbackResult::Verdict::bad_request:
+      log_warn("webhooks", "could not use a '" + request.kind + "' webhook for " + instance + ": " + result.reason);
+      return Error::invalid("body", result.reason.empty() ? "the request could not be understood" : result.reason);
+    case sdk::CallbackResult::Verdict::accepted:
+      break;
+  }
+
+  CallbackReply reply;
+  reply.http_status = result.http_status;
+  reply.body = result.response_body;
+  reply.content_type = result.response_content_type;
+  if (!result.status_updates.empty()) {
+    auto outcomes = store_.apply_reports(instance, result.status_updates, actor);
+    if (!outcomes) return outcomes.error();
+    for (const auto& o : *outcomes) {
+      switch (o.kind) {
+        case ReportOutcome::Kind::applied: ++reply.applied; break;
+        case ReportOutcome::Kind::ignored: ++reply.ignored; break;
+        case ReportOutcome::Kind::unknown_message: ++reply.unknown; break;
+      }
+    }
+  }
+  reply.inbound = static_cast<int>(result.inbound_messages.size());
+  log_debug("webhooks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
+                            std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
+                            " unknown, " + std::to_string(reply.inbound) + " inbound");
+  return reply;
+}
+
+}  // namespace barid::core

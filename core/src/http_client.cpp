@@ -1,0 +1,179 @@
+#include <barid/core/http_client.hpp>
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <mutex>
+
+namespace barid::core {
+namespace {
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<sdk::HttpHeaders*>(user);
+  std::string_view line(data, size * n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    headers->clear();  // a new response (after 100-continue or a redirect)
+    return size * n;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    auto name = line.substr(0, colon);
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.remove_prefix(1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.remove_suffix(1);
+    std::string lower(name);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers->emplace_back(std::move(lower), std::string(value));
+  }
+  return size * n;
+}
+
+sdk::TransportError classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return sdk::TransportError::timeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return sdk::TransportError::connect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+      return sdk::TransportError::tls;
+    default:
+      return sdk::TransportError::other;
+  }
+}
+
+}  // namespace
+
+void CurlHttpClient::global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+CurlHttpClient::CurlHttpClient(HttpClientOptions options) : options_(std::move(options)) { global_init(); }
+
+CurlHttpClient::~CurlHttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* CurlHttpClient::acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void CurlHttpClient::release(void* handle) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(handle);
+}
+
+sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexcept {
+  sdk::HttpResponse response;
+  try {
+    CURL* curl = static_cast<CURL*>(acquire());
+    if (!curl) {
+      response.error = sdk::TransportError::other;
+      response.error_message = "cannot create a curl handle";
+      return response;
+    }
+    // curl_easy_reset keeps the handle's connection cache: reuse survives.
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    auto total = request.timeout ? *request.timeout : options_.total_timeout;
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+
+    if (request.method == "GET") {
+      curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "POST") {
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+
+    std::string userpwd;
+    if (request.basic_auth) {
+      curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(curl, CURLOPT_USERNAME, request.basic_auth->user.c_str());
+      curl_easy_setopt(curl, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
+    }
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : request.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+
+    auto start = std::chrono::steady_clock::now();
+    CURLcode rc = curl_easy_perform(curl);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
+    curl_slist_free_all(headers);
+
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    latency_us_.fetch_add(static_cast<std::uint64_t>(
+                              std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()),
+                          std::memory_order_relaxed);
+    if (rc != CURLE_OK) {
+      response.error = classify(rc);
+      response.error_message = curl_easy_strerror(rc);
+      response.status = 0;
+      transport_errors_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      long code = 0;
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+      response.status = static_cast<int>(code);
+      if (code >= 400) http_errors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    release(curl);
+  } catch (const std::exception& e) {
+    response.error = sdk::TransportError::other;
+    response.error_message = e.what();
+  }
+  return response;
+}
+
+HttpClientStats CurlHttpClient::stats() const noexcept {
+  HttpClientStats s;
+  s.requests = requests_.load();
+  s.transport_errors = transport_errors_.load();
+  s.http_errors = http_errors_.load();
+  s.total_latency_us = latency_us_.load();
+  return s;
+}
+
+}  // namespace barid::core

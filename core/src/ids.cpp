@@ -1,0 +1,109 @@
+#include <barid/core/ids.hpp>
+
+#include <barid/sdk/encoding.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <random>
+
+namespace barid::core {
+namespace {
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 gen([] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }());
+  return gen;
+}
+
+}  // namespace
+
+Uuid Uuid::v7() noexcept {
+  // 48-bit unix milliseconds | version 7 | 12-bit sub-millisecond counter |
+  // variant 10 | 62 random bits. The counter keeps ids from one thread in
+  // creation order within a millisecond.
+  thread_local std::uint64_t last_ms = 0;
+  thread_local std::uint16_t counter = 0;
+  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count());
+  if (ms == last_ms) {
+    counter = static_cast<std::uint16_t>((counter + 1) & 0x0FFF);
+  } else {
+    last_ms = ms;
+    counter = static_cast<std::uint16_t>(rng()() & 0x07FF);
+  }
+  Uuid u;
+  for (int i = 0; i < 6; ++i) u.bytes[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  u.bytes[6] = static_cast<std::uint8_t>(0x70 | ((counter >> 8) & 0x0F));
+  u.bytes[7] = static_cast<std::uint8_t>(counter & 0xFF);
+  std::uint64_t r = rng()();
+  for (int i = 8; i < 16; ++i) u.bytes[i] = static_cast<std::uint8_t>(r >> (8 * (i - 8)));
+  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3F) | 0x80);
+  return u;
+}
+
+std::optional<Uuid> Uuid::parse(std::string_view t) noexcept {
+  if (t.size() != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-') return std::nullopt;
+  Uuid u;
+  int b = 0;
+  for (std::size_t i = 0; i < t.size();) {
+    if (t[i] == '-') {
+      ++i;
+      continue;
+    }
+    int hi = sdk::hex_value(t[i]), lo = sdk::hex_value(t[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    u.bytes[b++] = static_cast<std::uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  return u;
+}
+
+Uuid Uuid::from_bytes(std::string_view raw) noexcept {
+  Uuid u;
+  std::memcpy(u.bytes.data(), raw.data(), std::min<std::size_t>(raw.size(), 16));
+  return u;
+}
+
+std::string Uuid::str() const {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[bytes[i] >> 4]);
+    out.push_back(hex[bytes[i] & 0xF]);
+  }
+  return out;
+}
+
+std::string Uuid::raw() const { return std::string(reinterpret_cast<const char*>(bytes.data()), 16); }
+
+bool Uuid::is_nil() const noexcept {
+  for (auto b : bytes)
+    if (b) return false;
+  return true;
+}
+
+std::size_t UuidHash::operator()(const Uuid& u) const noexcept {
+  std::uint64_t a, b;
+  std::memcpy(&a, u.bytes.data(), 8);
+  std::memcpy(&b, u.bytes.data() + 8, 8);
+  return std::hash<std::uint64_t>{}(a ^ (b * 0x9E3779B97F4A7C15ull));
+}
+
+std::string random_hex(std::size_t n) {
+  std::random_device rd;  // the kernel's CSPRNG on Linux
+  std::string raw(n, '\0');
+  for (std::size_t i = 0; i < n; i += 4) {
+    auto v = rd();
+    for (std::size_t k = 0; k < 4 && i + k < n; ++k) raw[i + k] = static_cast<char>(v >> (8 * k));
+  }
+  return sdk::hex_encode(raw);
+}
+
+}  // namespace barid::core

@@ -1,0 +1,172 @@
+#include <barid/core/intake.hpp>
+
+#include <barid/core/log.hpp>
+
+#include <regex>
+
+namespace barid::core {
+
+MessageIntake::MessageIntake(PhoneNormalizer phones, IntakeLimits limits, int default_max_attempts)
+    : phones_(std::move(phones)), limits_(limits), default_max_attempts_(default_max_attempts) {}
+
+namespace {
+
+bool printable_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c > 0x7E) return false;
+  return true;
+}
+
+Status check_text(std::string_view field, std::string_view value, std::size_t max_bytes) {
+  if (value.size() > max_bytes)
+    return Error::invalid(std::string(field), "at most " + std::to_string(max_bytes) + " bytes");
+  if (!is_valid_utf8(value)) return Error::invalid(std::string(field), "is not valid UTF-8");
+  return {};
+}
+
+}  // namespace
+
+Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenant, const Actor& actor,
+                                          const std::set<sdk::Channel>& routable) const {
+  NewMessage m;
+  m.id = Uuid::v7();
+  m.tenant_id = tenant;
+  m.actor = actor;
+
+  auto channel = sdk::channel_from_string(req.channel);
+  if (!channel || *channel == sdk::Channel::email)
+    return Error::invalid("channel", "must be 'sms' or 'whatsapp'");
+  if (!routable.count(*channel))
+    return Error::invalid("channel", "no provider is configured for channel '" + req.channel + "'");
+  m.channel = *channel;
+
+  auto to = phones_.to_e164(req.to, "to");
+  if (!to) return to.error();
+  m.to = std::move(*to);
+
+  if (req.body.empty() && req.provider_template.empty())
+    return Error::invalid("body", "a message needs a body (or a provider template)");
+  if (!is_valid_utf8(req.body)) return Error::invalid("body", "is not valid UTF-8");
+  m.segments = count_segments(req.body);
+  const std::size_t max_chars =
+      m.channel == sdk::Channel::whatsapp ? limits_.max_whatsapp_characters : limits_.max_sms_characters;
+  if (static_cast<std::size_t>(m.segments.characters) > max_chars)
+    return Error::invalid("body", "has " + std::to_string(m.segments.characters) + " characters; at most " +
+                                      std::to_string(max_chars) + " for " + req.channel);
+  if (req.body.empty()) m.segments.segments = 1;
+  m.body = req.body;
+
+  if (auto st = check_text("from", req.from, 64); !st) return st.error();
+  m.from = req.from;
+  if (auto st = check_text("reference", req.reference, 128); !st) return st.error();
+  m.reference = req.reference;
+  if (auto st = check_text("recipient_id", req.recipient_id, 128); !st) return st.error();
+  m.recipient_id = req.recipient_id;
+
+  static const std::regex category_re("[a-z0-9_-]{1,32}");
+  if (!req.category.empty() && !std::regex_match(req.category, category_re))
+    return Error::invalid("category", "lower-case letters, digits, '-' and '_', at most 32");
+  m.category = req.category;
+
+  if (auto st = check_text("provider_template", req.provider_template, 128); !st) return st.error();
+  m.provider_template = req.provider_template;
+  if (req.template_variables.size() > 50) return Error::invalid("template_variables", "at most 50 variables");
+  for (std::size_t i = 0; i < req.template_variables.size(); ++i)
+    if (auto st = check_text("template_variables/" + std::to_string(i), req.template_variables[i], 1024); !st)
+      return st.error();
+  m.template_variables = req.template_variables;
+
+  m.max_attempts = default_max_attempts_;
+  if (req.max_attempts) {
+    if (*req.max_attempts < 1 || *req.max_attempts > limits_.max_attempts_cap)
+      return Error::invalid("max_attempts", "between 1 and " + std::to_string(limits_.max_attempts_cap));
+    m.max_attempts = *req.max_attempts;
+  }
+
+  if (!req.scheduled_at.empty()) {
+    auto when = parse_iso8601(req.scheduled_at);
+    if (!when)
+      return Error::invalid("scheduled_at", "an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00+03:00");
+    if (*when > now_us() + limits_.max_schedule_ahead)
+      return Error::invalid("scheduled_at", "at most one year ahead");
+    if (*when > now_us()) {
+      m.scheduled_at = *when;
+      m.status = MessageStatus::scheduled;
+    }
+  }
+
+  if (!req.idempotency_key.empty()) {
+    if (req.idempotency_key.size() > 255 || !printable_ascii(req.idempotency_key))
+      return Error::invalid("Idempotency-Key", "at most 255 printable ASCII characters");
+    m.idempotency_key = req.idempotency_key;
+    m.request_hash = req.request_hash;
+  }
+  return m;
+}
+
+IntakeWriter::IntakeWriter(Store& store, IntakeWriterOptions options, std::function<void()> on_committed)
+    : store_(store), options_(options), on_committed_(std::move(on_committed)) {
+  for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { loop(); });
+}
+
+IntakeWriter::~IntakeWriter() { stop(); }
+
+bool IntakeWriter::submit(NewMessage message, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || queue_.size() >= options_.max_pending) return false;
+    queue_.push_back({std::move(message), std::move(done)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+std::size_t IntakeWriter::pending() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void IntakeWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void IntakeWriter::loop() {
+  std::vector<Item> items;
+  std::vector<NewMessage> batch;
+  for (;;) {
+    items.clear();
+    batch.clear();
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      // Everything that arrived while the previous commit ran goes together.
+      while (!queue_.empty() && items.size() < options_.max_batch) {
+        items.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    batch.reserve(items.size());
+    for (auto& it : items) batch.push_back(std::move(it.message));
+    auto outcomes = store_.insert_messages(batch);
+    if (outcomes) {
+      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(Result<InsertOutcome>((*outcomes)[i]));
+      if (on_committed_) on_committed_();
+    } else {
+      log_warn("intake", "storing " + std::to_string(batch.size()) + " messages failed: " + outcomes.error().message);
+      Error e = outcomes.error();
+      if (e.kind == ErrorKind::internal) e.kind = ErrorKind::unavailable;
+      for (auto& it : items) it.done(Result<InsertOutcome>(e));
+    }
+  }
+}
+
+}  // namespace barid::core

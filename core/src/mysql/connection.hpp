@@ -1,0 +1,94 @@
+#pragma once
+// A Connector/C++ connection with its prepared statements, and a fixed-size
+// pool of them. After the server restarts, a connection is rebuilt and its
+// statements prepared again (a reconnect invalidates every prepared
+// statement: error 1243).
+
+#include <barid/core/mysql_options.hpp>
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sql {
+class Connection;
+}
+
+namespace barid::core::mysql {
+
+// Errors after which the connection is unusable and the operation may be
+// tried again on a new one.
+bool is_connection_error(int code) noexcept;
+// Errors after which the transaction was rolled back and may be tried again.
+bool is_retryable_transaction_error(int code) noexcept;
+
+class DbConnection {
+ public:
+  explicit DbConnection(const MySqlOptions& options);
+  ~DbConnection();
+
+  // Connects if not connected (throws sql::SQLException).
+  void ensure_connected();
+  // Forgets the connection and its statements (after a connection error).
+  void reset() noexcept;
+  bool connected() const noexcept { return conn_ != nullptr; }
+
+  sql::PreparedStatement& prepare(const std::string& sql);
+  void execute(const std::string& sql);
+  std::unique_ptr<sql::ResultSet> query(const std::string& sql);
+  // Rows changed by an UPDATE / INSERT run through execute().
+  std::uint64_t update(const std::string& sql);
+
+  // 'text' with quotes, escaped for this connection's character set.
+  std::string quote(std::string_view text);
+
+  void begin();
+  void commit();
+  void rollback() noexcept;
+
+ private:
+  const MySqlOptions& options_;
+  std::unique_ptr<sql::Connection> conn_;
+  std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> statements_;
+};
+
+class ConnectionPool {
+ public:
+  ConnectionPool(MySqlOptions options, int size);
+  ~ConnectionPool();
+
+  class Lease {
+   public:
+    Lease(ConnectionPool& pool, std::unique_ptr<DbConnection> c) : pool_(&pool), c_(std::move(c)) {}
+    Lease(Lease&& o) noexcept : pool_(o.pool_), c_(std::move(o.c_)) {}
+    ~Lease() {
+      if (c_) pool_->give_back(std::move(c_));
+    }
+    DbConnection& operator*() { return *c_; }
+    DbConnection* operator->() { return c_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<DbConnection> c_;
+  };
+
+  Lease acquire();
+  const MySqlOptions& options() const noexcept { return options_; }
+
+ private:
+  void give_back(std::unique_ptr<DbConnection> c);
+
+  MySqlOptions options_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<DbConnection>> idle_;
+};
+
+}  // namespace barid::core::mysql

@@ -1,0 +1,710 @@
+#include <barid/core/mysql_store.hpp>
+
+#include "connection.hpp"
+#include "migrations.hpp"
+
+#include <barid/core/log.hpp>
+#include <barid/sdk/encoding.hpp>
+
+#include <cppconn/exception.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+#include <iomanip>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+namespace barid::core {
+
+using mysql::ConnectionPool;
+using mysql::DbConnection;
+
+namespace {
+
+constexpr std::size_t kRowsPerInsert = 1000;
+
+// Runs `f(connection, attempt)` with a pooled connection. A lost connection
+// is rebuilt and the operation run again (the server rolled the transaction
+// back); so are deadlocks and lock-wait timeouts. `attempt` > 0 tells `f`
+// that an earlier try may have committed before the connection died.
+template <typename F>
+auto run(ConnectionPool& pool, const char* what, F&& f)
+    -> Result<decltype(f(std::declval<DbConnection&>(), 0))> {
+  std::string last;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto lease = pool.acquire();
+    try {
+      return f(*lease, attempt);
+    } catch (const sql::SQLException& e) {
+      const int code = e.getErrorCode();
+      last = std::string(what) + ": " + e.what() + " (MySQL error " + std::to_string(code) + ")";
+      if (code == 0 || mysql::is_connection_error(code)) {
+        lease->reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+        continue;
+      }
+      lease->rollback();
+      if (mysql::is_retryable_transaction_error(code)) continue;
+      return Error::internal(last);
+    } catch (const std::exception& e) {
+      lease->rollback();
+      return Error::internal(std::string(what) + ": " + e.what());
+    }
+  }
+  return Error::unavailable(last);
+}
+
+std::string hex_literal(std::string_view raw) { return "X'" + sdk::hex_encode(raw) + "'"; }
+
+std::string id_list(const std::vector<MessageId>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out += ',';
+    out += hex_literal(id.raw());
+  }
+  return out;
+}
+
+std::string q(DbConnection& c, std::string_view s) { return c.quote(s); }
+std::string q_or_null(DbConnection& c, std::string_view s) { return s.empty() ? "NULL" : c.quote(s); }
+std::string time_or_null(const std::optional<TimePoint>& t) {
+  return t ? "'" + format_db_time(*t) + "'" : "NULL";
+}
+
+std::string truncate(std::string s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  s.resize(max_bytes);
+  // Do not leave half a UTF-8 sequence at the end.
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+  if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
+  return s;
+}
+
+std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
+
+const char* kMessageColumns =
+    "id, tenant_id, channel, recipient, sender, body, status, status_reason, attempts, max_attempts, "
+    "provider_instance, provider_message_id, segments, encoding, cost_micros, cost_currency, error_code, "
+    "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
+    "provider_template, template_variables, reference, created_at, scheduled_at, next_attempt_at, sent_at, "
+    "delivered_at, read_at, failed_at, updated_at";
+
+std::string get_str(sql::ResultSet& rs, const char* col) {
+  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
+}
+std::optional<TimePoint> get_time(sql::ResultSet& rs, const char* col) {
+  if (rs.isNull(col)) return std::nullopt;
+  return parse_db_time(rs.getString(col).asStdString());
+}
+
+Message read_message(sql::ResultSet& rs) {
+  Message m;
+  m.id = Uuid::from_bytes(rs.getString("id").asStdString());
+  m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
+  m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
+  m.to = get_str(rs, "recipient");
+  m.from = get_str(rs, "sender");
+  m.body = get_str(rs, "body");
+  m.status = sdk::status_from_string(get_str(rs, "status")).value_or(MessageStatus::failed);
+  m.status_reason = get_str(rs, "status_reason");
+  m.attempts = rs.getInt("attempts");
+  m.max_attempts = rs.getInt("max_attempts");
+  m.provider_instance = get_str(rs, "provider_instance");
+  m.provider_message_id = get_str(rs, "provider_message_id");
+  m.segments = rs.getInt("segments");
+  m.encoding = get_str(rs, "encoding") == "UCS-2" ? Encoding::ucs2 : Encoding::gsm7;
+  if (!rs.isNull("cost_micros"))
+    m.cost = sdk::Money{static_cast<std::int64_t>(rs.getInt64("cost_micros")), get_str(rs, "cost_currency")};
+  m.error_code = get_str(rs, "error_code");
+  m.error_message = get_str(rs, "error_message");
+  m.idempotency_key = get_str(rs, "idempotency_key");
+  if (!rs.isNull("batch_id")) m.batch_id = Uuid::from_bytes(rs.getString("batch_id").asStdString());
+  m.recipient_id = get_str(rs, "recipient_id");
+  m.category = get_str(rs, "category");
+  m.template_code = get_str(rs, "template_code");
+  m.language = get_str(rs, "language");
+  m.provider_template = get_str(rs, "provider_template");
+  if (auto vars = get_str(rs, "template_variables"); !vars.empty()) {
+    auto j = nlohmann::json::parse(vars, nullptr, false);
+    if (j.is_array())
+      for (const auto& v : j)
+        if (v.is_string()) m.template_variables.push_back(v.get<std::string>());
+  }
+  m.reference = get_str(rs, "reference");
+  m.created_at = get_time(rs, "created_at").value_or(TimePoint{});
+  m.scheduled_at = get_time(rs, "scheduled_at");
+  m.next_attempt_at = get_time(rs, "next_attempt_at");
+  m.sent_at = get_time(rs, "sent_at");
+  m.delivered_at = get_time(rs, "delivered_at");
+  m.read_at = get_time(rs, "read_at");
+  m.failed_at = get_time(rs, "failed_at");
+  m.updated_at = get_time(rs, "updated_at").value_or(TimePoint{});
+  return m;
+}
+
+// One row of message_events, as SQL values.
+std::string event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
+                      std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
+  std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
+                    q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
+                    q(c, truncate(std::string(detail), 1024)) + "," + q(c, truncate(actor.actor, 64)) + "," +
+                    q(c, truncate(actor.ip, 45)) + "," + q(c, truncate(actor.user_agent, 255)) + ")";
+  return row;
+}
+
+void insert_events(DbConnection& c, const std::vector<std::string>& rows) {
+  for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+    std::string sql =
+        "INSERT INTO message_events (message_id, tenant_id, at, type, status, detail, actor, ip, user_agent) "
+        "VALUES ";
+    for (std::size_t i = start; i < std::min(rows.size(), start + kRowsPerInsert); ++i) {
+      if (i != start) sql += ',';
+      sql += rows[i];
+    }
+    c.execute(sql);
+  }
+}
+
+std::string money_detail(const std::optional<sdk::Money>& m) {
+  if (!m) return {};
+  std::ostringstream s;
+  s << ", cost " << m->micros / 1000000 << "." << std::setw(6) << std::setfill('0') << (m->micros % 1000000)
+    << " " << m->currency;
+  return s.str();
+}
+
+bool provider_reportable(MessageStatus s) {
+  return s == MessageStatus::sent || s == MessageStatus::delivered || s == MessageStatus::read ||
+         s == MessageStatus::undelivered || s == MessageStatus::failed;
+}
+
+}  // namespace
+
+MySqlStore::MySqlStore(MySqlOptions options) {
+  const int size = std::max(1, options.pool_size);
+  pool_ = std::make_unique<ConnectionPool>(std::move(options), size);
+}
+
+MySqlStore::~MySqlStore() = default;
+
+Status MySqlStore::migrate() {
+  auto r = run(*pool_, "migrate", [&](DbConnection& c, int) {
+    c.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, "
+        "name VARCHAR(200) NOT NULL, applied_at DATETIME(6) NOT NULL) "
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci");
+    // Several nodes may start together: one applies, the others wait.
+    auto lock = c.query("SELECT GET_LOCK('barid.schema_migrations', 60)");
+    if (!lock->next() || lock->getInt(1) != 1) throw std::runtime_error("could not take the migration lock");
+    std::set<int> applied;
+    {
+      auto rs = c.query("SELECT version FROM schema_migrations");
+      while (rs->next()) applied.insert(rs->getInt(1));
+    }
+    int count = 0;
+    try {
+      for (const auto& m : mysql::migrations()) {
+        if (applied.count(m.version)) continue;
+        log_info("store", "applying migration " + std::to_string(m.version) + ": " + m.name);
+        for (const auto& stmt : m.statements) c.execute(stmt);
+        c.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (" +
+                  std::to_string(m.version) + "," + q(c, m.name) + ",UTC_TIMESTAMP(6))");
+        ++count;
+      }
+    } catch (...) {
+      c.query("SELECT RELEASE_LOCK('barid.schema_migrations')");
+      throw;
+    }
+    c.query("SELECT RELEASE_LOCK('barid.schema_migrations')");
+    auto cs = c.query("SELECT @@character_set_database");
+    if (cs->next() && cs->getString(1).asStdString() != "utf8mb4")
+      log_warn("store", "the database's default character set is " + cs->getString(1).asStdString() +
+                            "; Barid's tables are utf8mb4, create the database with utf8mb4 too");
+    return count;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Status MySqlStore::ping() {
+  auto r = run(*pool_, "ping", [&](DbConnection& c, int) {
+    c.query("SELECT 1");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<Tenant> MySqlStore::ensure_tenant(const std::string& name) {
+  if (name.empty() || name.size() > 100) return Error::invalid("tenant", "a tenant name has 1 to 100 characters");
+  return run(*pool_, "ensure tenant", [&](DbConnection& c, int) {
+    c.execute("INSERT IGNORE INTO tenants (name, created_at) VALUES (" + q(c, name) + ", UTC_TIMESTAMP(6))");
+    auto rs = c.query("SELECT id, name, default_language, retention_days FROM tenants WHERE name = " + q(c, name));
+    if (!rs->next()) throw std::runtime_error("tenant vanished after insert");
+    Tenant t;
+    t.id = static_cast<TenantId>(rs->getUInt("id"));
+    t.name = rs->getString("name").asStdString();
+    t.default_language = rs->getString("default_language").asStdString();
+    if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
+    return t;
+  });
+}
+
+Result<std::optional<Tenant>> MySqlStore::find_tenant(TenantId id) {
+  return run(*pool_, "find tenant", [&](DbConnection& c, int) -> std::optional<Tenant> {
+    auto& ps = c.prepare("SELECT id, name, default_language, retention_days FROM tenants WHERE id = ?");
+    ps.setUInt(1, id);
+    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+    if (!rs->next()) return std::nullopt;
+    Tenant t;
+    t.id = static_cast<TenantId>(rs->getUInt("id"));
+    t.name = rs->getString("name").asStdString();
+    t.default_language = rs->getString("default_language").asStdString();
+    if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
+    return t;
+  });
+}
+
+Status MySqlStore::add_api_key(const ApiKeyRecord& key) {
+  auto r = run(*pool_, "add api key", [&](DbConnection& c, int) {
+    auto& ps = c.prepare(
+        "INSERT INTO api_keys (id, tenant_id, secret_hash, label, created_at) "
+        "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))");
+    ps.setString(1, key.key_id);
+    ps.setUInt(2, key.tenant_id);
+    ps.setString(3, key.secret_hash);
+    ps.setString(4, key.label);
+    ps.executeUpdate();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::optional<ApiKeyRecord>> MySqlStore::find_api_key(const std::string& key_id) {
+  return run(*pool_, "find api key", [&](DbConnection& c, int) -> std::optional<ApiKeyRecord> {
+    auto& ps = c.prepare(
+        "SELECT id, tenant_id, secret_hash, label, revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = ?");
+    ps.setString(1, key_id);
+    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+    if (!rs->next()) return std::nullopt;
+    ApiKeyRecord k;
+    k.key_id = rs->getString("id").asStdString();
+    k.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+    k.secret_hash = rs->getString("secret_hash").asStdString();
+    k.label = rs->getString("label").asStdString();
+    k.revoked = rs->getBoolean("revoked");
+    return k;
+  });
+}
+
+Result<std::vector<InsertOutcome>> MySqlStore::insert_messages(const std::vector<NewMessage>& batch) {
+  if (batch.empty()) return std::vector<InsertOutcome>{};
+  return run(*pool_, "insert messages", [&](DbConnection& c, int attempt) {
+    std::vector<InsertOutcome> out(batch.size());
+    std::vector<char> stored_before(batch.size(), 0);
+    c.begin();
+    if (attempt > 0) {
+      // The connection died during an earlier try: its commit may have
+      // landed. Rows that exist are not inserted (nor their events) again.
+      std::vector<MessageId> ids;
+      for (const auto& m : batch) ids.push_back(m.id);
+      std::set<std::string> existing;
+      auto rs = c.query("SELECT id FROM messages WHERE id IN (" + id_list(ids) + ")");
+      while (rs->next()) existing.insert(rs->getString(1).asStdString());
+      for (std::size_t i = 0; i < batch.size(); ++i) stored_before[i] = existing.count(batch[i].id.raw()) ? 1 : 0;
+    }
+
+    std::vector<std::size_t> to_insert;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!stored_before[i]) to_insert.push_back(i);
+
+    for (std::size_t start = 0; start < to_insert.size(); start += kRowsPerInsert) {
+      std::string sql =
+          "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
+          "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
+          "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
+          "reference, created_at, scheduled_at, updated_at) VALUES ";
+      for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
+        const NewMessage& m = batch[to_insert[k]];
+        std::string vars;
+        if (!m.template_variables.empty()) vars = nlohmann::json(m.template_variables).dump();
+        if (k != start) sql += ',';
+        sql += "(" + hex_literal(m.id.raw()) + "," + std::to_string(m.tenant_id) + ",'" +
+               std::string(sdk::to_string(m.channel)) + "'," + q(c, m.to) + "," + q(c, m.from) + "," +
+               q(c, m.body) + "," + status_sql(m.status) + "," + q(c, truncate(m.status_reason, 255)) + ",0," +
+               std::to_string(m.max_attempts) + "," +
+               (m.scheduled_at ? "'" + format_db_time(*m.scheduled_at) + "'" : "UTC_TIMESTAMP(6)") + "," +
+               std::to_string(m.segments.segments) + ",'" + std::string(to_string(m.segments.encoding)) + "'," +
+               q_or_null(c, m.idempotency_key) + "," +
+               (m.request_hash.empty() ? "NULL" : hex_literal(m.request_hash)) + "," +
+               (m.batch_id ? hex_literal(m.batch_id->raw()) : "NULL") + "," + q_or_null(c, m.recipient_id) +
+               "," + q_or_null(c, m.category) + "," + q_or_null(c, m.template_code) + "," +
+               q_or_null(c, m.language) + "," + q_or_null(c, m.provider_template) + "," + q_or_null(c, vars) +
+               "," + q_or_null(c, m.reference) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
+               ",UTC_TIMESTAMP(6))";
+      }
+      // A row whose idempotency key is taken is left as it is.
+      sql += " ON DUPLICATE KEY UPDATE id = id";
+      c.execute(sql);
+    }
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      out[i].kind = InsertOutcome::Kind::inserted;
+      out[i].id = batch[i].id;
+      out[i].status = batch[i].status;
+    }
+
+    // Idempotency keys: whoever holds the key in the table is the answer.
+    std::map<TenantId, std::vector<std::size_t>> keyed;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!batch[i].idempotency_key.empty()) keyed[batch[i].tenant_id].push_back(i);
+    for (const auto& [tenant, idx] : keyed) {
+      std::string keys;
+      for (auto i : idx) keys += (keys.empty() ? "" : ",") + q(c, batch[i].idempotency_key);
+      auto rs = c.query("SELECT id, idempotency_key, request_hash, status FROM messages WHERE tenant_id = " +
+                        std::to_string(tenant) + " AND idempotency_key IN (" + keys + ")");
+      struct Holder {
+        MessageId id;
+        std::string hash;
+        MessageStatus status;
+      };
+      std::unordered_map<std::string, Holder> holders;
+      while (rs->next()) {
+        holders[rs->getString("idempotency_key").asStdString()] = {
+            Uuid::from_bytes(rs->getString("id").asStdString()),
+            rs->isNull("request_hash") ? std::string() : rs->getString("request_hash").asStdString(),
+            sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::queued)};
+      }
+      for (auto i : idx) {
+        auto it = holders.find(batch[i].idempotency_key);
+        if (it == holders.end() || it->second.id == batch[i].id) continue;
+        out[i].id = it->second.id;
+        out[i].status = it->second.status;
+        out[i].kind = it->second.hash == batch[i].request_hash ? InsertOutcome::Kind::duplicate
+                                                               : InsertOutcome::Kind::idempotency_mismatch;
+      }
+    }
+
+    std::vector<std::string> events;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;
+      const NewMessage& m = batch[i];
+      std::string detail = std::string(sdk::to_string(m.channel)) + ", " + std::to_string(m.segments.segments) +
+                           " segment(s), " + std::string(to_string(m.segments.encoding));
+      if (m.status == MessageStatus::suppressed) detail = m.status_reason;
+      if (m.scheduled_at) detail += ", scheduled for " + format_iso8601(*m.scheduled_at);
+      events.push_back(event_row(c, m.id, m.tenant_id,
+                                 m.status == MessageStatus::suppressed ? "suppressed" : "accepted", m.status,
+                                 detail, m.actor));
+    }
+    insert_events(c, events);
+    c.commit();
+    return out;
+  });
+}
+
+Result<std::vector<Message>> MySqlStore::claim_due(const std::string& owner, int limit,
+                                                   std::chrono::milliseconds lease) {
+  if (limit <= 0) return std::vector<Message>{};
+  return run(*pool_, "claim due messages", [&](DbConnection& c, int) {
+    std::vector<Message> out;
+    c.begin();
+    std::vector<MessageId> ids;
+    for (const char* status : {"queued", "scheduled"}) {
+      if (static_cast<int>(ids.size()) >= limit) break;
+      auto rs = c.query(std::string("SELECT id FROM messages WHERE status = '") + status +
+                        "' AND next_attempt_at <= UTC_TIMESTAMP(6) ORDER BY next_attempt_at LIMIT " +
+                        std::to_string(limit - static_cast<int>(ids.size())) + " FOR UPDATE SKIP LOCKED");
+      while (rs->next()) ids.push_back(Uuid::from_bytes(rs->getString(1).asStdString()));
+    }
+    if (ids.empty()) {
+      c.commit();
+      return out;
+    }
+    const std::string in = id_list(ids);
+    c.execute("UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_owner = " + q(c, owner) +
+              ", lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
+              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(lease).count()) +
+              " MICROSECOND, updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + in + ")");
+    auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id IN (" + in + ")");
+    while (rs->next()) out.push_back(read_message(*rs));
+    c.commit();
+    return out;
+  });
+}
+
+Status MySqlStore::record_attempts(const std::vector<AttemptResult>& results) {
+  if (results.empty()) return {};
+  auto r = run(*pool_, "record attempts", [&](DbConnection& c, int) {
+    std::vector<std::string> events;
+    c.begin();
+    for (const auto& a : results) {
+      const std::string id = hex_literal(a.id.raw());
+      const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
+      const std::string err = a.error.code.empty() ? a.error.message : a.error.code + ": " + a.error.message;
+      Actor actor{"dispatcher", "", ""};
+      switch (a.decision) {
+        case AttemptResult::Decision::sent: {
+          std::string sql = "UPDATE messages SET status = IF(status = 'sending', " + status_sql(a.status) +
+                            ", status), provider_instance = " + q(c, a.provider_instance) +
+                            ", provider_message_id = " + q_or_null(c, a.provider_message_id) +
+                            ", sent_at = COALESCE(sent_at, UTC_TIMESTAMP(6))";
+          if (a.segments > 0) sql += ", segments = " + std::to_string(a.segments);
+          if (a.cost)
+            sql += ", cost_micros = " + std::to_string(a.cost->micros) + ", cost_currency = " +
+                   q(c, truncate(a.cost->currency, 3));
+          if (a.status == MessageStatus::delivered || a.status == MessageStatus::read)
+            sql += ", delivered_at = COALESCE(delivered_at, UTC_TIMESTAMP(6))";
+          if (a.status == MessageStatus::read) sql += ", read_at = COALESCE(read_at, UTC_TIMESTAMP(6))";
+          sql += ", error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL, "
+                 "updated_at = UTC_TIMESTAMP(6) WHERE id = " + id;
+          c.execute(sql);
+          events.push_back(event_row(c, a.id, a.tenant_id, "sent", a.status,
+                                     attempt + ": accepted as " + a.provider_message_id + money_detail(a.cost),
+                                     actor));
+          break;
+        }
+        case AttemptResult::Decision::retry: {
+          c.execute("UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL " +
+                    std::to_string(a.retry_in.count() * 1000) +
+                    " MICROSECOND, provider_instance = " + q_or_null(c, a.provider_instance) +
+                    ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
+                    ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
+                    ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) "
+                    "WHERE id = " + id + " AND status = 'sending'");
+          events.push_back(event_row(c, a.id, a.tenant_id, "retry_scheduled", MessageStatus::queued,
+                                     attempt + ": " + err + "; next attempt in " +
+                                         std::to_string(a.retry_in.count()) + " ms" +
+                                         (a.detail.empty() ? "" : " (" + a.detail + ")"),
+                                     actor));
+          break;
+        }
+        case AttemptResult::Decision::failed: {
+          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), provider_instance = " +
+                    q_or_null(c, a.provider_instance) + ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
+                    ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
+                    ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) "
+                    "WHERE id = " + id + " AND status = 'sending'");
+          events.push_back(event_row(c, a.id, a.tenant_id, "failed", MessageStatus::failed,
+                                     attempt + ": " + err + (a.detail.empty() ? "" : " (" + a.detail + ")"),
+                                     actor));
+          break;
+        }
+      }
+    }
+    insert_events(c, events);
+    c.commit();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Status MySqlStore::release(const std::string& owner, const std::vector<MessageId>& ids) {
+  if (ids.empty()) return {};
+  auto r = run(*pool_, "release leases", [&](DbConnection& c, int) {
+    c.execute(
+        "UPDATE messages SET status = 'queued', attempts = GREATEST(attempts, 1) - 1, lease_owner = NULL, "
+        "lease_expires_at = NULL, next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) "
+        "WHERE status = 'sending' AND lease_owner = " + q(c, owner) + " AND id IN (" + id_list(ids) + ")");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack) {
+  return run(*pool_, "requeue expired leases", [&](DbConnection& c, int) {
+    c.begin();
+    auto rs = c.query(
+        "SELECT id, tenant_id, attempts, max_attempts, lease_owner FROM messages WHERE status = 'sending' "
+        "AND lease_expires_at < UTC_TIMESTAMP(6) LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
+    std::vector<MessageId> requeue, give_up;
+    std::vector<std::string> events;
+    Actor actor{"dispatcher", "", ""};
+    while (rs->next()) {
+      auto id = Uuid::from_bytes(rs->getString("id").asStdString());
+      auto tenant = static_cast<TenantId>(rs->getUInt("tenant_id"));
+      const int attempts = rs->getInt("attempts");
+      const int max_attempts = rs->getInt("max_attempts");
+      const std::string owner = get_str(*rs, "lease_owner");
+      if (attempts >= max_attempts + max_attempts_slack) {
+        give_up.push_back(id);
+        events.push_back(event_row(c, id, tenant, "failed", MessageStatus::failed,
+                                   "lease of " + owner + " expired after attempt " + std::to_string(attempts) +
+                                       "; giving up",
+                                   actor));
+      } else {
+        requeue.push_back(id);
+        events.push_back(event_row(c, id, tenant, "lease_expired", MessageStatus::queued,
+                                   "lease of " + owner + " expired during attempt " + std::to_string(attempts) +
+                                       "; back in the queue",
+                                   actor));
+      }
+    }
+    if (!requeue.empty())
+      c.execute(
+          "UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+          "next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(requeue) + ")");
+    if (!give_up.empty())
+      c.execute(
+          "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), lease_owner = NULL, "
+          "lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
+          "stopped repeatedly', updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(give_up) + ")");
+    insert_events(c, events);
+    c.commit();
+    return static_cast<int>(requeue.size() + give_up.size());
+  });
+}
+
+Result<std::optional<Message>> MySqlStore::find_message(TenantId tenant, const MessageId& id) {
+  return run(*pool_, "find message", [&](DbConnection& c, int) -> std::optional<Message> {
+    auto& ps = c.prepare(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ? AND tenant_id = ?");
+    ps.setString(1, id.raw());
+    ps.setUInt(2, tenant);
+    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+    if (!rs->next()) return std::nullopt;
+    return read_message(*rs);
+  });
+}
+
+Result<std::vector<MessageEvent>> MySqlStore::list_events(TenantId tenant, const MessageId& id) {
+  return run(*pool_, "list events", [&](DbConnection& c, int) {
+    auto& ps = c.prepare(
+        "SELECT id, at, type, status, detail, actor, ip, user_agent FROM message_events "
+        "WHERE message_id = ? AND tenant_id = ? ORDER BY id");
+    ps.setString(1, id.raw());
+    ps.setUInt(2, tenant);
+    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
+    std::vector<MessageEvent> out;
+    while (rs->next()) {
+      MessageEvent e;
+      e.id = static_cast<std::int64_t>(rs->getUInt64("id"));
+      e.at = parse_db_time(rs->getString("at").asStdString()).value_or(TimePoint{});
+      e.type = rs->getString("type").asStdString();
+      if (!rs->isNull("status")) e.status = sdk::status_from_string(rs->getString("status").asStdString());
+      e.detail = rs->getString("detail").asStdString();
+      e.actor = {rs->getString("actor").asStdString(), rs->getString("ip").asStdString(),
+                 rs->getString("user_agent").asStdString()};
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& instance,
+                                                             const std::vector<sdk::StatusUpdate>& updates,
+                                                             const Actor& actor) {
+  if (updates.empty()) return std::vector<ReportOutcome>{};
+  return run(*pool_, "apply delivery reports", [&](DbConnection& c, int) {
+    struct Row {
+      MessageId id;
+      TenantId tenant = 0;
+      MessageStatus status = MessageStatus::sent;
+      std::string provider_message_id;
+      // column -> new value; a later report in the same batch overwrites an
+      // earlier one (MySQL refuses a column named twice in one SET).
+      std::map<std::string, std::string> sets;
+    };
+    std::unordered_map<MessageId, Row, UuidHash> rows;
+    std::unordered_map<std::string, MessageId> by_provider_id;
+
+    c.begin();
+    std::vector<MessageId> ids;
+    std::string provider_ids;
+    for (const auto& u : updates) {
+      if (auto id = Uuid::parse(u.message_id)) ids.push_back(*id);
+      if (!u.provider_message_id.empty())
+        provider_ids += (provider_ids.empty() ? "" : ",") + q(c, u.provider_message_id);
+    }
+    auto load = [&](const std::string& where) {
+      auto rs = c.query("SELECT id, tenant_id, status, provider_message_id FROM messages WHERE " + where +
+                        " FOR UPDATE");
+      while (rs->next()) {
+        Row r;
+        r.id = Uuid::from_bytes(rs->getString("id").asStdString());
+        r.tenant = static_cast<TenantId>(rs->getUInt("tenant_id"));
+        r.status = sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::failed);
+        r.provider_message_id = get_str(*rs, "provider_message_id");
+        if (!r.provider_message_id.empty()) by_provider_id[r.provider_message_id] = r.id;
+        rows.emplace(r.id, std::move(r));
+      }
+    };
+    // By our id only when the message went (or is going) through this
+    // instance: a provider cannot touch another instance's messages.
+    if (!ids.empty())
+      load("id IN (" + id_list(ids) + ") AND (provider_instance = " + q(c, instance) +
+           " OR (provider_instance IS NULL AND status = 'sending'))");
+    if (!provider_ids.empty())
+      load("provider_instance = " + q(c, instance) + " AND provider_message_id IN (" + provider_ids + ")");
+
+    std::vector<ReportOutcome> out;
+    std::vector<std::string> events;
+    for (const auto& u : updates) {
+      ReportOutcome o;
+      Row* row = nullptr;
+      if (auto id = Uuid::parse(u.message_id); id && rows.count(*id)) row = &rows[*id];
+      if (!row && !u.provider_message_id.empty()) {
+        auto it = by_provider_id.find(u.provider_message_id);
+        if (it != by_provider_id.end()) row = &rows[it->second];
+      }
+      if (!row) {
+        out.push_back(o);
+        continue;
+      }
+      o.id = row->id;
+      o.from = row->status;
+      o.to = u.status;
+      const std::string from_text(sdk::to_string(row->status));
+      const std::string to_text(sdk::to_string(u.status));
+      if (provider_reportable(u.status) && row->status != u.status && can_transition(row->status, u.status)) {
+        o.kind = ReportOutcome::Kind::applied;
+        row->status = u.status;
+        auto& sets = row->sets;
+        sets["status"] = status_sql(u.status);
+        if (u.status == MessageStatus::delivered || u.status == MessageStatus::read)
+          sets["delivered_at"] = "COALESCE(delivered_at, UTC_TIMESTAMP(6))";
+        if (u.status == MessageStatus::read) sets["read_at"] = "COALESCE(read_at, UTC_TIMESTAMP(6))";
+        if (u.status == MessageStatus::failed || u.status == MessageStatus::undelivered) {
+          sets["failed_at"] = "COALESCE(failed_at, UTC_TIMESTAMP(6))";
+          sets["error_code"] = q_or_null(c, truncate(u.error.code, 32));
+          sets["error_message"] = q_or_null(c, truncate(u.error.message, 512));
+        }
+        std::string detail = "report from " + instance + ": " + from_text + " -> " + to_text;
+        if (!u.error.code.empty() || !u.error.message.empty())
+          detail += " (" + u.error.code + (u.error.message.empty() ? "" : ": " + u.error.message) + ")";
+        events.push_back(event_row(c, row->id, row->tenant, to_text, u.status, detail, actor));
+      } else {
+        o.kind = ReportOutcome::Kind::ignored;
+        events.push_back(event_row(c, row->id, row->tenant, "report_ignored", std::nullopt,
+                                   "report from " + instance + " of '" + to_text + "' ignored: the message is " +
+                                       from_text,
+                                   actor));
+      }
+      if (u.cost) {
+        row->sets["cost_micros"] = std::to_string(u.cost->micros);
+        row->sets["cost_currency"] = q(c, truncate(u.cost->currency, 3));
+      }
+      if (u.segments > 0) row->sets["segments"] = std::to_string(u.segments);
+      if (row->provider_message_id.empty() && !u.provider_message_id.empty()) {
+        row->provider_message_id = u.provider_message_id;
+        row->sets["provider_message_id"] = q(c, u.provider_message_id);
+      }
+      out.push_back(o);
+    }
+    for (auto& [id, row] : rows) {
+      if (row.sets.empty()) continue;
+      std::string sql = "UPDATE messages SET updated_at = UTC_TIMESTAMP(6)";
+      for (const auto& [column, value] : row.sets) sql += ", " + column + " = " + value;
+      c.execute(sql + " WHERE id = " + hex_literal(id.raw()));
+    }
+    insert_events(c, events);
+    c.commit();
+    return out;
+  });
+}
+
+}  // namespace barid::core

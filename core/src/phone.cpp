@@ -1,0 +1,53 @@
+#include <barid/core/phone.hpp>
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <set>
+
+namespace barid::core {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+PhoneNormalizer::PhoneNormalizer(std::string default_region) : default_region_(std::move(default_region)) {}
+
+bool PhoneNormalizer::is_known_region(std::string_view region) {
+  std::set<std::string> regions;
+  PhoneNumberUtil::GetInstance()->GetSupportedRegions(&regions);
+  return regions.count(std::string(region)) > 0;
+}
+
+Result<std::string> PhoneNormalizer::to_e164(std::string_view input, std::string_view field) const {
+  const std::string f(field);
+  if (input.empty()) return Error::invalid(f, "a phone number is required");
+  if (input.size() > 64) return Error::invalid(f, "a phone number has at most 64 characters");
+
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  // "ZZ" is libphonenumber's unknown region: the number must then start with +.
+  const std::string region = default_region_.empty() ? "ZZ" : default_region_;
+  auto rc = util->Parse(std::string(input), region, &number);
+  switch (rc) {
+    case PhoneNumberUtil::NO_PARSING_ERROR:
+      break;
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
+      return Error::invalid(f, default_region_.empty()
+                                   ? "the number has no valid country code (use +<country code>...)"
+                                   : "the number has no valid country code");
+    case PhoneNumberUtil::TOO_SHORT_NSN:
+    case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
+      return Error::invalid(f, "the number is too short");
+    case PhoneNumberUtil::TOO_LONG_NSN:
+      return Error::invalid(f, "the number is too long");
+    default:
+      return Error::invalid(f, "not a phone number");
+  }
+  if (!util->IsValidNumber(number)) {
+    return Error::invalid(f, "not a valid phone number for its country");
+  }
+  std::string out;
+  util->Format(number, PhoneNumberUtil::E164, &out);
+  return out;
+}
+
+}  // namespace barid::core

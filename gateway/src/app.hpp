@@ -1,0 +1,63 @@
+#pragma once
+// Wires the gateway together from its configuration: store (migrated),
+// plugins, provider instances and routing, intake, dispatcher, API keys.
+
+#include "config.hpp"
+
+#include <barid/core/api_keys.hpp>
+#include <barid/core/callbacks.hpp>
+#include <barid/core/dispatcher.hpp>
+#include <barid/core/intake.hpp>
+#include <barid/core/plugin_host.hpp>
+#include <barid/core/provider_registry.hpp>
+#include <barid/core/store.hpp>
+
+#include <memory>
+#include <set>
+
+namespace barid::gateway {
+
+class GatewayApp {
+ public:
+  // Connects to the database and applies migrations, loads the plugins and
+  // creates the provider instances. Errors say what to fix.
+  static core::Result<std::unique_ptr<GatewayApp>> create(GatewayConfig config);
+
+  // Only what create-api-key needs: the store, migrated.
+  static core::Result<std::unique_ptr<core::Store>> open_store(const GatewayConfig& config);
+
+  ~GatewayApp();
+
+  const GatewayConfig& config() const noexcept { return config_; }
+  core::Store& store() noexcept { return *store_; }
+  core::PluginHost& plugins() noexcept { return plugins_; }
+  core::ProviderRegistry& providers() noexcept { return providers_; }
+  core::MessageIntake& intake() noexcept { return *intake_; }
+  core::IntakeWriter& writer() noexcept { return *writer_; }
+  core::Dispatcher* dispatcher() noexcept { return dispatcher_.get(); }
+  core::ApiKeys& api_keys() noexcept { return *api_keys_; }
+  core::CallbackProcessor& callbacks() noexcept { return *callbacks_; }
+  const std::vector<core::LoadFailure>& plugin_failures() const noexcept { return plugin_failures_; }
+
+  std::set<sdk::Channel> routable_channels() const;
+
+  void start();  // background work: the dispatcher
+  // Drain: store what was accepted, finish the sends under way.
+  void stop();
+
+ private:
+  explicit GatewayApp(GatewayConfig config);
+
+  GatewayConfig config_;
+  std::unique_ptr<core::Store> store_;
+  core::PluginHost plugins_;  // outlives the instances (they also hold their library)
+  std::vector<core::LoadFailure> plugin_failures_;
+  core::ProviderRegistry providers_;
+  std::unique_ptr<core::MessageIntake> intake_;
+  std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::unique_ptr<core::IntakeWriter> writer_;
+  std::unique_ptr<core::ApiKeys> api_keys_;
+  std::unique_ptr<core::CallbackProcessor> callbacks_;
+};
+
+}  // namespace barid::gateway

@@ -1,0 +1,442 @@
+#include "config.hpp"
+
+#include <barid/core/phone.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace barid::gateway {
+
+using core::Error;
+using core::Result;
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+Result<std::string> interpolate(const std::string& value, const std::string& key, const EnvLookup& env) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < value.size()) {
+    if (value.compare(i, 2, "${") != 0) {
+      out.push_back(value[i++]);
+      continue;
+    }
+    const std::size_t end = value.find('}', i + 2);
+    if (end == std::string::npos) return Error::invalid(key, key + ": unterminated ${ in '" + value + "'");
+    std::string inner = value.substr(i + 2, end - i - 2);
+    std::optional<std::string> fallback;
+    if (auto sep = inner.find(":-"); sep != std::string::npos) {
+      fallback = inner.substr(sep + 2);
+      inner = inner.substr(0, sep);
+    }
+    static const std::regex name_re("[A-Za-z_][A-Za-z0-9_]*");
+    if (!std::regex_match(inner, name_re))
+      return Error::invalid(key, key + ": '" + inner + "' is not an environment variable name");
+    auto v = env(inner);
+    if (!v || (v->empty() && fallback)) {
+      if (!fallback)
+        return Error::invalid(key, key + ": environment variable " + inner + " is not set");
+      v = fallback;
+    }
+    out += *v;
+    i = end + 1;
+  }
+  return out;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  static const std::regex re("\\s*([0-9]+)\\s*(ms|s|m|h|d)\\s*");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  const long long n = std::stoll(m[1].str());
+  const std::string unit = m[2].str();
+  using namespace std::chrono;
+  if (unit == "ms") return milliseconds(n);
+  if (unit == "s") return duration_cast<milliseconds>(seconds(n));
+  if (unit == "m") return duration_cast<milliseconds>(minutes(n));
+  if (unit == "h") return duration_cast<milliseconds>(hours(n));
+  return duration_cast<milliseconds>(hours(24 * n));
+}
+
+namespace {
+
+// A YAML mapping read strictly: every key it has must be one the reader
+// asks for; values are interpolated before they are converted.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path, const EnvLookup& env) : node_(node), path_(std::move(path)), env_(env) {}
+
+  bool present() const { return node_ && !node_.IsNull(); }
+  const std::string& path() const { return path_; }
+  YAML::Node node() const { return node_; }
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  Result<bool> check_mapping() const {
+    if (present() && !node_.IsMap()) return Error::invalid(path_, path_ + ": must be a mapping");
+    return true;
+  }
+
+  // Every key must be in `allowed`.
+  Result<bool> only(std::initializer_list<const char*> allowed) const {
+    if (!present()) return true;
+    if (auto r = check_mapping(); !r) return r;
+    std::set<std::string> ok(allowed.begin(), allowed.end());
+    for (const auto& kv : node_) {
+      const auto k = kv.first.as<std::string>();
+      if (!ok.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        return Error::invalid(key_path(k), key_path(k) + ": unknown key (known keys: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  Section child(const std::string& key) const {
+    return Section(present() && node_.IsMap() ? node_[key] : YAML::Node(), key_path(key), env_);
+  }
+
+  Result<std::optional<std::string>> scalar(const std::string& key) const {
+    if (!present()) return std::optional<std::string>();
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return std::optional<std::string>();
+    if (!v.IsScalar()) return Error::invalid(key_path(key), key_path(key) + ": must be a single value");
+    auto r = interpolate(v.as<std::string>(), key_path(key), env_);
+    if (!r) return r.error();
+    return std::optional<std::string>(*r);
+  }
+
+  Result<bool> string(const std::string& key, std::string& out) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (*v) out = **v;
+    return true;
+  }
+
+  template <typename Int>
+  Result<bool> integer(const std::string& key, Int& out, long long min, long long max) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    static const std::regex re("-?[0-9]+");
+    if (!std::regex_match(**v, re))
+      return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not an integer");
+    long long n = 0;
+    try {
+      n = std::stoll(**v);
+    } catch (...) {
+      return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is out of range");
+    }
+    if (n < min || n > max)
+      return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
+                                               std::to_string(max));
+    out = static_cast<Int>(n);
+    return true;
+  }
+
+  Result<bool> number(const std::string& key, double& out, double min, double max) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    char* end = nullptr;
+    const double d = std::strtod((*v)->c_str(), &end);
+    if ((*v)->empty() || *end != '\0')
+      return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a number");
+    if (d < min || d > max)
+      return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
+                                               std::to_string(max));
+    out = d;
+    return true;
+  }
+
+  Result<bool> boolean(const std::string& key, bool& out) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    if (**v == "true" || **v == "yes" || **v == "on") {
+      out = true;
+    } else if (**v == "false" || **v == "no" || **v == "off") {
+      out = false;
+    } else {
+      return Error::invalid(key_path(key), key_path(key) + ": must be true or false");
+    }
+    return true;
+  }
+
+  template <typename Duration>
+  Result<bool> duration(const std::string& key, Duration& out) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    auto d = parse_duration(**v);
+    if (!d)
+      return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a duration (e.g. 500ms, 30s, 5m)");
+    out = std::chrono::duration_cast<Duration>(*d);
+    return true;
+  }
+
+  Result<std::vector<std::string>> list(const std::string& key) const {
+    std::vector<std::string> out;
+    if (!present()) return out;
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return out;
+    if (v.IsScalar()) v = YAML::Load("[" + YAML::Dump(v) + "]");
+    if (!v.IsSequence()) return Error::invalid(key_path(key), key_path(key) + ": must be a list");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string item_key = key_path(key) + "[" + std::to_string(i) + "]";
+      if (!v[i].IsScalar()) return Error::invalid(item_key, item_key + ": must be a single value");
+      auto r = interpolate(v[i].as<std::string>(), item_key, env_);
+      if (!r) return r.error();
+      out.push_back(*r);
+    }
+    return out;
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const EnvLookup& env_;
+};
+
+#define TRY(expr)                        \
+  do {                                   \
+    auto _r = (expr);                    \
+    if (!_r) return _r.error();          \
+  } while (0)
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesystem::path& base) {
+  TRY(s.only({"listen", "threads", "handler_threads", "max_request_bytes", "max_message_request_bytes",
+              "public_base_url", "tls", "drain_timeout"}));
+  std::string listen;
+  TRY(s.string("listen", listen));
+  if (!listen.empty()) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return Error::invalid(s.key_path("listen"), s.key_path("listen") + ": must be host:port, e.g. 127.0.0.1:8080");
+    out.host = listen.substr(0, colon);
+    const std::string port = listen.substr(colon + 1);
+    static const std::regex port_re("[0-9]{1,5}");
+    if (!std::regex_match(port, port_re) || std::stoi(port) > 65535)
+      return Error::invalid(s.key_path("listen"), s.key_path("listen") + ": '" + port + "' is not a port");
+    out.port = std::stoi(port);
+  }
+  TRY(s.integer("threads", out.threads, 1, 64));
+  TRY(s.integer("handler_threads", out.handler_threads, 1, 256));
+  TRY(s.integer("max_request_bytes", out.max_request_bytes, 4096, 1LL << 30));
+  TRY(s.integer("max_message_request_bytes", out.max_message_request_bytes, 1024, 1LL << 24));
+  TRY(s.string("public_base_url", out.public_base_url));
+  if (!out.public_base_url.empty() && out.public_base_url.rfind("http://", 0) != 0 &&
+      out.public_base_url.rfind("https://", 0) != 0)
+    return Error::invalid(s.key_path("public_base_url"),
+                          s.key_path("public_base_url") + ": must start with http:// or https://");
+  TRY(s.duration("drain_timeout", out.drain_timeout));
+  Section tls = s.child("tls");
+  TRY(tls.only({"cert", "key"}));
+  std::string cert, key;
+  TRY(tls.string("cert", cert));
+  TRY(tls.string("key", key));
+  if (cert.empty() != key.empty())
+    return Error::invalid(tls.path(), tls.path() + ": set both cert and key, or neither");
+  if (!cert.empty()) {
+    out.tls_cert = resolve(base, cert).string();
+    out.tls_key = resolve(base, key).string();
+  }
+  return true;
+}
+
+Result<bool> read_storage(const Section& s, core::MySqlOptions& out) {
+  TRY(s.only({"driver", "host", "port", "socket", "database", "user", "password", "pool_size", "connect_timeout",
+              "io_timeout"}));
+  std::string driver = "mysql";
+  TRY(s.string("driver", driver));
+  if (driver != "mysql")
+    return Error::invalid(s.key_path("driver"), s.key_path("driver") + ": '" + driver + "' is not supported (mysql)");
+  TRY(s.string("host", out.host));
+  TRY(s.integer("port", out.port, 1, 65535));
+  TRY(s.string("socket", out.socket));
+  TRY(s.string("database", out.database));
+  TRY(s.string("user", out.user));
+  TRY(s.string("password", out.password));
+  TRY(s.integer("pool_size", out.pool_size, 1, 256));
+  TRY(s.duration("connect_timeout", out.connect_timeout));
+  TRY(s.duration("io_timeout", out.io_timeout));
+  if (out.user.empty()) return Error::invalid(s.key_path("user"), s.key_path("user") + ": is required");
+  if (out.database.empty()) return Error::invalid(s.key_path("database"), s.key_path("database") + ": is required");
+  return true;
+}
+
+Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig>& out) {
+  if (!s.present()) return true;
+  TRY(s.check_mapping());
+  static const std::regex name_re("[a-z0-9][a-z0-9_-]{0,62}");
+  for (const auto& kv : s.node()) {
+    ProviderInstanceConfig p;
+    p.name = kv.first.as<std::string>();
+    Section inst = s.child(p.name);
+    if (!std::regex_match(p.name, name_re))
+      return Error::invalid(inst.path(), inst.path() + ": an instance name has lower-case letters, digits, '-', '_'");
+    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http"}));
+    TRY(inst.string("plugin", p.plugin));
+    if (p.plugin.empty()) return Error::invalid(inst.key_path("plugin"), inst.key_path("plugin") + ": is required");
+    Section cfg = inst.child("config");
+    TRY(cfg.check_mapping());
+    if (cfg.present()) {
+      for (const auto& c : cfg.node()) {
+        const auto key = c.first.as<std::string>();
+        auto v = cfg.scalar(key);
+        if (!v) return v.error();
+        p.config[key] = v->value_or("");
+      }
+    }
+    TRY(inst.number("rate_limit", p.rate_limit, 0, 1e6));
+    TRY(inst.number("burst", p.burst, 0, 1e6));
+    if (p.burst == 0) p.burst = std::max(1.0, p.rate_limit);
+    Section http = inst.child("http");
+    TRY(http.only({"connect_timeout", "timeout", "ca_file"}));
+    TRY(http.duration("connect_timeout", p.http.connect_timeout));
+    TRY(http.duration("timeout", p.http.total_timeout));
+    TRY(http.string("ca_file", p.http.ca_file));
+    out.push_back(std::move(p));
+  }
+  return true;
+}
+
+Result<bool> read_routing(const Section& s, const std::vector<ProviderInstanceConfig>& providers,
+                          std::vector<RouteConfig>& out) {
+  TRY(s.only({"sms", "whatsapp"}));
+  std::set<std::string> names;
+  for (const auto& p : providers) names.insert(p.name);
+  for (const char* channel : {"sms", "whatsapp"}) {
+    Section r = s.child(channel);
+    if (!r.present()) continue;
+    TRY(r.only({"provider", "fallback", "primary_attempts"}));
+    RouteConfig route;
+    route.channel = *sdk::channel_from_string(channel);
+    TRY(r.string("provider", route.provider));
+    if (route.provider.empty())
+      return Error::invalid(r.key_path("provider"), r.key_path("provider") + ": is required");
+    if (!names.count(route.provider))
+      return Error::invalid(r.key_path("provider"),
+                            r.key_path("provider") + ": no provider instance named '" + route.provider + "'");
+    auto fb = r.list("fallback");
+    if (!fb) return fb.error();
+    for (const auto& f : *fb)
+      if (!names.count(f))
+        return Error::invalid(r.key_path("fallback"),
+                              r.key_path("fallback") + ": no provider instance named '" + f + "'");
+    route.fallback = *fb;
+    route.primary_attempts = route.fallback.empty() ? 0 : 1;
+    TRY(r.integer("primary_attempts", route.primary_attempts, 0, 100));
+    out.push_back(route);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
+                                   const EnvLookup& env) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Error::invalid("", std::string("the configuration is not valid YAML: ") + e.what());
+  }
+  GatewayConfig c;
+  Section top(root, "", env);
+  if (top.present() && !root.IsMap()) return Error::invalid("", "the configuration must be a YAML mapping");
+  TRY(top.only({"server", "storage", "plugins", "providers", "routing", "retry", "dispatch", "intake", "messaging",
+                "auth", "log"}));
+
+  TRY(read_server(top.child("server"), c.server, base_dir));
+  if (!top.child("storage").present()) return Error::invalid("storage", "storage: is required");
+  TRY(read_storage(top.child("storage"), c.mysql));
+
+  Section plugins = top.child("plugins");
+  TRY(plugins.only({"path"}));
+  auto paths = plugins.list("path");
+  if (!paths) return paths.error();
+  for (const auto& p : *paths) c.plugin_paths.push_back(resolve(base_dir, p));
+  if (c.plugin_paths.empty()) return Error::invalid("plugins.path", "plugins.path: at least one directory is required");
+
+  TRY(read_providers(top.child("providers"), c.providers));
+  if (c.providers.empty()) return Error::invalid("providers", "providers: at least one provider instance is required");
+  TRY(read_routing(top.child("routing"), c.providers, c.routes));
+  if (c.routes.empty()) return Error::invalid("routing", "routing: route at least one channel (sms or whatsapp)");
+
+  Section retry = top.child("retry");
+  TRY(retry.only({"max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter"}));
+  TRY(retry.integer("max_attempts", c.retry.max_attempts, 1, 10));
+  TRY(retry.duration("initial_backoff", c.retry.initial_backoff));
+  TRY(retry.duration("max_backoff", c.retry.max_backoff));
+  TRY(retry.number("multiplier", c.retry.multiplier, 1.0, 10.0));
+  TRY(retry.number("jitter", c.retry.jitter, 0.0, 1.0));
+  if (c.retry.max_backoff < c.retry.initial_backoff)
+    return Error::invalid("retry.max_backoff", "retry.max_backoff: must not be shorter than retry.initial_backoff");
+
+  Section dispatch = top.child("dispatch");
+  TRY(dispatch.only({"enabled", "senders", "claim_batch", "lease", "poll_interval", "lease_sweep", "node_id"}));
+  TRY(dispatch.boolean("enabled", c.dispatch_enabled));
+  TRY(dispatch.integer("senders", c.dispatch.senders, 1, 4096));
+  TRY(dispatch.integer("claim_batch", c.dispatch.claim_batch, 1, 10000));
+  TRY(dispatch.duration("lease", c.dispatch.lease));
+  TRY(dispatch.duration("poll_interval", c.dispatch.idle_poll));
+  TRY(dispatch.duration("lease_sweep", c.dispatch.lease_sweep));
+  TRY(dispatch.string("node_id", c.dispatch.node_id));
+  if (c.dispatch.lease < std::chrono::seconds(1))
+    return Error::invalid("dispatch.lease", "dispatch.lease: at least 1s");
+
+  Section intake = top.child("intake");
+  TRY(intake.only({"writers", "max_batch", "max_pending"}));
+  TRY(intake.integer("writers", c.intake.writers, 1, 64));
+  TRY(intake.integer("max_batch", c.intake.max_batch, 1, 10000));
+  TRY(intake.integer("max_pending", c.intake.max_pending, 1, 10000000));
+
+  Section messaging = top.child("messaging");
+  TRY(messaging.only({"default_region", "max_sms_characters", "max_whatsapp_characters"}));
+  TRY(messaging.string("default_region", c.default_region));
+  if (!c.default_region.empty() && !core::PhoneNormalizer::is_known_region(c.default_region))
+    return Error::invalid("messaging.default_region",
+                          "messaging.default_region: '" + c.default_region + "' is not a region (e.g. SA, AE, US)");
+  TRY(messaging.integer("max_sms_characters", c.limits.max_sms_characters, 1, 10000));
+  TRY(messaging.integer("max_whatsapp_characters", c.limits.max_whatsapp_characters, 1, 65536));
+
+  Section auth = top.child("auth");
+  TRY(auth.only({"key_cache_ttl"}));
+  TRY(auth.duration("key_cache_ttl", c.api_key_cache_ttl));
+
+  Section log = top.child("log");
+  TRY(log.only({"level"}));
+  std::string level = "info";
+  TRY(log.string("level", level));
+  if (!core::parse_log_level(level, c.log_level))
+    return Error::invalid("log.level", "log.level: must be debug, info, warn or error");
+  return c;
+}
+
+Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env) {
+  std::ifstream in(file);
+  if (!in) return Error::invalid("--config", "cannot read the configuration file " + file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto abs = std::filesystem::absolute(file);
+  auto r = parse_config(ss.str(), abs.parent_path(), env);
+  if (r) r->source = abs;
+  return r;
+}
+
+}  // namespace barid::gateway

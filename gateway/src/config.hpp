@@ -1,0 +1,87 @@
+#pragma once
+// The gateway's YAML configuration (config/gateway.yaml documents every key).
+// Everything is validated at load, with messages that name the key; secrets
+// come in as ${ENV_VAR} (or ${ENV_VAR:-default}) and never sit in the file.
+
+#include <barid/core/dispatcher.hpp>
+#include <barid/core/http_client.hpp>
+#include <barid/core/intake.hpp>
+#include <barid/core/log.hpp>
+#include <barid/core/mysql_options.hpp>
+#include <barid/core/result.hpp>
+#include <barid/core/retry_policy.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace barid::gateway {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (printed at start)
+  int threads = 2;
+  std::size_t max_request_bytes = 32 * 1024 * 1024;  // hard cap (bulk requests)
+  std::size_t max_message_request_bytes = 64 * 1024;
+  std::string public_base_url;  // how providers reach this gateway (webhooks)
+  std::string tls_cert;
+  std::string tls_key;
+  int handler_threads = 8;  // for handlers that wait on the database
+  std::chrono::milliseconds drain_timeout{10000};
+};
+
+struct ProviderInstanceConfig {
+  std::string name;
+  std::string plugin;
+  std::map<std::string, std::string> config;
+  double rate_limit = 0;  // sends per second; 0: unlimited
+  double burst = 0;
+  core::HttpClientOptions http;
+};
+
+struct RouteConfig {
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string provider;
+  std::vector<std::string> fallback;
+  int primary_attempts = 0;
+};
+
+struct GatewayConfig {
+  std::filesystem::path source;
+  ServerConfig server;
+  core::MySqlOptions mysql;
+  std::vector<std::filesystem::path> plugin_paths;
+  std::vector<ProviderInstanceConfig> providers;
+  std::vector<RouteConfig> routes;
+  core::RetryPolicy retry;
+  core::DispatcherOptions dispatch;
+  bool dispatch_enabled = true;
+  core::IntakeWriterOptions intake;
+  core::IntakeLimits limits;
+  std::string default_region;
+  core::LogLevel log_level = core::LogLevel::info;
+  std::chrono::seconds api_key_cache_ttl{30};
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Reads the environment of this process.
+std::optional<std::string> process_env(const std::string& name);
+
+// Parses YAML text; relative paths are resolved against `base_dir`.
+core::Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
+                                         const EnvLookup& env = process_env);
+core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env = process_env);
+
+// "500ms", "2s", "5m", "1h", "1d"
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+
+// Replaces ${VAR} and ${VAR:-default}; an unset VAR without a default is an
+// error naming `key`.
+core::Result<std::string> interpolate(const std::string& value, const std::string& key, const EnvLookup& env);
+
+}  // namespace barid::gateway

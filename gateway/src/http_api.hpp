@@ -1,0 +1,67 @@
+#pragma once
+// The REST API on Pistache. Handlers are thin: they authenticate, turn JSON
+// into requests for the core and the core's answers into JSON. The accept
+// path (POST /v1/messages) never blocks a reactor thread on the database: it
+// hands the message to the IntakeWriter and answers from the writer's thread
+// once the message is committed. Handlers that read the database run on a
+// small pool of their own.
+
+#include "app.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace Pistache::Http {
+class Endpoint;
+}
+namespace Pistache::Rest {
+class Router;
+}
+
+namespace barid::gateway {
+
+// A fixed pool of threads for handlers that wait on the database.
+class TaskPool {
+ public:
+  explicit TaskPool(int threads);
+  ~TaskPool();
+  void post(std::function<void()> task);
+  void stop();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+class HttpApi {
+ public:
+  explicit HttpApi(GatewayApp& app);
+  ~HttpApi();
+
+  // Binds and starts serving (throws std::runtime_error when it cannot bind).
+  void start();
+  // The bound port (the real one when the configuration said 0).
+  std::uint16_t port() const;
+  // Refuse new work (503), wait for the answers under way, then stop.
+  void drain_and_stop();
+
+  struct Routes;  // the handlers (http_api.cpp)
+
+ private:
+  GatewayApp& app_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  std::unique_ptr<Pistache::Rest::Router> router_;
+  TaskPool pool_;
+  std::unique_ptr<Routes> routes_;
+};
+
+}  // namespace barid::gateway

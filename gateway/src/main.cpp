@@ -1,0 +1,183 @@
+// barid-gateway: the Barid messaging gateway.
+//
+//   barid-gateway --config FILE                      serve the API
+//   barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]
+//   barid-gateway --config FILE check-config         validate, load plugins, exit
+//   barid-gateway --version
+
+#include "app.hpp"
+#include "config.hpp"
+#include "http_api.hpp"
+
+#include <barid/core/http_client.hpp>
+#include <barid/core/log.hpp>
+#include <barid/sdk/version.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <mysql_driver.h>
+
+namespace {
+
+using namespace barid;
+
+int usage(const char* why) {
+  if (why) std::cerr << "barid-gateway: " << why << "\n";
+  std::cerr << "usage:\n"
+               "  barid-gateway --config FILE                     serve the API\n"
+               "  barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]\n"
+               "  barid-gateway --config FILE check-config        validate the configuration and plugins\n"
+               "  barid-gateway --version\n";
+  return 2;
+}
+
+int create_api_key(const gateway::GatewayConfig& config, const std::string& tenant, const std::string& label) {
+  auto store = gateway::GatewayApp::open_store(config);
+  if (!store) {
+    std::cerr << "barid-gateway: " << store.error().message << "\n";
+    return 1;
+  }
+  core::ApiKeys keys(**store, std::chrono::seconds(0));
+  auto created = keys.create(tenant, label);
+  if (!created) {
+    std::cerr << "barid-gateway: cannot create the key: " << created.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "API key for tenant '" << created->tenant.name << "' (id " << created->key_id
+            << "). It is shown once; only its hash is stored:\n";
+  std::cout << created->key << std::endl;
+  return 0;
+}
+
+int serve(gateway::GatewayConfig config) {
+  // Signals are taken by this thread alone (sigwait); every thread started
+  // from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto app = gateway::GatewayApp::create(std::move(config));
+  if (!app) {
+    core::log_error("gateway", app.error().message);
+    return 1;
+  }
+  gateway::HttpApi api(**app);
+  try {
+    api.start();
+  } catch (const std::exception& e) {
+    const auto& s = (*app)->config().server;
+    core::log_error("gateway", "cannot listen on " + s.host + ":" + std::to_string(s.port) + ": " + e.what());
+    return 1;
+  }
+  (*app)->start();
+  const auto& s = (*app)->config().server;
+  const std::string scheme = s.tls_cert.empty() ? "http" : "https";
+  core::log_info("gateway", "listening on " + scheme + "://" + s.host + ":" + std::to_string(api.port()));
+  std::printf("listening on %s://%s:%u\n", scheme.c_str(), s.host.c_str(), static_cast<unsigned>(api.port()));
+  std::fflush(stdout);
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      core::log_warn("gateway", "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+      continue;
+    }
+    core::log_info("gateway", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
+    break;
+  }
+  api.drain_and_stop();
+  (*app)->stop();
+  core::log_info("gateway", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string config_path, command, tenant, label;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= args.size()) {
+        std::exit(usage((std::string(name) + " needs a value").c_str()));
+      }
+      return args[++i];
+    };
+    if (a == "--config" || a == "-c") {
+      config_path = value("--config");
+    } else if (a == "--tenant") {
+      tenant = value("--tenant");
+    } else if (a == "--label") {
+      label = value("--label");
+    } else if (a == "--version") {
+      std::cout << "barid-gateway " << BARID_VERSION << " (SDK ABI " << BARID_SDK_ABI_MAJOR << "."
+                << BARID_SDK_ABI_MINOR << ")\n";
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      usage(nullptr);
+      return 0;
+    } else if (command.empty() && (a == "create-api-key" || a == "check-config")) {
+      command = a;
+    } else {
+      return usage(("unexpected argument '" + a + "'").c_str());
+    }
+  }
+  if (config_path.empty()) return usage("--config is required");
+
+  auto config = gateway::load_config(config_path);
+  if (!config) {
+    std::cerr << "barid-gateway: " << config_path << ": " << config.error().message << "\n";
+    return 2;
+  }
+  core::set_log_level(config->log_level);
+  // Once, before any thread: libcurl and the MySQL driver are not safe to
+  // initialise concurrently.
+  core::CurlHttpClient::global_init();
+  sql::mysql::get_mysql_driver_instance();
+
+  if (command == "create-api-key") {
+    if (tenant.empty()) return usage("create-api-key needs --tenant NAME");
+    return create_api_key(*config, tenant, label);
+  }
+  if (command == "check-config") {
+    core::PluginHost host;
+    int failures = 0;
+    for (const auto& dir : config->plugin_paths) {
+      auto r = host.load_directory(dir);
+      if (!r) {
+        std::cerr << "barid-gateway: " << r.error().message << "\n";
+        return 1;
+      }
+      for (const auto& f : *r) {
+        std::cerr << "barid-gateway: " << f.error << "\n";
+        ++failures;
+      }
+    }
+    for (const auto& p : config->providers) {
+      auto plugin = host.find(p.plugin);
+      if (!plugin) {
+        std::cerr << "barid-gateway: providers." << p.name << ".plugin: no plugin named '" << p.plugin << "'\n";
+        return 1;
+      }
+      auto v = core::validate_provider_config(plugin->descriptor(), p.name, p.config);
+      if (!v) {
+        std::cerr << "barid-gateway: " << v.error().message << "\n";
+        return 1;
+      }
+    }
+    std::cout << "configuration OK: " << config->providers.size() << " provider instance(s), "
+              << host.plugins().size() << " plugin(s) loaded" << (failures ? ", some plugins failed" : "") << "\n";
+    return failures ? 1 : 0;
+  }
+  return serve(std::move(*config));
+}

@@ -1,0 +1,30 @@
+#pragma once
+// JSON shapes of the API's resources and errors (application/problem+json,
+// RFC 9457, with the offending field).
+
+#include <barid/core/message.hpp>
+#include <barid/core/result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace barid::gateway {
+
+nlohmann::json message_json(const core::Message& m);
+nlohmann::json event_json(const core::MessageEvent& e);
+std::string money_text(std::int64_t micros);  // 7500 -> "0.007500"
+
+struct Problem {
+  int status = 500;
+  std::string type;   // a URN, e.g. urn:barid:problem:invalid-field
+  std::string title;
+  std::string detail;
+  std::string field;  // empty when no single field is at fault
+  nlohmann::json body() const;
+};
+
+Problem problem_for(const core::Error& e);
+Problem problem(int status, std::string type, std::string title, std::string detail, std::string field = {});
+
+}  // namespace barid::gateway

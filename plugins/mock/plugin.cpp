@@ -1,0 +1,50 @@
+// Entry points of the mock plugin.
+#include "mock_provider.hpp"
+
+#include <barid/sdk/plugin_entry.hpp>
+
+namespace barid::plugins::mock {
+
+const sdk::PluginDescriptor& descriptor() {
+  static const sdk::PluginDescriptor d = [] {
+    sdk::PluginDescriptor x;
+    x.name = "mock";
+    x.version = "1.0.0";
+    x.description = "A provider that never leaves the machine, for development, demos and tests";
+    x.channels = {sdk::Channel::sms, sdk::Channel::whatsapp};
+    x.capabilities = sdk::Capability::status_polling | sdk::Capability::status_webhooks |
+                     sdk::Capability::inbound_messages | sdk::Capability::cost_reporting;
+    x.config_keys = {
+        {"channel", false, false, "sms", "the channel this instance serves: sms or whatsapp"},
+        {"latency_ms", false, false, "0", "how long each send takes"},
+        {"fail_numbers", false, false, "", "comma-separated E.164 numbers that fail permanently"},
+        {"optout_numbers", false, false, "",
+         "comma-separated E.164 numbers that fail as unsubscribed (the gateway records an opt-out)"},
+        {"transient_failures", false, false, "0",
+         "how many times each message fails transiently before it is accepted"},
+        {"retry_after_ms", false, false, "0", "retry-after hint given with a transient failure"},
+        {"delivered_after_ms", false, false, "0", "time after acceptance when a message is delivered"},
+        {"read_after_ms", false, false, "", "time after acceptance when a message is read (empty: never)"},
+        {"report_mode", false, false, "webhook",
+         "how delivery is reported: webhook (posted to the gateway) or poll (fetch_status only)"},
+        {"webhook_secret", false, true, "",
+         "when set, delivery-report and inbound webhooks are signed with HMAC-SHA256 (X-Mock-Signature)"},
+        {"cost_micros_per_segment", false, false, "0", "price of one segment in millionths"},
+        {"currency", false, false, "USD", "currency of the price"},
+        {"health", false, false, "healthy", "what check_health reports: healthy, degraded, unhealthy"},
+    };
+    return x;
+  }();
+  return d;
+}
+
+sdk::CreateResult create(const sdk::ProviderConfig& config, sdk::HostContext& host) {
+  MockSettings settings;
+  std::string error;
+  if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
+  return sdk::CreateResult::ok(std::make_unique<MockProvider>(std::move(settings), host));
+}
+
+}  // namespace barid::plugins::mock
+
+BARID_PROVIDER_PLUGIN(barid::plugins::mock::descriptor, barid::plugins::mock::create)
