@@ -58,16 +58,16 @@ void GatewayHostContext::InstanceLogger::log(sdk::LogLevel level, std::string_vi
   }
 }
 
-GatewayHostContext::GatewayHostContext(std::string instance, std::string public_base_url,
+GatewayHostContext::GatewayHostContext(std::string instance, std::shared_ptr<const PublicUrl> public_url,
                                        HttpClientOptions http, std::vector<std::string> secrets)
     : instance_(std::move(instance)),
-      public_base_url_(std::move(public_base_url)),
+      public_url_(std::move(public_url)),
       http_(std::move(http)),
       logger_("provider " + instance_, std::move(secrets)) {}
 
 std::string GatewayHostContext::webhook_url(std::string_view kind) const {
-  if (public_base_url_.empty()) return {};
-  std::string base = public_base_url_;
+  std::string base = public_url_ ? public_url_->get() : std::string();
+  if (base.empty()) return {};
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/webhooks/" + instance_ + "/" + std::string(kind);
 }
@@ -81,7 +81,7 @@ std::unique_ptr<sdk::HostContext> GatewayHostContextFactory::make(const std::str
     auto v = config.get(key.name);
     if (!v.empty()) secrets.push_back(v);
   }
-  return std::make_unique<GatewayHostContext>(instance_name, public_base_url_, http_, std::move(secrets));
+  return std::make_unique<GatewayHostContext>(instance_name, public_url_, http_, std::move(secrets));
 }
 
 }  // namespace barid::core

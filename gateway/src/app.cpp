@@ -9,7 +9,8 @@ namespace barid::gateway {
 using core::Error;
 using core::Result;
 
-GatewayApp::GatewayApp(GatewayConfig config) : config_(std::move(config)) {}
+GatewayApp::GatewayApp(GatewayConfig config)
+    : config_(std::move(config)), public_url_(std::make_shared<core::PublicUrl>(config_.server.public_base_url)) {}
 
 GatewayApp::~GatewayApp() { stop(); }
 
@@ -43,7 +44,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
 
   auto set = std::make_shared<core::ProviderSet>();
   for (const auto& p : c.providers) {
-    core::GatewayHostContextFactory contexts(c.server.public_base_url, p.http);
+    core::GatewayHostContextFactory contexts(app->public_url_, p.http);
     auto instance = app->plugins_.instantiate(p.plugin, p.name, p.config, contexts);
     if (!instance) {
       std::string detail = instance.error().message;

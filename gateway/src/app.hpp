@@ -7,6 +7,7 @@
 #include <barid/core/api_keys.hpp>
 #include <barid/core/callbacks.hpp>
 #include <barid/core/dispatcher.hpp>
+#include <barid/core/host_context.hpp>
 #include <barid/core/intake.hpp>
 #include <barid/core/plugin_host.hpp>
 #include <barid/core/provider_registry.hpp>
@@ -38,6 +39,8 @@ class GatewayApp {
   core::ApiKeys& api_keys() noexcept { return *api_keys_; }
   core::CallbackProcessor& callbacks() noexcept { return *callbacks_; }
   const std::vector<core::LoadFailure>& plugin_failures() const noexcept { return plugin_failures_; }
+  // server.public_base_url, or the bound address when that is not configured.
+  core::PublicUrl& public_url() noexcept { return *public_url_; }
 
   std::set<sdk::Channel> routable_channels() const;
 
@@ -49,6 +52,7 @@ class GatewayApp {
   explicit GatewayApp(GatewayConfig config);
 
   GatewayConfig config_;
+  std::shared_ptr<core::PublicUrl> public_url_;
   std::unique_ptr<core::Store> store_;
   core::PluginHost plugins_;  // outlives the instances (they also hold their library)
   std::vector<core::LoadFailure> plugin_failures_;

@@ -83,6 +83,22 @@ std::string header_value(const Http::Header::Collection& headers, const std::str
   return {};
 }
 
+// A response header with a name known only at run time (Pistache writes
+// typed headers only; raw ones are dropped from responses).
+class NamedHeader final : public Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override { return Http::Header::detail::hash(name_.c_str()); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
 // Every response goes through here: Pistache answers a request without a
 // Connection header with "Connection: Close", which makes HTTP/1.1 clients
 // drop the connection after each response; keep it alive unless the client
@@ -117,8 +133,8 @@ class Reply {
   void send_json(int status, const json& body) { send(status, body.dump(), kJson); }
 
   void send_problem(const Problem& p) {
-    if (p.status == 401) response_.headers().addRaw(Http::Header::Raw("WWW-Authenticate", "Bearer"));
-    if (p.status == 503) response_.headers().addRaw(Http::Header::Raw("Retry-After", "1"));
+    if (p.status == 401) header("WWW-Authenticate", "Bearer");
+    if (p.status == 503) header("Retry-After", "1");
     send(p.status, p.body().dump(), kProblemJson);
   }
 
@@ -135,7 +151,7 @@ class Reply {
   }
 
   void header(const std::string& name, const std::string& value) {
-    response_.headers().addRaw(Http::Header::Raw(name, value));
+    response_.headers().add(std::make_shared<NamedHeader>(name, value));
   }
 
  private:
@@ -367,7 +383,7 @@ struct HttpApi::Routes {
     sdk::CallbackRequest cb;
     cb.kind = request.param(":kind").as<std::string>();
     cb.method = Http::methodString(request.method());
-    std::string base = app.config().server.public_base_url;
+    std::string base = app.public_url().get();
     while (!base.empty() && base.back() == '/') base.pop_back();
     cb.url = base + request.resource() + request.query().as_str();
     for (const auto& [name, raw] : request.headers().rawList()) cb.headers.emplace_back(name, raw.value());
@@ -447,6 +463,8 @@ void HttpApi::start() {
   if (!s.tls_cert.empty()) endpoint_->useSSL(s.tls_cert, s.tls_key);
   endpoint_->setHandler(router_->handler());
   endpoint_->serveThreaded();
+  if (s.public_base_url.empty())
+    app_.public_url().set((s.tls_cert.empty() ? "http://" : "https://") + s.host + ":" + std::to_string(port()));
 }
 
 std::uint16_t HttpApi::port() const { return static_cast<std::uint16_t>(endpoint_->getPort()); }
