@@ -140,7 +140,24 @@ struct AttemptResult {
   std::chrono::milliseconds retry_in{0};
   // retry / failed
   sdk::ProviderError error;
+  bool retryable = false;  // failed: the cause was transient (attempts ran out)
   std::string detail;  // for the audit trail
+};
+
+// A bulk request: its messages carry its id.
+struct Batch {
+  Uuid id;
+  TenantId tenant_id = 0;
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string template_code;
+  int total = 0;       // recipients in the request
+  int accepted = 0;    // stored to be sent
+  int suppressed = 0;  // stored as suppressed
+  int rejected = 0;    // invalid, not stored
+  std::string idempotency_key;
+  std::string request_hash;
+  std::string actor;
+  TimePoint created_at{};
 };
 
 // What became of one delivery report.
