@@ -66,6 +66,10 @@ Status validate_template(const Template& t) {
   if (!std::regex_match(t.code, code_re))
     return Error::invalid("code", "a template code has lower-case letters, digits, '_', '.', '-' (at most 64)");
   if (t.channels.empty()) return Error::invalid("channels", "name at least one channel (sms, whatsapp)");
+  static const std::regex category_re("[a-z0-9_-]{1,32}");
+  if (!t.category.empty() && !std::regex_match(t.category, category_re))
+    return Error::invalid("category", "lower-case letters, digits, '-' and '_', at most 32");
+  if (t.description.size() > 255) return Error::invalid("description", "at most 255 bytes");
   if (t.translations.empty()) return Error::invalid("translations", "add at least one translation (e.g. en, ar)");
   for (const auto& [lang, tr] : t.translations) {
     const std::string f = "translations." + lang;

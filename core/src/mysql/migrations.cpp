@@ -210,6 +210,24 @@ CREATE TABLE provider_health (
            "ALTER TABLE messages ADD KEY ix_messages_sent (status, sent_at)",
            "ALTER TABLE messages ADD KEY ix_messages_failed (status, failed_at)",
        }},
+      {3,
+       "audit log of tenant-level API actions",
+       {
+           R"sql(
+CREATE TABLE audit_log (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  tenant_id INT UNSIGNED NOT NULL,
+  at DATETIME(6) NOT NULL,
+  action VARCHAR(64) NOT NULL,
+  subject VARCHAR(200) NOT NULL DEFAULT '',
+  detail VARCHAR(1024) NOT NULL DEFAULT '',
+  actor VARCHAR(64) NOT NULL DEFAULT '',
+  ip VARCHAR(45) NOT NULL DEFAULT '',
+  user_agent VARCHAR(255) NOT NULL DEFAULT '',
+  PRIMARY KEY (id),
+  KEY ix_audit_log_tenant (tenant_id, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
   };
   return all;
 }

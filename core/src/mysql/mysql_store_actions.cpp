@@ -4,6 +4,7 @@
 
 #include "sql_helpers.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace barid::core {
@@ -177,6 +178,85 @@ Result<std::map<std::string, std::int64_t>> MySqlStore::batch_status_counts(Tena
     auto rs = c.query("SELECT status, COUNT(*) FROM messages WHERE batch_id = " + hex_literal(id.raw()) +
                       " AND tenant_id = " + std::to_string(tenant) + " GROUP BY status");
     while (rs->next()) out[rs->getString(1).asStdString()] = rs->getInt64(2);
+    return out;
+  });
+}
+
+}  // namespace barid::core
+
+namespace barid::core {
+
+Result<std::vector<Message>> MySqlStore::list_messages(TenantId tenant, const MessageFilter& f) {
+  return run(*pool_, "list messages", [&](DbConnection& c, int) {
+    std::string where = "tenant_id = " + std::to_string(tenant);
+    if (f.status) where += " AND status = " + status_sql(*f.status);
+    if (f.channel) where += " AND channel = '" + std::string(sdk::to_string(*f.channel)) + "'";
+    if (f.batch_id) where += " AND batch_id = " + hex_literal(f.batch_id->raw());
+    if (!f.to.empty()) where += " AND recipient = " + q(c, f.to);
+    if (!f.recipient_id.empty()) where += " AND recipient_id = " + q(c, f.recipient_id);
+    if (f.from) where += " AND created_at >= '" + format_db_time(*f.from) + "'";
+    if (f.to_time) where += " AND created_at < '" + format_db_time(*f.to_time) + "'";
+    if (f.after) {
+      // Keyset pagination on (created_at, id), newest first.
+      auto rs = c.query("SELECT created_at FROM messages WHERE id = " + hex_literal(f.after->raw()) +
+                        " AND tenant_id = " + std::to_string(tenant));
+      if (rs->next()) {
+        const std::string at = get_str(*rs, "created_at");
+        where += " AND (created_at < '" + at + "' OR (created_at = '" + at + "' AND id < " +
+                 hex_literal(f.after->raw()) + "))";
+      }
+    }
+    std::vector<Message> out;
+    auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + where +
+                      " ORDER BY created_at DESC, id DESC LIMIT " + std::to_string(std::clamp(f.limit, 1, 1000)));
+    while (rs->next()) out.push_back(read_message(*rs));
+    return out;
+  });
+}
+
+Status MySqlStore::update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                          std::optional<int> retention_days) {
+  auto r = run(*pool_, "update tenant settings", [&](DbConnection& c, int) {
+    c.execute("UPDATE tenants SET default_language = " + q(c, default_language) + ", retention_days = " +
+              (retention_days ? std::to_string(*retention_days) : std::string("NULL")) +
+              " WHERE id = " + std::to_string(tenant));
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Status MySqlStore::add_audit(const AuditEntry& e) {
+  auto r = run(*pool_, "add audit entry", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO audit_log (tenant_id, at, action, subject, detail, actor, ip, user_agent) VALUES (" +
+              std::to_string(e.tenant_id) + ",UTC_TIMESTAMP(6)," + q(c, truncate(e.action, 64)) + "," +
+              q(c, truncate(e.subject, 200)) + "," + q(c, truncate(e.detail, 1024)) + "," +
+              q(c, truncate(e.actor.actor, 64)) + "," + q(c, truncate(e.actor.ip, 45)) + "," +
+              q(c, truncate(e.actor.user_agent, 255)) + ")");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<AuditEntry>> MySqlStore::list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) {
+  return run(*pool_, "list audit log", [&](DbConnection& c, int) {
+    std::vector<AuditEntry> out;
+    auto rs = c.query("SELECT id, tenant_id, at, action, subject, detail, actor, ip, user_agent FROM audit_log WHERE "
+                      "tenant_id = " + std::to_string(tenant) +
+                      (before ? " AND id < " + std::to_string(*before) : std::string()) + " ORDER BY id DESC LIMIT " +
+                      std::to_string(std::clamp(limit, 1, 1000)));
+    while (rs->next()) {
+      AuditEntry e;
+      e.id = static_cast<std::int64_t>(rs->getUInt64("id"));
+      e.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+      e.at = get_time(*rs, "at").value_or(TimePoint{});
+      e.action = get_str(*rs, "action");
+      e.subject = get_str(*rs, "subject");
+      e.detail = get_str(*rs, "detail");
+      e.actor = {get_str(*rs, "actor"), get_str(*rs, "ip"), get_str(*rs, "user_agent")};
+      out.push_back(std::move(e));
+    }
     return out;
   });
 }

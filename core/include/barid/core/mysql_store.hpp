@@ -42,6 +42,11 @@ class MySqlStore final : public Store {
                                                    const std::vector<sdk::StatusUpdate>& updates,
                                                    const Actor& actor) override;
 
+  Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) override;
+  Status update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                std::optional<int> retention_days) override;
+  Status add_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) override;
   Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
   Result<Message> cancel_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
 

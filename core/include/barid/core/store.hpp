@@ -70,6 +70,12 @@ class Store {
                                                            const std::vector<sdk::StatusUpdate>& updates,
                                                            const Actor& actor) = 0;
 
+  virtual Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) = 0;
+  virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                        std::optional<int> retention_days) = 0;
+  virtual Status add_audit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) = 0;
+
   // --- actions on one message (conflict errors say why not)
   // Back to the queue: failed or undelivered, with an attempt left.
   virtual Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
