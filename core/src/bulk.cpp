@@ -41,7 +41,7 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
       if (e.field != "to" && e.field != "recipient_id" && e.field != "reference" &&
           e.field.rfind("template.", 0) != 0)
         return e;
-      result.rejected.push_back({i, r.to, "recipients/" + std::to_string(i) + "/" + e.field, e.message});
+      result.rejected.push_back({i, r.to, "recipients[" + std::to_string(i) + "]." + e.field, e.message});
       continue;
     }
     m->batch_id = batch.id;
@@ -58,7 +58,7 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
     const std::size_t i = index_of[k];
     if ((*verdicts)[k]) {
       const Error& e = *(*verdicts)[k];
-      result.rejected.push_back({i, request.recipients[i].to, "recipients/" + std::to_string(i) + "/" + e.field,
+      result.rejected.push_back({i, request.recipients[i].to, "recipients[" + std::to_string(i) + "]." + e.field,
                                  e.message});
       continue;
     }
