@@ -5,61 +5,86 @@
 #include "sql_helpers.hpp"
 
 #include <algorithm>
+#include <future>
 
 namespace barid::core {
 
 using namespace mysql::sql_helpers;
 
 Result<Statistics> MySqlStore::statistics(TenantId tenant, TimePoint from, TimePoint to) {
-  return run(*pool_, "statistics", [&](DbConnection& c, int) {
-    Statistics s;
-    s.from = from;
-    s.to = to;
-    // Every figure reads the tenant's slice of ix_messages_tenant_time.
-    const std::string where = "tenant_id = " + std::to_string(tenant) + " AND created_at >= '" +
-                              format_db_time(from) + "' AND created_at < '" + format_db_time(to) + "'";
-    auto rs = c.query(
-        "SELECT channel, status, COALESCE(provider_instance, '') AS instance, COALESCE(cost_currency, '') AS "
-        "currency, COUNT(*) AS n, COALESCE(SUM(cost_micros), 0) AS cost, SUM(attempts > 1) AS retried "
-        "FROM messages WHERE " + where + " GROUP BY channel, status, instance, currency");
-    while (rs->next()) {
-      const std::string channel = get_str(*rs, "channel");
-      const std::string status = get_str(*rs, "status");
-      const std::string instance = get_str(*rs, "instance");
-      const std::string currency = get_str(*rs, "currency");
-      const std::int64_t n = rs->getInt64("n");
-      const std::int64_t cost = rs->getInt64("cost");
-      const std::int64_t retried = rs->getInt64("retried");
-      s.total += n;
-      s.by_channel[channel] += n;
-      s.by_status[status] += n;
-      if (!instance.empty()) s.by_provider[instance] += n;
-      if (!currency.empty()) s.cost_micros_by_currency[currency] += cost;
-      auto st = sdk::status_from_string(status).value_or(MessageStatus::failed);
-      const bool success = st == MessageStatus::delivered || st == MessageStatus::read;
-      if (is_final_outcome(st)) s.final_outcomes += n;
-      if (success) s.successful += n;
-      s.retried += retried;
-      if (success) s.retried_successful += retried;
-    }
-    if (s.final_outcomes > 0) s.success_rate = static_cast<double>(s.successful) / static_cast<double>(s.final_outcomes);
-    if (s.retried > 0) s.retry_success_rate = static_cast<double>(s.retried_successful) / static_cast<double>(s.retried);
+  // Three index-only scans of the tenant's slice of ix_messages_tenant_time
+  // (it covers every column read here), run at once on three connections.
+  const std::string where = "tenant_id = " + std::to_string(tenant) + " AND created_at >= '" + format_db_time(from) +
+                            "' AND created_at < '" + format_db_time(to) + "'";
+  const std::string hint = " FROM messages FORCE INDEX (ix_messages_tenant_time) WHERE " + where;
 
-    auto pct = c.query(
-        "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY d) OVER () AS p50, "
-        "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY d) OVER () AS p95 FROM (SELECT "
-        "TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) AS d FROM messages WHERE " + where +
-        " AND delivered_at IS NOT NULL) AS t LIMIT 1");
-    if (pct->next() && !pct->isNull("p50")) {
-      s.median_delivery_seconds = pct->getDouble("p50") / 1e6;
-      s.p95_delivery_seconds = pct->getDouble("p95") / 1e6;
-    }
-
-    auto errors = c.query("SELECT error_code, COUNT(*) AS n FROM messages WHERE " + where +
-                          " AND error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 10");
-    while (errors->next()) s.top_errors.emplace_back(get_str(*errors, "error_code"), errors->getInt64("n"));
-    return s;
+  auto groups = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      Statistics s;
+      auto rs = c.query(
+          "SELECT channel, status, COALESCE(provider_instance, '') AS instance, COALESCE(cost_currency, '') AS "
+          "currency, COUNT(*) AS n, COALESCE(SUM(cost_micros), 0) AS cost, SUM(attempts > 1) AS retried" + hint +
+          " GROUP BY channel, status, instance, currency");
+      while (rs->next()) {
+        const std::string status = get_str(*rs, "status");
+        const std::string instance = get_str(*rs, "instance");
+        const std::string currency = get_str(*rs, "currency");
+        const std::int64_t n = rs->getInt64("n");
+        const std::int64_t retried = rs->getInt64("retried");
+        s.total += n;
+        s.by_channel[get_str(*rs, "channel")] += n;
+        s.by_status[status] += n;
+        if (!instance.empty()) s.by_provider[instance] += n;
+        if (!currency.empty()) s.cost_micros_by_currency[currency] += rs->getInt64("cost");
+        auto st = sdk::status_from_string(status).value_or(MessageStatus::failed);
+        const bool success = st == MessageStatus::delivered || st == MessageStatus::read;
+        if (is_final_outcome(st)) s.final_outcomes += n;
+        if (success) s.successful += n;
+        s.retried += retried;
+        if (success) s.retried_successful += retried;
+      }
+      return s;
+    });
   });
+  auto percentiles = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      std::optional<std::pair<double, double>> out;
+      auto rs = c.query(
+          "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY d) OVER () AS p50, "
+          "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY d) OVER () AS p95 FROM (SELECT "
+          "TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) AS d" + hint +
+          " AND delivered_at IS NOT NULL) AS t LIMIT 1");
+      if (rs->next() && !rs->isNull("p50")) out = std::make_pair(rs->getDouble("p50"), rs->getDouble("p95"));
+      return out;
+    });
+  });
+  auto errors = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      std::vector<std::pair<std::string, std::int64_t>> out;
+      auto rs = c.query("SELECT error_code, COUNT(*) AS n" + hint +
+                        " AND error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 10");
+      while (rs->next()) out.emplace_back(get_str(*rs, "error_code"), rs->getInt64("n"));
+      return out;
+    });
+  });
+
+  auto g = groups.get();
+  auto p = percentiles.get();
+  auto e = errors.get();
+  if (!g) return g.error();
+  if (!p) return p.error();
+  if (!e) return e.error();
+  Statistics s = std::move(*g);
+  s.from = from;
+  s.to = to;
+  if (s.final_outcomes > 0) s.success_rate = static_cast<double>(s.successful) / static_cast<double>(s.final_outcomes);
+  if (s.retried > 0) s.retry_success_rate = static_cast<double>(s.retried_successful) / static_cast<double>(s.retried);
+  if (*p) {
+    s.median_delivery_seconds = (*p)->first / 1e6;
+    s.p95_delivery_seconds = (*p)->second / 1e6;
+  }
+  s.top_errors = std::move(*e);
+  return s;
 }
 
 Result<bool> MySqlStore::claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) {
