@@ -12,12 +12,14 @@ namespace barid::testing {
 std::string gateway_binary() { return BARID_GATEWAY_BINARY; }
 std::string plugin_dir() { return BARID_TEST_PLUGIN_DIR; }
 
-GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections) {
+GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections)
+    : GatewayUnderTest(db.options(), std::move(sections)) {}
+
+GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sections) : db_password_(o.password) {
   char tmpl[] = "/tmp/barid-e2e.XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_path_ = dir_ + "/gateway.yaml";
-  const auto& o = db.options();
   std::ofstream out(config_path_);
   out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n"
       << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
@@ -37,6 +39,7 @@ void GatewayUnderTest::start(std::chrono::milliseconds timeout) {
   ChildProcess::Options opts;
   opts.program = gateway_binary();
   opts.args = {"--config", config_path_};
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
   opts.stderr_path = dir_ + "/gateway.log";
   process_ = std::make_unique<ChildProcess>(opts);
   auto url = process_->wait_for_line("listening on ", timeout);
@@ -67,6 +70,7 @@ std::string GatewayUnderTest::create_api_key(const std::string& tenant) {
   ChildProcess::Options opts;
   opts.program = gateway_binary();
   opts.args = {"--config", config_path_, "create-api-key", "--tenant", tenant};
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
   opts.stderr_path = dir_ + "/create-api-key.log";
   ChildProcess p(opts);
   auto key = p.wait_for_line("brd_", std::chrono::seconds(30));

@@ -22,6 +22,7 @@ class GatewayUnderTest {
   // `sections` is YAML for everything but server, storage and plugins
   // (providers, routing, retry, dispatch, ...).
   GatewayUnderTest(const TestDatabase& db, std::string sections);
+  GatewayUnderTest(const core::MySqlOptions& db, std::string sections);
   ~GatewayUnderTest();
 
   // Starts the binary and waits until it listens (fails the test if not).
@@ -50,6 +51,7 @@ class GatewayUnderTest {
   std::string dir_;
   std::string config_path_;
   std::string base_url_;
+  std::string db_password_;
   std::unique_ptr<ChildProcess> process_;
   core::CurlHttpClient http_;
 };
