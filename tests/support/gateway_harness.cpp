@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,16 @@
 namespace barid::testing {
 
 std::string gateway_binary() { return BARID_GATEWAY_BINARY; }
+
+std::vector<std::string> in_order_of_causes(std::vector<std::string> events) {
+  auto sent = std::find(events.begin(), events.end(), "sent");
+  if (sent == events.end()) return events;
+  auto first_report = std::find_if(events.begin(), sent, [](const std::string& e) {
+    return e == "delivered" || e == "read" || e == "undelivered";
+  });
+  if (first_report != sent) std::rotate(first_report, sent, sent + 1);
+  return events;
+}
 std::string plugin_dir() { return BARID_TEST_PLUGIN_DIR; }
 
 GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections)

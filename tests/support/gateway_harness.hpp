@@ -56,6 +56,12 @@ class GatewayUnderTest {
   core::CurlHttpClient http_;
 };
 
+// Audit events in the order their causes happened: a provider's delivery
+// report can reach the gateway before the dispatcher has recorded the send
+// it follows, so a "sent" that comes after "delivered"/"read" is moved in
+// front of them. Everything else keeps its order.
+std::vector<std::string> in_order_of_causes(std::vector<std::string> events);
+
 // Path of the gateway binary and of the plugin folder of this build.
 std::string gateway_binary();
 std::string plugin_dir();
