@@ -174,6 +174,7 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/health", wrap(&R::health, false));
   Get(router, "/ready", wrap(&R::ready, true));
   Get(router, "/metrics", wrap(&R::metrics, true));
+  Get(router, "/openapi.json", wrap(&R::openapi, false));
   router.addNotFoundHandler(wrap(&R::not_found, false));
 }
 

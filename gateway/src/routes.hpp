@@ -69,6 +69,7 @@ struct HttpApi::Routes {
   void health(const Pistache::Rest::Request&, Reply&);
   void ready(const Pistache::Rest::Request&, Reply&);
   void metrics(const Pistache::Rest::Request&, Reply&);
+  void openapi(const Pistache::Rest::Request&, Reply&);
   void not_found(const Pistache::Rest::Request&, Reply&);
 };
 

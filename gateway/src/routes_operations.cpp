@@ -3,6 +3,8 @@
 
 #include "routes.hpp"
 
+#include "openapi_document.hpp"
+
 #include <barid/core/log.hpp>
 
 #include <cmath>
@@ -352,6 +354,11 @@ void HttpApi::Routes::metrics(const Rest::Request&, Reply& reply) {
        "# TYPE barid_provider_http_latency_seconds_sum counter\n"
     << latency.str();
   reply.send(200, m.str(), "text/plain; version=0.0.4");
+}
+
+// GET /openapi.json
+void HttpApi::Routes::openapi(const Rest::Request&, Reply& reply) {
+  reply.send(200, openapi_document(), "application/json");
 }
 
 void HttpApi::Routes::not_found(const Rest::Request& request, Reply& reply) {

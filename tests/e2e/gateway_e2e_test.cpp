@@ -254,6 +254,21 @@ TEST_F(GatewayE2E, HealthAndReadiness) {
   EXPECT_TRUE(j["checks"]["channels"]["sms"]["instances"].contains("mock-sms"));
 }
 
+TEST_F(GatewayE2E, TheOpenApiDocumentDescribesEveryRoute) {
+  start();
+  auto r = gw_->request("GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  auto doc = json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  for (const char* path : {"/v1/messages", "/v1/messages/bulk", "/v1/messages/{id}", "/v1/messages/{id}/events",
+                           "/v1/messages/{id}/refresh", "/v1/messages/{id}/retry", "/v1/messages/{id}/cancel",
+                           "/v1/batches/{id}", "/v1/templates", "/v1/templates/{code}",
+                           "/v1/recipients/{key}/preferences", "/v1/stats", "/v1/providers", "/v1/settings",
+                           "/v1/audit", "/webhooks/{instance}/{kind}", "/health", "/ready", "/metrics"})
+    EXPECT_TRUE(doc["paths"].contains(path)) << path;
+}
+
 TEST_F(GatewayE2E, KeepAliveIsHonoured) {
   start();
   auto r = gw_->request("GET", "/health");
