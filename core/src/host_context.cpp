@@ -2,6 +2,8 @@
 
 #include <barid/core/log.hpp>
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -34,15 +36,29 @@ std::string OpenSslCrypto::sha256(std::string_view data) const noexcept {
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
+  // Mark every byte that belongs to an occurrence of any secret first, then
+  // replace each marked run once: a secret that contains or overlaps another
+  // leaves nothing behind.
+  std::vector<char> covered(text.size(), 0);
+  bool any = false;
   for (const auto& s : secrets) {
     if (s.empty()) continue;
-    std::size_t pos = 0;
-    while ((pos = text.find(s, pos)) != std::string::npos) {
-      text.replace(pos, s.size(), "[redacted]");
-      pos += 10;
+    for (std::size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 1)) {
+      std::fill(covered.begin() + static_cast<long>(pos), covered.begin() + static_cast<long>(pos + s.size()), 1);
+      any = true;
     }
   }
-  return text;
+  if (!any) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!covered[i]) {
+      out.push_back(text[i]);
+    } else if (i == 0 || !covered[i - 1]) {
+      out += "[redacted]";
+    }
+  }
+  return out;
 }
 
 void GatewayHostContext::InstanceLogger::log(sdk::LogLevel level, std::string_view message) noexcept {

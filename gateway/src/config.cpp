@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -62,7 +63,8 @@ std::optional<std::int64_t> parse_money(const std::string& text) {
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  static const std::regex re("\\s*([0-9]+)\\s*(ms|s|m|h|d)\\s*");
+  // At most nine digits: a billion days still fits in milliseconds.
+  static const std::regex re("\\s*([0-9]{1,9})\\s*(ms|s|m|h|d)\\s*");
   std::smatch m;
   if (!std::regex_match(text, m, re)) return std::nullopt;
   const long long n = std::stoll(m[1].str());
@@ -158,7 +160,7 @@ class Section {
     if (!*v) return true;
     char* end = nullptr;
     const double d = std::strtod((*v)->c_str(), &end);
-    if ((*v)->empty() || *end != '\0')
+    if ((*v)->empty() || *end != '\0' || !std::isfinite(d))
       return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a number");
     if (d < min || d > max)
       return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
@@ -198,7 +200,12 @@ class Section {
     if (!present()) return out;
     YAML::Node v = node_[key];
     if (!v || v.IsNull()) return out;
-    if (v.IsScalar()) v = YAML::Load("[" + YAML::Dump(v) + "]");
+    if (v.IsScalar()) {  // one value stands for a list of one
+      auto r = interpolate(v.as<std::string>(), key_path(key), env_);
+      if (!r) return r.error();
+      out.push_back(*r);
+      return out;
+    }
     if (!v.IsSequence()) return Error::invalid(key_path(key), key_path(key) + ": must be a list");
     for (std::size_t i = 0; i < v.size(); ++i) {
       const std::string item_key = key_path(key) + "[" + std::to_string(i) + "]";
