@@ -92,8 +92,9 @@ std::vector<sdk::ConfigKey> config_keys() {
        "the registered SenderID; empty uses the account's default sender"},
       {"base_url", false, false, "https://el.cloud.unifonic.com", "the API's base URL (tests point it at a fake)"},
       {"webhook_secret", false, true, "",
-       "when set, delivery reports must carry it as ?token=<secret> or in the X-Webhook-Token header (Unifonic "
-       "signs nothing); the gateway adds ?token= to the statusCallback URL it gives Unifonic"},
+       "when set (16+ characters of A-Z a-z 0-9 - _ . ~), delivery reports must carry it as ?token=<secret> or in "
+       "the X-Webhook-Token header (Unifonic signs nothing); the gateway adds ?token= to the statusCallback URL it "
+       "gives Unifonic"},
       {"status_callback", false, false, "true",
        "pass the gateway's /webhooks/<instance>/status URL as statusCallback with every message"},
   };
@@ -109,6 +110,19 @@ bool parse_settings(const sdk::ProviderConfig& config, UnifonicSettings& out, st
   }
   out.sender_id = in.text("sender_id");
   out.webhook_secret = in.text("webhook_secret");
+  if (!out.webhook_secret.empty()) {
+    // It travels as ?token= in the statusCallback URL, which the gateway
+    // rebuilds from decoded parts: keep it to characters a URL carries as-is.
+    bool url_safe = true;
+    for (char c : out.webhook_secret)
+      url_safe = url_safe && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                              c == '-' || c == '_' || c == '.' || c == '~');
+    if (!url_safe || out.webhook_secret.size() < 16) {
+      in.fail("webhook_secret", "must be at least 16 characters of A-Z a-z 0-9 - _ . ~ (it travels in a URL)");
+      error = in.error();
+      return false;
+    }
+  }
   if (!in.base_url("base_url", out.base_url) || !in.boolean("status_callback", out.status_callback)) {
     error = in.error();
     return false;

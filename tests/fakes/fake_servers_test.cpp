@@ -505,7 +505,7 @@ TEST_F(FakeUnifonicTest, UnifonicPluginEndToEnd) {
   auto created = plugins::unifonic::create_provider(
       plugins::testing::config_of(plugins::unifonic::config_keys(),
                                   {{"app_sid", kAppSid}, {"sender_id", "Clinic"}, {"base_url", fake.base()},
-                                   {"webhook_secret", "s3cret"}}),
+                                   {"webhook_secret", "s3cret-s3cret-s3cret"}}),
       host);
   ASSERT_TRUE(created.provider) << created.error;
   auto& p = *created.provider;

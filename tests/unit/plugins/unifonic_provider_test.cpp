@@ -18,7 +18,7 @@ const std::string kAppSid = "uf-app-sid-secret-789";
 const std::string kBase = "https://unifonic.test";
 const std::string kMid = "5d2c7c1e-8a53-4f0e-9a57-0c1b2d3e4f50";
 const std::string kBody = "موعدك غدا الساعة 10 - secret body";
-const std::string kHookSecret = "hook-secret-abc";
+const std::string kHookSecret = "hook-secret-abc-0123";
 
 std::string accepted(const std::string& success = "true", const std::string& status = "Sent") {
   return R"({"success":)" + success + R"(,"message":"","errorCode":"ER-00","data":{"MessageID":42000348806924,)"
@@ -435,6 +435,12 @@ TEST(UnifonicConfig, Errors) {
   auto r = create_provider(testing::config_of(config_keys(), {}), host);
   ASSERT_FALSE(r.provider);
   EXPECT_NE(r.error.find("'app_sid'"), std::string::npos);
+  r = create_provider(testing::config_of(config_keys(), {{"app_sid", kAppSid}, {"webhook_secret", "short"}}), host);
+  EXPECT_NE(r.error.find("'webhook_secret'"), std::string::npos);
+  r = create_provider(testing::config_of(config_keys(), {{"app_sid", kAppSid}, {"webhook_secret", "has spaces and & in it!"}}),
+                      host);
+  EXPECT_NE(r.error.find("'webhook_secret'"), std::string::npos);
+  EXPECT_EQ(r.error.find("has spaces"), std::string::npos);
   r = create_provider(testing::config_of(config_keys(), {{"app_sid", kAppSid}, {"base_url", "nope"}}), host);
   EXPECT_NE(r.error.find("'base_url'"), std::string::npos);
   EXPECT_EQ(r.error.find(kAppSid), std::string::npos);
