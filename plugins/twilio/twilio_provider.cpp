@@ -133,9 +133,6 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   if (!parse_settings(config, channel, settings, error)) return sdk::CreateResult::fail(error);
   if (!settings.validate_signatures)
     host.logger().warn("validate_signatures is false: webhooks are accepted without checking X-Twilio-Signature");
-  if (settings.status_callback && host.webhook_url("status").empty())
-    host.logger().warn("status_callback is on but the gateway publishes no public URL: delivery reports will "
-                       "have to come from polling");
   return sdk::CreateResult::ok(std::make_unique<TwilioProvider>(std::move(settings), host));
 }
 
@@ -201,6 +198,9 @@ bool TwilioProvider::build_create_fields(const sdk::OutboundMessage& m, sdk::For
     return false;
   }
 
+  if (settings_.status_callback && m.status_callback_url.empty() && !warned_no_callback_url_.exchange(true))
+    host_.logger().warn("status_callback is on but the gateway gives no webhook URL: delivery reports will have "
+                        "to come from polling");
   if (settings_.status_callback && !m.status_callback_url.empty()) {
     // mid= lets a report be matched before the provider id is stored. One
     // parameter only: the gateway rebuilds the query string it verifies.

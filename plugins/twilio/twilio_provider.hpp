@@ -67,6 +67,7 @@ class TwilioProvider final : public sdk::Provider {
   sdk::HostContext& host_;
   TwilioClient client_;
   std::atomic<bool> credentials_rejected_{false};
+  mutable std::atomic<bool> warned_no_callback_url_{false};
 };
 
 }  // namespace barid::plugins::twilio

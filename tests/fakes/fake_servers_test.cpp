@@ -5,6 +5,7 @@
 // 127.0.0.1), so the fakes' independent signer and the plugins' verifier
 // check each other.
 #include "child_process.hpp"
+#include "fake_process.hpp"
 #include "fake_server.hpp"
 #include "test_host.hpp"
 #include "twilio/twilio_provider.hpp"
@@ -30,32 +31,6 @@ const std::string kAccount = "AC" + std::string(32, '1');
 const std::string kToken = "fake-test-token";
 const std::string kAppSid = "fake-test-app-sid";
 const std::string kContent = "HX" + std::string(32, '2');
-
-// One fake server process, stopped with SIGTERM at the end.
-class FakeProcess {
- public:
-  FakeProcess(const std::string& program, std::vector<std::string> args) {
-    ChildProcess::Options o;
-    o.program = program;
-    o.args = std::move(args);
-    o.stderr_path = ::testing::TempDir() + "fake-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".err";
-    process_ = std::make_unique<ChildProcess>(o);
-    auto url = process_->wait_for_line("listening on ", seconds(10));
-    if (!url) throw std::runtime_error(program + " did not start: " + process_->stderr_text());
-    base_ = *url;
-  }
-  ~FakeProcess() {
-    process_->signal(SIGTERM);
-    process_->wait_exit(seconds(10));
-  }
-  const std::string& base() const { return base_; }
-  ChildProcess& process() { return *process_; }
-
- private:
-  static inline int counter_ = 0;
-  std::unique_ptr<ChildProcess> process_;
-  std::string base_;
-};
 
 // Receives webhooks on 127.0.0.1 and lets a test wait for them.
 class Receiver {
