@@ -249,7 +249,8 @@ TEST_F(GatewayE2E, HealthAndReadiness) {
   EXPECT_EQ(ready.status, 200) << ready.body;
   auto j = json::parse(ready.body);
   EXPECT_EQ(j["checks"]["database"]["status"], "ok");
-  EXPECT_TRUE(j["checks"]["providers"]["instances"].contains("mock-sms"));
+  EXPECT_EQ(j["checks"]["channels"]["sms"]["status"], "ok");
+  EXPECT_TRUE(j["checks"]["channels"]["sms"]["instances"].contains("mock-sms"));
 }
 
 TEST_F(GatewayE2E, KeepAliveIsHonoured) {
