@@ -11,6 +11,7 @@ namespace barid::plugins::twilio {
 struct TwilioErrorInfo {
   std::string_view title;     // what the code means, for people
   bool recipient_opted_out;   // the recipient unsubscribed or blocked the sender
+  bool transient = false;     // a later attempt may succeed (queue overflow, Twilio's own failure)
 };
 
 // Known codes (see docs/providers.md); nullopt for the others.

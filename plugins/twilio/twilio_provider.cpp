@@ -335,6 +335,8 @@ sdk::CallbackResult TwilioProvider::parse_status(const sdk::FormFields& params, 
     std::string text = sdk::form_value(params, "ErrorMessage");
     if (text.empty()) text = sdk::form_value(params, "ChannelStatusMessage");
     u.error = {code, error_text(code, text)};
+    // A transient cause lets the gateway's retry sweep send it again.
+    if (auto info = describe_error(code)) u.retryable = info->transient;
   }
   result.status_updates.push_back(std::move(u));
   return result;

@@ -499,6 +499,20 @@ TEST(TwilioWebhook, UndeliveredCarriesTheErrorCode) {
   EXPECT_EQ(r.status_updates.at(0).error.code, "30003");
   EXPECT_FALSE(r.status_updates.at(0).error.message.empty());
   EXPECT_TRUE(r.status_updates.at(0).message_id.empty());
+  EXPECT_FALSE(r.status_updates.at(0).retryable);
+}
+
+TEST(TwilioWebhook, TransientFailuresAreMarkedRetryable) {
+  for (auto [code, retryable] : std::vector<std::pair<std::string, bool>>{
+           {"30001", true}, {"30036", true}, {"30500", true}, {"30007", false}, {"30006", false}, {"99999", false}}) {
+    Fixture f;
+    auto params = status_params("failed");
+    params.emplace_back("ErrorCode", code);
+    auto r = f.provider->parse_callback(f.webhook("status", params));
+    ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+    EXPECT_EQ(r.status_updates.at(0).status, MessageStatus::failed);
+    EXPECT_EQ(r.status_updates.at(0).retryable, retryable) << code;
+  }
 }
 
 TEST(TwilioWebhook, WhatsAppReadEvent) {
