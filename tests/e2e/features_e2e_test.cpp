@@ -589,8 +589,9 @@ jobs:
 )yaml"));
   ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM provider_health") == "2"; }, 20s));
   auto p = call("GET", "/v1/providers", nullptr, 200);
-  ASSERT_EQ(p["plugins"].size(), 1u);
-  EXPECT_EQ(p["plugins"][0]["name"], "mock");
+  std::set<std::string> plugins;
+  for (const auto& pl : p["plugins"]) plugins.insert(pl["name"]);
+  EXPECT_TRUE(plugins.count("mock"));
   std::map<std::string, json> by_name;
   for (const auto& i : p["instances"]) by_name[i["name"]] = i;
   EXPECT_EQ(by_name["ok-sms"]["health"]["state"], "degraded");

@@ -480,9 +480,13 @@ TEST_F(MySqlStoreTest, ReconnectsAfterTheServerDropsItsConnections) {
       "    KILL CONNECTION c.ID; "
       "  END FOR; "
       "END");
-  ASSERT_EQ(db_->scalar("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() "
-                        "AND ID <> CONNECTION_ID()"),
-            "0");
+  // KILL is asynchronous: wait until the server has let them go.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (db_->scalar("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() "
+                     "AND ID <> CONNECTION_ID()") != "0") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the killed connections did not go away";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   auto found = store_->find_message(tenant_, m.id);  // a prepared statement, re-prepared on a new connection
   ASSERT_TRUE(found.ok()) << found.error().message;
   ASSERT_TRUE(found->has_value());
