@@ -27,10 +27,14 @@ Result<ReportOutcome> StatusRefresher::refresh(const Message& m, const Actor& ac
   u.status = st.status;
   u.cost = st.cost;
   u.segments = st.segments;
-  if (st.status == MessageStatus::failed || st.status == MessageStatus::undelivered) u.error = st.error;
-  if (u.status == m.status) {
-    // Nothing new: not worth an audit event.
-    ReportOutcome o;
+  if (st.status == MessageStatus::failed || st.status == MessageStatus::undelivered) {
+    u.error = st.error;
+    u.retryable = st.retryable;
+  }
+  const bool new_cost = u.cost && (!m.cost || m.cost->micros != u.cost->micros || m.cost->currency != u.cost->currency);
+  const bool new_segments = u.segments > 0 && u.segments != m.segments;
+  if (u.status == m.status && !new_cost && !new_segments) {
+    ReportOutcome o;  // nothing new
     o.kind = ReportOutcome::Kind::ignored;
     o.id = m.id;
     o.from = o.to = m.status;
@@ -57,6 +61,14 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
         continue;
       }
       if (r->kind == ReportOutcome::Kind::applied) ++counts.changed;
+    }
+    if (!slot.instance->descriptor().has(sdk::Capability::cost_reporting)) continue;
+    // Final messages still without a cost: a few polls each, then let go.
+    auto unpriced = store_.claim_cost_polls(name, since, limit_per_instance, 3);
+    if (!unpriced) return unpriced.error();
+    for (const auto& m : *unpriced) {
+      ++counts.cost_checked;
+      if (!refresh(m, actor)) ++counts.failed_queries;
     }
   }
   return counts;

@@ -111,6 +111,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
                       auto r = self->refresher().refresh_recent(since, j.refresh_batch);
                       if (!r) return "failed: " + r.error().message;
                       return std::to_string(r->checked) + " checked, " + std::to_string(r->changed) + " changed, " +
+                             std::to_string(r->cost_checked) + " polled for cost, " +
                              std::to_string(r->failed_queries) + " queries failed";
                     }});
   if (j.retry_sweep.enabled)

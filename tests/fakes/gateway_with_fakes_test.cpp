@@ -8,6 +8,8 @@
 #include "fake_process.hpp"
 #include "gateway_harness.hpp"
 
+#include <barid/core/time.hpp>
+
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -27,13 +29,19 @@ const std::string kAppSid = "e2e-unifonic-app-sid";
 const std::string kHookSecret = "e2e-unifonic-hook-secret";
 const std::string kContent = "HX" + std::string(32, '8');
 
+const std::string kNoJobs = R"yaml(
+jobs: {poll: 200ms, status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retention: {enabled: false},
+       provider_health: {enabled: false}}
+)yaml";
+
 class GatewayWithFakes : public ::testing::Test {
  protected:
   GatewayWithFakes()
       : twilio(BARID_FAKE_TWILIO, {"--account-sid", kAccount, "--auth-token", kToken}),
         unifonic(BARID_FAKE_UNIFONIC, {"--app-sid", kAppSid}) {}
 
-  void start(const std::string& sms_route) {
+  // `jobs` replaces the default periodic-job configuration (all off).
+  void start(const std::string& sms_route, const std::string& jobs = kNoJobs) {
     const std::string sections = R"yaml(
 providers:
   tw-sms:
@@ -54,7 +62,7 @@ routing:
 retry: {max_attempts: 3, initial_backoff: 100ms, max_backoff: 2s, jitter: 0}
 dispatch: {poll_interval: 100ms, lease: 30s}
 messaging: {default_region: SA}
-)yaml";
+)yaml" + jobs;
     gw = std::make_unique<GatewayUnderTest>(db, sections);
     gw->start();
     key = gw->create_api_key("clinic");
@@ -221,6 +229,134 @@ TEST_F(GatewayWithFakes, UnifonicIsDeliveredThroughTokenCheckedReports) {
   EXPECT_EQ(gw->json("GET", "/v1/messages/" + id2, nullptr, key)["status"], "sent");
   EXPECT_EQ(gw->log().find(kAppSid), std::string::npos);
   EXPECT_EQ(gw->log().find(kHookSecret), std::string::npos);
+}
+
+// The next attempt waits at least as long as the provider's Retry-After.
+TEST_F(GatewayWithFakes, TwilioRetryAfterIsHonoured) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234580"}, {"status", 429}, {"retry_after", "2"}, {"times", 1}});
+  const std::string id = send({{"to", "+966501234580"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered", seconds(20))["status"], "delivered");
+  auto events = gw->json("GET", "/v1/messages/" + id + "/events", nullptr, key)["events"];
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[1]["type"], "retry_scheduled");
+  std::smatch m;
+  const std::string detail = events[1]["detail"];
+  ASSERT_TRUE(std::regex_search(detail, m, std::regex("next attempt in ([0-9]+) ms"))) << detail;
+  EXPECT_GE(std::stoi(m[1].str()), 2000) << detail;
+  const auto first = core::parse_iso8601(events[1]["at"].get<std::string>());
+  const auto sent = core::parse_iso8601(gw->json("GET", "/v1/messages/" + id, nullptr, key)["sent_at"].get<std::string>());
+  ASSERT_TRUE(first && sent);
+  EXPECT_GE(*sent - *first, seconds(2));
+}
+
+TEST_F(GatewayWithFakes, RepeatedServerErrorsFailAfterTheConfiguredAttempts) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234581"}, {"status", 503}});
+  const std::string id = send({{"to", "+966501234581"}, {"body", "x"}});
+  auto m = gw->wait_for_status(key, id, "failed", seconds(20));
+  ASSERT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_EQ(m["attempts"], 3);
+  int creates = 0;
+  const json requests = control(twilio, "GET", "/_control/requests");
+  for (const auto& r : requests["requests"])
+    if (r["method"] == "POST") ++creates;
+  EXPECT_EQ(creates, 3) << requests.dump();
+}
+
+TEST_F(GatewayWithFakes, CallbacksOutOfOrderNeverMoveAMessageBack) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234582"}, {"order", "reversed"}});
+  const std::string id = send({{"to", "+966501234582"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered")["status"], "delivered");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto cbs = control(twilio, "GET", "/_control/callbacks")["callbacks"];
+        return cbs.size() == 2 && cbs[0]["http_status"] == 200 && cbs[1]["http_status"] == 200;
+      },
+      seconds(10)));
+  EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], "delivered");
+  const auto events = event_types(id);
+  EXPECT_NE(std::find(events.begin(), events.end(), "report_ignored"), events.end());
+}
+
+TEST_F(GatewayWithFakes, AStopRepliedToTwilioSuppressesLaterSends) {
+  start("tw-sms");
+  auto r = control(twilio, "POST", "/_control/inbound",
+                   {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"}, {"from", "+966501234583"}, {"body", "Stop"}});
+  ASSERT_EQ(r["http_status"], 200);
+  long status = 0;
+  auto later = gw->json("POST", "/v1/messages", {{"to", "+966501234583"}, {"body", "x"}}, key, &status);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(later["status"], "suppressed");
+  int creates = 0;
+  for (const auto& q : control(twilio, "GET", "/_control/requests")["requests"])
+    if (q["method"] == "POST") ++creates;
+  EXPECT_EQ(creates, 0);
+  r = control(twilio, "POST", "/_control/inbound",
+              {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"}, {"from", "+966501234583"}, {"body", "START"}});
+  ASSERT_EQ(r["http_status"], 200);
+  EXPECT_EQ(gw->json("POST", "/v1/messages", {{"to", "+966501234583"}, {"body", "x"}}, key)["status"], "queued");
+}
+
+// Twilio prices a message after it is final; the status-refresh job polls
+// delivered messages that have no cost yet.
+TEST_F(GatewayWithFakes, TwilioCostArrivesByPollingAfterDelivery) {
+  start("tw-sms", R"yaml(
+jobs: {poll: 200ms, status_refresh: {every: 1s}, retry_sweep: {enabled: false}, retention: {enabled: false},
+       provider_health: {enabled: false}}
+)yaml");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234584"}, {"price", "-0.00750"}, {"num_segments", 2}});
+  const std::string id = send({{"to", "+966501234584"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered")["status"], "delivered");
+  json m;
+  ASSERT_TRUE(eventually(
+      [&] {
+        m = gw->json("GET", "/v1/messages/" + id, nullptr, key);
+        return !m["cost"].is_null();
+      },
+      seconds(20)))
+      << m.dump() << "\n" << gw->log();
+  EXPECT_EQ(m["cost"]["amount"], "0.015000");
+  EXPECT_EQ(m["cost"]["currency"], "USD");
+  EXPECT_EQ(m["segments"], 2);
+  EXPECT_EQ(m["status"], "delivered");
+}
+
+TEST_F(GatewayWithFakes, UnifonicErrorsRetryOrFail) {
+  start("uf");
+  control(unifonic, "POST", "/_control/rules",
+          json::array({{{"to", "+966501234590"}, {"http_status", 429}, {"times", 1}},
+                       {{"to", "+966501234591"}, {"http_status", 503}},
+                       {{"to", "+966501234592"}, {"error_code", "ER-04"}, {"message", "Dest num is too short"}}}));
+  const std::string limited = send({{"to", "+966501234590"}, {"body", "x"}});
+  const std::string down = send({{"to", "+966501234591"}, {"body", "x"}});
+  const std::string invalid = send({{"to", "+966501234592"}, {"body", "x"}});
+  auto m = gw->wait_for_status(key, limited, "delivered", seconds(20));
+  EXPECT_EQ(m["status"], "delivered") << m.dump();
+  EXPECT_EQ(m["attempts"], 2);
+  m = gw->wait_for_status(key, down, "failed", seconds(20));
+  EXPECT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_EQ(m["attempts"], 3);
+  m = gw->wait_for_status(key, invalid, "failed");
+  EXPECT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_EQ(m["attempts"], 1);
+  EXPECT_EQ(m["error"]["code"], "ER-04");
+}
+
+TEST_F(GatewayWithFakes, UnifonicReportsOutOfOrderNeverMoveAMessageBack) {
+  start("uf");
+  control(unifonic, "POST", "/_control/rules",
+          {{"to", "+966501234593"}, {"progression", {"Sent", "Delivered"}}, {"order", "reversed"}});
+  const std::string id = send({{"to", "+966501234593"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered")["status"], "delivered");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto cbs = control(unifonic, "GET", "/_control/callbacks")["callbacks"];
+        return cbs.size() == 2 && cbs[1]["http_status"] == 200;
+      },
+      seconds(10)));
+  EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], "delivered");
 }
 
 }  // namespace

@@ -235,6 +235,11 @@ CREATE TABLE audit_log (
            "created_at, status, channel, provider_instance, cost_currency, cost_micros, attempts, delivered_at, "
            "error_code)",
        }},
+      {5,
+       "count how often a final message was polled for the cost its provider reports late",
+       {
+           "ALTER TABLE messages ADD COLUMN cost_polls TINYINT UNSIGNED NOT NULL DEFAULT 0 AFTER cost_currency",
+       }},
   };
   return all;
 }

@@ -538,6 +538,10 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
         if (!u.error.code.empty() || !u.error.message.empty())
           detail += " (" + u.error.code + (u.error.message.empty() ? "" : ": " + u.error.message) + ")";
         events.push_back(event_row(c, row->id, row->tenant, to_text, u.status, detail, actor));
+      } else if (row->status == u.status) {
+        // A repeat of what we know (providers resend, polls see the same):
+        // nothing to record, but a cost or segment count it brings is kept.
+        o.kind = ReportOutcome::Kind::ignored;
       } else {
         o.kind = ReportOutcome::Kind::ignored;
         events.push_back(event_row(c, row->id, row->tenant, "report_ignored", std::nullopt,

@@ -120,6 +120,29 @@ Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& 
   });
 }
 
+Result<std::vector<Message>> MySqlStore::claim_cost_polls(const std::string& instance, TimePoint since, int limit,
+                                                          int max_polls) {
+  return run(*pool_, "claim cost polls", [&](DbConnection& c, int) {
+    std::vector<Message> out;
+    c.begin();
+    for (const char* status : {"delivered", "read", "undelivered"}) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE status = '" + status +
+                        "' AND sent_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
+                        " AND cost_micros IS NULL AND cost_polls < " + std::to_string(max_polls) + " LIMIT " +
+                        std::to_string(limit - static_cast<int>(out.size())) + " FOR UPDATE SKIP LOCKED");
+      while (rs->next()) out.push_back(read_message(*rs));
+    }
+    if (!out.empty()) {
+      std::vector<MessageId> ids;
+      for (const auto& m : out) ids.push_back(m.id);
+      c.execute("UPDATE messages SET cost_polls = cost_polls + 1 WHERE id IN (" + id_list(ids) + ")");
+    }
+    c.commit();
+    return out;
+  });
+}
+
 Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_attempts, int limit) {
   return run(*pool_, "requeue retryable failures", [&](DbConnection& c, int) {
     c.begin();

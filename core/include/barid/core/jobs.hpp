@@ -30,7 +30,7 @@ class StatusRefresher {
   Result<ReportOutcome> refresh(const Message& message, const Actor& actor);
 
   struct Counts {
-    int checked = 0, changed = 0, failed_queries = 0;
+    int checked = 0, changed = 0, failed_queries = 0, cost_checked = 0;
   };
   // Sent-but-not-final messages accepted since `since`, for every instance
   // that supports polling (the status-refresh job).

@@ -73,6 +73,8 @@ class MySqlStore final : public Store {
   Result<bool> claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) override;
   Status finish_job_run(const std::string& job, const std::string& result) override;
   Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since, int limit) override;
+  Result<std::vector<Message>> claim_cost_polls(const std::string& instance, TimePoint since, int limit,
+                                                int max_polls) override;
   Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) override;
   Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
   Result<std::vector<Tenant>> list_tenants() override;

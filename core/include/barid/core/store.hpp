@@ -125,6 +125,12 @@ class Store {
   // Sent but not final, sent through `instance` since `since`, oldest check first.
   virtual Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since,
                                                            int limit) = 0;
+  // Delivered, read or undelivered messages of `instance` sent since
+  // `since` that have no cost yet and were polled for it fewer than
+  // `max_polls` times; each returned message counts one more poll (some
+  // providers, Twilio among them, price a message only after it is final).
+  virtual Result<std::vector<Message>> claim_cost_polls(const std::string& instance, TimePoint since, int limit,
+                                                        int max_polls) = 0;
   // Failed or undelivered since `since`, marked retryable, with attempts
   // below `max_attempts` in all: back to the queue. Returns how many.
   virtual Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) = 0;

@@ -164,6 +164,7 @@ struct StatusResult {
   std::optional<Money> cost;
   ProviderError error;  // the message's error (when failed/undelivered) or the query's
   std::optional<std::chrono::milliseconds> retry_after;
+  bool retryable = false;  // as in StatusUpdate: a failure the provider considers transient
 };
 
 // A delivery report that arrived through a webhook.

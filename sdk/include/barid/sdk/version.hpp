@@ -8,6 +8,10 @@
 // (a new capability flag, a new optional field at the end of a struct that
 // only the host reads), the major when any type that crosses the boundary
 // changes layout.
+//
+// ABI 1.0 is not released yet: until Barid's first release its types may
+// still change (as StatusUpdate::retryable and StatusResult::retryable did)
+// without a bump. From the first release on, the rule above holds.
 
 #include <cstdint>
 
