@@ -215,6 +215,19 @@ TEST(Instantiate, AFactoryErrorIsPassedOnNamingInstanceAndPlugin) {
   EXPECT_THAT(m, HasSubstr("config key 'endpoint' must start with https:// (got 'http://plain')"));
 }
 
+// A factory that returns neither a provider nor an error (a plugin bug) must
+// still give the operator a reason, not "could not be created: ".
+TEST(Instantiate, AFactoryThatReturnsNothingIsExplained) {
+  PluginHost host;
+  load_or_die(host, BARID_TP_FACTORY_NOTHING_SO);
+  TestHostContextFactory contexts;
+  auto r = host.instantiate("nothing", "acme", {{"endpoint", "e"}, {"token", "t"}}, contexts);
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.error().message;
+  EXPECT_THAT(m, HasSubstr("provider instance 'acme' (plugin 'nothing') could not be created"));
+  EXPECT_THAT(m, HasSubstr("returned no provider"));
+}
+
 #ifdef BARID_MOCK_SO
 TEST(Instantiate, TheMockPluginValidatesItsOwnValues) {
   PluginHost host;

@@ -51,6 +51,19 @@ TEST(Uuid, IsNeverNilAndDoesNotRepeat) {
   }
 }
 
+// Ids from one thread sort in creation order, so that new rows land at the
+// end of the primary key. A tight loop makes many ids per millisecond, far
+// more than the 12-bit counter's room when it starts from a random value of
+// up to 0x7FF.
+TEST(Uuid, IsStrictlyIncreasingWithinAThread) {
+  Uuid previous = Uuid::v7();
+  for (int i = 0; i < 200000; ++i) {
+    const Uuid next = Uuid::v7();
+    ASSERT_LT(previous, next) << "id " << i << ": " << previous.str() << " then " << next.str();
+    previous = next;
+  }
+}
+
 TEST(Uuid, TextIsCanonicalLowercase) {
   Uuid u;
   for (int i = 0; i < 16; ++i) u.bytes[i] = static_cast<std::uint8_t>(0x01 + i * 0x11);
@@ -95,6 +108,13 @@ TEST(Uuid, ParseRejectsMalformedText) {
       "{1122334-4556-6778-899a-abbccddeeff0}",
   };
   for (const char* text : bad) EXPECT_FALSE(Uuid::parse(text).has_value()) << "'" << text << "'";
+}
+
+TEST(Uuid, ParseRejectsExtraDashesInPlaceOfDigits) {
+  // Canonical dashes are in place, but two more replace the first two
+  // digits of the last group: only 30 hex digits remain.
+  EXPECT_FALSE(Uuid::parse("01122334-4556-6778-899a---bccddeeff0").has_value());
+  EXPECT_FALSE(Uuid::parse("01122334-4556-6778-899a-abbccddeef-0").has_value());
 }
 
 TEST(Uuid, HashDistinguishesIds) {

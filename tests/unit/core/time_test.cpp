@@ -67,6 +67,13 @@ TEST(Time, RejectsInvalidDatabaseLiterals) {
   for (const char* s : bad) EXPECT_FALSE(parse_db_time(s).has_value()) << "'" << s << "'";
 }
 
+TEST(Time, RejectsTrailingGarbageInDatabaseLiterals) {
+  EXPECT_FALSE(parse_db_time("2026-11-25 04:48:32Z").has_value());
+  EXPECT_FALSE(parse_db_time("2026-11-25 04:48:32 garbage").has_value());
+  EXPECT_FALSE(parse_db_time("2026-11-25 04:48:32.").has_value());
+  EXPECT_FALSE(parse_db_time("2026-11-25 04:48:32.12x").has_value());
+}
+
 TEST(Time, ParsesIso8601WithZones) {
   const TimePoint expected = at(2026, 11, 25, 4, 48, 32);
   EXPECT_EQ(parse_iso8601("2026-11-25T04:48:32Z"), expected);

@@ -548,7 +548,51 @@ routing: {sms: {provider: a}}
   EXPECT_EQ(r->plugin_paths[3], "/usr/lib/barid/plugins");
 }
 
+TEST(Config, APluginPathIsOneDirectoryEvenWithAComma) {
+  auto r = parse(R"(
+storage: {user: u, database: d}
+plugins: {path: "/opt/acme,inc/plugins"}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->plugin_paths.size(), 1u);
+  EXPECT_EQ(r->plugin_paths[0], "/opt/acme,inc/plugins");
+}
+
+// The quick-start form "path: ${BARID_PLUGIN_DIR:-...}" written as a single
+// value rather than a list.
+TEST(Config, APluginPathWithAVariableMayBeASingleValue) {
+  const std::string yaml = R"(
+storage: {user: u, database: d}
+plugins:
+  path: "${PLUGIN_DIR:-../build/plugins}"
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)";
+  std::optional<core::Result<GatewayConfig>> r;
+  ASSERT_NO_THROW(r.emplace(parse(yaml)));
+  ASSERT_TRUE(r->ok()) << r->error().message;
+  ASSERT_EQ((*r)->plugin_paths.size(), 1u);
+  EXPECT_EQ((*r)->plugin_paths[0], "/etc/build/plugins");
+  ASSERT_NO_THROW(r.emplace(parse(yaml, {{"PLUGIN_DIR", "/opt/p"}})));
+  ASSERT_TRUE(r->ok()) << r->error().message;
+  EXPECT_EQ((*r)->plugin_paths[0], "/opt/p");
+}
+
 // --- numbers that are not numbers ---------------------------------------------
+
+TEST(Config, NotANumberIsRefused) {
+  expect_error(kMinimal + "retry:\n  jitter: nan\n", "retry.jitter", "not a number");
+  expect_error(kMinimal + "retry:\n  multiplier: NaN\n", "retry.multiplier", "not a number");
+}
+
+TEST(Config, HugeDurationIsAnErrorNotAnException) {
+  std::optional<core::Result<GatewayConfig>> r;
+  ASSERT_NO_THROW(r.emplace(parse(kMinimal + "retry:\n  max_backoff: 99999999999999999999s\n")));
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->error().field, "retry.max_backoff");
+}
 
 TEST(ParseDuration, Units) {
   EXPECT_EQ(parse_duration("500ms"), milliseconds(500));
@@ -563,6 +607,15 @@ TEST(ParseDuration, Units) {
 TEST(ParseDuration, RejectsWhatIsNotADuration) {
   for (const char* s : {"", "10", "s", "1.5s", "-1s", "1w", "1 min", "1S", "1s2", "ms"})
     EXPECT_FALSE(parse_duration(s).has_value()) << "'" << s << "'";
+}
+
+TEST(ParseDuration, OverflowIsRefusedNotThrown) {
+  std::optional<std::optional<milliseconds>> r;
+  ASSERT_NO_THROW(r.emplace(parse_duration("99999999999999999999s")));
+  EXPECT_FALSE(r->has_value());
+  // Fits in long long but not in milliseconds once multiplied.
+  ASSERT_NO_THROW(r.emplace(parse_duration("9223372036854775807d")));
+  EXPECT_FALSE(r->has_value());
 }
 
 }  // namespace
