@@ -1,6 +1,7 @@
 #include <barid/core/callbacks.hpp>
 
 #include <barid/core/log.hpp>
+#include <barid/core/recipients.hpp>
 
 namespace barid::core {
 
@@ -38,10 +39,47 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
     }
   }
   reply.inbound = static_cast<int>(result.inbound_messages.size());
+  for (const auto& m : result.inbound_messages)
+    if (auto st = handle_inbound(instance, m, reply); !st) return st.error();
   log_debug("webhooks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
                             std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
                             " unknown, " + std::to_string(reply.inbound) + " inbound");
   return reply;
+}
+
+Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk::InboundMessage& m,
+                                         CallbackReply& reply) {
+  auto phone = phones_.to_e164(m.from, "from");
+  if (!phone) {
+    log_warn("webhooks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
+    return {};
+  }
+  if (auto st = store_.record_inbound(*phone, m.channel, instance); !st) return st;
+  const std::string channel(sdk::to_string(m.channel));
+  switch (classify_inbound(m.body)) {
+    case InboundKeyword::stop: {
+      OptOut o;
+      o.tenant_id = 0;
+      o.phone = *phone;
+      o.channel = channel;
+      o.source = "inbound:" + instance;
+      o.detail = "the recipient replied with an opt-out keyword";
+      if (auto st = store_.add_opt_out(o); !st) return st;
+      ++reply.opted_out;
+      log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
+      break;
+    }
+    case InboundKeyword::start: {
+      auto removed = store_.remove_opt_out(0, *phone, channel);
+      if (!removed) return removed.error();
+      ++reply.opted_in;
+      log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");
+      break;
+    }
+    case InboundKeyword::none:
+      break;
+  }
+  return {};
 }
 
 }  // namespace barid::core

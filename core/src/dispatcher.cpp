@@ -155,6 +155,7 @@ AttemptResult Dispatcher::attempt(const Message& m) {
       ++retried_;
     } else {
       r.decision = AttemptResult::Decision::failed;
+      r.retryable = true;
       r.detail = "no attempt left (" + std::to_string(m.attempts) + " of " + std::to_string(m.max_attempts) + ")";
       ++failed_;
     }

@@ -2,6 +2,8 @@
 
 #include <barid/core/log.hpp>
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -34,15 +36,29 @@ std::string OpenSslCrypto::sha256(std::string_view data) const noexcept {
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
+  // Mark every byte that belongs to an occurrence of any secret first, then
+  // replace each marked run once: a secret that contains or overlaps another
+  // leaves nothing behind.
+  std::vector<char> covered(text.size(), 0);
+  bool any = false;
   for (const auto& s : secrets) {
     if (s.empty()) continue;
-    std::size_t pos = 0;
-    while ((pos = text.find(s, pos)) != std::string::npos) {
-      text.replace(pos, s.size(), "[redacted]");
-      pos += 10;
+    for (std::size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 1)) {
+      std::fill(covered.begin() + static_cast<long>(pos), covered.begin() + static_cast<long>(pos + s.size()), 1);
+      any = true;
     }
   }
-  return text;
+  if (!any) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!covered[i]) {
+      out.push_back(text[i]);
+    } else if (i == 0 || !covered[i - 1]) {
+      out += "[redacted]";
+    }
+  }
+  return out;
 }
 
 void GatewayHostContext::InstanceLogger::log(sdk::LogLevel level, std::string_view message) noexcept {
@@ -58,16 +74,16 @@ void GatewayHostContext::InstanceLogger::log(sdk::LogLevel level, std::string_vi
   }
 }
 
-GatewayHostContext::GatewayHostContext(std::string instance, std::string public_base_url,
+GatewayHostContext::GatewayHostContext(std::string instance, std::shared_ptr<const PublicUrl> public_url,
                                        HttpClientOptions http, std::vector<std::string> secrets)
     : instance_(std::move(instance)),
-      public_base_url_(std::move(public_base_url)),
+      public_url_(std::move(public_url)),
       http_(std::move(http)),
       logger_("provider " + instance_, std::move(secrets)) {}
 
 std::string GatewayHostContext::webhook_url(std::string_view kind) const {
-  if (public_base_url_.empty()) return {};
-  std::string base = public_base_url_;
+  std::string base = public_url_ ? public_url_->get() : std::string();
+  if (base.empty()) return {};
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/webhooks/" + instance_ + "/" + std::string(kind);
 }
@@ -81,7 +97,7 @@ std::unique_ptr<sdk::HostContext> GatewayHostContextFactory::make(const std::str
     auto v = config.get(key.name);
     if (!v.empty()) secrets.push_back(v);
   }
-  return std::make_unique<GatewayHostContext>(instance_name, public_base_url_, http_, std::move(secrets));
+  return std::make_unique<GatewayHostContext>(instance_name, public_url_, http_, std::move(secrets));
 }
 
 }  // namespace barid::core

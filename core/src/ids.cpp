@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <mutex>
 #include <random>
 
 namespace barid::core {
@@ -22,20 +21,23 @@ std::mt19937_64& rng() {
 }  // namespace
 
 Uuid Uuid::v7() noexcept {
-  // 48-bit unix milliseconds | version 7 | 12-bit sub-millisecond counter |
-  // variant 10 | 62 random bits. The counter keeps ids from one thread in
-  // creation order within a millisecond.
+  // 48-bit unix milliseconds | version 7 | 12-bit counter | variant 10 | 62
+  // random bits. Ids from one thread strictly increase: within a millisecond
+  // the counter counts up from a random start below 0x800, and when it runs
+  // out the timestamp borrows the next millisecond.
   thread_local std::uint64_t last_ms = 0;
   thread_local std::uint16_t counter = 0;
-  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  std::chrono::system_clock::now().time_since_epoch())
-                                                  .count());
-  if (ms == last_ms) {
-    counter = static_cast<std::uint16_t>((counter + 1) & 0x0FFF);
-  } else {
-    last_ms = ms;
+  const auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
+  if (now_ms > last_ms) {
+    last_ms = now_ms;
+    counter = static_cast<std::uint16_t>(rng()() & 0x07FF);
+  } else if (++counter > 0x0FFF) {
+    ++last_ms;
     counter = static_cast<std::uint16_t>(rng()() & 0x07FF);
   }
+  const std::uint64_t ms = last_ms;
   Uuid u;
   for (int i = 0; i < 6; ++i) u.bytes[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
   u.bytes[6] = static_cast<std::uint8_t>(0x70 | ((counter >> 8) & 0x0F));
@@ -47,15 +49,16 @@ Uuid Uuid::v7() noexcept {
 }
 
 std::optional<Uuid> Uuid::parse(std::string_view t) noexcept {
-  if (t.size() != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-') return std::nullopt;
+  if (t.size() != 36) return std::nullopt;
   Uuid u;
   int b = 0;
   for (std::size_t i = 0; i < t.size();) {
-    if (t[i] == '-') {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (t[i] != '-') return std::nullopt;
       ++i;
       continue;
     }
-    int hi = sdk::hex_value(t[i]), lo = sdk::hex_value(t[i + 1]);
+    const int hi = sdk::hex_value(t[i]), lo = sdk::hex_value(t[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     u.bytes[b++] = static_cast<std::uint8_t>(hi * 16 + lo);
     i += 2;

@@ -1,6 +1,7 @@
 #include <barid/core/intake.hpp>
 
 #include <barid/core/log.hpp>
+#include <barid/core/templates.hpp>
 
 #include <regex>
 
@@ -44,8 +45,20 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
   if (!to) return to.error();
   m.to = std::move(*to);
 
-  if (req.body.empty() && req.provider_template.empty())
-    return Error::invalid("body", "a message needs a body (or a provider template)");
+  if (req.template_request) {
+    if (!req.body.empty()) return Error::invalid("body", "give either a body or a template, not both");
+    if (req.template_request->code.empty()) return Error::invalid("template.code", "a template code is required");
+    if (!req.template_request->language.empty() && !is_language_code(req.template_request->language))
+      return Error::invalid("template.language", "'" + req.template_request->language +
+                                                     "' is not a language code (e.g. en, ar)");
+    if (req.template_request->variables.size() > 100)
+      return Error::invalid("template.variables", "at most 100 variables");
+    for (const auto& [name, value] : req.template_request->variables)
+      if (auto st = check_text("template.variables." + name, value, 2048); !st) return st.error();
+    m.template_request = req.template_request;
+  } else if (req.body.empty() && req.provider_template.empty()) {
+    return Error::invalid("body", "a message needs a body, a template or a provider template");
+  }
   if (!is_valid_utf8(req.body)) return Error::invalid("body", "is not valid UTF-8");
   m.segments = count_segments(req.body);
   const std::size_t max_chars =
@@ -104,8 +117,9 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
   return m;
 }
 
-IntakeWriter::IntakeWriter(Store& store, IntakeWriterOptions options, std::function<void()> on_committed)
-    : store_(store), options_(options), on_committed_(std::move(on_committed)) {
+IntakeWriter::IntakeWriter(Store& store, AcceptPolicy* policy, IntakeWriterOptions options,
+                           std::function<void()> on_committed)
+    : store_(store), policy_(policy), options_(options), on_committed_(std::move(on_committed)) {
   for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { loop(); });
 }
 
@@ -119,6 +133,10 @@ bool IntakeWriter::submit(NewMessage message, Done done) {
   }
   cv_.notify_one();
   return true;
+}
+
+IntakeWriter::Stats IntakeWriter::stats() const noexcept {
+  return {stored_.load(), refused_.load(), failed_.load(), batches_.load()};
 }
 
 std::size_t IntakeWriter::pending() const {
@@ -156,15 +174,51 @@ void IntakeWriter::loop() {
     }
     batch.reserve(items.size());
     for (auto& it : items) batch.push_back(std::move(it.message));
-    auto outcomes = store_.insert_messages(batch);
+    auto fail_all = [&](const Error& error) {
+      log_warn("intake", "storing " + std::to_string(batch.size()) + " messages failed: " + error.message);
+      Error e = error;
+      if (e.kind == ErrorKind::internal) e.kind = ErrorKind::unavailable;
+      failed_ += items.size();
+      for (auto& it : items) it.done(Result<InsertOutcome>(e));
+    };
+
+    // Templates, preferences and opt-outs; messages refused here are
+    // answered with their error and not stored.
+    std::vector<std::size_t> stored_index;
+    std::vector<NewMessage> to_store;
+    if (policy_) {
+      auto verdicts = policy_->apply(batch);
+      if (!verdicts) {
+        fail_all(verdicts.error());
+        continue;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if ((*verdicts)[i]) {
+          ++refused_;
+          items[i].done(Result<InsertOutcome>(*(*verdicts)[i]));
+        } else {
+          stored_index.push_back(i);
+          to_store.push_back(std::move(batch[i]));
+        }
+      }
+    } else {
+      for (std::size_t i = 0; i < batch.size(); ++i) stored_index.push_back(i);
+      to_store = std::move(batch);
+    }
+    if (to_store.empty()) continue;
+    auto outcomes = store_.insert_messages(to_store);
     if (outcomes) {
-      for (std::size_t i = 0; i < items.size(); ++i) items[i].done(Result<InsertOutcome>((*outcomes)[i]));
+      stored_ += to_store.size();
+      ++batches_;
+      for (std::size_t k = 0; k < stored_index.size(); ++k)
+        items[stored_index[k]].done(Result<InsertOutcome>((*outcomes)[k]));
       if (on_committed_) on_committed_();
     } else {
-      log_warn("intake", "storing " + std::to_string(batch.size()) + " messages failed: " + outcomes.error().message);
+      log_warn("intake", "storing " + std::to_string(to_store.size()) + " messages failed: " + outcomes.error().message);
       Error e = outcomes.error();
       if (e.kind == ErrorKind::internal) e.kind = ErrorKind::unavailable;
-      for (auto& it : items) it.done(Result<InsertOutcome>(e));
+      failed_ += stored_index.size();
+      for (auto k : stored_index) items[k].done(Result<InsertOutcome>(e));
     }
   }
 }

@@ -220,9 +220,10 @@ Result<std::shared_ptr<ProviderInstance>> PluginHost::instantiate(
   auto context = contexts.make(instance_name, plugin->descriptor(), *config);
   auto created = plugin->create(*config, *context);
   if (!created.provider) {
-    return Error::invalid("providers." + instance_name,
-                          "provider instance '" + instance_name + "' (plugin '" + plugin_name +
-                              "') could not be created: " + created.error);
+    const std::string why =
+        created.error.empty() ? "the plugin's factory returned no provider and gave no reason" : created.error;
+    return Error::invalid("providers." + instance_name, "provider instance '" + instance_name + "' (plugin '" +
+                                                            plugin_name + "') could not be created: " + why);
   }
   return std::make_shared<ProviderInstance>(instance_name, plugin, std::move(context),
                                             std::move(created.provider), std::move(*config));

@@ -63,14 +63,18 @@ std::optional<TimePoint> parse_db_time(std::string_view s) noexcept {
       s[16] != ':' || !digits(s, 17, 2, se))
     return std::nullopt;
   long long us = 0;
-  if (s.size() > 20 && s[19] == '.') {
-    std::size_t i = 20;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    const std::size_t start = i;
     int scale = 100000;
     for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
       if (scale > 0) us += (s[i] - '0') * scale;
       scale /= 10;
     }
+    if (i == start) return std::nullopt;
   }
+  if (i != s.size()) return std::nullopt;
   return make(y, mo, d, h, mi, se, us);
 }
 

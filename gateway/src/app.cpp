@@ -9,7 +9,8 @@ namespace barid::gateway {
 using core::Error;
 using core::Result;
 
-GatewayApp::GatewayApp(GatewayConfig config) : config_(std::move(config)) {}
+GatewayApp::GatewayApp(GatewayConfig config)
+    : config_(std::move(config)), public_url_(std::make_shared<core::PublicUrl>(config_.server.public_base_url)) {}
 
 GatewayApp::~GatewayApp() { stop(); }
 
@@ -28,9 +29,9 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   std::unique_ptr<GatewayApp> app(new GatewayApp(std::move(config)));
   const GatewayConfig& c = app->config_;
 
-  auto store = open_store(c);
-  if (!store) return store.error();
-  app->store_ = std::move(*store);
+  auto opened = open_store(c);
+  if (!opened) return opened.error();
+  app->store_ = std::move(*opened);
 
   for (const auto& dir : c.plugin_paths) {
     auto failures = app->plugins_.load_directory(dir);
@@ -43,7 +44,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
 
   auto set = std::make_shared<core::ProviderSet>();
   for (const auto& p : c.providers) {
-    core::GatewayHostContextFactory contexts(c.server.public_base_url, p.http);
+    core::GatewayHostContextFactory contexts(app->public_url_, p.http);
     auto instance = app->plugins_.instantiate(p.plugin, p.name, p.config, contexts);
     if (!instance) {
       std::string detail = instance.error().message;
@@ -67,17 +68,97 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   }
   app->providers_.replace(set);
 
+  core::Store& store = *app->store_;
+  app->node_id_ = c.dispatch.node_id.empty() ? "node-" + core::random_hex(6) : c.dispatch.node_id;
+  core::DispatcherOptions dispatch = c.dispatch;
+  dispatch.node_id = app->node_id_;
+
   app->intake_ = std::make_unique<core::MessageIntake>(core::PhoneNormalizer(c.default_region), c.limits,
                                                         c.retry.max_attempts);
-  if (c.dispatch_enabled)
-    app->dispatcher_ = std::make_unique<core::Dispatcher>(*app->store_, app->providers_, c.dispatch, c.retry);
+  app->catalog_ = std::make_unique<core::TemplateCatalog>(store, c.template_cache_ttl);
+  app->policy_ = std::make_unique<core::AcceptPolicy>(store, *app->catalog_, c.limits);
+  app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
+  if (c.dispatch_enabled) {
+    app->dispatcher_ = std::make_unique<core::Dispatcher>(store, app->providers_, dispatch, c.retry);
+    // A provider that refuses an unsubscribed recipient: record the opt-out
+    // so later sends are suppressed instead of refused again.
+    app->dispatcher_->set_opt_out_hook([&store](const core::Message& m, const std::string& instance) {
+      core::OptOut o;
+      o.phone = m.to;
+      o.channel = std::string(sdk::to_string(m.channel));
+      o.source = "provider:" + instance;
+      o.detail = "the provider refused the recipient as unsubscribed";
+      if (auto st = store.add_opt_out(o); !st)
+        core::log_warn("dispatcher", "cannot record an opt-out: " + st.error().message);
+    });
+  }
   core::Dispatcher* dispatcher = app->dispatcher_.get();
-  app->writer_ = std::make_unique<core::IntakeWriter>(*app->store_, c.intake, [dispatcher] {
+  app->writer_ = std::make_unique<core::IntakeWriter>(store, app->policy_.get(), c.intake, [dispatcher] {
     if (dispatcher) dispatcher->wake();
   });
-  app->api_keys_ = std::make_unique<core::ApiKeys>(*app->store_, c.api_key_cache_ttl);
-  app->callbacks_ = std::make_unique<core::CallbackProcessor>(*app->store_, app->providers_);
+  app->api_keys_ = std::make_unique<core::ApiKeys>(store, c.api_key_cache_ttl);
+  app->callbacks_ =
+      std::make_unique<core::CallbackProcessor>(store, app->providers_, core::PhoneNormalizer(c.default_region));
+  app->refresher_ = std::make_unique<core::StatusRefresher>(store, app->providers_);
+  app->health_ = std::make_unique<core::HealthMonitor>(store, app->providers_, app->node_id_);
+
+  std::vector<core::JobDefinition> jobs;
+  GatewayApp* self = app.get();
+  const auto& j = c.jobs;
+  if (j.status_refresh.enabled)
+    jobs.push_back({"status-refresh", j.status_refresh.schedule, [self, &j] {
+                      auto since = core::now_us() - std::chrono::duration_cast<std::chrono::microseconds>(j.refresh_window);
+                      auto r = self->refresher().refresh_recent(since, j.refresh_batch);
+                      if (!r) return "failed: " + r.error().message;
+                      return std::to_string(r->checked) + " checked, " + std::to_string(r->changed) + " changed, " +
+                             std::to_string(r->failed_queries) + " queries failed";
+                    }});
+  if (j.retry_sweep.enabled)
+    jobs.push_back({"retry-sweep", j.retry_sweep.schedule, [self, &j] {
+                      auto since = core::now_us() - std::chrono::duration_cast<std::chrono::microseconds>(j.sweep_window);
+                      int total = 0;
+                      for (;;) {
+                        auto n = self->store().requeue_retryable_failures(since, j.sweep_max_attempts, 1000);
+                        if (!n) return "failed after " + std::to_string(total) + " requeued: " + n.error().message;
+                        total += *n;
+                        if (*n < 1000) break;
+                      }
+                      if (total > 0 && self->dispatcher()) self->dispatcher()->wake();
+                      return std::to_string(total) + " failed messages back in the queue";
+                    }});
+  if (j.retention.enabled)
+    jobs.push_back({"retention", j.retention.schedule, [self, &j] {
+                      auto tenants = self->store().list_tenants();
+                      if (!tenants) return "failed: " + tenants.error().message;
+                      long long deleted = 0;
+                      int batches = 0;
+                      for (const auto& t : *tenants) {
+                        const int days = t.retention_days.value_or(j.retention_days);
+                        const auto cutoff = core::now_us() - std::chrono::hours(24LL * days);
+                        for (;;) {
+                          auto n = self->store().delete_messages_before(t.id, cutoff, j.retention_batch);
+                          if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
+                          deleted += *n;
+                          ++batches;
+                          if (*n < j.retention_batch) break;
+                        }
+                      }
+                      return std::to_string(deleted) + " messages (and their events) deleted in " +
+                             std::to_string(batches) + " batches";
+                    }});
+  if (j.provider_health.enabled)
+    jobs.push_back({"provider-health", j.provider_health.schedule, [self] { return self->health().check_all(); }});
+  app->jobs_ = std::make_unique<core::JobScheduler>(store, app->node_id_, std::move(jobs), j.poll);
   return app;
+}
+
+std::optional<sdk::Money> GatewayApp::price_per_segment(sdk::Channel channel) const {
+  auto set = providers_.snapshot();
+  auto route = set->routes.find(channel);
+  if (route == set->routes.end()) return std::nullopt;
+  for (const auto& p : config_.providers)
+    if (p.name == route->second.primary) return p.price_per_segment;
+  return std::nullopt;
 }
 
 std::set<sdk::Channel> GatewayApp::routable_channels() const {
@@ -88,9 +169,11 @@ std::set<sdk::Channel> GatewayApp::routable_channels() const {
 
 void GatewayApp::start() {
   if (dispatcher_) dispatcher_->start();
+  if (jobs_) jobs_->start();
 }
 
 void GatewayApp::stop() {
+  if (jobs_) jobs_->stop();
   if (writer_) writer_->stop();
   if (dispatcher_) dispatcher_->stop();
 }

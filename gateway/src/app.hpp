@@ -4,9 +4,13 @@
 
 #include "config.hpp"
 
+#include <barid/core/accept_policy.hpp>
 #include <barid/core/api_keys.hpp>
+#include <barid/core/bulk.hpp>
+#include <barid/core/jobs.hpp>
 #include <barid/core/callbacks.hpp>
 #include <barid/core/dispatcher.hpp>
+#include <barid/core/host_context.hpp>
 #include <barid/core/intake.hpp>
 #include <barid/core/plugin_host.hpp>
 #include <barid/core/provider_registry.hpp>
@@ -37,11 +41,20 @@ class GatewayApp {
   core::Dispatcher* dispatcher() noexcept { return dispatcher_.get(); }
   core::ApiKeys& api_keys() noexcept { return *api_keys_; }
   core::CallbackProcessor& callbacks() noexcept { return *callbacks_; }
+  core::TemplateCatalog& catalog() noexcept { return *catalog_; }
+  core::BulkIntake& bulk() noexcept { return *bulk_; }
+  core::StatusRefresher& refresher() noexcept { return *refresher_; }
+  core::HealthMonitor& health() noexcept { return *health_; }
+  const std::string& node_id() const noexcept { return node_id_; }
+  // The per-segment price of the instance that serves `channel`, if configured.
+  std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;
   const std::vector<core::LoadFailure>& plugin_failures() const noexcept { return plugin_failures_; }
+  // server.public_base_url, or the bound address when that is not configured.
+  core::PublicUrl& public_url() noexcept { return *public_url_; }
 
   std::set<sdk::Channel> routable_channels() const;
 
-  void start();  // background work: the dispatcher
+  void start();  // background work: the dispatcher and the periodic jobs
   // Drain: store what was accepted, finish the sends under way.
   void stop();
 
@@ -49,15 +62,23 @@ class GatewayApp {
   explicit GatewayApp(GatewayConfig config);
 
   GatewayConfig config_;
+  std::shared_ptr<core::PublicUrl> public_url_;
   std::unique_ptr<core::Store> store_;
   core::PluginHost plugins_;  // outlives the instances (they also hold their library)
   std::vector<core::LoadFailure> plugin_failures_;
   core::ProviderRegistry providers_;
+  std::string node_id_;
   std::unique_ptr<core::MessageIntake> intake_;
+  std::unique_ptr<core::TemplateCatalog> catalog_;
+  std::unique_ptr<core::AcceptPolicy> policy_;
+  std::unique_ptr<core::BulkIntake> bulk_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<core::IntakeWriter> writer_;
   std::unique_ptr<core::ApiKeys> api_keys_;
   std::unique_ptr<core::CallbackProcessor> callbacks_;
+  std::unique_ptr<core::StatusRefresher> refresher_;
+  std::unique_ptr<core::HealthMonitor> health_;
+  std::unique_ptr<core::JobScheduler> jobs_;
 };
 
 }  // namespace barid::gateway

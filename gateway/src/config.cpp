@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -52,8 +53,18 @@ Result<std::string> interpolate(const std::string& value, const std::string& key
   return out;
 }
 
+std::optional<std::int64_t> parse_money(const std::string& text) {
+  static const std::regex re("([0-9]{1,12})(?:\\.([0-9]{1,6}))?");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  std::string frac = m[2].matched ? m[2].str() : "";
+  frac.resize(6, '0');
+  return std::stoll(m[1].str()) * 1000000 + std::stoll(frac);
+}
+
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  static const std::regex re("\\s*([0-9]+)\\s*(ms|s|m|h|d)\\s*");
+  // At most nine digits: a billion days still fits in milliseconds.
+  static const std::regex re("\\s*([0-9]{1,9})\\s*(ms|s|m|h|d)\\s*");
   std::smatch m;
   if (!std::regex_match(text, m, re)) return std::nullopt;
   const long long n = std::stoll(m[1].str());
@@ -149,7 +160,7 @@ class Section {
     if (!*v) return true;
     char* end = nullptr;
     const double d = std::strtod((*v)->c_str(), &end);
-    if ((*v)->empty() || *end != '\0')
+    if ((*v)->empty() || *end != '\0' || !std::isfinite(d))
       return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a number");
     if (d < min || d > max)
       return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
@@ -189,7 +200,12 @@ class Section {
     if (!present()) return out;
     YAML::Node v = node_[key];
     if (!v || v.IsNull()) return out;
-    if (v.IsScalar()) v = YAML::Load("[" + YAML::Dump(v) + "]");
+    if (v.IsScalar()) {  // one value stands for a list of one
+      auto r = interpolate(v.as<std::string>(), key_path(key), env_);
+      if (!r) return r.error();
+      out.push_back(*r);
+      return out;
+    }
     if (!v.IsSequence()) return Error::invalid(key_path(key), key_path(key) + ": must be a list");
     for (std::size_t i = 0; i < v.size(); ++i) {
       const std::string item_key = key_path(key) + "[" + std::to_string(i) + "]";
@@ -289,7 +305,7 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     Section inst = s.child(p.name);
     if (!std::regex_match(p.name, name_re))
       return Error::invalid(inst.path(), inst.path() + ": an instance name has lower-case letters, digits, '-', '_'");
-    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http"}));
+    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http", "price"}));
     TRY(inst.string("plugin", p.plugin));
     if (p.plugin.empty()) return Error::invalid(inst.key_path("plugin"), inst.key_path("plugin") + ": is required");
     Section cfg = inst.child("config");
@@ -310,6 +326,22 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     TRY(http.duration("connect_timeout", p.http.connect_timeout));
     TRY(http.duration("timeout", p.http.total_timeout));
     TRY(http.string("ca_file", p.http.ca_file));
+    Section price = inst.child("price");
+    TRY(price.only({"per_segment", "currency"}));
+    if (price.present()) {
+      std::string amount, currency;
+      TRY(price.string("per_segment", amount));
+      TRY(price.string("currency", currency));
+      auto micros = parse_money(amount);
+      if (!micros)
+        return Error::invalid(price.key_path("per_segment"),
+                              price.key_path("per_segment") + ": '" + amount + "' is not an amount (e.g. 0.0075)");
+      static const std::regex currency_re("[A-Z]{3}");
+      if (!std::regex_match(currency, currency_re))
+        return Error::invalid(price.key_path("currency"),
+                              price.key_path("currency") + ": an ISO 4217 code such as USD or SAR");
+      p.price_per_segment = sdk::Money{*micros, currency};
+    }
     out.push_back(std::move(p));
   }
   return true;
@@ -346,6 +378,62 @@ Result<bool> read_routing(const Section& s, const std::vector<ProviderInstanceCo
   return true;
 }
 
+Result<bool> read_job(const Section& s, JobConfig& job, std::initializer_list<const char*> extra_keys) {
+  std::vector<const char*> keys{"enabled", "every", "daily_at"};
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  if (s.present()) {
+    TRY(s.check_mapping());
+    std::set<std::string> ok(keys.begin(), keys.end());
+    for (const auto& kv : s.node()) {
+      const auto k = kv.first.as<std::string>();
+      if (!ok.count(k)) {
+        std::string list;
+        for (const auto& a : keys) list += (list.empty() ? "" : ", ") + std::string(a);
+        return Error::invalid(s.key_path(k), s.key_path(k) + ": unknown key (known keys: " + list + ")");
+      }
+    }
+  }
+  TRY(s.boolean("enabled", job.enabled));
+  std::chrono::milliseconds every{0};
+  TRY(s.duration("every", every));
+  std::string daily;
+  TRY(s.string("daily_at", daily));
+  if (every.count() > 0 && !daily.empty())
+    return Error::invalid(s.path(), s.path() + ": give either every or daily_at");
+  if (every.count() > 0) {
+    if (every < std::chrono::seconds(1))
+      return Error::invalid(s.key_path("every"), s.key_path("every") + ": at least 1s");
+    job.schedule = core::JobSchedule::interval(every);
+  }
+  if (!daily.empty()) {
+    static const std::regex hhmm("([01][0-9]|2[0-3]):([0-5][0-9])");
+    std::smatch m;
+    if (!std::regex_match(daily, m, hhmm))
+      return Error::invalid(s.key_path("daily_at"), s.key_path("daily_at") + ": HH:MM in UTC, e.g. \"23:00\"");
+    job.schedule = core::JobSchedule::daily(std::stoi(m[1].str()), std::stoi(m[2].str()));
+  }
+  return true;
+}
+
+Result<bool> read_jobs(const Section& s, JobsConfig& j) {
+  TRY(s.only({"poll", "status_refresh", "retry_sweep", "retention", "provider_health"}));
+  TRY(s.duration("poll", j.poll));
+  Section refresh = s.child("status_refresh");
+  TRY(read_job(refresh, j.status_refresh, {"window", "batch"}));
+  TRY(refresh.duration("window", j.refresh_window));
+  TRY(refresh.integer("batch", j.refresh_batch, 1, 100000));
+  Section sweep = s.child("retry_sweep");
+  TRY(read_job(sweep, j.retry_sweep, {"window", "max_attempts"}));
+  TRY(sweep.duration("window", j.sweep_window));
+  TRY(sweep.integer("max_attempts", j.sweep_max_attempts, 1, 10));
+  Section retention = s.child("retention");
+  TRY(read_job(retention, j.retention, {"days", "batch"}));
+  TRY(retention.integer("days", j.retention_days, 1, 36500));
+  TRY(retention.integer("batch", j.retention_batch, 1, 100000));
+  TRY(read_job(s.child("provider_health"), j.provider_health, {}));
+  return true;
+}
+
 }  // namespace
 
 Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
@@ -360,7 +448,7 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
   Section top(root, "", env);
   if (top.present() && !root.IsMap()) return Error::invalid("", "the configuration must be a YAML mapping");
   TRY(top.only({"server", "storage", "plugins", "providers", "routing", "retry", "dispatch", "intake", "messaging",
-                "auth", "log"}));
+                "jobs", "auth", "log"}));
 
   TRY(read_server(top.child("server"), c.server, base_dir));
   if (!top.child("storage").present()) return Error::invalid("storage", "storage: is required");
@@ -407,13 +495,18 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
   TRY(intake.integer("max_pending", c.intake.max_pending, 1, 10000000));
 
   Section messaging = top.child("messaging");
-  TRY(messaging.only({"default_region", "max_sms_characters", "max_whatsapp_characters"}));
+  TRY(messaging.only({"default_region", "max_sms_characters", "max_whatsapp_characters", "max_bulk_recipients",
+                      "template_cache_ttl"}));
+  TRY(messaging.integer("max_bulk_recipients", c.max_bulk_recipients, 1, 1000000));
+  TRY(messaging.duration("template_cache_ttl", c.template_cache_ttl));
   TRY(messaging.string("default_region", c.default_region));
   if (!c.default_region.empty() && !core::PhoneNormalizer::is_known_region(c.default_region))
     return Error::invalid("messaging.default_region",
                           "messaging.default_region: '" + c.default_region + "' is not a region (e.g. SA, AE, US)");
   TRY(messaging.integer("max_sms_characters", c.limits.max_sms_characters, 1, 10000));
   TRY(messaging.integer("max_whatsapp_characters", c.limits.max_whatsapp_characters, 1, 65536));
+
+  TRY(read_jobs(top.child("jobs"), c.jobs));
 
   Section auth = top.child("auth");
   TRY(auth.only({"key_cache_ttl"}));

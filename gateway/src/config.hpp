@@ -6,6 +6,7 @@
 #include <barid/core/dispatcher.hpp>
 #include <barid/core/http_client.hpp>
 #include <barid/core/intake.hpp>
+#include <barid/core/jobs.hpp>
 #include <barid/core/log.hpp>
 #include <barid/core/mysql_options.hpp>
 #include <barid/core/result.hpp>
@@ -41,6 +42,7 @@ struct ProviderInstanceConfig {
   double rate_limit = 0;  // sends per second; 0: unlimited
   double burst = 0;
   core::HttpClientOptions http;
+  std::optional<sdk::Money> price_per_segment;  // for template preflight estimates
 };
 
 struct RouteConfig {
@@ -48,6 +50,25 @@ struct RouteConfig {
   std::string provider;
   std::vector<std::string> fallback;
   int primary_attempts = 0;
+};
+
+struct JobConfig {
+  bool enabled = true;
+  core::JobSchedule schedule;
+};
+
+struct JobsConfig {
+  std::chrono::milliseconds poll{5000};  // how often a node looks for a due job
+  JobConfig status_refresh{true, core::JobSchedule::interval(std::chrono::minutes(5))};
+  std::chrono::milliseconds refresh_window{std::chrono::hours(24)};
+  int refresh_batch = 500;  // per provider instance and run
+  JobConfig retry_sweep{true, core::JobSchedule::interval(std::chrono::hours(1))};
+  std::chrono::milliseconds sweep_window{std::chrono::hours(24)};
+  int sweep_max_attempts = 3;
+  JobConfig retention{true, core::JobSchedule::daily(2, 0)};
+  int retention_days = 90;  // a tenant's retention_days overrides it
+  int retention_batch = 1000;
+  JobConfig provider_health{true, core::JobSchedule::interval(std::chrono::minutes(15))};
 };
 
 struct GatewayConfig {
@@ -62,6 +83,9 @@ struct GatewayConfig {
   bool dispatch_enabled = true;
   core::IntakeWriterOptions intake;
   core::IntakeLimits limits;
+  std::size_t max_bulk_recipients = 100000;
+  std::chrono::milliseconds template_cache_ttl{10000};
+  JobsConfig jobs;
   std::string default_region;
   core::LogLevel log_level = core::LogLevel::info;
   std::chrono::seconds api_key_cache_ttl{30};
@@ -79,6 +103,8 @@ core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const
 
 // "500ms", "2s", "5m", "1h", "1d"
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// "0.0075" -> 7500 (millionths); at most six decimals
+std::optional<std::int64_t> parse_money(const std::string& text);
 
 // Replaces ${VAR} and ${VAR:-default}; an unset VAR without a default is an
 // error naming `key`.

@@ -206,7 +206,6 @@ std::string MockProvider::sign(const std::string& body) const {
 // Posts due delivery reports to the gateway's status webhook, many per
 // request, the way aggregators batch their DLRs.
 void MockProvider::report_loop() {
-  const std::string url = host_.webhook_url("status");
   std::unique_lock lock(reports_mutex_);
   while (!stopping_) {
     if (reports_.empty()) {
@@ -227,6 +226,7 @@ void MockProvider::report_loop() {
       reports_.erase(reports_.begin());
     }
     lock.unlock();
+    const std::string url = host_.webhook_url("status");
     if (url.empty()) {
       host_.logger().warn("report_mode is webhook but the gateway publishes no webhook URL");
     } else {

@@ -385,7 +385,7 @@ TEST(ProviderInstance, TheMockProviderWorksAfterTheHostIsGone) {
 TEST(GatewayHostContextFactory, RedactsTheInstancesSecretsFromPluginLogs) {
   PluginHost host;
   load_or_die(host, BARID_TP_GOOD_SO);
-  GatewayHostContextFactory contexts("https://gw.example.com", HttpClientOptions{});
+  GatewayHostContextFactory contexts(std::make_shared<PublicUrl>("https://gw.example.com"), HttpClientOptions{});
   auto r = host.instantiate("testgood", "acme", {{"endpoint", "https://api.acme"}, {"token", "sup3r-s3cret"}},
                             contexts);
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -98,6 +98,143 @@ CREATE TABLE message_events (
   KEY ix_message_events_message (message_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
        }},
+      {2,
+       "opt-outs, recipient sessions and preferences, templates, batches, jobs, provider health",
+       {
+           // tenant_id 0: an opt-out that came from the recipient through a
+           // provider (STOP, or the provider refusing an unsubscribed number);
+           // it applies to every tenant. channel '*': every channel.
+           R"sql(
+CREATE TABLE opt_outs (
+  tenant_id INT UNSIGNED NOT NULL,
+  phone VARCHAR(32) NOT NULL,
+  channel VARCHAR(16) NOT NULL,
+  source VARCHAR(64) NOT NULL,
+  detail VARCHAR(255) NOT NULL DEFAULT '',
+  created_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (phone, tenant_id, channel)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // When each recipient last wrote to us, per channel (the WhatsApp
+           // 24-hour customer-service window).
+           R"sql(
+CREATE TABLE recipient_sessions (
+  phone VARCHAR(32) NOT NULL,
+  channel VARCHAR(16) NOT NULL,
+  provider_instance VARCHAR(64) NOT NULL,
+  last_inbound_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (phone, channel)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // A recipient is known by the tenant's own id for them, or by phone
+           // when there is none: recipient_key is "id:<recipient_id>" or
+           // "phone:<E.164>". Empty channels/categories mean no restriction.
+           R"sql(
+CREATE TABLE recipient_preferences (
+  tenant_id INT UNSIGNED NOT NULL,
+  recipient_key VARCHAR(160) NOT NULL,
+  recipient_id VARCHAR(128) NULL,
+  phone VARCHAR(32) NULL,
+  channels VARCHAR(64) NOT NULL DEFAULT '',
+  blocked_categories VARCHAR(512) NOT NULL DEFAULT '',
+  language VARCHAR(8) NULL,
+  opted_out TINYINT(1) NOT NULL DEFAULT 0,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (tenant_id, recipient_key),
+  KEY ix_recipient_preferences_phone (tenant_id, phone)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           R"sql(
+CREATE TABLE templates (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  tenant_id INT UNSIGNED NOT NULL,
+  code VARCHAR(64) NOT NULL,
+  channels VARCHAR(64) NOT NULL,
+  category VARCHAR(32) NULL,
+  description VARCHAR(255) NOT NULL DEFAULT '',
+  created_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_templates_code (tenant_id, code)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           R"sql(
+CREATE TABLE template_translations (
+  template_id BIGINT UNSIGNED NOT NULL,
+  language VARCHAR(8) NOT NULL,
+  body TEXT NOT NULL,
+  provider_template VARCHAR(128) NULL,
+  provider_variables TEXT NULL,
+  PRIMARY KEY (template_id, language),
+  CONSTRAINT fk_template_translations_template FOREIGN KEY (template_id) REFERENCES templates (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           R"sql(
+CREATE TABLE batches (
+  id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NOT NULL,
+  channel VARCHAR(16) NOT NULL,
+  template_code VARCHAR(64) NULL,
+  total INT UNSIGNED NOT NULL,
+  accepted INT UNSIGNED NOT NULL,
+  suppressed INT UNSIGNED NOT NULL,
+  rejected INT UNSIGNED NOT NULL,
+  idempotency_key VARCHAR(255) NULL,
+  request_hash BINARY(32) NULL,
+  actor VARCHAR(64) NOT NULL DEFAULT '',
+  created_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_batches_idempotency (tenant_id, idempotency_key),
+  KEY ix_batches_tenant_time (tenant_id, created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // One row per periodic job: a node runs a job only if it moves
+           // next_run_at forward itself (an atomic UPDATE), so exactly one
+           // node runs each scheduled run.
+           R"sql(
+CREATE TABLE jobs (
+  name VARCHAR(64) NOT NULL,
+  next_run_at DATETIME(6) NOT NULL,
+  last_started_at DATETIME(6) NULL,
+  last_finished_at DATETIME(6) NULL,
+  last_node VARCHAR(64) NULL,
+  last_result VARCHAR(1024) NULL,
+  PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           R"sql(
+CREATE TABLE provider_health (
+  instance VARCHAR(64) NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  detail VARCHAR(512) NOT NULL DEFAULT '',
+  checked_at DATETIME(6) NOT NULL,
+  checked_by VARCHAR(64) NOT NULL DEFAULT '',
+  PRIMARY KEY (instance)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // Whether a failure may be tried again (the retry sweep), and the
+           // index the statistics and the status refresh read.
+           "ALTER TABLE messages ADD COLUMN retryable TINYINT(1) NOT NULL DEFAULT 0 AFTER error_message",
+           "ALTER TABLE messages ADD KEY ix_messages_sent (status, sent_at)",
+           "ALTER TABLE messages ADD KEY ix_messages_failed (status, failed_at)",
+       }},
+      {3,
+       "audit log of tenant-level API actions",
+       {
+           R"sql(
+CREATE TABLE audit_log (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  tenant_id INT UNSIGNED NOT NULL,
+  at DATETIME(6) NOT NULL,
+  action VARCHAR(64) NOT NULL,
+  subject VARCHAR(200) NOT NULL DEFAULT '',
+  detail VARCHAR(1024) NOT NULL DEFAULT '',
+  actor VARCHAR(64) NOT NULL DEFAULT '',
+  ip VARCHAR(45) NOT NULL DEFAULT '',
+  user_agent VARCHAR(255) NOT NULL DEFAULT '',
+  PRIMARY KEY (id),
+  KEY ix_audit_log_tenant (tenant_id, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
+      {4,
+       "statistics read only the tenant/time index (it covers every column they need)",
+       {
+           "ALTER TABLE messages DROP KEY ix_messages_tenant_time, ADD KEY ix_messages_tenant_time (tenant_id, "
+           "created_at, status, channel, provider_instance, cost_currency, cost_micros, attempts, delivered_at, "
+           "error_code)",
+       }},
   };
   return all;
 }

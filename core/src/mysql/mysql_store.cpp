@@ -2,6 +2,7 @@
 
 #include "connection.hpp"
 #include "migrations.hpp"
+#include "sql_helpers.hpp"
 
 #include <barid/core/log.hpp>
 #include <barid/sdk/encoding.hpp>
@@ -20,167 +21,8 @@ namespace barid::core {
 
 using mysql::ConnectionPool;
 using mysql::DbConnection;
+using namespace mysql::sql_helpers;
 
-namespace {
-
-constexpr std::size_t kRowsPerInsert = 1000;
-
-// Runs `f(connection, attempt)` with a pooled connection. A lost connection
-// is rebuilt and the operation run again (the server rolled the transaction
-// back); so are deadlocks and lock-wait timeouts. `attempt` > 0 tells `f`
-// that an earlier try may have committed before the connection died.
-template <typename F>
-auto run(ConnectionPool& pool, const char* what, F&& f)
-    -> Result<decltype(f(std::declval<DbConnection&>(), 0))> {
-  std::string last;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    auto lease = pool.acquire();
-    try {
-      return f(*lease, attempt);
-    } catch (const sql::SQLException& e) {
-      const int code = e.getErrorCode();
-      last = std::string(what) + ": " + e.what() + " (MySQL error " + std::to_string(code) + ")";
-      if (code == 0 || mysql::is_connection_error(code)) {
-        lease->reset();
-        std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
-        continue;
-      }
-      lease->rollback();
-      if (mysql::is_retryable_transaction_error(code)) continue;
-      return Error::internal(last);
-    } catch (const std::exception& e) {
-      lease->rollback();
-      return Error::internal(std::string(what) + ": " + e.what());
-    }
-  }
-  return Error::unavailable(last);
-}
-
-std::string hex_literal(std::string_view raw) { return "X'" + sdk::hex_encode(raw) + "'"; }
-
-std::string id_list(const std::vector<MessageId>& ids) {
-  std::string out;
-  for (const auto& id : ids) {
-    if (!out.empty()) out += ',';
-    out += hex_literal(id.raw());
-  }
-  return out;
-}
-
-std::string q(DbConnection& c, std::string_view s) { return c.quote(s); }
-std::string q_or_null(DbConnection& c, std::string_view s) { return s.empty() ? "NULL" : c.quote(s); }
-std::string time_or_null(const std::optional<TimePoint>& t) {
-  return t ? "'" + format_db_time(*t) + "'" : "NULL";
-}
-
-std::string truncate(std::string s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  s.resize(max_bytes);
-  // Do not leave half a UTF-8 sequence at the end.
-  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
-  if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
-  return s;
-}
-
-std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
-
-const char* kMessageColumns =
-    "id, tenant_id, channel, recipient, sender, body, status, status_reason, attempts, max_attempts, "
-    "provider_instance, provider_message_id, segments, encoding, cost_micros, cost_currency, error_code, "
-    "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
-    "provider_template, template_variables, reference, created_at, scheduled_at, next_attempt_at, sent_at, "
-    "delivered_at, read_at, failed_at, updated_at";
-
-std::string get_str(sql::ResultSet& rs, const char* col) {
-  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
-}
-std::optional<TimePoint> get_time(sql::ResultSet& rs, const char* col) {
-  if (rs.isNull(col)) return std::nullopt;
-  return parse_db_time(rs.getString(col).asStdString());
-}
-
-Message read_message(sql::ResultSet& rs) {
-  Message m;
-  m.id = Uuid::from_bytes(rs.getString("id").asStdString());
-  m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
-  m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
-  m.to = get_str(rs, "recipient");
-  m.from = get_str(rs, "sender");
-  m.body = get_str(rs, "body");
-  m.status = sdk::status_from_string(get_str(rs, "status")).value_or(MessageStatus::failed);
-  m.status_reason = get_str(rs, "status_reason");
-  m.attempts = rs.getInt("attempts");
-  m.max_attempts = rs.getInt("max_attempts");
-  m.provider_instance = get_str(rs, "provider_instance");
-  m.provider_message_id = get_str(rs, "provider_message_id");
-  m.segments = rs.getInt("segments");
-  m.encoding = get_str(rs, "encoding") == "UCS-2" ? Encoding::ucs2 : Encoding::gsm7;
-  if (!rs.isNull("cost_micros"))
-    m.cost = sdk::Money{static_cast<std::int64_t>(rs.getInt64("cost_micros")), get_str(rs, "cost_currency")};
-  m.error_code = get_str(rs, "error_code");
-  m.error_message = get_str(rs, "error_message");
-  m.idempotency_key = get_str(rs, "idempotency_key");
-  if (!rs.isNull("batch_id")) m.batch_id = Uuid::from_bytes(rs.getString("batch_id").asStdString());
-  m.recipient_id = get_str(rs, "recipient_id");
-  m.category = get_str(rs, "category");
-  m.template_code = get_str(rs, "template_code");
-  m.language = get_str(rs, "language");
-  m.provider_template = get_str(rs, "provider_template");
-  if (auto vars = get_str(rs, "template_variables"); !vars.empty()) {
-    auto j = nlohmann::json::parse(vars, nullptr, false);
-    if (j.is_array())
-      for (const auto& v : j)
-        if (v.is_string()) m.template_variables.push_back(v.get<std::string>());
-  }
-  m.reference = get_str(rs, "reference");
-  m.created_at = get_time(rs, "created_at").value_or(TimePoint{});
-  m.scheduled_at = get_time(rs, "scheduled_at");
-  m.next_attempt_at = get_time(rs, "next_attempt_at");
-  m.sent_at = get_time(rs, "sent_at");
-  m.delivered_at = get_time(rs, "delivered_at");
-  m.read_at = get_time(rs, "read_at");
-  m.failed_at = get_time(rs, "failed_at");
-  m.updated_at = get_time(rs, "updated_at").value_or(TimePoint{});
-  return m;
-}
-
-// One row of message_events, as SQL values.
-std::string event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
-                      std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
-  std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
-                    q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
-                    q(c, truncate(std::string(detail), 1024)) + "," + q(c, truncate(actor.actor, 64)) + "," +
-                    q(c, truncate(actor.ip, 45)) + "," + q(c, truncate(actor.user_agent, 255)) + ")";
-  return row;
-}
-
-void insert_events(DbConnection& c, const std::vector<std::string>& rows) {
-  for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
-    std::string sql =
-        "INSERT INTO message_events (message_id, tenant_id, at, type, status, detail, actor, ip, user_agent) "
-        "VALUES ";
-    for (std::size_t i = start; i < std::min(rows.size(), start + kRowsPerInsert); ++i) {
-      if (i != start) sql += ',';
-      sql += rows[i];
-    }
-    c.execute(sql);
-  }
-}
-
-std::string money_detail(const std::optional<sdk::Money>& m) {
-  if (!m) return {};
-  std::ostringstream s;
-  s << ", cost " << m->micros / 1000000 << "." << std::setw(6) << std::setfill('0') << (m->micros % 1000000)
-    << " " << m->currency;
-  return s.str();
-}
-
-bool provider_reportable(MessageStatus s) {
-  return s == MessageStatus::sent || s == MessageStatus::delivered || s == MessageStatus::read ||
-         s == MessageStatus::undelivered || s == MessageStatus::failed;
-}
-
-}  // namespace
 
 MySqlStore::MySqlStore(MySqlOptions options) {
   const int size = std::max(1, options.pool_size);
@@ -300,107 +142,124 @@ Result<std::optional<ApiKeyRecord>> MySqlStore::find_api_key(const std::string& 
   });
 }
 
+// Inserts `batch` (minus the rows stored by an earlier try), resolves
+// idempotency keys and writes the accept events, inside the caller's
+// transaction.
+std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection& c, const std::vector<NewMessage>& batch,
+                                               const std::vector<char>& stored_before) {
+  std::vector<InsertOutcome> out(batch.size());
+  std::vector<std::size_t> to_insert;
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (!stored_before[i]) to_insert.push_back(i);
+
+  for (std::size_t start = 0; start < to_insert.size(); start += kRowsPerInsert) {
+    std::string sql =
+        "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
+        "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
+        "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
+        "reference, created_at, scheduled_at, updated_at) VALUES ";
+    for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
+      const NewMessage& m = batch[to_insert[k]];
+      std::string vars;
+      if (!m.template_variables.empty()) vars = nlohmann::json(m.template_variables).dump();
+      if (k != start) sql += ',';
+      sql += "(" + hex_literal(m.id.raw()) + "," + std::to_string(m.tenant_id) + ",'" +
+             std::string(sdk::to_string(m.channel)) + "'," + q(c, m.to) + "," + q(c, m.from) + "," +
+             q(c, m.body) + "," + status_sql(m.status) + "," + q(c, truncate(m.status_reason, 255)) + ",0," +
+             std::to_string(m.max_attempts) + "," +
+             (m.scheduled_at ? "'" + format_db_time(*m.scheduled_at) + "'" : "UTC_TIMESTAMP(6)") + "," +
+             std::to_string(m.segments.segments) + ",'" + std::string(to_string(m.segments.encoding)) + "'," +
+             q_or_null(c, m.idempotency_key) + "," +
+             (m.request_hash.empty() ? "NULL" : hex_literal(m.request_hash)) + "," +
+             (m.batch_id ? hex_literal(m.batch_id->raw()) : "NULL") + "," + q_or_null(c, m.recipient_id) + "," +
+             q_or_null(c, m.category) + "," + q_or_null(c, m.template_code) + "," + q_or_null(c, m.language) +
+             "," + q_or_null(c, m.provider_template) + "," + q_or_null(c, vars) + "," +
+             q_or_null(c, m.reference) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
+             ",UTC_TIMESTAMP(6))";
+    }
+    // A row whose idempotency key is taken is left as it is.
+    sql += " ON DUPLICATE KEY UPDATE id = id";
+    c.execute(sql);
+  }
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    out[i].kind = InsertOutcome::Kind::inserted;
+    out[i].id = batch[i].id;
+    out[i].status = batch[i].status;
+  }
+
+  // Idempotency keys: whoever holds the key in the table is the answer.
+  std::map<TenantId, std::vector<std::size_t>> keyed;
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (!batch[i].idempotency_key.empty()) keyed[batch[i].tenant_id].push_back(i);
+  for (const auto& [tenant, idx] : keyed) {
+    std::string keys;
+    for (auto i : idx) keys += (keys.empty() ? "" : ",") + q(c, batch[i].idempotency_key);
+    auto rs = c.query("SELECT id, idempotency_key, request_hash, status FROM messages WHERE tenant_id = " +
+                      std::to_string(tenant) + " AND idempotency_key IN (" + keys + ")");
+    struct Holder {
+      MessageId id;
+      std::string hash;
+      MessageStatus status;
+    };
+    std::unordered_map<std::string, Holder> holders;
+    while (rs->next()) {
+      holders[rs->getString("idempotency_key").asStdString()] = {
+          Uuid::from_bytes(rs->getString("id").asStdString()),
+          rs->isNull("request_hash") ? std::string() : rs->getString("request_hash").asStdString(),
+          sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::queued)};
+    }
+    for (auto i : idx) {
+      auto it = holders.find(batch[i].idempotency_key);
+      if (it == holders.end() || it->second.id == batch[i].id) continue;
+      out[i].id = it->second.id;
+      out[i].status = it->second.status;
+      out[i].kind = it->second.hash == batch[i].request_hash ? InsertOutcome::Kind::duplicate
+                                                             : InsertOutcome::Kind::idempotency_mismatch;
+    }
+  }
+
+  std::vector<std::string> events;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;
+    const NewMessage& m = batch[i];
+    std::string detail = std::string(sdk::to_string(m.channel)) + ", " + std::to_string(m.segments.segments) +
+                         " segment(s), " + std::string(to_string(m.segments.encoding));
+    if (!m.template_code.empty()) detail += ", template " + m.template_code + " (" + m.language + ")";
+    if (m.status == MessageStatus::suppressed) detail = m.status_reason;
+    if (m.scheduled_at) detail += ", scheduled for " + format_iso8601(*m.scheduled_at);
+    events.push_back(event_row(c, m.id, m.tenant_id, m.status == MessageStatus::suppressed ? "suppressed" : "accepted",
+                               m.status, detail, m.actor));
+  }
+  insert_events(c, events);
+  return out;
+}
+
+// The rows of `batch` that an earlier, interrupted try already stored.
+std::vector<char> mysql::sql_helpers::already_stored(DbConnection& c, const std::vector<NewMessage>& batch) {
+  std::vector<char> stored(batch.size(), 0);
+  std::vector<MessageId> ids;
+  for (const auto& m : batch) ids.push_back(m.id);
+  std::set<std::string> existing;
+  for (std::size_t start = 0; start < ids.size(); start += kRowsPerInsert) {
+    std::vector<MessageId> chunk(ids.begin() + static_cast<long>(start),
+                                 ids.begin() + static_cast<long>(std::min(ids.size(), start + kRowsPerInsert)));
+    auto rs = c.query("SELECT id FROM messages WHERE id IN (" + id_list(chunk) + ")");
+    while (rs->next()) existing.insert(rs->getString(1).asStdString());
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) stored[i] = existing.count(batch[i].id.raw()) ? 1 : 0;
+  return stored;
+}
+
 Result<std::vector<InsertOutcome>> MySqlStore::insert_messages(const std::vector<NewMessage>& batch) {
   if (batch.empty()) return std::vector<InsertOutcome>{};
   return run(*pool_, "insert messages", [&](DbConnection& c, int attempt) {
-    std::vector<InsertOutcome> out(batch.size());
-    std::vector<char> stored_before(batch.size(), 0);
     c.begin();
-    if (attempt > 0) {
-      // The connection died during an earlier try: its commit may have
-      // landed. Rows that exist are not inserted (nor their events) again.
-      std::vector<MessageId> ids;
-      for (const auto& m : batch) ids.push_back(m.id);
-      std::set<std::string> existing;
-      auto rs = c.query("SELECT id FROM messages WHERE id IN (" + id_list(ids) + ")");
-      while (rs->next()) existing.insert(rs->getString(1).asStdString());
-      for (std::size_t i = 0; i < batch.size(); ++i) stored_before[i] = existing.count(batch[i].id.raw()) ? 1 : 0;
-    }
-
-    std::vector<std::size_t> to_insert;
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      if (!stored_before[i]) to_insert.push_back(i);
-
-    for (std::size_t start = 0; start < to_insert.size(); start += kRowsPerInsert) {
-      std::string sql =
-          "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
-          "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
-          "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
-          "reference, created_at, scheduled_at, updated_at) VALUES ";
-      for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
-        const NewMessage& m = batch[to_insert[k]];
-        std::string vars;
-        if (!m.template_variables.empty()) vars = nlohmann::json(m.template_variables).dump();
-        if (k != start) sql += ',';
-        sql += "(" + hex_literal(m.id.raw()) + "," + std::to_string(m.tenant_id) + ",'" +
-               std::string(sdk::to_string(m.channel)) + "'," + q(c, m.to) + "," + q(c, m.from) + "," +
-               q(c, m.body) + "," + status_sql(m.status) + "," + q(c, truncate(m.status_reason, 255)) + ",0," +
-               std::to_string(m.max_attempts) + "," +
-               (m.scheduled_at ? "'" + format_db_time(*m.scheduled_at) + "'" : "UTC_TIMESTAMP(6)") + "," +
-               std::to_string(m.segments.segments) + ",'" + std::string(to_string(m.segments.encoding)) + "'," +
-               q_or_null(c, m.idempotency_key) + "," +
-               (m.request_hash.empty() ? "NULL" : hex_literal(m.request_hash)) + "," +
-               (m.batch_id ? hex_literal(m.batch_id->raw()) : "NULL") + "," + q_or_null(c, m.recipient_id) +
-               "," + q_or_null(c, m.category) + "," + q_or_null(c, m.template_code) + "," +
-               q_or_null(c, m.language) + "," + q_or_null(c, m.provider_template) + "," + q_or_null(c, vars) +
-               "," + q_or_null(c, m.reference) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
-               ",UTC_TIMESTAMP(6))";
-      }
-      // A row whose idempotency key is taken is left as it is.
-      sql += " ON DUPLICATE KEY UPDATE id = id";
-      c.execute(sql);
-    }
-
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      out[i].kind = InsertOutcome::Kind::inserted;
-      out[i].id = batch[i].id;
-      out[i].status = batch[i].status;
-    }
-
-    // Idempotency keys: whoever holds the key in the table is the answer.
-    std::map<TenantId, std::vector<std::size_t>> keyed;
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      if (!batch[i].idempotency_key.empty()) keyed[batch[i].tenant_id].push_back(i);
-    for (const auto& [tenant, idx] : keyed) {
-      std::string keys;
-      for (auto i : idx) keys += (keys.empty() ? "" : ",") + q(c, batch[i].idempotency_key);
-      auto rs = c.query("SELECT id, idempotency_key, request_hash, status FROM messages WHERE tenant_id = " +
-                        std::to_string(tenant) + " AND idempotency_key IN (" + keys + ")");
-      struct Holder {
-        MessageId id;
-        std::string hash;
-        MessageStatus status;
-      };
-      std::unordered_map<std::string, Holder> holders;
-      while (rs->next()) {
-        holders[rs->getString("idempotency_key").asStdString()] = {
-            Uuid::from_bytes(rs->getString("id").asStdString()),
-            rs->isNull("request_hash") ? std::string() : rs->getString("request_hash").asStdString(),
-            sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::queued)};
-      }
-      for (auto i : idx) {
-        auto it = holders.find(batch[i].idempotency_key);
-        if (it == holders.end() || it->second.id == batch[i].id) continue;
-        out[i].id = it->second.id;
-        out[i].status = it->second.status;
-        out[i].kind = it->second.hash == batch[i].request_hash ? InsertOutcome::Kind::duplicate
-                                                               : InsertOutcome::Kind::idempotency_mismatch;
-      }
-    }
-
-    std::vector<std::string> events;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;
-      const NewMessage& m = batch[i];
-      std::string detail = std::string(sdk::to_string(m.channel)) + ", " + std::to_string(m.segments.segments) +
-                           " segment(s), " + std::string(to_string(m.segments.encoding));
-      if (m.status == MessageStatus::suppressed) detail = m.status_reason;
-      if (m.scheduled_at) detail += ", scheduled for " + format_iso8601(*m.scheduled_at);
-      events.push_back(event_row(c, m.id, m.tenant_id,
-                                 m.status == MessageStatus::suppressed ? "suppressed" : "accepted", m.status,
-                                 detail, m.actor));
-    }
-    insert_events(c, events);
+    // After a lost connection the earlier try's commit may have landed:
+    // rows that exist are not inserted (nor their events) again.
+    const std::vector<char> stored_before =
+        attempt > 0 ? already_stored(c, batch) : std::vector<char>(batch.size(), 0);
+    auto out = insert_message_rows(c, batch, stored_before);
     c.commit();
     return out;
   });
@@ -483,7 +342,8 @@ Status MySqlStore::record_attempts(const std::vector<AttemptResult>& results) {
           break;
         }
         case AttemptResult::Decision::failed: {
-          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), provider_instance = " +
+          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), retryable = " +
+                    std::string(a.retryable ? "1" : "0") + ", provider_instance = " +
                     q_or_null(c, a.provider_instance) + ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
                     ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
                     ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) "
@@ -672,6 +532,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
           sets["failed_at"] = "COALESCE(failed_at, UTC_TIMESTAMP(6))";
           sets["error_code"] = q_or_null(c, truncate(u.error.code, 32));
           sets["error_message"] = q_or_null(c, truncate(u.error.message, 512));
+          sets["retryable"] = u.retryable ? "1" : "0";
         }
         std::string detail = "report from " + instance + ": " + from_text + " -> " + to_text;
         if (!u.error.code.empty() || !u.error.message.empty())

@@ -88,19 +88,33 @@ TEST(OpenSslCrypto, DigestsAreRawBytes) {
 }
 
 TEST(GatewayHostContext, BuildsWebhookUrlsFromThePublicBaseUrl) {
-  GatewayHostContext ctx("twilio-main", "https://gw.example.com/", HttpClientOptions{}, {});
+  GatewayHostContext ctx("twilio-main", std::make_shared<PublicUrl>("https://gw.example.com/"), HttpClientOptions{},
+                         {});
   EXPECT_EQ(ctx.webhook_url("status"), "https://gw.example.com/webhooks/twilio-main/status");
-  GatewayHostContext no_slash("mock-sms", "http://127.0.0.1:8080", HttpClientOptions{}, {});
+  GatewayHostContext no_slash("mock-sms", std::make_shared<PublicUrl>("http://127.0.0.1:8080"), HttpClientOptions{},
+                              {});
   EXPECT_EQ(no_slash.webhook_url("inbound"), "http://127.0.0.1:8080/webhooks/mock-sms/inbound");
 }
 
 TEST(GatewayHostContext, HasNoWebhookUrlWithoutAPublicBaseUrl) {
-  GatewayHostContext ctx("mock-sms", "", HttpClientOptions{}, {});
+  GatewayHostContext empty("mock-sms", std::make_shared<PublicUrl>(""), HttpClientOptions{}, {});
+  EXPECT_EQ(empty.webhook_url("status"), "");
+  GatewayHostContext none("mock-sms", nullptr, HttpClientOptions{}, {});
+  EXPECT_EQ(none.webhook_url("status"), "");
+}
+
+// The gateway learns its bound address after the instances exist (port 0):
+// contexts made earlier follow the shared URL.
+TEST(GatewayHostContext, FollowsAPublicUrlSetLater) {
+  auto url = std::make_shared<PublicUrl>();
+  GatewayHostContext ctx("mock-sms", url, HttpClientOptions{}, {});
   EXPECT_EQ(ctx.webhook_url("status"), "");
+  url->set("http://127.0.0.1:41234");
+  EXPECT_EQ(ctx.webhook_url("status"), "http://127.0.0.1:41234/webhooks/mock-sms/status");
 }
 
 TEST(GatewayHostContext, ClockIsTheSystemClock) {
-  GatewayHostContext ctx("mock-sms", "", HttpClientOptions{}, {});
+  GatewayHostContext ctx("mock-sms", nullptr, HttpClientOptions{}, {});
   const auto before = std::chrono::system_clock::now();
   const auto t = ctx.now();
   EXPECT_GE(t, before);

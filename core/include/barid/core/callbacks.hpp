@@ -2,7 +2,11 @@
 // Provider webhooks: the raw request goes to the instance's plugin, which
 // checks that it is authentic and turns it into delivery reports and inbound
 // messages; reports are applied through the state machine (never backwards).
+// An inbound message records when its sender last wrote (the WhatsApp
+// 24-hour window); STOP opts the sender out of that channel for every
+// tenant, START opts them back in.
 
+#include <barid/core/phone.hpp>
 #include <barid/core/provider_registry.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/store.hpp>
@@ -20,19 +24,25 @@ struct CallbackReply {
   int ignored = 0;
   int unknown = 0;
   int inbound = 0;
+  int opted_out = 0;
+  int opted_in = 0;
 };
 
 class CallbackProcessor {
  public:
-  CallbackProcessor(Store& store, ProviderRegistry& providers) : store_(store), providers_(providers) {}
+  CallbackProcessor(Store& store, ProviderRegistry& providers, PhoneNormalizer phones)
+      : store_(store), providers_(providers), phones_(std::move(phones)) {}
 
   // not_found: no such instance; invalid: the plugin rejected the request
   // (message says why; `field` is "signature" for a forbidden request).
   Result<CallbackReply> process(const std::string& instance, const sdk::CallbackRequest& request, const Actor& actor);
 
  private:
+  Status handle_inbound(const std::string& instance, const sdk::InboundMessage& m, CallbackReply& reply);
+
   Store& store_;
   ProviderRegistry& providers_;
+  PhoneNormalizer phones_;
 };
 
 }  // namespace barid::core

@@ -26,7 +26,7 @@ namespace barid::core {
 
 struct DispatcherOptions {
   std::string node_id;  // lease owner; unique per process
-  int senders = 32;
+  int senders = 128;
   int claim_batch = 100;
   std::chrono::milliseconds lease{60000};
   std::chrono::milliseconds idle_poll{500};        // how often to look for due work when idle

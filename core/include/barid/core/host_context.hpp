@@ -8,10 +8,31 @@
 #include <barid/core/plugin_host.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace barid::core {
+
+// The gateway's public base URL, shared by every instance's context. It can
+// be set after the provider instances exist: when the configuration gives
+// none, the gateway uses the address it actually bound (port 0 included).
+class PublicUrl {
+ public:
+  explicit PublicUrl(std::string url = {}) : url_(std::move(url)) {}
+  void set(std::string url) {
+    std::lock_guard lock(mutex_);
+    url_ = std::move(url);
+  }
+  std::string get() const {
+    std::lock_guard lock(mutex_);
+    return url_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string url_;
+};
 
 class OpenSslCrypto final : public sdk::Crypto {
  public:
@@ -25,7 +46,7 @@ std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 class GatewayHostContext final : public sdk::HostContext {
  public:
-  GatewayHostContext(std::string instance, std::string public_base_url, HttpClientOptions http,
+  GatewayHostContext(std::string instance, std::shared_ptr<const PublicUrl> public_url, HttpClientOptions http,
                      std::vector<std::string> secrets);
 
   sdk::HttpClient& http() noexcept override { return http_; }
@@ -51,7 +72,7 @@ class GatewayHostContext final : public sdk::HostContext {
   };
 
   std::string instance_;
-  std::string public_base_url_;
+  std::shared_ptr<const PublicUrl> public_url_;
   CurlHttpClient http_;
   InstanceLogger logger_;
   OpenSslCrypto crypto_;
@@ -59,15 +80,15 @@ class GatewayHostContext final : public sdk::HostContext {
 
 class GatewayHostContextFactory final : public HostContextFactory {
  public:
-  GatewayHostContextFactory(std::string public_base_url, HttpClientOptions http)
-      : public_base_url_(std::move(public_base_url)), http_(std::move(http)) {}
+  GatewayHostContextFactory(std::shared_ptr<const PublicUrl> public_url, HttpClientOptions http)
+      : public_url_(std::move(public_url)), http_(std::move(http)) {}
 
   std::unique_ptr<sdk::HostContext> make(const std::string& instance_name,
                                          const sdk::PluginDescriptor& plugin,
                                          const sdk::ProviderConfig& config) override;
 
  private:
-  std::string public_base_url_;
+  std::shared_ptr<const PublicUrl> public_url_;
   HttpClientOptions http_;
 };
 

@@ -4,11 +4,14 @@
 // concurrent requests into one multi-row transaction (group commit) so that
 // requests do not queue behind one commit each.
 
+#include <barid/core/accept_policy.hpp>
+#include <barid/core/intake_limits.hpp>
 #include <barid/core/message.hpp>
 #include <barid/core/phone.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/store.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,16 +36,10 @@ struct SendRequest {
   std::string category;
   std::string provider_template;
   std::vector<std::string> template_variables;
+  std::optional<TemplateRequest> template_request;  // send from a stored template
   std::optional<int> max_attempts;
   std::string idempotency_key;
   std::string request_hash;  // SHA-256 of the canonical request (raw bytes)
-};
-
-struct IntakeLimits {
-  std::size_t max_sms_characters = 1600;       // Twilio's limit for one message
-  std::size_t max_whatsapp_characters = 4096;
-  int max_attempts_cap = 10;
-  std::chrono::hours max_schedule_ahead{24 * 365};
 };
 
 class MessageIntake {
@@ -72,7 +69,8 @@ class IntakeWriter {
  public:
   using Done = std::function<void(const Result<InsertOutcome>&)>;
 
-  IntakeWriter(Store& store, IntakeWriterOptions options, std::function<void()> on_committed);
+  // `policy` (may be null) completes each batch before it is stored.
+  IntakeWriter(Store& store, AcceptPolicy* policy, IntakeWriterOptions options, std::function<void()> on_committed);
   ~IntakeWriter();
 
   // Queues a message; `done` runs on a writer thread after the commit (or
@@ -83,6 +81,14 @@ class IntakeWriter {
   void stop();
   std::size_t pending() const;
 
+  struct Stats {
+    std::uint64_t stored = 0;     // messages committed (suppressed ones included)
+    std::uint64_t refused = 0;    // messages the accept policy refused (422)
+    std::uint64_t failed = 0;     // messages answered 503 (the database failed)
+    std::uint64_t batches = 0;    // transactions
+  };
+  Stats stats() const noexcept;
+
  private:
   struct Item {
     NewMessage message;
@@ -91,12 +97,14 @@ class IntakeWriter {
   void loop();
 
   Store& store_;
+  AcceptPolicy* policy_;
   IntakeWriterOptions options_;
   std::function<void()> on_committed_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
   bool stopping_ = false;
+  std::atomic<std::uint64_t> stored_{0}, refused_{0}, failed_{0}, batches_{0};
   std::vector<std::thread> threads_;
 };
 

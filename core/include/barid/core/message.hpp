@@ -9,6 +9,7 @@
 #include <barid/sdk/types.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,13 @@ struct Actor {
   std::string user_agent;
 };
 
+// A send from a template, until the accept policy renders it.
+struct TemplateRequest {
+  std::string code;
+  std::string language;  // requested; empty: the recipient's, the tenant's, then "en"
+  std::map<std::string, std::string> variables;
+};
+
 // A message as the intake hands it to the store.
 struct NewMessage {
   MessageId id;
@@ -64,6 +72,7 @@ struct NewMessage {
   std::vector<std::string> template_variables;
   std::string reference;  // the client's own reference
   Actor actor;
+  std::optional<TemplateRequest> template_request;  // rendered before it is stored
 };
 
 struct InsertOutcome {
@@ -140,7 +149,48 @@ struct AttemptResult {
   std::chrono::milliseconds retry_in{0};
   // retry / failed
   sdk::ProviderError error;
+  bool retryable = false;  // failed: the cause was transient (attempts ran out)
   std::string detail;  // for the audit trail
+};
+
+// A bulk request: its messages carry its id.
+struct Batch {
+  Uuid id;
+  TenantId tenant_id = 0;
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string template_code;
+  int total = 0;       // recipients in the request
+  int accepted = 0;    // stored to be sent
+  int suppressed = 0;  // stored as suppressed
+  int rejected = 0;    // invalid, not stored
+  std::string idempotency_key;
+  std::string request_hash;
+  std::string actor;
+  TimePoint created_at{};
+};
+
+// Which messages GET /v1/messages lists, newest first.
+struct MessageFilter {
+  std::optional<MessageStatus> status;
+  std::optional<sdk::Channel> channel;
+  std::optional<Uuid> batch_id;
+  std::string to;            // E.164
+  std::string recipient_id;
+  std::optional<TimePoint> from;  // accepted at or after
+  std::optional<TimePoint> to_time;  // accepted before
+  std::optional<Uuid> after;  // the cursor: the last message of the previous page
+  int limit = 50;
+};
+
+// A tenant-level API action (template saved, preferences changed, ...).
+struct AuditEntry {
+  std::int64_t id = 0;
+  TenantId tenant_id = 0;
+  TimePoint at{};
+  std::string action;
+  std::string subject;
+  std::string detail;
+  Actor actor;
 };
 
 // What became of one delivery report.

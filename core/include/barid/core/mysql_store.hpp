@@ -42,6 +42,44 @@ class MySqlStore final : public Store {
                                                    const std::vector<sdk::StatusUpdate>& updates,
                                                    const Actor& actor) override;
 
+  Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) override;
+  Status update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                std::optional<int> retention_days) override;
+  Status add_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) override;
+  Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
+  Result<Message> cancel_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
+
+  Result<BatchInsert> insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) override;
+  Result<std::optional<Batch>> find_batch(TenantId tenant, const Uuid& id) override;
+  Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) override;
+
+  Status add_opt_out(const OptOut& opt_out) override;
+  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override;
+  Result<std::vector<OptOut>> find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) override;
+  Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override;
+  Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) override;
+  Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
+  Result<std::map<std::string, RecipientPreferences>> find_preferences(TenantId tenant,
+                                                                       const std::vector<std::string>& keys) override;
+
+  Result<Template> put_template(const Template& t) override;
+  Result<std::optional<Template>> find_template(TenantId tenant, const std::string& code) override;
+  Result<std::vector<Template>> list_templates(TenantId tenant) override;
+  Result<bool> delete_template(TenantId tenant, const std::string& code) override;
+
+  Result<Statistics> statistics(TenantId tenant, TimePoint from, TimePoint to) override;
+
+  Result<bool> claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) override;
+  Status finish_job_run(const std::string& job, const std::string& result) override;
+  Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since, int limit) override;
+  Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) override;
+  Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
+  Result<std::vector<Tenant>> list_tenants() override;
+  Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
+                              const std::string& node) override;
+  Result<std::map<std::string, HealthRecord>> provider_health() override;
+
  private:
   std::unique_ptr<mysql::ConnectionPool> pool_;
 };

@@ -8,7 +8,10 @@
 // which lease has expired.
 
 #include <barid/core/message.hpp>
+#include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
+#include <barid/core/statistics.hpp>
+#include <barid/core/templates.hpp>
 
 #include <chrono>
 #include <optional>
@@ -66,6 +69,77 @@ class Store {
   virtual Result<std::vector<ReportOutcome>> apply_reports(const std::string& instance,
                                                            const std::vector<sdk::StatusUpdate>& updates,
                                                            const Actor& actor) = 0;
+
+  virtual Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) = 0;
+  virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                        std::optional<int> retention_days) = 0;
+  virtual Status add_audit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) = 0;
+
+  // --- actions on one message (conflict errors say why not)
+  // Back to the queue: failed or undelivered, with an attempt left.
+  virtual Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
+  // Canceled: only while queued or scheduled.
+  virtual Result<Message> cancel_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
+
+  // --- bulk
+  // The batch and its messages in one transaction. Returns the batch as
+  // stored: an earlier one when the idempotency key was used before (then
+  // `replayed` is set; a different request with the key is a conflict).
+  struct BatchInsert {
+    Batch batch;
+    bool replayed = false;
+  };
+  virtual Result<BatchInsert> insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) = 0;
+  virtual Result<std::optional<Batch>> find_batch(TenantId tenant, const Uuid& id) = 0;
+  virtual Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) = 0;
+
+  // --- recipients
+  virtual Status add_opt_out(const OptOut& opt_out) = 0;
+  // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`.
+  virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) = 0;
+  // The opt-outs that concern `tenant` (its own and the global ones) for any of `phones`.
+  virtual Result<std::vector<OptOut>> find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) = 0;
+  virtual Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) = 0;
+  virtual Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) = 0;
+  virtual Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) = 0;
+  // Preferences by recipient key ("id:..." / "phone:...").
+  virtual Result<std::map<std::string, RecipientPreferences>> find_preferences(TenantId tenant,
+                                                                               const std::vector<std::string>& keys) = 0;
+
+  // --- templates
+  // Creates or replaces (all translations) the template with this code.
+  virtual Result<Template> put_template(const Template& t) = 0;
+  virtual Result<std::optional<Template>> find_template(TenantId tenant, const std::string& code) = 0;
+  virtual Result<std::vector<Template>> list_templates(TenantId tenant) = 0;
+  virtual Result<bool> delete_template(TenantId tenant, const std::string& code) = 0;
+
+  // --- statistics
+  virtual Result<Statistics> statistics(TenantId tenant, TimePoint from, TimePoint to) = 0;
+
+  // --- periodic jobs
+  // True when this node may run `job` now: its next run was due and this
+  // node moved it to `next_run` (exactly one node wins each run).
+  virtual Result<bool> claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) = 0;
+  virtual Status finish_job_run(const std::string& job, const std::string& result) = 0;
+  // Sent but not final, sent through `instance` since `since`, oldest check first.
+  virtual Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since,
+                                                           int limit) = 0;
+  // Failed or undelivered since `since`, marked retryable, with attempts
+  // below `max_attempts` in all: back to the queue. Returns how many.
+  virtual Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) = 0;
+  // Deletes up to `limit` messages of `tenant` accepted before `cutoff`, and
+  // their events; returns how many messages.
+  virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
+  virtual Result<std::vector<Tenant>> list_tenants() = 0;
+  virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
+                                      const std::string& node) = 0;
+  struct HealthRecord {
+    sdk::HealthReport report;
+    TimePoint checked_at{};
+    std::string checked_by;
+  };
+  virtual Result<std::map<std::string, HealthRecord>> provider_health() = 0;
 };
 
 }  // namespace barid::core

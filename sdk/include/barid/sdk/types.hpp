@@ -174,6 +174,10 @@ struct StatusUpdate {
   ProviderError error;
   std::optional<Money> cost;
   int segments = 0;
+  // For undelivered / failed: the provider considers the cause transient
+  // (e.g. a carrier queue overflow), so the gateway's retry sweep may send the
+  // message again while it has attempts left.
+  bool retryable = false;
 };
 
 // A message a recipient sent to us (STOP, START, or a reply).

@@ -1,0 +1,55 @@
+#pragma once
+// Recipients: their preferences (per tenant), opt-outs (from STOP or from a
+// provider that refuses an unsubscribed number) and the rule that decides
+// whether a message may go to them.
+
+#include <barid/core/message.hpp>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace barid::core {
+
+// tenant_id 0 = every tenant (the recipient told a provider); channel "*" =
+// every channel.
+struct OptOut {
+  TenantId tenant_id = 0;
+  std::string phone;  // E.164
+  std::string channel = "*";
+  std::string source;  // "inbound:<instance>", "provider:<instance>", ...
+  std::string detail;
+  TimePoint created_at{};
+};
+
+struct RecipientPreferences {
+  std::string recipient_id;  // the tenant's own id for the recipient, or empty
+  std::string phone;         // E.164, or empty
+  std::set<sdk::Channel> channels;          // allowed channels; empty = all
+  std::set<std::string> blocked_categories;  // categories the recipient turned off
+  std::string language;                      // preferred language, or empty
+  bool opted_out = false;
+  TimePoint updated_at{};
+
+  // "id:<recipient_id>" when there is one, else "phone:<E.164>".
+  std::string key() const;
+};
+
+inline std::string recipient_key_for_id(std::string_view id) { return "id:" + std::string(id); }
+inline std::string recipient_key_for_phone(std::string_view phone) { return "phone:" + std::string(phone); }
+
+// Why a message must not be sent, or nullopt when it may. `preferences`
+// holds what is known for the message's recipient id and for its phone
+// (both apply); `opt_outs` the opt-outs for its phone.
+std::optional<std::string> suppression_reason(const NewMessage& message,
+                                              const std::vector<const RecipientPreferences*>& preferences,
+                                              const std::vector<OptOut>& opt_outs);
+
+// Inbound keywords. STOP and the like opt the sender out, START opts back in.
+enum class InboundKeyword { none, stop, start };
+InboundKeyword classify_inbound(std::string_view body);
+
+}  // namespace barid::core

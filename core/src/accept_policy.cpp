@@ -1,0 +1,142 @@
+#include <barid/core/accept_policy.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace barid::core {
+
+Result<std::optional<Template>> TemplateCatalog::find(TenantId tenant, const std::string& code) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto key = std::make_pair(tenant, code);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = templates_.find(key);
+    if (it != templates_.end() && it->second.expires > now) return it->second.value;
+  }
+  auto loaded = store_.find_template(tenant, code);
+  if (!loaded) return loaded.error();
+  std::lock_guard lock(mutex_);
+  if (templates_.size() > 10000) templates_.clear();
+  templates_[key] = {*loaded, now + ttl_};
+  return *loaded;
+}
+
+Result<Tenant> TemplateCatalog::tenant(TenantId id) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tenants_.find(id);
+    if (it != tenants_.end() && it->second.expires > now) return it->second.value;
+  }
+  auto loaded = store_.find_tenant(id);
+  if (!loaded) return loaded.error();
+  if (!*loaded) return Error::not_found("no tenant " + std::to_string(id));
+  std::lock_guard lock(mutex_);
+  tenants_[id] = {**loaded, now + ttl_};
+  return **loaded;
+}
+
+void TemplateCatalog::invalidate(TenantId tenant, const std::string& code) {
+  std::lock_guard lock(mutex_);
+  templates_.erase(std::make_pair(tenant, code));
+}
+
+void TemplateCatalog::invalidate_tenant(TenantId tenant) {
+  std::lock_guard lock(mutex_);
+  tenants_.erase(tenant);
+}
+
+Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMessage>& batch) {
+  std::vector<std::optional<Error>> out(batch.size());
+
+  // What is known about the batch's recipients, per tenant.
+  std::map<TenantId, std::vector<std::string>> keys, phones;
+  for (const auto& m : batch) {
+    if (!m.recipient_id.empty()) keys[m.tenant_id].push_back(recipient_key_for_id(m.recipient_id));
+    keys[m.tenant_id].push_back(recipient_key_for_phone(m.to));
+    phones[m.tenant_id].push_back(m.to);
+  }
+  std::map<TenantId, std::map<std::string, RecipientPreferences>> prefs;
+  std::map<TenantId, std::vector<OptOut>> opt_outs;
+  for (auto& [tenant, list] : keys) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    auto p = store_.find_preferences(tenant, list);
+    if (!p) return p.error();
+    prefs[tenant] = std::move(*p);
+  }
+  for (auto& [tenant, list] : phones) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    auto o = store_.find_opt_outs(tenant, list);
+    if (!o) return o.error();
+    opt_outs[tenant] = std::move(*o);
+  }
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    NewMessage& m = batch[i];
+    std::vector<const RecipientPreferences*> mine;
+    const auto& tenant_prefs = prefs[m.tenant_id];
+    if (!m.recipient_id.empty()) {
+      auto it = tenant_prefs.find(recipient_key_for_id(m.recipient_id));
+      if (it != tenant_prefs.end()) mine.push_back(&it->second);
+    }
+    if (auto it = tenant_prefs.find(recipient_key_for_phone(m.to)); it != tenant_prefs.end())
+      mine.push_back(&it->second);
+
+    if (m.template_request) {
+      const TemplateRequest& req = *m.template_request;
+      auto t = catalog_.find(m.tenant_id, req.code);
+      if (!t) return t.error();
+      if (!*t) {
+        out[i] = Error::invalid("template.code", "no template '" + req.code + "'");
+        continue;
+      }
+      const Template& tpl = **t;
+      if (!tpl.channels.count(m.channel)) {
+        out[i] = Error::invalid("channel", "template '" + req.code + "' is not for " +
+                                               std::string(sdk::to_string(m.channel)));
+        continue;
+      }
+      auto tenant = catalog_.tenant(m.tenant_id);
+      if (!tenant) return tenant.error();
+      std::vector<std::string> languages{req.language};
+      for (const auto* p : mine) languages.push_back(p->language);
+      languages.push_back(tenant->default_language);
+      languages.push_back("en");
+      auto rendered = render_template(tpl, languages, req.variables);
+      if (!rendered) {
+        out[i] = rendered.error();
+        continue;
+      }
+      m.template_code = tpl.code;
+      m.language = rendered->language;
+      if (m.category.empty()) m.category = tpl.category;
+      m.body = std::move(rendered->body);
+      // A provider template (WhatsApp) goes out with its ordered variables;
+      // the rendered body is what the gateway shows and counts.
+      if (m.channel == sdk::Channel::whatsapp && !rendered->provider_template.empty()) {
+        m.provider_template = rendered->provider_template;
+        m.template_variables = std::move(rendered->provider_variables);
+      }
+      m.segments = count_segments(m.body);
+      const std::size_t max_chars = m.channel == sdk::Channel::whatsapp ? limits_.max_whatsapp_characters
+                                                                        : limits_.max_sms_characters;
+      if (static_cast<std::size_t>(m.segments.characters) > max_chars) {
+        out[i] = Error::invalid("template.variables", "the rendered message has " +
+                                                          std::to_string(m.segments.characters) +
+                                                          " characters; at most " + std::to_string(max_chars));
+        continue;
+      }
+      m.template_request.reset();
+    }
+
+    if (auto reason = suppression_reason(m, mine, opt_outs[m.tenant_id])) {
+      m.status = MessageStatus::suppressed;
+      m.status_reason = *reason;
+    }
+  }
+  return out;
+}
+
+}  // namespace barid::core

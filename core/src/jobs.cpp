@@ -1,0 +1,140 @@
+#include <barid/core/jobs.hpp>
+
+#include <barid/core/log.hpp>
+
+namespace barid::core {
+
+using namespace std::chrono;
+
+Result<ReportOutcome> StatusRefresher::refresh(const Message& m, const Actor& actor) {
+  if (m.provider_instance.empty() || m.provider_message_id.empty())
+    return Error::conflict("the message has not been accepted by a provider yet (it is " +
+                           std::string(sdk::to_string(m.status)) + ")");
+  auto set = providers_.snapshot();
+  const ProviderSlot* slot = set->find(m.provider_instance);
+  if (!slot)
+    return Error::conflict("provider instance '" + m.provider_instance + "' is no longer configured");
+  if (!slot->instance->descriptor().has(sdk::Capability::status_polling))
+    return Error::conflict("provider instance '" + m.provider_instance + "' cannot be asked for status (plugin '" +
+                           slot->instance->descriptor().name + "' reports by webhook only)");
+  const sdk::StatusResult st = slot->instance->provider().fetch_status(m.provider_message_id);
+  if (st.outcome != sdk::Outcome::ok)
+    return Error::unavailable("the provider did not answer the status query: " + st.error.code +
+                              (st.error.message.empty() ? "" : " " + st.error.message));
+  sdk::StatusUpdate u;
+  u.message_id = m.id.str();
+  u.provider_message_id = m.provider_message_id;
+  u.status = st.status;
+  u.cost = st.cost;
+  u.segments = st.segments;
+  if (st.status == MessageStatus::failed || st.status == MessageStatus::undelivered) u.error = st.error;
+  if (u.status == m.status) {
+    // Nothing new: not worth an audit event.
+    ReportOutcome o;
+    o.kind = ReportOutcome::Kind::ignored;
+    o.id = m.id;
+    o.from = o.to = m.status;
+    return o;
+  }
+  auto applied = store_.apply_reports(m.provider_instance, {u}, actor);
+  if (!applied) return applied.error();
+  return applied->at(0);
+}
+
+Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since, int limit_per_instance) {
+  Counts counts;
+  const Actor actor{"job:status-refresh", "", ""};
+  auto set = providers_.snapshot();
+  for (const auto& [name, slot] : set->instances) {
+    if (!slot.instance->descriptor().has(sdk::Capability::status_polling)) continue;
+    auto due = store_.messages_to_refresh(name, since, limit_per_instance);
+    if (!due) return due.error();
+    for (const auto& m : *due) {
+      ++counts.checked;
+      auto r = refresh(m, actor);
+      if (!r) {
+        ++counts.failed_queries;
+        continue;
+      }
+      if (r->kind == ReportOutcome::Kind::applied) ++counts.changed;
+    }
+  }
+  return counts;
+}
+
+std::string HealthMonitor::check_all() {
+  auto set = providers_.snapshot();
+  std::string summary;
+  for (const auto& [name, slot] : set->instances) {
+    const sdk::HealthReport h = slot.instance->provider().check_health();
+    if (auto st = store_.save_provider_health(name, h, node_); !st)
+      log_warn("health", "cannot record the health of " + name + ": " + st.error().message);
+    if (h.state != sdk::HealthState::healthy)
+      log_warn("health", name + " is " + std::string(sdk::to_string(h.state)) + ": " + h.detail);
+    summary += (summary.empty() ? "" : ", ") + name + " " + std::string(sdk::to_string(h.state));
+  }
+  return summary.empty() ? "no provider instance" : summary;
+}
+
+TimePoint JobSchedule::next_after(TimePoint now) const {
+  if (daily_hour < 0) return now + duration_cast<microseconds>(every);
+  auto day = floor<days>(now);
+  auto at = time_point_cast<microseconds>(day + hours(daily_hour) + minutes(daily_minute));
+  if (at <= now) at += days(1);
+  return at;
+}
+
+JobScheduler::JobScheduler(Store& store, std::string node, std::vector<JobDefinition> jobs, milliseconds poll)
+    : store_(store), node_(std::move(node)), jobs_(std::move(jobs)), poll_(poll) {}
+
+JobScheduler::~JobScheduler() { stop(); }
+
+void JobScheduler::start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void JobScheduler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void JobScheduler::loop() {
+  for (;;) {
+    for (auto& job : jobs_) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      // The first node to move next_run_at forward runs it; the others see
+      // it is not due.
+      auto claimed = store_.claim_job_run(job.name, node_, job.schedule.next_after(now_us()));
+      if (!claimed) {
+        log_warn("jobs", "cannot check job " + job.name + ": " + claimed.error().message);
+        continue;
+      }
+      if (!*claimed) continue;
+      const auto started = steady_clock::now();
+      std::string result;
+      try {
+        result = job.run();
+      } catch (const std::exception& e) {
+        result = std::string("failed: ") + e.what();
+      }
+      const auto ms = duration_cast<milliseconds>(steady_clock::now() - started).count();
+      result += " (" + std::to_string(ms) + " ms)";
+      log_info("jobs", job.name + ": " + result);
+      if (auto st = store_.finish_job_run(job.name, result); !st)
+        log_warn("jobs", "cannot record the run of " + job.name + ": " + st.error().message);
+    }
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, poll_, [&] { return stopping_; })) return;
+  }
+}
+
+}  // namespace barid::core

@@ -1,0 +1,224 @@
+// MySqlStore: statistics and what the periodic jobs need.
+
+#include <barid/core/mysql_store.hpp>
+
+#include "sql_helpers.hpp"
+
+#include <algorithm>
+#include <future>
+
+namespace barid::core {
+
+using namespace mysql::sql_helpers;
+
+Result<Statistics> MySqlStore::statistics(TenantId tenant, TimePoint from, TimePoint to) {
+  // Three index-only scans of the tenant's slice of ix_messages_tenant_time
+  // (it covers every column read here), run at once on three connections.
+  const std::string where = "tenant_id = " + std::to_string(tenant) + " AND created_at >= '" + format_db_time(from) +
+                            "' AND created_at < '" + format_db_time(to) + "'";
+  const std::string hint = " FROM messages FORCE INDEX (ix_messages_tenant_time) WHERE " + where;
+
+  auto groups = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      Statistics s;
+      auto rs = c.query(
+          "SELECT channel, status, COALESCE(provider_instance, '') AS instance, COALESCE(cost_currency, '') AS "
+          "currency, COUNT(*) AS n, COALESCE(SUM(cost_micros), 0) AS cost, SUM(attempts > 1) AS retried" + hint +
+          " GROUP BY channel, status, instance, currency");
+      while (rs->next()) {
+        const std::string status = get_str(*rs, "status");
+        const std::string instance = get_str(*rs, "instance");
+        const std::string currency = get_str(*rs, "currency");
+        const std::int64_t n = rs->getInt64("n");
+        const std::int64_t retried = rs->getInt64("retried");
+        s.total += n;
+        s.by_channel[get_str(*rs, "channel")] += n;
+        s.by_status[status] += n;
+        if (!instance.empty()) s.by_provider[instance] += n;
+        if (!currency.empty()) s.cost_micros_by_currency[currency] += rs->getInt64("cost");
+        auto st = sdk::status_from_string(status).value_or(MessageStatus::failed);
+        const bool success = st == MessageStatus::delivered || st == MessageStatus::read;
+        if (is_final_outcome(st)) s.final_outcomes += n;
+        if (success) s.successful += n;
+        s.retried += retried;
+        if (success) s.retried_successful += retried;
+      }
+      return s;
+    });
+  });
+  auto percentiles = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      std::optional<std::pair<double, double>> out;
+      auto rs = c.query(
+          "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY d) OVER () AS p50, "
+          "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY d) OVER () AS p95 FROM (SELECT "
+          "TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) AS d" + hint +
+          " AND delivered_at IS NOT NULL) AS t LIMIT 1");
+      if (rs->next() && !rs->isNull("p50")) out = std::make_pair(rs->getDouble("p50"), rs->getDouble("p95"));
+      return out;
+    });
+  });
+  auto errors = std::async(std::launch::async, [&] {
+    return run(*pool_, "statistics", [&](DbConnection& c, int) {
+      std::vector<std::pair<std::string, std::int64_t>> out;
+      auto rs = c.query("SELECT error_code, COUNT(*) AS n" + hint +
+                        " AND error_code IS NOT NULL GROUP BY error_code ORDER BY n DESC, error_code LIMIT 10");
+      while (rs->next()) out.emplace_back(get_str(*rs, "error_code"), rs->getInt64("n"));
+      return out;
+    });
+  });
+
+  auto g = groups.get();
+  auto p = percentiles.get();
+  auto e = errors.get();
+  if (!g) return g.error();
+  if (!p) return p.error();
+  if (!e) return e.error();
+  Statistics s = std::move(*g);
+  s.from = from;
+  s.to = to;
+  if (s.final_outcomes > 0) s.success_rate = static_cast<double>(s.successful) / static_cast<double>(s.final_outcomes);
+  if (s.retried > 0) s.retry_success_rate = static_cast<double>(s.retried_successful) / static_cast<double>(s.retried);
+  if (*p) {
+    s.median_delivery_seconds = (*p)->first / 1e6;
+    s.p95_delivery_seconds = (*p)->second / 1e6;
+  }
+  s.top_errors = std::move(*e);
+  return s;
+}
+
+Result<bool> MySqlStore::claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) {
+  return run(*pool_, "claim job run", [&](DbConnection& c, int) {
+    // A job seen for the first time is due now.
+    c.execute("INSERT IGNORE INTO jobs (name, next_run_at) VALUES (" + q(c, job) + ", UTC_TIMESTAMP(6))");
+    return c.update("UPDATE jobs SET next_run_at = '" + format_db_time(next_run) +
+                    "', last_started_at = UTC_TIMESTAMP(6), last_node = " + q(c, truncate(node, 64)) +
+                    " WHERE name = " + q(c, job) + " AND next_run_at <= UTC_TIMESTAMP(6)") == 1;
+  });
+}
+
+Status MySqlStore::finish_job_run(const std::string& job, const std::string& result) {
+  auto r = run(*pool_, "finish job run", [&](DbConnection& c, int) {
+    c.execute("UPDATE jobs SET last_finished_at = UTC_TIMESTAMP(6), last_result = " + q(c, truncate(result, 1024)) +
+              " WHERE name = " + q(c, job));
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& instance, TimePoint since,
+                                                             int limit) {
+  return run(*pool_, "messages to refresh", [&](DbConnection& c, int) {
+    std::vector<Message> out;
+    auto rs = c.query(std::string("SELECT ") + kMessageColumns +
+                      " FROM messages WHERE status = 'sent' AND sent_at >= '" + format_db_time(since) +
+                      "' AND provider_instance = " + q(c, instance) + " ORDER BY updated_at LIMIT " +
+                      std::to_string(limit));
+    while (rs->next()) out.push_back(read_message(*rs));
+    return out;
+  });
+}
+
+Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_attempts, int limit) {
+  return run(*pool_, "requeue retryable failures", [&](DbConnection& c, int) {
+    c.begin();
+    std::vector<MessageId> ids;
+    std::vector<std::string> events;
+    Actor actor{"job:retry-sweep", "", ""};
+    for (const char* status : {"failed", "undelivered"}) {
+      auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
+                        status + "' AND failed_at >= '" + format_db_time(since) +
+                        "' AND retryable = 1 AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
+                        ") LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
+      while (rs->next()) {
+        auto id = Uuid::from_bytes(rs->getString("id").asStdString());
+        ids.push_back(id);
+        events.push_back(event_row(c, id, static_cast<TenantId>(rs->getUInt("tenant_id")), "retry_requested",
+                                   MessageStatus::queued,
+                                   std::string("retry sweep: ") + status + " after attempt " +
+                                       std::to_string(rs->getInt("attempts")) + " (" + get_str(*rs, "error_code") + ")",
+                                   actor));
+      }
+    }
+    if (!ids.empty())
+      c.execute(
+          "UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6), failed_at = NULL, "
+          "retryable = 0, updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(ids) + ")");
+    insert_events(c, events);
+    c.commit();
+    return static_cast<int>(ids.size());
+  });
+}
+
+Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) {
+  return run(*pool_, "delete old messages", [&](DbConnection& c, int) {
+    c.begin();
+    const std::string where =
+        "tenant_id = " + std::to_string(tenant) + " AND created_at < '" + format_db_time(cutoff) + "'";
+    std::vector<MessageId> ids;
+    auto rs = c.query("SELECT id FROM messages WHERE " + where + " ORDER BY created_at LIMIT " + std::to_string(limit) +
+                      " FOR UPDATE");
+    while (rs->next()) ids.push_back(Uuid::from_bytes(rs->getString(1).asStdString()));
+    if (!ids.empty()) {
+      const std::string in = id_list(ids);
+      c.execute("DELETE FROM message_events WHERE message_id IN (" + in + ")");
+      c.execute("DELETE FROM messages WHERE id IN (" + in + ")");
+    } else {
+      c.execute("DELETE FROM batches WHERE " + where + " LIMIT " + std::to_string(limit));
+    }
+    c.commit();
+    return static_cast<int>(ids.size());
+  });
+}
+
+Result<std::vector<Tenant>> MySqlStore::list_tenants() {
+  return run(*pool_, "list tenants", [&](DbConnection& c, int) {
+    std::vector<Tenant> out;
+    auto rs = c.query("SELECT id, name, default_language, retention_days FROM tenants ORDER BY id");
+    while (rs->next()) {
+      Tenant t;
+      t.id = static_cast<TenantId>(rs->getUInt("id"));
+      t.name = get_str(*rs, "name");
+      t.default_language = get_str(*rs, "default_language");
+      if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Status MySqlStore::save_provider_health(const std::string& instance, const sdk::HealthReport& report,
+                                        const std::string& node) {
+  auto r = run(*pool_, "save provider health", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO provider_health (instance, state, detail, checked_at, checked_by) VALUES (" +
+              q(c, instance) + ",'" + std::string(sdk::to_string(report.state)) + "'," +
+              q(c, truncate(report.detail, 512)) + ",UTC_TIMESTAMP(6)," + q(c, truncate(node, 64)) +
+              ") ON DUPLICATE KEY UPDATE state = VALUES(state), detail = VALUES(detail), "
+              "checked_at = VALUES(checked_at), checked_by = VALUES(checked_by)");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::map<std::string, Store::HealthRecord>> MySqlStore::provider_health() {
+  return run(*pool_, "provider health", [&](DbConnection& c, int) {
+    std::map<std::string, HealthRecord> out;
+    auto rs = c.query("SELECT instance, state, detail, checked_at, checked_by FROM provider_health");
+    while (rs->next()) {
+      HealthRecord h;
+      const std::string state = get_str(*rs, "state");
+      h.report.state = state == "healthy"    ? sdk::HealthState::healthy
+                       : state == "degraded" ? sdk::HealthState::degraded
+                                             : sdk::HealthState::unhealthy;
+      h.report.detail = get_str(*rs, "detail");
+      h.checked_at = get_time(*rs, "checked_at").value_or(TimePoint{});
+      h.checked_by = get_str(*rs, "checked_by");
+      out[get_str(*rs, "instance")] = std::move(h);
+    }
+    return out;
+  });
+}
+
+}  // namespace barid::core

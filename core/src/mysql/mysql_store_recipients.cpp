@@ -1,0 +1,252 @@
+// MySqlStore: opt-outs, recipient sessions and preferences, templates.
+
+#include <barid/core/mysql_store.hpp>
+
+#include "sql_helpers.hpp"
+
+#include <sstream>
+
+namespace barid::core {
+
+using namespace mysql::sql_helpers;
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, char sep = ',') {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out.push_back(sep);
+    out += i;
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep = ',') {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string channels_text(const std::set<sdk::Channel>& channels) {
+  std::vector<std::string> names;
+  for (auto c : channels) names.emplace_back(sdk::to_string(c));
+  return join(names);
+}
+
+std::set<sdk::Channel> parse_channels(const std::string& s) {
+  std::set<sdk::Channel> out;
+  for (const auto& name : split(s))
+    if (auto c = sdk::channel_from_string(name)) out.insert(*c);
+  return out;
+}
+
+std::string quoted_list(DbConnection& c, const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + q(c, i);
+  return out;
+}
+
+}  // namespace
+
+Status MySqlStore::add_opt_out(const OptOut& o) {
+  auto r = run(*pool_, "add opt-out", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO opt_outs (tenant_id, phone, channel, source, detail, created_at) VALUES (" +
+              std::to_string(o.tenant_id) + "," + q(c, o.phone) + "," + q(c, o.channel) + "," +
+              q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
+              ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE source = VALUES(source), detail = VALUES(detail)");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) {
+  return run(*pool_, "remove opt-out", [&](DbConnection& c, int) {
+    return static_cast<int>(c.update("DELETE FROM opt_outs WHERE phone = " + q(c, phone) +
+                                     " AND tenant_id = " + std::to_string(tenant) + " AND channel IN (" +
+                                     q(c, channel) + ", '*')"));
+  });
+}
+
+Result<std::vector<OptOut>> MySqlStore::find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) {
+  if (phones.empty()) return std::vector<OptOut>{};
+  return run(*pool_, "find opt-outs", [&](DbConnection& c, int) {
+    std::vector<OptOut> out;
+    for (std::size_t start = 0; start < phones.size(); start += kRowsPerInsert) {
+      std::vector<std::string> chunk(phones.begin() + static_cast<long>(start),
+                                     phones.begin() + static_cast<long>(std::min(phones.size(), start + kRowsPerInsert)));
+      auto rs = c.query("SELECT tenant_id, phone, channel, source, detail, created_at FROM opt_outs WHERE phone IN (" +
+                        quoted_list(c, chunk) + ") AND tenant_id IN (0, " + std::to_string(tenant) + ")");
+      while (rs->next()) {
+        OptOut o;
+        o.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+        o.phone = get_str(*rs, "phone");
+        o.channel = get_str(*rs, "channel");
+        o.source = get_str(*rs, "source");
+        o.detail = get_str(*rs, "detail");
+        o.created_at = get_time(*rs, "created_at").value_or(TimePoint{});
+        out.push_back(std::move(o));
+      }
+    }
+    return out;
+  });
+}
+
+Status MySqlStore::record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) {
+  auto r = run(*pool_, "record inbound", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO recipient_sessions (phone, channel, provider_instance, last_inbound_at) VALUES (" +
+              q(c, phone) + ",'" + std::string(sdk::to_string(channel)) + "'," + q(c, instance) +
+              ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE provider_instance = VALUES(provider_instance), "
+              "last_inbound_at = VALUES(last_inbound_at)");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::optional<TimePoint>> MySqlStore::last_inbound(const std::string& phone, sdk::Channel channel) {
+  return run(*pool_, "last inbound", [&](DbConnection& c, int) -> std::optional<TimePoint> {
+    auto rs = c.query("SELECT last_inbound_at FROM recipient_sessions WHERE phone = " + q(c, phone) +
+                      " AND channel = '" + std::string(sdk::to_string(channel)) + "'");
+    if (!rs->next()) return std::nullopt;
+    return get_time(*rs, "last_inbound_at");
+  });
+}
+
+Status MySqlStore::put_preferences(TenantId tenant, const RecipientPreferences& p) {
+  auto r = run(*pool_, "put preferences", [&](DbConnection& c, int) {
+    std::vector<std::string> blocked(p.blocked_categories.begin(), p.blocked_categories.end());
+    c.execute(
+        "INSERT INTO recipient_preferences (tenant_id, recipient_key, recipient_id, phone, channels, "
+        "blocked_categories, language, opted_out, updated_at) VALUES (" +
+        std::to_string(tenant) + "," + q(c, p.key()) + "," + q_or_null(c, p.recipient_id) + "," +
+        q_or_null(c, p.phone) + "," + q(c, channels_text(p.channels)) + "," + q(c, join(blocked)) + "," +
+        q_or_null(c, p.language) + "," + (p.opted_out ? "1" : "0") +
+        ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE recipient_id = VALUES(recipient_id), phone = VALUES(phone), "
+        "channels = VALUES(channels), blocked_categories = VALUES(blocked_categories), "
+        "language = VALUES(language), opted_out = VALUES(opted_out), updated_at = VALUES(updated_at)");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::map<std::string, RecipientPreferences>> MySqlStore::find_preferences(TenantId tenant,
+                                                                                 const std::vector<std::string>& keys) {
+  if (keys.empty()) return std::map<std::string, RecipientPreferences>{};
+  return run(*pool_, "find preferences", [&](DbConnection& c, int) {
+    std::map<std::string, RecipientPreferences> out;
+    for (std::size_t start = 0; start < keys.size(); start += kRowsPerInsert) {
+      std::vector<std::string> chunk(keys.begin() + static_cast<long>(start),
+                                     keys.begin() + static_cast<long>(std::min(keys.size(), start + kRowsPerInsert)));
+      auto rs = c.query(
+          "SELECT recipient_key, recipient_id, phone, channels, blocked_categories, language, opted_out, updated_at "
+          "FROM recipient_preferences WHERE tenant_id = " +
+          std::to_string(tenant) + " AND recipient_key IN (" + quoted_list(c, chunk) + ")");
+      while (rs->next()) {
+        RecipientPreferences p;
+        p.recipient_id = get_str(*rs, "recipient_id");
+        p.phone = get_str(*rs, "phone");
+        p.channels = parse_channels(get_str(*rs, "channels"));
+        for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
+        p.language = get_str(*rs, "language");
+        p.opted_out = rs->getBoolean("opted_out");
+        p.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
+        out[get_str(*rs, "recipient_key")] = std::move(p);
+      }
+    }
+    return out;
+  });
+}
+
+namespace {
+
+void load_translations(DbConnection& c, std::map<std::int64_t, Template*>& by_id) {
+  if (by_id.empty()) return;
+  std::string ids;
+  for (const auto& [id, _] : by_id) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  auto rs = c.query(
+      "SELECT template_id, language, body, provider_template, provider_variables FROM template_translations "
+      "WHERE template_id IN (" + ids + ")");
+  while (rs->next()) {
+    TemplateTranslation tr;
+    tr.body = get_str(*rs, "body");
+    tr.provider_template = get_str(*rs, "provider_template");
+    tr.provider_variables = split(get_str(*rs, "provider_variables"));
+    by_id[static_cast<std::int64_t>(rs->getUInt64("template_id"))]->translations[get_str(*rs, "language")] = tr;
+  }
+}
+
+std::vector<Template> load_templates(DbConnection& c, const std::string& where) {
+  std::vector<Template> out;
+  auto rs = c.query(
+      "SELECT id, tenant_id, code, channels, category, description, created_at, updated_at FROM templates WHERE " +
+      where + " ORDER BY code");
+  while (rs->next()) {
+    Template t;
+    t.id = static_cast<std::int64_t>(rs->getUInt64("id"));
+    t.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+    t.code = get_str(*rs, "code");
+    t.channels = parse_channels(get_str(*rs, "channels"));
+    t.category = get_str(*rs, "category");
+    t.description = get_str(*rs, "description");
+    t.created_at = get_time(*rs, "created_at").value_or(TimePoint{});
+    t.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
+    out.push_back(std::move(t));
+  }
+  std::map<std::int64_t, Template*> by_id;
+  for (auto& t : out) by_id[t.id] = &t;
+  load_translations(c, by_id);
+  return out;
+}
+
+}  // namespace
+
+Result<Template> MySqlStore::put_template(const Template& t) {
+  return run(*pool_, "put template", [&](DbConnection& c, int) {
+    c.begin();
+    c.execute("INSERT INTO templates (tenant_id, code, channels, category, description, created_at, updated_at) "
+              "VALUES (" + std::to_string(t.tenant_id) + "," + q(c, t.code) + "," + q(c, channels_text(t.channels)) +
+              "," + q_or_null(c, t.category) + "," + q(c, truncate(t.description, 255)) +
+              ",UTC_TIMESTAMP(6),UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE channels = VALUES(channels), "
+              "category = VALUES(category), description = VALUES(description), updated_at = VALUES(updated_at)");
+    auto rs = c.query("SELECT id FROM templates WHERE tenant_id = " + std::to_string(t.tenant_id) +
+                      " AND code = " + q(c, t.code));
+    rs->next();
+    const auto id = rs->getUInt64(1);
+    c.execute("DELETE FROM template_translations WHERE template_id = " + std::to_string(id));
+    for (const auto& [lang, tr] : t.translations) {
+      c.execute("INSERT INTO template_translations (template_id, language, body, provider_template, "
+                "provider_variables) VALUES (" + std::to_string(id) + "," + q(c, lang) + "," + q(c, tr.body) + "," +
+                q_or_null(c, tr.provider_template) + "," + q_or_null(c, join(tr.provider_variables)) + ")");
+    }
+    auto saved = load_templates(c, "id = " + std::to_string(id));
+    c.commit();
+    return saved.at(0);
+  });
+}
+
+Result<std::optional<Template>> MySqlStore::find_template(TenantId tenant, const std::string& code) {
+  return run(*pool_, "find template", [&](DbConnection& c, int) -> std::optional<Template> {
+    auto found = load_templates(c, "tenant_id = " + std::to_string(tenant) + " AND code = " + q(c, code));
+    if (found.empty()) return std::nullopt;
+    return found[0];
+  });
+}
+
+Result<std::vector<Template>> MySqlStore::list_templates(TenantId tenant) {
+  return run(*pool_, "list templates",
+             [&](DbConnection& c, int) { return load_templates(c, "tenant_id = " + std::to_string(tenant)); });
+}
+
+Result<bool> MySqlStore::delete_template(TenantId tenant, const std::string& code) {
+  return run(*pool_, "delete template", [&](DbConnection& c, int) {
+    return c.update("DELETE FROM templates WHERE tenant_id = " + std::to_string(tenant) + " AND code = " + q(c, code)) >
+           0;
+  });
+}
+
+}  // namespace barid::core

@@ -1,0 +1,191 @@
+#pragma once
+// SQL building blocks shared by the MySQL store's source files.
+
+#include "connection.hpp"
+
+#include <barid/core/log.hpp>
+#include <barid/core/message.hpp>
+#include <barid/core/result.hpp>
+#include <barid/sdk/encoding.hpp>
+
+#include <cppconn/exception.h>
+#include <cppconn/resultset.h>
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace barid::core::mysql::sql_helpers {
+
+using mysql::ConnectionPool;
+using mysql::DbConnection;
+
+inline constexpr std::size_t kRowsPerInsert = 1000;
+
+// Runs `f(connection, attempt)` with a pooled connection. A lost connection
+// is rebuilt and the operation run again (the server rolled the transaction
+// back); so are deadlocks and lock-wait timeouts. `attempt` > 0 tells `f`
+// that an earlier try may have committed before the connection died.
+template <typename F>
+auto run(ConnectionPool& pool, const char* what, F&& f)
+    -> Result<decltype(f(std::declval<DbConnection&>(), 0))> {
+  std::string last;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto lease = pool.acquire();
+    try {
+      return f(*lease, attempt);
+    } catch (const sql::SQLException& e) {
+      const int code = e.getErrorCode();
+      last = std::string(what) + ": " + e.what() + " (MySQL error " + std::to_string(code) + ")";
+      if (code == 0 || mysql::is_connection_error(code)) {
+        lease->reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+        continue;
+      }
+      lease->rollback();
+      if (mysql::is_retryable_transaction_error(code)) continue;
+      return Error::internal(last);
+    } catch (const std::exception& e) {
+      lease->rollback();
+      return Error::internal(std::string(what) + ": " + e.what());
+    }
+  }
+  return Error::unavailable(last);
+}
+
+inline std::string hex_literal(std::string_view raw) { return "X'" + sdk::hex_encode(raw) + "'"; }
+
+inline std::string id_list(const std::vector<MessageId>& ids) {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!out.empty()) out += ',';
+    out += hex_literal(id.raw());
+  }
+  return out;
+}
+
+inline std::string q(DbConnection& c, std::string_view s) { return c.quote(s); }
+inline std::string q_or_null(DbConnection& c, std::string_view s) { return s.empty() ? "NULL" : c.quote(s); }
+inline std::string time_or_null(const std::optional<TimePoint>& t) {
+  return t ? "'" + format_db_time(*t) + "'" : "NULL";
+}
+
+inline std::string truncate(std::string s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  s.resize(max_bytes);
+  // Do not leave half a UTF-8 sequence at the end.
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
+  if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
+  return s;
+}
+
+inline std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
+
+inline const char* kMessageColumns =
+    "id, tenant_id, channel, recipient, sender, body, status, status_reason, attempts, max_attempts, "
+    "provider_instance, provider_message_id, segments, encoding, cost_micros, cost_currency, error_code, "
+    "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
+    "provider_template, template_variables, reference, created_at, scheduled_at, next_attempt_at, sent_at, "
+    "delivered_at, read_at, failed_at, updated_at";
+
+inline std::string get_str(sql::ResultSet& rs, const char* col) {
+  return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
+}
+inline std::optional<TimePoint> get_time(sql::ResultSet& rs, const char* col) {
+  if (rs.isNull(col)) return std::nullopt;
+  return parse_db_time(rs.getString(col).asStdString());
+}
+
+inline Message read_message(sql::ResultSet& rs) {
+  Message m;
+  m.id = Uuid::from_bytes(rs.getString("id").asStdString());
+  m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
+  m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
+  m.to = get_str(rs, "recipient");
+  m.from = get_str(rs, "sender");
+  m.body = get_str(rs, "body");
+  m.status = sdk::status_from_string(get_str(rs, "status")).value_or(MessageStatus::failed);
+  m.status_reason = get_str(rs, "status_reason");
+  m.attempts = rs.getInt("attempts");
+  m.max_attempts = rs.getInt("max_attempts");
+  m.provider_instance = get_str(rs, "provider_instance");
+  m.provider_message_id = get_str(rs, "provider_message_id");
+  m.segments = rs.getInt("segments");
+  m.encoding = get_str(rs, "encoding") == "UCS-2" ? Encoding::ucs2 : Encoding::gsm7;
+  if (!rs.isNull("cost_micros"))
+    m.cost = sdk::Money{static_cast<std::int64_t>(rs.getInt64("cost_micros")), get_str(rs, "cost_currency")};
+  m.error_code = get_str(rs, "error_code");
+  m.error_message = get_str(rs, "error_message");
+  m.idempotency_key = get_str(rs, "idempotency_key");
+  if (!rs.isNull("batch_id")) m.batch_id = Uuid::from_bytes(rs.getString("batch_id").asStdString());
+  m.recipient_id = get_str(rs, "recipient_id");
+  m.category = get_str(rs, "category");
+  m.template_code = get_str(rs, "template_code");
+  m.language = get_str(rs, "language");
+  m.provider_template = get_str(rs, "provider_template");
+  if (auto vars = get_str(rs, "template_variables"); !vars.empty()) {
+    auto j = nlohmann::json::parse(vars, nullptr, false);
+    if (j.is_array())
+      for (const auto& v : j)
+        if (v.is_string()) m.template_variables.push_back(v.get<std::string>());
+  }
+  m.reference = get_str(rs, "reference");
+  m.created_at = get_time(rs, "created_at").value_or(TimePoint{});
+  m.scheduled_at = get_time(rs, "scheduled_at");
+  m.next_attempt_at = get_time(rs, "next_attempt_at");
+  m.sent_at = get_time(rs, "sent_at");
+  m.delivered_at = get_time(rs, "delivered_at");
+  m.read_at = get_time(rs, "read_at");
+  m.failed_at = get_time(rs, "failed_at");
+  m.updated_at = get_time(rs, "updated_at").value_or(TimePoint{});
+  return m;
+}
+
+// One row of message_events, as SQL values.
+inline std::string event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
+                      std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
+  std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
+                    q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
+                    q(c, truncate(std::string(detail), 1024)) + "," + q(c, truncate(actor.actor, 64)) + "," +
+                    q(c, truncate(actor.ip, 45)) + "," + q(c, truncate(actor.user_agent, 255)) + ")";
+  return row;
+}
+
+inline void insert_events(DbConnection& c, const std::vector<std::string>& rows) {
+  for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+    std::string sql =
+        "INSERT INTO message_events (message_id, tenant_id, at, type, status, detail, actor, ip, user_agent) "
+        "VALUES ";
+    for (std::size_t i = start; i < std::min(rows.size(), start + kRowsPerInsert); ++i) {
+      if (i != start) sql += ',';
+      sql += rows[i];
+    }
+    c.execute(sql);
+  }
+}
+
+inline std::string money_detail(const std::optional<sdk::Money>& m) {
+  if (!m) return {};
+  std::ostringstream s;
+  s << ", cost " << m->micros / 1000000 << "." << std::setw(6) << std::setfill('0') << (m->micros % 1000000)
+    << " " << m->currency;
+  return s.str();
+}
+
+inline bool provider_reportable(MessageStatus s) {
+  return s == MessageStatus::sent || s == MessageStatus::delivered || s == MessageStatus::read ||
+         s == MessageStatus::undelivered || s == MessageStatus::failed;
+}
+
+
+// Inserts `batch` (minus the rows an earlier try stored), resolves
+// idempotency keys and writes the accept events, in the caller's transaction.
+std::vector<InsertOutcome> insert_message_rows(DbConnection& c, const std::vector<NewMessage>& batch,
+                                               const std::vector<char>& stored_before);
+// Which rows of `batch` already exist (an interrupted try committed them).
+std::vector<char> already_stored(DbConnection& c, const std::vector<NewMessage>& batch);
+
+}  // namespace barid::core::mysql::sql_helpers

@@ -1,0 +1,78 @@
+#pragma once
+// What every handler uses: the reply (JSON, problem+json, keep-alive, the
+// drain counter), request headers, the actor of an audit event, and a
+// strict reader for JSON request bodies (unknown members are refused and
+// every error names its field: "template.code", "recipients[3].to").
+
+#include "representations.hpp"
+
+#include <barid/core/message.hpp>
+#include <barid/core/result.hpp>
+
+#include <pistache/http.h>
+#include <pistache/router.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace barid::gateway {
+
+// The value of a request header whether Pistache parsed it into a typed
+// header or kept it raw; empty when absent.
+std::string header_value(const Pistache::Http::Header::Collection& headers, const std::string& name);
+
+core::Actor actor_of(const Pistache::Rest::Request& request, const std::string& who);
+
+// A response that may be sent from any thread (Pistache queues the write for
+// the connection's reactor). It counts as outstanding until written, so that
+// a drain does not cut it; one that is never sent answers 500.
+class Reply {
+ public:
+  Reply(Pistache::Http::ResponseWriter response, bool close, std::atomic<int>& outstanding);
+  Reply(Reply&& o) noexcept;
+  Reply(const Reply&) = delete;
+  ~Reply();
+
+  void send_json(int status, const nlohmann::json& body);
+  void send_problem(const Problem& p);
+  void send(int status, const std::string& body, const std::string& content_type);
+  void header(const std::string& name, const std::string& value);
+
+ private:
+  Pistache::Http::ResponseWriter response_;
+  bool close_ = false;
+  bool sent_ = false;
+  std::atomic<int>* outstanding_;
+};
+
+bool wants_close(const Pistache::Rest::Request& request);
+
+class JsonReader {
+ public:
+  JsonReader(const nlohmann::json& object, std::string prefix = {}) : j_(object), prefix_(std::move(prefix)) {}
+
+  std::string field(const std::string& name) const { return prefix_ + name; }
+  // Every member must be one of `known`.
+  core::Status only(std::initializer_list<const char*> known) const;
+  bool has(const char* name) const;
+
+  core::Result<std::string> str(const char* name, bool required = false) const;
+  core::Result<std::optional<long long>> integer(const char* name) const;
+  core::Result<std::optional<bool>> boolean(const char* name) const;
+  core::Result<std::vector<std::string>> strings(const char* name) const;
+  // An object of strings (numbers are taken as their text).
+  core::Result<std::map<std::string, std::string>> string_map(const char* name) const;
+  // A member that must be an object when present (nullptr when absent).
+  core::Result<const nlohmann::json*> object(const char* name) const;
+
+ private:
+  const nlohmann::json& j_;
+  std::string prefix_;
+};
+
+}  // namespace barid::gateway

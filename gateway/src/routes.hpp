@@ -1,0 +1,76 @@
+#pragma once
+// The REST handlers. Each is thin: authenticate, read the request, call the
+// core, answer. They are grouped by resource in routes_*.cpp.
+
+#include "app.hpp"
+#include "http_api.hpp"
+#include "http_support.hpp"
+
+#include <pistache/router.h>
+
+#include <atomic>
+#include <optional>
+
+namespace barid::gateway {
+
+struct HttpApi::Routes {
+  Routes(GatewayApp& a, TaskPool& p) : app(a), pool(p) {}
+
+  GatewayApp& app;
+  TaskPool& pool;
+  std::atomic<int> outstanding{0};
+  std::atomic<bool> draining{false};
+
+  using Handler = void (Routes::*)(const Pistache::Rest::Request&, Reply&);
+  // Adapts a handler to Pistache; `on_pool` runs it on the handler pool
+  // (handlers that wait on the database) instead of the reactor thread.
+  Pistache::Rest::Route::Handler wrap(Handler h, bool on_pool);
+  void run(Handler h, const Pistache::Rest::Request& request, Reply& reply);
+  void register_all(Pistache::Rest::Router& router);
+
+  void send_error(Reply& reply, const core::Error& e);
+  // Bearer authentication; answers 401 itself when it fails.
+  std::optional<core::Principal> authenticate(const Pistache::Rest::Request& request, Reply& reply);
+  std::optional<core::MessageId> message_id(const Pistache::Rest::Request& request, Reply& reply);
+  // The JSON body as an object, or nullopt after answering 400/422.
+  std::optional<nlohmann::json> json_body(const Pistache::Rest::Request& request, Reply& reply);
+  // Records a tenant-level API action in the audit log (best effort).
+  void audit(const core::Principal& p, const Pistache::Rest::Request& request, const std::string& action,
+             const std::string& subject, const std::string& detail);
+
+  // routes_messages.cpp
+  void send_message(const Pistache::Rest::Request&, Reply&);
+  void send_bulk(const Pistache::Rest::Request&, Reply&);
+  void get_batch(const Pistache::Rest::Request&, Reply&);
+  void list_messages(const Pistache::Rest::Request&, Reply&);
+  void get_message(const Pistache::Rest::Request&, Reply&);
+  void get_events(const Pistache::Rest::Request&, Reply&);
+  void refresh_message(const Pistache::Rest::Request&, Reply&);
+  void retry_message(const Pistache::Rest::Request&, Reply&);
+  void cancel_message(const Pistache::Rest::Request&, Reply&);
+
+  // routes_templates.cpp
+  void put_template(const Pistache::Rest::Request&, Reply&);
+  void get_template(const Pistache::Rest::Request&, Reply&);
+  void list_templates(const Pistache::Rest::Request&, Reply&);
+  void delete_template(const Pistache::Rest::Request&, Reply&);
+
+  // routes_recipients.cpp
+  void get_preferences(const Pistache::Rest::Request&, Reply&);
+  void put_preferences(const Pistache::Rest::Request&, Reply&);
+
+  // routes_operations.cpp
+  void stats(const Pistache::Rest::Request&, Reply&);
+  void providers(const Pistache::Rest::Request&, Reply&);
+  void get_settings(const Pistache::Rest::Request&, Reply&);
+  void put_settings(const Pistache::Rest::Request&, Reply&);
+  void audit_log(const Pistache::Rest::Request&, Reply&);
+  void webhook(const Pistache::Rest::Request&, Reply&);
+  void health(const Pistache::Rest::Request&, Reply&);
+  void ready(const Pistache::Rest::Request&, Reply&);
+  void metrics(const Pistache::Rest::Request&, Reply&);
+  void openapi(const Pistache::Rest::Request&, Reply&);
+  void not_found(const Pistache::Rest::Request&, Reply&);
+};
+
+}  // namespace barid::gateway

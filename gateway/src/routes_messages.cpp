@@ -1,0 +1,365 @@
+// Messages: send, bulk, list, get, audit trail, refresh, retry, cancel.
+
+#include "routes.hpp"
+
+#include <barid/core/host_context.hpp>
+#include <barid/core/log.hpp>
+
+#include <algorithm>
+
+namespace barid::gateway {
+
+using namespace Pistache;
+using nlohmann::json;
+
+namespace {
+
+// The fields a single send and a bulk send share.
+core::Status read_common(const JsonReader& r, core::SendRequest& out) {
+  struct {
+    const char* name;
+    std::string* value;
+  } fields[] = {{"body", &out.body},           {"from", &out.from},
+                {"scheduled_at", &out.scheduled_at}, {"reference", &out.reference},
+                {"recipient_id", &out.recipient_id}, {"category", &out.category}};
+  for (auto& f : fields) {
+    auto v = r.str(f.name);
+    if (!v) return v.error();
+    *f.value = std::move(*v);
+  }
+  auto channel = r.str("channel");
+  if (!channel) return channel.error();
+  if (!channel->empty()) out.channel = *channel;
+  auto attempts = r.integer("max_attempts");
+  if (!attempts) return attempts.error();
+  // The intake checks the range; clamping only keeps the value an int.
+  if (*attempts) out.max_attempts = static_cast<int>(std::clamp<long long>(**attempts, -1, 1000));
+
+  auto pt = r.object("provider_template");
+  if (!pt) return pt.error();
+  if (*pt) {
+    JsonReader t(**pt, r.field("provider_template."));
+    if (auto st = t.only({"id", "variables"}); !st) return st;
+    auto id = t.str("id", true);
+    if (!id) return id.error();
+    out.provider_template = *id;
+    auto vars = t.strings("variables");
+    if (!vars) return vars.error();
+    out.template_variables = std::move(*vars);
+  }
+
+  auto tpl = r.object("template");
+  if (!tpl) return tpl.error();
+  if (*tpl) {
+    JsonReader t(**tpl, r.field("template."));
+    if (auto st = t.only({"code", "language", "variables"}); !st) return st;
+    core::TemplateRequest req;
+    auto code = t.str("code", true);
+    if (!code) return code.error();
+    req.code = *code;
+    auto lang = t.str("language");
+    if (!lang) return lang.error();
+    req.language = *lang;
+    auto vars = t.string_map("variables");
+    if (!vars) return vars.error();
+    req.variables = std::move(*vars);
+    out.template_request = std::move(req);
+  }
+  return {};
+}
+
+json bulk_problem_json(const core::BulkProblem& p) {
+  json j{{"index", p.index}, {"to", p.to}, {"detail", p.detail}};
+  if (!p.field.empty()) j["field"] = p.field;
+  return j;
+}
+
+json batch_json(const core::Batch& b) {
+  return json{{"id", b.id.str()},
+              {"channel", std::string(sdk::to_string(b.channel))},
+              {"template", b.template_code.empty() ? json(nullptr) : json(b.template_code)},
+              {"total", b.total},
+              {"accepted", b.accepted},
+              {"suppressed", b.suppressed},
+              {"rejected", b.rejected},
+              {"created_at", core::format_iso8601(b.created_at)}};
+}
+
+}  // namespace
+
+// POST /v1/messages
+void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  if (request.body().size() > app.config().server.max_message_request_bytes)
+    return reply.send_problem(problem(413, "too-large", "Request too large",
+                                      "a message request has at most " +
+                                          std::to_string(app.config().server.max_message_request_bytes) + " bytes"));
+  auto body = json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  core::SendRequest req;
+  if (auto st = r.only({"to", "channel", "body", "from", "scheduled_at", "reference", "recipient_id", "category",
+                        "max_attempts", "provider_template", "template"});
+      !st)
+    return send_error(reply, st.error());
+  auto to = r.str("to", true);
+  if (!to) return send_error(reply, to.error());
+  req.to = *to;
+  if (auto st = read_common(r, req); !st) return send_error(reply, st.error());
+  req.idempotency_key = header_value(request.headers(), "Idempotency-Key");
+  if (!req.idempotency_key.empty()) req.request_hash = core::OpenSslCrypto().sha256(body->dump());
+
+  auto message = app.intake().prepare(req, principal->tenant_id, actor_of(request, "key:" + principal->key_id),
+                                      app.routable_channels());
+  if (!message) return send_error(reply, message.error());
+
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  const bool queued = app.writer().submit(std::move(*message), [this, shared](const core::Result<core::InsertOutcome>& r) {
+    if (!r) return send_error(*shared, r.error());
+    switch (r->kind) {
+      case core::InsertOutcome::Kind::idempotency_mismatch:
+        shared->send_problem(problem(422, "idempotency-key-reused", "Idempotency key reused",
+                                     "this Idempotency-Key was used with a different request (message " + r->id.str() +
+                                         ")",
+                                     "Idempotency-Key"));
+        return;
+      case core::InsertOutcome::Kind::duplicate:
+        shared->header("Idempotent-Replayed", "true");
+        [[fallthrough]];
+      case core::InsertOutcome::Kind::inserted:
+        shared->header("Location", "/v1/messages/" + r->id.str());
+        shared->send_json(202, json{{"id", r->id.str()}, {"status", std::string(sdk::to_string(r->status))}});
+        return;
+    }
+  });
+  if (!queued) shared->send_problem(problem(503, "unavailable", "Temporarily unavailable", "the accept queue is full"));
+}
+
+// POST /v1/messages/bulk
+void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto body = json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  core::BulkRequest req;
+  if (auto st = r.only({"channel", "body", "from", "scheduled_at", "category", "max_attempts", "provider_template",
+                        "template", "recipients"});
+      !st)
+    return send_error(reply, st.error());
+  if (auto st = read_common(r, req.common); !st) return send_error(reply, st.error());
+  auto it = body->find("recipients");
+  if (it == body->end() || !it->is_array())
+    return send_error(reply, core::Error::invalid("recipients", "recipients must be a list"));
+  req.recipients.reserve(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& item = (*it)[i];
+    const std::string prefix = "recipients[" + std::to_string(i) + "].";
+    core::BulkRecipient rcpt;
+    if (item.is_string()) {
+      rcpt.to = item.get<std::string>();
+    } else if (item.is_object()) {
+      JsonReader ir(item, prefix);
+      if (auto st = ir.only({"to", "recipient_id", "reference", "language", "variables"}); !st)
+        return send_error(reply, st.error());
+      auto to = ir.str("to", true);
+      if (!to) return send_error(reply, to.error());
+      rcpt.to = *to;
+      auto rid = ir.str("recipient_id");
+      auto ref = ir.str("reference");
+      auto lang = ir.str("language");
+      auto vars = ir.string_map("variables");
+      if (!rid) return send_error(reply, rid.error());
+      if (!ref) return send_error(reply, ref.error());
+      if (!lang) return send_error(reply, lang.error());
+      if (!vars) return send_error(reply, vars.error());
+      rcpt.recipient_id = *rid;
+      rcpt.reference = *ref;
+      rcpt.language = *lang;
+      rcpt.variables = std::move(*vars);
+    } else {
+      return send_error(reply, core::Error::invalid("recipients[" + std::to_string(i) + "]",
+                                                    "a recipient is a phone number or an object with 'to'"));
+    }
+    req.recipients.push_back(std::move(rcpt));
+  }
+  req.common.idempotency_key = header_value(request.headers(), "Idempotency-Key");
+  if (!req.common.idempotency_key.empty()) req.common.request_hash = core::OpenSslCrypto().sha256(body->dump());
+
+  auto result = app.bulk().submit(req, principal->tenant_id, actor_of(request, "key:" + principal->key_id),
+                                  app.routable_channels());
+  if (!result) {
+    if (result.error().kind == core::ErrorKind::conflict && result.error().field == "Idempotency-Key")
+      return reply.send_problem(problem(422, "idempotency-key-reused", "Idempotency key reused", result.error().message,
+                                        "Idempotency-Key"));
+    return send_error(reply, result.error());
+  }
+  if (result->replayed) reply.header("Idempotent-Replayed", "true");
+  else if (app.dispatcher()) app.dispatcher()->wake();
+  json out = batch_json(result->batch);
+  json rejected = json::array(), suppressed = json::array();
+  for (const auto& p : result->rejected) rejected.push_back(bulk_problem_json(p));
+  for (const auto& p : result->suppressed) suppressed.push_back(bulk_problem_json(p));
+  out["rejected_recipients"] = std::move(rejected);
+  out["suppressed_recipients"] = std::move(suppressed);
+  reply.header("Location", "/v1/batches/" + result->batch.id.str());
+  reply.send_json(202, out);
+}
+
+// GET /v1/batches/:id
+void HttpApi::Routes::get_batch(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  const auto text = request.param(":id").as<std::string>();
+  auto id = core::Uuid::parse(text);
+  if (!id) return reply.send_problem(problem(404, "not-found", "Not found", "no batch with id '" + text + "'"));
+  auto batch = app.store().find_batch(principal->tenant_id, *id);
+  if (!batch) return send_error(reply, batch.error());
+  if (!*batch) return reply.send_problem(problem(404, "not-found", "Not found", "no batch with id '" + text + "'"));
+  auto counts = app.store().batch_status_counts(principal->tenant_id, *id);
+  if (!counts) return send_error(reply, counts.error());
+  json out = batch_json(**batch);
+  json by_status = json::object();
+  std::int64_t pending = 0, finished = 0;
+  for (const auto& [status, n] : *counts) {
+    by_status[status] = n;
+    auto st = sdk::status_from_string(status);
+    if (st && core::is_pending(*st))
+      pending += n;
+    else
+      finished += n;
+  }
+  out["by_status"] = by_status;
+  out["pending"] = pending;
+  out["done"] = pending == 0;
+  out["finished"] = finished;
+  reply.send_json(200, out);
+}
+
+// GET /v1/messages?status=&channel=&batch_id=&to=&recipient_id=&from=&to_time=&limit=&after=
+void HttpApi::Routes::list_messages(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  core::MessageFilter f;
+  const auto& q = request.query();
+  auto bad = [&](const std::string& field, const std::string& why) {
+    send_error(reply, core::Error::invalid(field, why));
+  };
+  if (auto v = q.get("status")) {
+    f.status = sdk::status_from_string(*v);
+    if (!f.status) return bad("status", "'" + *v + "' is not a status");
+  }
+  if (auto v = q.get("channel")) {
+    f.channel = sdk::channel_from_string(*v);
+    if (!f.channel) return bad("channel", "'" + *v + "' is not a channel");
+  }
+  if (auto v = q.get("batch_id")) {
+    f.batch_id = core::Uuid::parse(*v);
+    if (!f.batch_id) return bad("batch_id", "'" + *v + "' is not a batch id");
+  }
+  if (auto v = q.get("to")) {
+    auto e164 = app.intake().phones().to_e164(*v, "to");
+    if (!e164) return send_error(reply, e164.error());
+    f.to = *e164;
+  }
+  if (auto v = q.get("recipient_id")) f.recipient_id = *v;
+  for (const char* name : {"from", "until"}) {
+    if (auto v = q.get(name)) {
+      auto t = core::parse_iso8601(*v);
+      if (!t) return bad(name, std::string(name) + ": an RFC 3339 time with a zone");
+      (std::string(name) == "from" ? f.from : f.to_time) = *t;
+    }
+  }
+  if (auto v = q.get("limit")) {
+    try {
+      f.limit = std::stoi(*v);
+    } catch (...) {
+      return bad("limit", "limit: 1 to 1000");
+    }
+    if (f.limit < 1 || f.limit > 1000) return bad("limit", "limit: 1 to 1000");
+  }
+  if (auto v = q.get("after")) {
+    f.after = core::Uuid::parse(*v);
+    if (!f.after) return bad("after", "'" + *v + "' is not a message id");
+  }
+  auto list = app.store().list_messages(principal->tenant_id, f);
+  if (!list) return send_error(reply, list.error());
+  json items = json::array();
+  for (const auto& m : *list) items.push_back(message_json(m));
+  json out{{"messages", items}};
+  out["next"] = static_cast<int>(list->size()) == f.limit && !list->empty() ? json(list->back().id.str()) : json(nullptr);
+  reply.send_json(200, out);
+}
+
+// GET /v1/messages/:id
+void HttpApi::Routes::get_message(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto id = message_id(request, reply);
+  if (!id) return;
+  auto m = app.store().find_message(principal->tenant_id, *id);
+  if (!m) return send_error(reply, m.error());
+  if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
+  reply.send_json(200, message_json(**m));
+}
+
+// GET /v1/messages/:id/events
+void HttpApi::Routes::get_events(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto id = message_id(request, reply);
+  if (!id) return;
+  auto m = app.store().find_message(principal->tenant_id, *id);
+  if (!m) return send_error(reply, m.error());
+  if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
+  auto events = app.store().list_events(principal->tenant_id, *id);
+  if (!events) return send_error(reply, events.error());
+  json list = json::array();
+  for (const auto& e : *events) list.push_back(event_json(e));
+  reply.send_json(200, json{{"message_id", id->str()}, {"events", list}});
+}
+
+// POST /v1/messages/:id/refresh
+void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto id = message_id(request, reply);
+  if (!id) return;
+  auto m = app.store().find_message(principal->tenant_id, *id);
+  if (!m) return send_error(reply, m.error());
+  if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
+  auto r = app.refresher().refresh(**m, actor_of(request, "key:" + principal->key_id));
+  if (!r) return send_error(reply, r.error());
+  auto updated = app.store().find_message(principal->tenant_id, *id);
+  if (!updated || !*updated) return send_error(reply, core::Error::internal("the message vanished during refresh"));
+  json out = message_json(**updated);
+  out["refresh"] = {{"changed", r->kind == core::ReportOutcome::Kind::applied},
+                    {"provider_status", std::string(sdk::to_string(r->to))}};
+  reply.send_json(200, out);
+}
+
+// POST /v1/messages/:id/retry
+void HttpApi::Routes::retry_message(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto id = message_id(request, reply);
+  if (!id) return;
+  auto m = app.store().retry_message(principal->tenant_id, *id, actor_of(request, "key:" + principal->key_id));
+  if (!m) return send_error(reply, m.error());
+  if (app.dispatcher()) app.dispatcher()->wake();
+  reply.send_json(202, message_json(*m));
+}
+
+// POST /v1/messages/:id/cancel
+void HttpApi::Routes::cancel_message(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto id = message_id(request, reply);
+  if (!id) return;
+  auto m = app.store().cancel_message(principal->tenant_id, *id, actor_of(request, "key:" + principal->key_id));
+  if (!m) return send_error(reply, m.error());
+  reply.send_json(200, message_json(*m));
+}
+
+}  // namespace barid::gateway

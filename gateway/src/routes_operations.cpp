@@ -1,0 +1,368 @@
+// Statistics, providers, tenant settings, audit log, provider webhooks,
+// health, readiness, metrics.
+
+#include "routes.hpp"
+
+#include "openapi_document.hpp"
+
+#include <barid/core/log.hpp>
+
+#include <cmath>
+#include <sstream>
+
+namespace barid::gateway {
+
+using namespace Pistache;
+using nlohmann::json;
+
+namespace {
+
+json optional_number(const std::optional<double>& v, int decimals) {
+  if (!v) return nullptr;
+  const double scale = std::pow(10.0, decimals);
+  return std::round(*v * scale) / scale;
+}
+
+std::string prometheus_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+// GET /v1/stats?days=7 | ?from=...&to=...
+void HttpApi::Routes::stats(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  const auto& q = request.query();
+  core::TimePoint to = core::now_us();
+  core::TimePoint from = to - std::chrono::hours(24 * 7);
+  if (auto days = q.get("days")) {
+    int d = 0;
+    try {
+      d = std::stoi(*days);
+    } catch (...) {
+    }
+    if (d < 1 || d > 3650) return send_error(reply, core::Error::invalid("days", "days: 1 to 3650"));
+    from = to - std::chrono::hours(24LL * d);
+  }
+  if (auto v = q.get("from")) {
+    auto t = core::parse_iso8601(*v);
+    if (!t) return send_error(reply, core::Error::invalid("from", "from: an RFC 3339 time with a zone"));
+    from = *t;
+  }
+  if (auto v = q.get("to")) {
+    auto t = core::parse_iso8601(*v);
+    if (!t) return send_error(reply, core::Error::invalid("to", "to: an RFC 3339 time with a zone"));
+    to = *t;
+  }
+  if (to <= from) return send_error(reply, core::Error::invalid("to", "'to' must be after 'from'"));
+  auto s = app.store().statistics(principal->tenant_id, from, to);
+  if (!s) return send_error(reply, s.error());
+  json cost = json::array();
+  for (const auto& [currency, micros] : s->cost_micros_by_currency)
+    cost.push_back({{"currency", currency}, {"amount", money_text(micros)}});
+  json errors = json::array();
+  for (const auto& [code, n] : s->top_errors) errors.push_back({{"code", code}, {"count", n}});
+  reply.send_json(
+      200, json{{"from", core::format_iso8601(s->from)},
+                {"to", core::format_iso8601(s->to)},
+                {"total", s->total},
+                {"by_channel", s->by_channel},
+                {"by_status", s->by_status},
+                {"by_provider", s->by_provider},
+                {"final", s->final_outcomes},
+                {"successful", s->successful},
+                {"success_rate", optional_number(s->success_rate ? std::optional<double>(*s->success_rate * 100) : std::nullopt, 2)},
+                {"cost", cost},
+                {"delivery_seconds",
+                 {{"median", optional_number(s->median_delivery_seconds, 3)},
+                  {"p95", optional_number(s->p95_delivery_seconds, 3)}}},
+                {"retries",
+                 {{"retried", s->retried},
+                  {"successful", s->retried_successful},
+                  {"success_rate", optional_number(s->retry_success_rate ? std::optional<double>(*s->retry_success_rate * 100)
+                                                                         : std::nullopt,
+                                                   2)}}},
+                {"top_errors", errors}});
+}
+
+// GET /v1/providers[?check=true]
+void HttpApi::Routes::providers(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  if (request.query().get("check").value_or("") == "true") app.health().check_all();
+  auto health = app.store().provider_health();
+  if (!health) return send_error(reply, health.error());
+
+  json plugins = json::array();
+  for (const auto& p : app.plugins().plugins()) {
+    const auto& d = p->descriptor();
+    json channels = json::array(), caps = json::array(), keys = json::array();
+    for (auto c : d.channels) channels.push_back(std::string(sdk::to_string(c)));
+    for (auto c : sdk::kAllCapabilities)
+      if (d.has(c)) caps.push_back(std::string(sdk::to_string(c)));
+    for (const auto& k : d.config_keys)
+      keys.push_back({{"name", k.name},
+                      {"required", k.required},
+                      {"secret", k.secret},
+                      {"default", k.default_value},
+                      {"description", k.description}});
+    plugins.push_back({{"name", d.name},
+                       {"version", d.version},
+                       {"description", d.description},
+                       {"sdk_abi", std::to_string(p->abi().major) + "." + std::to_string(p->abi().minor)},
+                       {"path", p->path().string()},
+                       {"channels", channels},
+                       {"capabilities", caps},
+                       {"config_keys", keys}});
+  }
+  json failed = json::array();
+  for (const auto& f : app.plugin_failures()) failed.push_back({{"path", f.path.string()}, {"error", f.error}});
+
+  auto set = app.providers().snapshot();
+  json instances = json::array();
+  for (const auto& [name, slot] : set->instances) {
+    const auto& d = slot.instance->descriptor();
+    json config = json::object();
+    for (const auto& k : d.config_keys) {
+      const auto v = slot.instance->config().get(k.name);
+      config[k.name] = k.secret ? json(v.empty() ? "" : "[redacted]") : json(v);
+    }
+    json routes = json::array();
+    for (const auto& [ch, r] : set->routes) {
+      if (r.primary == name) routes.push_back({{"channel", std::string(sdk::to_string(ch))}, {"role", "primary"}});
+      for (const auto& f : r.fallbacks)
+        if (f == name) routes.push_back({{"channel", std::string(sdk::to_string(ch))}, {"role", "fallback"}});
+    }
+    json h = nullptr;
+    if (auto it = health->find(name); it != health->end())
+      h = {{"state", std::string(sdk::to_string(it->second.report.state))},
+           {"detail", it->second.report.detail},
+           {"checked_at", core::format_iso8601(it->second.checked_at)},
+           {"checked_by", it->second.checked_by}};
+    json http = nullptr;
+    if (auto* ctx = dynamic_cast<core::GatewayHostContext*>(&slot.instance->context())) {
+      auto st = ctx->http_client().stats();
+      http = {{"requests", st.requests},
+              {"transport_errors", st.transport_errors},
+              {"http_errors", st.http_errors},
+              {"mean_latency_ms", st.requests ? json(std::round(st.total_latency_us / 10.0 / st.requests) / 100.0)
+                                              : json(nullptr)}};
+    }
+    instances.push_back({{"name", name},
+                         {"plugin", d.name},
+                         {"routes", routes},
+                         {"config", config},
+                         {"rate_limit", slot.limiter ? json("configured") : json(nullptr)},
+                         {"health", h},
+                         {"http", http}});
+  }
+  json routing = json::object();
+  for (const auto& [ch, r] : set->routes)
+    routing[std::string(sdk::to_string(ch))] = {{"provider", r.primary}, {"fallback", r.fallbacks}};
+  reply.send_json(200, json{{"plugins", plugins},
+                            {"failed_plugins", failed},
+                            {"instances", instances},
+                            {"routing", routing}});
+}
+
+// GET /v1/settings
+void HttpApi::Routes::get_settings(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto t = app.store().find_tenant(principal->tenant_id);
+  if (!t) return send_error(reply, t.error());
+  if (!*t) return reply.send_problem(problem(404, "not-found", "Not found", "the tenant no longer exists"));
+  reply.send_json(200, json{{"tenant", (*t)->name},
+                            {"default_language", (*t)->default_language},
+                            {"retention_days", (*t)->retention_days ? json(*(*t)->retention_days) : json(nullptr)},
+                            {"effective_retention_days", (*t)->retention_days.value_or(app.config().jobs.retention_days)}});
+}
+
+// PUT /v1/settings {default_language, retention_days}
+void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  auto body = json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  if (auto st = r.only({"default_language", "retention_days"}); !st) return send_error(reply, st.error());
+  auto lang = r.str("default_language", true);
+  if (!lang) return send_error(reply, lang.error());
+  if (!core::is_language_code(*lang))
+    return send_error(reply, core::Error::invalid("default_language", "'" + *lang + "' is not a language code (e.g. en, ar)"));
+  auto days = r.integer("retention_days");
+  if (!days) return send_error(reply, days.error());
+  std::optional<int> retention;
+  if (*days) {
+    if (**days < 1 || **days > 36500)
+      return send_error(reply, core::Error::invalid("retention_days", "retention_days: 1 to 36500, or null"));
+    retention = static_cast<int>(**days);
+  }
+  if (auto st = app.store().update_tenant_settings(principal->tenant_id, *lang, retention); !st)
+    return send_error(reply, st.error());
+  app.catalog().invalidate_tenant(principal->tenant_id);
+  audit(*principal, request, "settings.updated", "tenant",
+        "default_language " + *lang + ", retention_days " + (retention ? std::to_string(*retention) : "default"));
+  get_settings(request, reply);
+}
+
+// GET /v1/audit?limit=&before=
+void HttpApi::Routes::audit_log(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply);
+  if (!principal) return;
+  int limit = 100;
+  std::optional<std::int64_t> before;
+  try {
+    if (auto v = request.query().get("limit")) limit = std::stoi(*v);
+    if (auto v = request.query().get("before")) before = std::stoll(*v);
+  } catch (...) {
+    return send_error(reply, core::Error::invalid("limit", "limit and before are numbers"));
+  }
+  auto entries = app.store().list_audit(principal->tenant_id, limit, before);
+  if (!entries) return send_error(reply, entries.error());
+  json list = json::array();
+  for (const auto& e : *entries)
+    list.push_back({{"id", e.id},
+                    {"at", core::format_iso8601(e.at)},
+                    {"action", e.action},
+                    {"subject", e.subject},
+                    {"detail", e.detail},
+                    {"actor", e.actor.actor},
+                    {"ip", e.actor.ip},
+                    {"user_agent", e.actor.user_agent}});
+  reply.send_json(200, json{{"entries", list}});
+}
+
+// POST /webhooks/:instance/:kind
+void HttpApi::Routes::webhook(const Rest::Request& request, Reply& reply) {
+  const auto instance = request.param(":instance").as<std::string>();
+  sdk::CallbackRequest cb;
+  cb.kind = request.param(":kind").as<std::string>();
+  cb.method = Http::methodString(request.method());
+  std::string base = app.public_url().get();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  cb.url = base + request.resource() + request.query().as_str();
+  for (const auto& [name, raw] : request.headers().rawList()) cb.headers.emplace_back(name, raw.value());
+  for (const auto& h : request.headers().list()) {
+    std::ostringstream os;
+    h->write(os);
+    cb.headers.emplace_back(h->name(), os.str());
+  }
+  cb.body = request.body();
+  auto r = app.callbacks().process(instance, cb, actor_of(request, "provider:" + instance));
+  if (!r) {
+    if (r.error().field == "signature")
+      return reply.send_problem(problem(403, "forbidden", "Forbidden", r.error().message));
+    if (r.error().kind == core::ErrorKind::invalid)
+      return reply.send_problem(problem(400, "bad-webhook", "The webhook could not be used", r.error().message));
+    return send_error(reply, r.error());
+  }
+  reply.send(r->http_status, r->body, r->content_type);
+}
+
+// GET /health: the process is up.
+void HttpApi::Routes::health(const Rest::Request&, Reply& reply) { reply.send_json(200, json{{"status", "ok"}}); }
+
+// GET /ready: the database answers, and every routed channel has an instance
+// whose last health check did not find it unhealthy.
+void HttpApi::Routes::ready(const Rest::Request&, Reply& reply) {
+  json checks;
+  bool ok = true;
+  auto db = app.store().ping();
+  checks["database"] = db ? json{{"status", "ok"}} : json{{"status", "down"}, {"detail", db.error().message}};
+  ok = ok && db.ok();
+  std::map<std::string, core::Store::HealthRecord> health;
+  if (db) {
+    auto h = app.store().provider_health();
+    if (h) health = std::move(*h);
+  }
+  auto set = app.providers().snapshot();
+  json channels = json::object();
+  for (const auto& [ch, route] : set->routes) {
+    std::vector<std::string> names{route.primary};
+    names.insert(names.end(), route.fallbacks.begin(), route.fallbacks.end());
+    bool usable = false;
+    json instances = json::object();
+    for (const auto& n : names) {
+      auto it = health.find(n);
+      const std::string state = it == health.end() ? "unchecked" : std::string(sdk::to_string(it->second.report.state));
+      instances[n] = state;
+      if (state != "unhealthy") usable = true;
+    }
+    channels[std::string(sdk::to_string(ch))] = {{"status", usable ? "ok" : "down"}, {"instances", instances}};
+    ok = ok && usable;
+  }
+  checks["channels"] = channels;
+  ok = ok && !set->routes.empty();
+  reply.send_json(ok ? 200 : 503, json{{"status", ok ? "ready" : "not ready"}, {"checks", checks}});
+}
+
+// GET /metrics (Prometheus text format)
+void HttpApi::Routes::metrics(const Rest::Request&, Reply& reply) {
+  std::ostringstream m;
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    m << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << v << "\n";
+  };
+  auto gauge = [&](const char* name, const char* help, double v) {
+    m << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n" << name << " " << v << "\n";
+  };
+  const auto intake = app.writer().stats();
+  counter("barid_intake_stored_total", "Messages committed by the accept path (suppressed included).", intake.stored);
+  counter("barid_intake_refused_total", "Messages refused by templates or validation after queueing.", intake.refused);
+  counter("barid_intake_failed_total", "Messages answered 503 because the database failed.", intake.failed);
+  counter("barid_intake_batches_total", "Accept-path transactions (group commits).", intake.batches);
+  gauge("barid_intake_pending", "Messages waiting for their commit.", static_cast<double>(app.writer().pending()));
+  if (auto* d = app.dispatcher()) {
+    const auto s = d->stats();
+    counter("barid_dispatch_claimed_total", "Messages claimed by this node.", s.claimed);
+    counter("barid_dispatch_sent_total", "Provider calls that were accepted.", s.sent);
+    counter("barid_dispatch_retried_total", "Provider calls that will be retried.", s.retried);
+    counter("barid_dispatch_failed_total", "Messages that failed for good on this node.", s.failed);
+    gauge("barid_dispatch_in_flight", "Messages claimed and not yet recorded.", static_cast<double>(s.in_flight));
+  }
+  auto set = app.providers().snapshot();
+  m << "# HELP barid_provider_http_requests_total Requests to a provider's API.\n"
+       "# TYPE barid_provider_http_requests_total counter\n";
+  std::ostringstream errors, http_errors, latency;
+  for (const auto& [name, slot] : set->instances) {
+    auto* ctx = dynamic_cast<core::GatewayHostContext*>(&slot.instance->context());
+    if (!ctx) continue;
+    const auto st = ctx->http_client().stats();
+    const std::string label = "{instance=\"" + prometheus_label(name) + "\"}";
+    m << "barid_provider_http_requests_total" << label << " " << st.requests << "\n";
+    errors << "barid_provider_http_transport_errors_total" << label << " " << st.transport_errors << "\n";
+    http_errors << "barid_provider_http_error_responses_total" << label << " " << st.http_errors << "\n";
+    latency << "barid_provider_http_latency_seconds_sum" << label << " " << st.total_latency_us / 1e6 << "\n";
+  }
+  m << "# HELP barid_provider_http_transport_errors_total Requests that got no response (timeout, connection).\n"
+       "# TYPE barid_provider_http_transport_errors_total counter\n"
+    << errors.str()
+    << "# HELP barid_provider_http_error_responses_total Responses with status 400 or above.\n"
+       "# TYPE barid_provider_http_error_responses_total counter\n"
+    << http_errors.str()
+    << "# HELP barid_provider_http_latency_seconds_sum Time spent in requests to the provider.\n"
+       "# TYPE barid_provider_http_latency_seconds_sum counter\n"
+    << latency.str();
+  reply.send(200, m.str(), "text/plain; version=0.0.4");
+}
+
+// GET /openapi.json
+void HttpApi::Routes::openapi(const Rest::Request&, Reply& reply) {
+  reply.send(200, openapi_document(), "application/json");
+}
+
+void HttpApi::Routes::not_found(const Rest::Request& request, Reply& reply) {
+  reply.send_problem(problem(404, "not-found", "Not found", "no route for " + request.resource()));
+}
+
+}  // namespace barid::gateway

@@ -1,0 +1,71 @@
+// A MariaDB restart under a running gateway is survived without operator
+// action: while the database is down, requests get 503 and nothing is lost;
+// afterwards the gateway accepts again and finishes every message.
+
+#include "gateway_harness.hpp"
+#include "private_mariadb.hpp"
+
+#include <gtest/gtest.h>
+
+namespace barid::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(DatabaseRestartE2E, TheGatewayRecoversAndLosesNothing) {
+  PrivateMariaDb db;
+  GatewayUnderTest gw(db.options(), R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    config: {channel: sms, latency_ms: "200", delivered_after_ms: "50"}
+routing:
+  sms: {provider: mock-sms}
+dispatch: {senders: 2, claim_batch: 2, poll_interval: 100ms, lease: 30s}
+messaging: {default_region: SA}
+jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retention: {enabled: false},
+       provider_health: {enabled: false}}
+)yaml");
+  gw.start();
+  const std::string key = gw.create_api_key("clinic");
+  std::vector<std::string> accepted;
+  for (int i = 0; i < 10; ++i) {
+    long status = 0;
+    auto r = gw.json("POST", "/v1/messages", {{"to", "+96650123456" + std::to_string(i)}, {"body", "x"}}, key, &status);
+    ASSERT_EQ(status, 202) << r.dump();
+    accepted.push_back(r["id"]);
+  }
+  // Stop the database while messages are still being sent.
+  db.stop();
+  long status = 0;
+  auto refused = gw.json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key, &status);
+  EXPECT_EQ(status, 503) << refused.dump();
+  EXPECT_EQ(refused["type"], "urn:barid:problem:unavailable");
+  EXPECT_EQ(gw.request("GET", "/ready").status, 503);
+  EXPECT_TRUE(gw.running());
+
+  db.start();
+  // Accepting again, with no operator action.
+  std::string after;
+  ASSERT_TRUE(eventually(
+      [&] {
+        long s = 0;
+        auto r = gw.json("POST", "/v1/messages", {{"to", "+966507654321"}, {"body", "x"}}, key, &s);
+        if (s == 202) after = r["id"];
+        return s == 202;
+      },
+      30s, 200ms))
+      << gw.log();
+  accepted.push_back(after);
+  EXPECT_TRUE(eventually([&] { return gw.request("GET", "/ready").status == 200; }, 30s));
+  for (const auto& id : accepted) {
+    auto m = gw.wait_for_status(key, id, "delivered", 60s);
+    EXPECT_EQ(m["status"], "delivered") << m.dump();
+  }
+  EXPECT_EQ(db.scalar("SELECT COUNT(*) FROM messages"), "11");
+  EXPECT_EQ(db.scalar("SELECT COUNT(*) FROM messages WHERE status <> 'delivered'"), "0");
+}
+
+}  // namespace
+}  // namespace barid::testing

@@ -1,0 +1,640 @@
+// End to end, the messaging features: templates (en/ar, fallback, missing
+// variables, preflight), preferences and opt-outs, bulk, retry, cancel,
+// scheduling, statistics, the periodic jobs (one node per run), refresh,
+// audit, providers and metrics. The real binary, the real mock plugin, a
+// real MariaDB.
+
+#include "gateway_harness.hpp"
+
+#include <barid/core/time.hpp>
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+namespace barid::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const char* kNoJobs = R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml";
+
+std::string sections(const std::string& providers, const std::string& jobs = kNoJobs) {
+  return providers + R"yaml(
+retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms, jitter: 0}
+dispatch: {poll_interval: 50ms, lease: 30s}
+messaging: {default_region: SA}
+)yaml" + jobs;
+}
+
+const char* kMock = R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    config: {channel: sms, delivered_after_ms: "50", fail_numbers: "+966501110000", optout_numbers: "+966501119999",
+             cost_micros_per_segment: "7500", currency: "USD"}
+    price: {per_segment: "0.0075", currency: USD}
+  mock-whatsapp:
+    plugin: mock
+    config: {channel: whatsapp, delivered_after_ms: "50", read_after_ms: "100"}
+routing:
+  sms: {provider: mock-sms}
+  whatsapp: {provider: mock-whatsapp}
+)yaml";
+
+std::string hex_id(const std::string& id) { return "UNHEX(REPLACE('" + id + "', '-', ''))"; }
+
+class FeaturesE2E : public ::testing::Test {
+ protected:
+  void start(const std::string& s = sections(kMock)) {
+    gw_ = std::make_unique<GatewayUnderTest>(db_, s);
+    gw_->start();
+    if (key_.empty()) key_ = gw_->create_api_key("clinic-a");
+  }
+
+  json call(const std::string& method, const std::string& path, const json& body, long expect) {
+    long status = 0;
+    auto r = gw_->json(method, path, body, key_, &status);
+    EXPECT_EQ(status, expect) << method << " " << path << " -> " << r.dump();
+    return r;
+  }
+
+  std::string send(const json& body, long expect = 202) { return call("POST", "/v1/messages", body, expect).value("id", ""); }
+
+  std::vector<std::string> event_types(const std::string& id) {
+    std::vector<std::string> out;
+    auto r = call("GET", "/v1/messages/" + id + "/events", nullptr, 200);
+    for (const auto& e : r["events"]) out.push_back(e["type"].get<std::string>());
+    return out;
+  }
+
+  void put_reminder_template() {
+    call("PUT", "/v1/templates/appointment_reminder",
+         {{"channels", {"sms", "whatsapp"}},
+          {"category", "reminder"},
+          {"translations",
+           {{"en", {{"body", "Hello {{name}}, your appointment is on {{date}} at {{time}}."}}},
+            {"ar", {{"body", "مرحبا {{name}}، موعدك يوم {{date}} الساعة {{time}}."}}}}}},
+         201);
+  }
+
+  TestDatabase db_;
+  std::unique_ptr<GatewayUnderTest> gw_;
+  std::string key_;
+};
+
+TEST_F(FeaturesE2E, TemplatesRenderInEnglishAndArabicByteExact) {
+  start();
+  auto saved = call("PUT", "/v1/templates/appointment_reminder",
+                    {{"channels", {"sms"}},
+                     {"category", "reminder"},
+                     {"translations",
+                      {{"en", {{"body", "Hello {{name}}, your appointment is on {{date}} at {{time}}."}}},
+                       {"ar", {{"body", "مرحبا {{name}}، موعدك يوم {{date}} الساعة {{time}}."}}}}}},
+                    201);
+  // Preflight per language, with the configured price.
+  EXPECT_EQ(saved["preflight"]["en"]["encoding"], "GSM-7");
+  EXPECT_EQ(saved["preflight"]["en"]["segments"], 1);
+  EXPECT_EQ(saved["preflight"]["ar"]["encoding"], "UCS-2");
+  EXPECT_EQ(saved["preflight"]["en"]["variables"], json({"name", "date", "time"}));
+  EXPECT_EQ(saved["preflight"]["en"]["estimated_cost"]["amount"], "0.007500");
+  EXPECT_EQ(saved["preflight"]["en"]["estimated_cost"]["currency"], "USD");
+
+  const json vars = {{"name", "أحمد"}, {"date", "2026-12-01"}, {"time", "10:00"}};
+  const std::string ar = send({{"to", "+966501234567"},
+                               {"template", {{"code", "appointment_reminder"}, {"language", "ar"}, {"variables", vars}}}});
+  const std::string expected = "مرحبا أحمد، موعدك يوم 2026-12-01 الساعة 10:00.";
+  auto m = gw_->wait_for_status(key_, ar, "delivered");
+  EXPECT_EQ(m["body"], expected);
+  EXPECT_EQ(m["template"]["code"], "appointment_reminder");
+  EXPECT_EQ(m["template"]["language"], "ar");
+  EXPECT_EQ(m["category"], "reminder");
+  EXPECT_EQ(m["encoding"], "UCS-2");
+  EXPECT_EQ(db_.scalar("SELECT body FROM messages WHERE id = " + hex_id(ar)), expected);
+  EXPECT_EQ(db_.scalar("SELECT HEX(body) FROM messages WHERE id = " + hex_id(ar)),
+            db_.scalar("SELECT HEX(CONVERT('" + expected + "' USING utf8mb4))"));
+
+  const std::string en = send({{"to", "+966501234567"},
+                               {"template", {{"code", "appointment_reminder"}, {"language", "en"}, {"variables", vars}}}});
+  EXPECT_EQ(gw_->wait_for_status(key_, en, "delivered")["body"],
+            "Hello أحمد, your appointment is on 2026-12-01 at 10:00.");
+}
+
+TEST_F(FeaturesE2E, TemplateLanguageFallsBackAndMissingVariablesAreNamed) {
+  start();
+  put_reminder_template();
+  const json vars = {{"name", "Sara"}, {"date", "1 Dec"}, {"time", "9:00"}};
+  auto lang_of = [&](const std::string& id) { return call("GET", "/v1/messages/" + id, nullptr, 200)["template"]["language"]; };
+
+  // Requested language missing, nothing else known -> en.
+  auto id = send({{"to", "+966501234567"}, {"template", {{"code", "appointment_reminder"}, {"language", "fr"}, {"variables", vars}}}});
+  EXPECT_EQ(lang_of(id), "en");
+  // The tenant's default language comes before en.
+  call("PUT", "/v1/settings", {{"default_language", "ar"}}, 200);
+  id = send({{"to", "+966501234567"}, {"template", {{"code", "appointment_reminder"}, {"variables", vars}}}});
+  EXPECT_EQ(lang_of(id), "ar");
+  // The recipient's preferred language comes before the tenant's.
+  call("PUT", "/v1/settings", {{"default_language", "fr"}}, 200);
+  call("PUT", "/v1/recipients/patient-7/preferences", {{"language", "ar"}}, 200);
+  id = send({{"to", "+966501234567"},
+             {"recipient_id", "patient-7"},
+             {"template", {{"code", "appointment_reminder"}, {"language", "de"}, {"variables", vars}}}});
+  EXPECT_EQ(lang_of(id), "ar");
+  // A requested language that exists wins.
+  id = send({{"to", "+966501234567"},
+             {"recipient_id", "patient-7"},
+             {"template", {{"code", "appointment_reminder"}, {"language", "en"}, {"variables", vars}}}});
+  EXPECT_EQ(lang_of(id), "en");
+
+  // A missing variable is a 422 that names it, and nothing is stored.
+  const std::string before = db_.scalar("SELECT COUNT(*) FROM messages");
+  auto missing = call("POST", "/v1/messages",
+                      {{"to", "+966501234567"},
+                       {"template", {{"code", "appointment_reminder"}, {"variables", {{"name", "Sara"}, {"date", "1 Dec"}}}}}},
+                      422);
+  EXPECT_EQ(missing["field"], "template.variables.time");
+  auto unknown = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"template", {{"code", "nope"}}}}, 422);
+  EXPECT_EQ(unknown["field"], "template.code");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), before);
+
+  // Bad templates are refused with the field.
+  const json broken = {{"channels", {"sms"}}, {"translations", {{"en", {{"body", "Hi {{name"}}}}}};
+  auto bad = call("PUT", "/v1/templates/broken", broken, 422);
+  EXPECT_EQ(bad["field"], "translations.en.body");
+  EXPECT_EQ(call("GET", "/v1/templates", nullptr, 200)["templates"].size(), 1u);
+  call("DELETE", "/v1/templates/appointment_reminder", nullptr, 204);
+  call("GET", "/v1/templates/appointment_reminder", nullptr, 404);
+}
+
+TEST_F(FeaturesE2E, PreferencesSuppressWithTheReasonInTheAuditTrail) {
+  start();
+  call("PUT", "/v1/recipients/patient-1/preferences",
+       {{"phone", "0501234567"}, {"channels", {"whatsapp"}}, {"categories", {{"marketing", false}}}}, 200);
+  auto prefs = call("GET", "/v1/recipients/patient-1/preferences", nullptr, 200);
+  EXPECT_EQ(prefs["phone"], "+966501234567");
+  EXPECT_EQ(prefs["channels"], json({"whatsapp"}));
+  EXPECT_EQ(prefs["categories"]["marketing"], false);
+
+  // Channel not allowed.
+  auto r = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"recipient_id", "patient-1"}, {"body", "x"}}, 202);
+  EXPECT_EQ(r["status"], "suppressed");
+  auto m = call("GET", "/v1/messages/" + r["id"].get<std::string>(), nullptr, 200);
+  EXPECT_EQ(m["status"], "suppressed");
+  EXPECT_NE(m["status_reason"].get<std::string>().find("does not accept sms"), std::string::npos);
+  EXPECT_EQ(event_types(r["id"]), std::vector<std::string>{"suppressed"});
+  // Category turned off.
+  r = call("POST", "/v1/messages",
+           {{"to", "+966501234567"}, {"channel", "whatsapp"}, {"recipient_id", "patient-1"}, {"category", "marketing"}, {"body", "x"}},
+           202);
+  EXPECT_EQ(r["status"], "suppressed");
+  // Allowed.
+  r = call("POST", "/v1/messages",
+           {{"to", "+966501234567"}, {"channel", "whatsapp"}, {"recipient_id", "patient-1"}, {"category", "reminder"}, {"body", "x"}},
+           202);
+  EXPECT_EQ(r["status"], "queued");
+  // Preferences by phone apply even without a recipient id.
+  call("PUT", "/v1/recipients/+966507654321/preferences", {{"opted_out", true}}, 200);
+  r = call("POST", "/v1/messages", {{"to", "0507654321"}, {"body", "x"}}, 202);
+  EXPECT_EQ(r["status"], "suppressed");
+  // Another tenant's preferences do not apply.
+  const std::string other = gw_->create_api_key("clinic-b");
+  long status = 0;
+  auto o = gw_->json("POST", "/v1/messages", {{"to", "0507654321"}, {"body", "x"}}, other, &status);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(o["status"], "queued");
+  // The action is in the tenant's audit log.
+  auto audit = call("GET", "/v1/audit", nullptr, 200);
+  ASSERT_FALSE(audit["entries"].empty());
+  EXPECT_EQ(audit["entries"][0]["action"], "preferences.updated");
+  EXPECT_EQ(audit["entries"][0]["user_agent"], "barid-gateway");
+}
+
+TEST_F(FeaturesE2E, InboundStopAndStartAndProviderOptOuts) {
+  start();
+  auto inbound = [&](const std::string& body) {
+    return gw_->request("POST", "/webhooks/mock-sms/inbound", json{{"from", "+966501234567"}, {"body", body}}.dump());
+  };
+  EXPECT_EQ(inbound("Hello there").status, 200);  // not a keyword
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202)["status"], "queued");
+  EXPECT_EQ(inbound("إيقاف").status, 200);  // Arabic "stop"
+  auto r = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202);
+  EXPECT_EQ(r["status"], "suppressed");
+  // Only the channel it came in on; and for every tenant.
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234567"}, {"channel", "whatsapp"}, {"body", "x"}}, 202)["status"],
+            "queued");
+  const std::string other = gw_->create_api_key("clinic-b");
+  EXPECT_EQ(gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, other)["status"], "suppressed");
+  auto prefs = call("GET", "/v1/recipients/+966501234567/preferences", nullptr, 200);
+  ASSERT_EQ(prefs["opt_outs"].size(), 1u);
+  EXPECT_EQ(prefs["opt_outs"][0]["source"], "inbound:mock-sms");
+  EXPECT_EQ(inbound("START").status, 200);
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202)["status"], "queued");
+  EXPECT_NE(db_.scalar("SELECT last_inbound_at FROM recipient_sessions WHERE phone = '+966501234567'"), "");
+
+  // A provider refusing an unsubscribed number records an opt-out.
+  const std::string refused = send({{"to", "+966501119999"}, {"body", "x"}});
+  EXPECT_EQ(gw_->wait_for_status(key_, refused, "failed")["error"]["code"], "MOCK-OPTED-OUT");
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501119999"}, {"body", "x"}}, 202)["status"], "suppressed");
+}
+
+TEST_F(FeaturesE2E, BulkOfTenThousandWithInvalidAndOptedOutRecipients) {
+  start(sections(R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    config: {channel: sms, report_mode: poll}
+routing:
+  sms: {provider: mock-sms}
+dispatch: {senders: 32, claim_batch: 500}
+)yaml"));
+  put_reminder_template();
+  gw_->request("POST", "/webhooks/mock-sms/inbound", json{{"from", "+966500000007"}, {"body", "STOP"}}.dump());
+  json recipients = json::array();
+  std::set<std::size_t> invalid;
+  for (std::size_t i = 0; i < 10000; ++i) {
+    char number[32];
+    std::snprintf(number, sizeof number, "+9665%08zu", i);
+    std::string to = number;
+    if (i % 997 == 0) {
+      to = "12345";  // not a phone number
+      invalid.insert(i);
+    }
+    recipients.push_back({{"to", to}, {"variables", {{"name", "Patient " + std::to_string(i)}}}});
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto r = call("POST", "/v1/messages/bulk",
+                {{"template", {{"code", "appointment_reminder"}, {"variables", {{"date", "1 Dec"}, {"time", "9:00"}}}}},
+                 {"recipients", recipients}},
+                202);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 30s);
+  EXPECT_EQ(r["total"], 10000);
+  EXPECT_EQ(r["rejected"], static_cast<int>(invalid.size()));
+  EXPECT_EQ(r["suppressed"], 1);
+  EXPECT_EQ(r["accepted"], 10000 - static_cast<int>(invalid.size()) - 1);
+  ASSERT_EQ(r["rejected_recipients"].size(), invalid.size());
+  EXPECT_EQ(r["rejected_recipients"][0]["index"], 0);
+  EXPECT_EQ(r["rejected_recipients"][0]["field"], "recipients[0].to");
+  EXPECT_EQ(r["suppressed_recipients"][0]["to"], "+966500000007");
+  const std::string batch = r["id"];
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE batch_id = " + hex_id(batch)),
+            std::to_string(10000 - invalid.size()));
+
+  json progress;
+  ASSERT_TRUE(eventually(
+      [&] {
+        progress = call("GET", "/v1/batches/" + batch, nullptr, 200);
+        return progress["done"] == true;
+      },
+      120s, 200ms))
+      << progress.dump();
+  EXPECT_EQ(progress["by_status"]["sent"], 10000 - static_cast<int>(invalid.size()) - 1);
+  EXPECT_EQ(progress["by_status"]["suppressed"], 1);
+  std::printf("[ figure ] bulk of 10000 accepted in %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+TEST_F(FeaturesE2E, RetryIsBoundedAndRefusedWithTheReason) {
+  start();
+  const std::string id = send({{"to", "+966501110000"}, {"body", "x"}, {"max_attempts", 2}});
+  ASSERT_EQ(gw_->wait_for_status(key_, id, "failed")["attempts"], 1);
+  auto retried = call("POST", "/v1/messages/" + id + "/retry", nullptr, 202);
+  EXPECT_EQ(retried["status"], "queued");
+  auto again = gw_->wait_for_status(key_, id, "failed");
+  EXPECT_EQ(again["attempts"], 2);
+  auto refused = call("POST", "/v1/messages/" + id + "/retry", nullptr, 409);
+  EXPECT_NE(refused["detail"].get<std::string>().find("no attempt left"), std::string::npos);
+  EXPECT_EQ(event_types(id), (std::vector<std::string>{"accepted", "failed", "retry_requested", "failed"}));
+
+  const std::string ok = send({{"to", "+966501234567"}, {"body", "x"}});
+  gw_->wait_for_status(key_, ok, "delivered");
+  EXPECT_NE(call("POST", "/v1/messages/" + ok + "/retry", nullptr, 409)["detail"].get<std::string>().find("delivered"),
+            std::string::npos);
+  call("POST", "/v1/messages/01a2111c-4268-76d4-a9aa-2ad0f8da9a7a/retry", nullptr, 404);
+}
+
+TEST_F(FeaturesE2E, ScheduledMessagesWaitAndCanBeCanceled) {
+  start();
+  const auto when = core::now_us() + 3s;
+  const std::string later = send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(when)}});
+  const std::string canceled =
+      send({{"to", "+966501234567"}, {"body", "y"}, {"scheduled_at", core::format_iso8601(core::now_us() + 1h)}});
+  EXPECT_EQ(call("GET", "/v1/messages/" + later, nullptr, 200)["status"], "scheduled");
+  auto c = call("POST", "/v1/messages/" + canceled + "/cancel", nullptr, 200);
+  EXPECT_EQ(c["status"], "canceled");
+  EXPECT_NE(call("POST", "/v1/messages/" + canceled + "/cancel", nullptr, 409)["detail"].get<std::string>().find("canceled"),
+            std::string::npos);
+
+  auto m = gw_->wait_for_status(key_, later, "delivered", 20s);
+  ASSERT_EQ(m["status"], "delivered");
+  auto sent_at = core::parse_iso8601(m["sent_at"].get<std::string>());
+  ASSERT_TRUE(sent_at.has_value());
+  EXPECT_GE(*sent_at, when);
+  EXPECT_EQ(call("GET", "/v1/messages/" + canceled, nullptr, 200)["status"], "canceled");
+  EXPECT_EQ(event_types(canceled), (std::vector<std::string>{"accepted", "canceled"}));
+}
+
+TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
+  start();
+  const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  // Twelve messages two days ago, one outside the window, one of another tenant.
+  struct Row {
+    const char* channel;
+    const char* status;
+    const char* instance;
+    int attempts;
+    long long cost;  // micros, 0 = none
+    const char* currency;
+    int delivered_after_s;  // -1: not delivered
+    const char* error;
+  } rows[] = {
+      {"sms", "delivered", "mock-sms", 1, 7500, "USD", 10, nullptr},
+      {"sms", "delivered", "mock-sms", 1, 7500, "USD", 20, nullptr},
+      {"sms", "delivered", "mock-sms", 2, 15000, "USD", 30, nullptr},
+      {"sms", "delivered", "mock-sms", 1, 7500, "USD", 40, nullptr},
+      {"sms", "failed", "mock-sms", 3, 0, nullptr, -1, "30003"},
+      {"sms", "undelivered", "mock-sms", 1, 7500, "USD", -1, "30003"},
+      {"sms", "failed", "mock-sms", 1, 0, nullptr, -1, "21211"},
+      {"whatsapp", "read", "mock-whatsapp", 1, 50000, "SAR", 5, nullptr},
+      {"whatsapp", "delivered", "mock-whatsapp", 2, 50000, "SAR", 50, nullptr},
+      {"whatsapp", "sent", "mock-whatsapp", 1, 0, nullptr, -1, nullptr},
+      {"sms", "queued", nullptr, 0, 0, nullptr, -1, nullptr},
+      {"sms", "suppressed", nullptr, 0, 0, nullptr, -1, nullptr},
+  };
+  int n = 0;
+  for (const auto& r : rows) {
+    const std::string created = "UTC_TIMESTAMP(6) - INTERVAL 2 DAY + INTERVAL " + std::to_string(n++) + " MINUTE";
+    db_.execute(std::string("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, ") +
+                "next_attempt_at, provider_instance, segments, encoding, cost_micros, cost_currency, error_code, created_at, " +
+                "delivered_at, updated_at) VALUES (UNHEX(REPLACE(UUID(), '-', '')), " + tenant + ", '" + r.channel +
+                "', '+966501234567', 'x', '" + r.status + "', " + std::to_string(r.attempts) +
+                ", 3, UTC_TIMESTAMP(6) + INTERVAL 1 DAY, " +  // not due: the running dispatcher leaves it alone
+                (r.instance ? "'" + std::string(r.instance) + "'" : "NULL") + ", 1, 'GSM-7', " +
+                (r.cost ? std::to_string(r.cost) : "NULL") + ", " + (r.currency ? "'" + std::string(r.currency) + "'" : "NULL") +
+                ", " + (r.error ? "'" + std::string(r.error) + "'" : "NULL") + ", " + created + ", " +
+                (r.delivered_after_s >= 0 ? created + " + INTERVAL " + std::to_string(r.delivered_after_s) + " SECOND"
+                                          : std::string("NULL")) +
+                ", " + created + ")");
+  }
+  db_.execute("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, next_attempt_at, "
+              "segments, encoding, created_at, updated_at) VALUES (UNHEX(REPLACE(UUID(), '-', '')), " + tenant +
+              ", 'sms', '+966501234567', 'x', 'delivered', 1, 3, UTC_TIMESTAMP(6), 1, 'GSM-7', "
+              "UTC_TIMESTAMP(6) - INTERVAL 30 DAY, UTC_TIMESTAMP(6))");
+  db_.execute("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, next_attempt_at, "
+              "segments, encoding, created_at, updated_at) VALUES (UNHEX(REPLACE(UUID(), '-', '')), 999, 'sms', "
+              "'+966501234567', 'x', 'failed', 1, 3, UTC_TIMESTAMP(6), 1, 'GSM-7', UTC_TIMESTAMP(6) - INTERVAL 1 DAY, "
+              "UTC_TIMESTAMP(6))");
+
+  auto s = call("GET", "/v1/stats?days=7", nullptr, 200);
+  EXPECT_EQ(s["total"], 12);
+  EXPECT_EQ(s["by_channel"], json({{"sms", 9}, {"whatsapp", 3}}));
+  EXPECT_EQ(s["by_status"], json({{"delivered", 5}, {"failed", 2}, {"undelivered", 1}, {"read", 1}, {"sent", 1},
+                                  {"queued", 1}, {"suppressed", 1}}));
+  EXPECT_EQ(s["by_provider"], json({{"mock-sms", 7}, {"mock-whatsapp", 3}}));
+  // Final outcomes: 5 delivered + 1 read + 2 failed + 1 undelivered = 9; 6 successful.
+  EXPECT_EQ(s["final"], 9);
+  EXPECT_EQ(s["successful"], 6);
+  EXPECT_DOUBLE_EQ(s["success_rate"].get<double>(), 66.67);
+  EXPECT_EQ(s["cost"], json::array({{{"currency", "SAR"}, {"amount", "0.100000"}}, {{"currency", "USD"}, {"amount", "0.045000"}}}));
+  // Delivery times 5, 10, 20, 30, 40, 50 s: median 25, p95 (continuous) 47.5.
+  EXPECT_DOUBLE_EQ(s["delivery_seconds"]["median"].get<double>(), 25.0);
+  EXPECT_DOUBLE_EQ(s["delivery_seconds"]["p95"].get<double>(), 47.5);
+  // Retried: attempts > 1 -> 3 (two of them successful).
+  EXPECT_EQ(s["retries"]["retried"], 3);
+  EXPECT_EQ(s["retries"]["successful"], 2);
+  EXPECT_DOUBLE_EQ(s["retries"]["success_rate"].get<double>(), 66.67);
+  EXPECT_EQ(s["top_errors"], json::array({{{"code", "30003"}, {"count", 2}}, {{"code", "21211"}, {"count", 1}}}));
+
+  // An explicit window that holds only the first five rows.
+  const auto two_days = core::now_us() - std::chrono::hours(48);
+  auto w = call("GET", "/v1/stats?from=" + core::format_iso8601(two_days - 1h) + "&to=" +
+                           core::format_iso8601(two_days + std::chrono::minutes(4) + 30s),
+                nullptr, 200);
+  EXPECT_EQ(w["total"], 5);
+  call("GET", "/v1/stats?days=0", nullptr, 422);
+}
+
+TEST_F(FeaturesE2E, RefreshAsksTheProvider) {
+  start(sections(R"yaml(
+providers:
+  polled:
+    plugin: mock
+    config: {channel: sms, report_mode: poll}
+routing:
+  sms: {provider: polled}
+)yaml"));
+  const std::string id = send({{"to", "+966501234567"}, {"body", "x"}});
+  gw_->wait_for_status(key_, id, "sent");
+  auto r = call("POST", "/v1/messages/" + id + "/refresh", nullptr, 200);
+  EXPECT_EQ(r["status"], "delivered");
+  EXPECT_EQ(r["refresh"]["changed"], true);
+  auto events = call("GET", "/v1/messages/" + id + "/events", nullptr, 200)["events"];
+  EXPECT_EQ(events.back()["type"], "delivered");
+  EXPECT_EQ(events.back()["actor"].get<std::string>().rfind("key:", 0), 0u);
+  const std::string queued =
+      send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 1h)}});
+  call("POST", "/v1/messages/" + queued + "/refresh", nullptr, 409);
+}
+
+TEST_F(FeaturesE2E, StatusRefreshJobCompletesPolledMessages) {
+  start(sections(R"yaml(
+providers:
+  polled:
+    plugin: mock
+    config: {channel: sms, report_mode: poll}
+routing:
+  sms: {provider: polled}
+)yaml",
+                 R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {every: 1s}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml"));
+  const std::string id = send({{"to", "+966501234567"}, {"body", "x"}});
+  auto m = gw_->wait_for_status(key_, id, "delivered", 20s);
+  ASSERT_EQ(m["status"], "delivered");
+  EXPECT_EQ(call("GET", "/v1/messages/" + id + "/events", nullptr, 200)["events"].back()["actor"], "job:status-refresh");
+  EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'status-refresh'").find("checked"), std::string::npos);
+}
+
+TEST_F(FeaturesE2E, RetrySweepRequeuesRetryableFailures) {
+  start(sections(kMock, R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {enabled: false}
+  retry_sweep: {every: 1s, max_attempts: 3}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml"));
+  const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  // A failure the provider called transient, one attempt used; and one with
+  // no attempt left; and a permanent one.
+  auto seed = [&](const char* id, int attempts, int retryable) {
+    db_.execute(std::string("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, "
+                            "next_attempt_at, segments, encoding, retryable, error_code, created_at, failed_at, updated_at) "
+                            "VALUES (") + hex_id(id) + ", " + tenant + ", 'sms', '+966501234567', 'x', 'undelivered', " +
+                std::to_string(attempts) + ", 3, UTC_TIMESTAMP(6), 1, 'GSM-7', " + std::to_string(retryable) +
+                ", '30001', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))");
+  };
+  seed("01a2111c-0000-7000-8000-000000000001", 1, 1);
+  seed("01a2111c-0000-7000-8000-000000000002", 3, 1);
+  seed("01a2111c-0000-7000-8000-000000000003", 1, 0);
+  auto m = gw_->wait_for_status(key_, "01a2111c-0000-7000-8000-000000000001", "delivered", 20s);
+  ASSERT_EQ(m["status"], "delivered");
+  EXPECT_EQ(m["attempts"], 2);
+  EXPECT_EQ(call("GET", "/v1/messages/01a2111c-0000-7000-8000-000000000002", nullptr, 200)["status"], "undelivered");
+  EXPECT_EQ(call("GET", "/v1/messages/01a2111c-0000-7000-8000-000000000003", nullptr, 200)["status"], "undelivered");
+}
+
+TEST_F(FeaturesE2E, RetentionDeletesExactlyWhatIsPastThePeriod) {
+  start();  // creates the schema and the tenant
+  const std::string a = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  gw_->create_api_key("clinic-short");
+  const std::string b = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-short'");
+  db_.execute("UPDATE tenants SET retention_days = 30 WHERE id = " + b);
+  gw_->terminate();
+
+  int n = 0;
+  auto seed = [&](const std::string& tenant, int days_ago) {
+    char id[40];
+    std::snprintf(id, sizeof id, "01a2111c-0000-7000-8000-%012d", ++n);
+    db_.execute(std::string("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, "
+                            "next_attempt_at, segments, encoding, created_at, updated_at) VALUES (") +
+                hex_id(id) + ", " + tenant + ", 'sms', '+966501234567', 'x', 'delivered', 1, 3, UTC_TIMESTAMP(6), 1, "
+                "'GSM-7', UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(days_ago) + " DAY, UTC_TIMESTAMP(6))");
+    db_.execute("INSERT INTO message_events (message_id, tenant_id, at, type) VALUES (" + hex_id(id) + ", " + tenant +
+                ", UTC_TIMESTAMP(6), 'accepted')");
+  };
+  for (int i = 0; i < 2500; ++i) seed(a, 91);  // past 90 days: more than two batches
+  for (int i = 0; i < 5; ++i) seed(a, 89);
+  for (int i = 0; i < 4; ++i) seed(b, 31);  // past this tenant's 30 days
+  for (int i = 0; i < 3; ++i) seed(b, 29);
+
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections(kMock, R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {every: 1h, days: 90, batch: 1000}
+  provider_health: {enabled: false}
+)yaml"));
+  gw_->start();
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT last_finished_at FROM jobs WHERE name = 'retention'") != ""; }, 30s))
+      << gw_->log();
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = " + a), "5");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = " + b), "3");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM message_events"), "8");
+  EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'retention'").find("2504 messages"), std::string::npos);
+}
+
+// Two gateway nodes on one database: every scheduled run happens on one node.
+TEST_F(FeaturesE2E, TwoNodesNeverRunTheSameJobRunTwice) {
+  const std::string jobs = R"yaml(
+jobs:
+  poll: 100ms
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {every: 1s}
+  provider_health: {enabled: false}
+)yaml";
+  start(sections(kMock, jobs));
+  GatewayUnderTest second(db_, sections(kMock, jobs));
+  second.start();
+  auto runs = [](const std::string& log) {
+    std::regex re("jobs: retention: ");
+    return std::distance(std::sregex_iterator(log.begin(), log.end(), re), std::sregex_iterator());
+  };
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return runs(gw_->log()) + runs(second.log()) >= 6; }, 30s));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto total = runs(gw_->log()) + runs(second.log());
+  // One run per second at most: two nodes each running every slot would
+  // show about twice as many.
+  EXPECT_LE(total, static_cast<long>(elapsed) + 2) << "runs " << total << " in " << elapsed << " s";
+  EXPECT_NE(db_.scalar("SELECT last_node FROM jobs WHERE name = 'retention'"), "");
+}
+
+TEST_F(FeaturesE2E, ProviderHealthIsCheckedAndShown) {
+  start(sections(R"yaml(
+providers:
+  ok-sms:
+    plugin: mock
+    config: {channel: sms, health: degraded, webhook_secret: "hush-123"}
+  down-whatsapp:
+    plugin: mock
+    config: {channel: whatsapp, health: unhealthy}
+routing:
+  sms: {provider: ok-sms}
+  whatsapp: {provider: down-whatsapp}
+)yaml",
+                 R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {every: 1h}
+)yaml"));
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM provider_health") == "2"; }, 20s));
+  auto p = call("GET", "/v1/providers", nullptr, 200);
+  std::set<std::string> plugins;
+  for (const auto& pl : p["plugins"]) plugins.insert(pl["name"]);
+  EXPECT_TRUE(plugins.count("mock"));
+  std::map<std::string, json> by_name;
+  for (const auto& i : p["instances"]) by_name[i["name"]] = i;
+  EXPECT_EQ(by_name["ok-sms"]["health"]["state"], "degraded");
+  EXPECT_EQ(by_name["down-whatsapp"]["health"]["state"], "unhealthy");
+  EXPECT_EQ(by_name["ok-sms"]["config"]["webhook_secret"], "[redacted]");
+  EXPECT_EQ(p["routing"]["sms"]["provider"], "ok-sms");
+  // WhatsApp has no usable instance: not ready.
+  auto ready = gw_->request("GET", "/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(json::parse(ready.body)["checks"]["channels"]["whatsapp"]["status"], "down");
+  EXPECT_EQ(json::parse(ready.body)["checks"]["channels"]["sms"]["status"], "ok");
+  EXPECT_EQ(gw_->log().find("hush-123"), std::string::npos);
+}
+
+TEST_F(FeaturesE2E, MetricsCountWhatHappened) {
+  start();
+  const std::string id = send({{"to", "+966501234567"}, {"body", "x"}});
+  gw_->wait_for_status(key_, id, "delivered");
+  auto m = gw_->request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("barid_intake_stored_total 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("barid_dispatch_sent_total 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("barid_provider_http_requests_total{instance=\"mock-sms\"}"), std::string::npos);
+}
+
+TEST_F(FeaturesE2E, ListMessagesFiltersAndPages) {
+  start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(send({{"to", "+96650123456" + std::to_string(i)}, {"body", "x"}}));
+  send({{"to", "+966501110000"}, {"body", "x"}});  // fails
+  auto page1 = call("GET", "/v1/messages?limit=3", nullptr, 200);
+  ASSERT_EQ(page1["messages"].size(), 3u);
+  auto page2 = call("GET", "/v1/messages?limit=3&after=" + page1["next"].get<std::string>(), nullptr, 200);
+  ASSERT_EQ(page2["messages"].size(), 3u);
+  std::set<std::string> seen;
+  for (const auto& m : page1["messages"]) seen.insert(m["id"]);
+  for (const auto& m : page2["messages"]) seen.insert(m["id"]);
+  EXPECT_EQ(seen.size(), 6u);
+  auto by_to = call("GET", "/v1/messages?to=0501234562", nullptr, 200);
+  ASSERT_EQ(by_to["messages"].size(), 1u);
+  EXPECT_EQ(by_to["messages"][0]["id"], ids[2]);
+  call("GET", "/v1/messages?status=bogus", nullptr, 422);
+}
+
+}  // namespace
+}  // namespace barid::testing

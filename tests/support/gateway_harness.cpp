@@ -1,0 +1,125 @@
+#include "gateway_harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace barid::testing {
+
+std::string gateway_binary() { return BARID_GATEWAY_BINARY; }
+
+std::vector<std::string> in_order_of_causes(std::vector<std::string> events) {
+  auto sent = std::find(events.begin(), events.end(), "sent");
+  if (sent == events.end()) return events;
+  auto first_report = std::find_if(events.begin(), sent, [](const std::string& e) {
+    return e == "delivered" || e == "read" || e == "undelivered";
+  });
+  if (first_report != sent) std::rotate(first_report, sent, sent + 1);
+  return events;
+}
+std::string plugin_dir() { return BARID_TEST_PLUGIN_DIR; }
+
+GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections)
+    : GatewayUnderTest(db.options(), std::move(sections)) {}
+
+GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sections) : db_password_(o.password) {
+  char tmpl[] = "/tmp/barid-e2e.XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  config_path_ = dir_ + "/gateway.yaml";
+  std::ofstream out(config_path_);
+  out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n"
+      << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
+      << "\"\n  user: \"" << o.user << "\"\n  password: \"${BARID_DB_PASSWORD}\"\n  pool_size: 4\n"
+      << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"
+      << "auth:\n  key_cache_ttl: 1s\n"
+      << sections << "\n";
+}
+
+GatewayUnderTest::~GatewayUnderTest() {
+  process_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void GatewayUnderTest::start(std::chrono::milliseconds timeout) {
+  ChildProcess::Options opts;
+  opts.program = gateway_binary();
+  opts.args = {"--config", config_path_};
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.stderr_path = dir_ + "/gateway.log";
+  process_ = std::make_unique<ChildProcess>(opts);
+  auto url = process_->wait_for_line("listening on ", timeout);
+  ASSERT_TRUE(url.has_value()) << "the gateway did not start; its log:\n" << log();
+  base_url_ = *url;
+}
+
+void GatewayUnderTest::kill9() {
+  if (!process_) return;
+  process_->signal(SIGKILL);
+  process_->wait_exit(std::chrono::seconds(10));
+}
+
+std::optional<int> GatewayUnderTest::terminate(std::chrono::milliseconds timeout) {
+  if (!process_) return std::nullopt;
+  process_->signal(SIGTERM);
+  return process_->wait_exit(timeout);
+}
+
+std::string GatewayUnderTest::log() const {
+  std::ifstream in(dir_ + "/gateway.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string GatewayUnderTest::create_api_key(const std::string& tenant) {
+  ChildProcess::Options opts;
+  opts.program = gateway_binary();
+  opts.args = {"--config", config_path_, "create-api-key", "--tenant", tenant};
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.stderr_path = dir_ + "/create-api-key.log";
+  ChildProcess p(opts);
+  auto key = p.wait_for_line("brd_", std::chrono::seconds(30));
+  auto status = p.wait_exit(std::chrono::seconds(30));
+  EXPECT_EQ(status, std::optional<int>(0)) << p.stderr_text();
+  return key ? "brd_" + *key : std::string();
+}
+
+sdk::HttpResponse GatewayUnderTest::request(const std::string& method, const std::string& path,
+                                            const std::string& body, const std::string& api_key,
+                                            sdk::HttpHeaders headers) {
+  sdk::HttpRequest r;
+  r.method = method;
+  r.url = base_url_ + path;
+  r.body = body;
+  r.headers = std::move(headers);
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  if (!api_key.empty()) r.headers.emplace_back("Authorization", "Bearer " + api_key);
+  return http_.perform(r);
+}
+
+nlohmann::json GatewayUnderTest::json(const std::string& method, const std::string& path, const nlohmann::json& body,
+                                      const std::string& api_key, long* status, sdk::HttpHeaders headers) {
+  auto resp = request(method, path, body.is_null() ? std::string() : body.dump(), api_key, std::move(headers));
+  if (status) *status = resp.status;
+  return nlohmann::json::parse(resp.body, nullptr, false);
+}
+
+nlohmann::json GatewayUnderTest::wait_for_status(const std::string& api_key, const std::string& id,
+                                                 const std::string& status, std::chrono::milliseconds timeout) {
+  nlohmann::json last;
+  eventually(
+      [&] {
+        last = json("GET", "/v1/messages/" + id, nullptr, api_key);
+        return last.is_object() && last.value("status", "") == status;
+      },
+      timeout, std::chrono::milliseconds(50));
+  return last;
+}
+
+}  // namespace barid::testing

@@ -1,0 +1,69 @@
+#pragma once
+// The real barid-gateway binary for end-to-end tests: a configuration written
+// to a temporary folder (storage = a TestDatabase, plugins = the build's
+// plugin folder, listen on 127.0.0.1 port 0), started as a child process and
+// talked to over HTTP.
+
+#include "child_process.hpp"
+#include "test_database.hpp"
+
+#include <barid/core/http_client.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace barid::testing {
+
+class GatewayUnderTest {
+ public:
+  // `sections` is YAML for everything but server, storage and plugins
+  // (providers, routing, retry, dispatch, ...).
+  GatewayUnderTest(const TestDatabase& db, std::string sections);
+  GatewayUnderTest(const core::MySqlOptions& db, std::string sections);
+  ~GatewayUnderTest();
+
+  // Starts the binary and waits until it listens (fails the test if not).
+  void start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void kill9();
+  // SIGTERM, then the exit status (nullopt if it did not exit in time).
+  std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool running() { return process_ && process_->running(); }
+
+  std::string base_url() const { return base_url_; }
+  std::string create_api_key(const std::string& tenant);
+  const std::string& config_path() const { return config_path_; }
+  std::string log() const;
+
+  sdk::HttpResponse request(const std::string& method, const std::string& path, const std::string& body = {},
+                            const std::string& api_key = {}, sdk::HttpHeaders headers = {});
+  // Sends JSON and parses the answer (null when it is not JSON).
+  nlohmann::json json(const std::string& method, const std::string& path, const nlohmann::json& body,
+                      const std::string& api_key, long* status = nullptr, sdk::HttpHeaders headers = {});
+  // Polls GET /v1/messages/{id} until its status is `status`; the last
+  // message seen is returned either way.
+  nlohmann::json wait_for_status(const std::string& api_key, const std::string& id, const std::string& status,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+ private:
+  std::string dir_;
+  std::string config_path_;
+  std::string base_url_;
+  std::string db_password_;
+  std::unique_ptr<ChildProcess> process_;
+  core::CurlHttpClient http_;
+};
+
+// Audit events in the order their causes happened: a provider's delivery
+// report can reach the gateway before the dispatcher has recorded the send
+// it follows, so a "sent" that comes after "delivered"/"read" is moved in
+// front of them. Everything else keeps its order.
+std::vector<std::string> in_order_of_causes(std::vector<std::string> events);
+
+// Path of the gateway binary and of the plugin folder of this build.
+std::string gateway_binary();
+std::string plugin_dir();
+
+}  // namespace barid::testing
