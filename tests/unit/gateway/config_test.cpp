@@ -1,0 +1,622 @@
+// The gateway's YAML configuration: parse_config with an injected
+// environment, so nothing is read from the process or the disk.
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace barid::gateway {
+namespace {
+
+using std::chrono::milliseconds;
+
+const std::filesystem::path kBase = "/etc/barid";
+
+// The smallest configuration that loads.
+const std::string kMinimal = R"(
+storage:
+  user: barid
+  database: barid
+plugins:
+  path: plugins
+providers:
+  mock-sms:
+    plugin: mock
+routing:
+  sms:
+    provider: mock-sms
+)";
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+core::Result<GatewayConfig> parse(const std::string& yaml, std::map<std::string, std::string> vars = {}) {
+  return parse_config(yaml, kBase, env_of(std::move(vars)));
+}
+
+// The configuration must be refused with an error on `field` whose message
+// names the key and says `what`.
+void expect_error(const std::string& yaml, const std::string& field, const std::string& what,
+                  std::map<std::string, std::string> vars = {}) {
+  auto r = parse(yaml, std::move(vars));
+  ASSERT_FALSE(r.ok()) << "accepted:\n" << yaml;
+  EXPECT_EQ(r.error().kind, core::ErrorKind::invalid);
+  EXPECT_EQ(r.error().field, field) << r.error().message;
+  if (!field.empty()) {
+    EXPECT_NE(r.error().message.find(field), std::string::npos) << r.error().message;
+  }
+  EXPECT_NE(r.error().message.find(what), std::string::npos)
+      << "message '" << r.error().message << "' does not say '" << what << "'";
+}
+
+TEST(Config, MinimalConfigurationLoadsWithDefaults) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const GatewayConfig& c = *r;
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.mysql.user, "barid");
+  EXPECT_EQ(c.mysql.database, "barid");
+  ASSERT_EQ(c.plugin_paths.size(), 1u);
+  EXPECT_EQ(c.plugin_paths[0], "/etc/barid/plugins");
+  ASSERT_EQ(c.providers.size(), 1u);
+  EXPECT_EQ(c.providers[0].name, "mock-sms");
+  EXPECT_EQ(c.providers[0].plugin, "mock");
+  EXPECT_TRUE(c.providers[0].config.empty());
+  EXPECT_EQ(c.providers[0].rate_limit, 0.0);
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].channel, sdk::Channel::sms);
+  EXPECT_EQ(c.routes[0].provider, "mock-sms");
+  EXPECT_TRUE(c.routes[0].fallback.empty());
+  EXPECT_EQ(c.routes[0].primary_attempts, 0);
+  EXPECT_EQ(c.retry.max_attempts, 3);
+  EXPECT_TRUE(c.dispatch_enabled);
+  EXPECT_EQ(c.default_region, "");
+  EXPECT_EQ(c.log_level, core::LogLevel::info);
+}
+
+TEST(Config, ReadsEverySection) {
+  const std::string yaml = R"(
+server:
+  listen: "0.0.0.0:9090"
+  threads: 4
+  public_base_url: https://gw.example.com
+  drain_timeout: 30s
+storage:
+  driver: mysql
+  host: db.internal
+  port: 3307
+  user: barid
+  password: "${DB_PASSWORD}"
+  database: barid
+  pool_size: 16
+  connect_timeout: 2s
+plugins:
+  path: [/opt/barid/plugins, extra]
+providers:
+  twilio-main:
+    plugin: twilio-sms
+    config:
+      account_sid: AC123
+      auth_token: "${TWILIO_TOKEN}"
+    rate_limit: 50
+    burst: 100
+    http:
+      timeout: 10s
+      connect_timeout: 500ms
+  backup:
+    plugin: mock
+    rate_limit: 2.5
+routing:
+  sms:
+    provider: twilio-main
+    fallback: [backup]
+    primary_attempts: 2
+  whatsapp:
+    provider: backup
+retry:
+  max_attempts: 5
+  initial_backoff: 500ms
+  max_backoff: 10m
+  multiplier: 3
+  jitter: 0.1
+dispatch:
+  enabled: false
+  senders: 8
+  lease: 2m
+messaging:
+  default_region: SA
+log:
+  level: debug
+)";
+  auto r = parse(yaml, {{"DB_PASSWORD", "pw"}, {"TWILIO_TOKEN", "tok"}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const GatewayConfig& c = *r;
+  EXPECT_EQ(c.server.host, "0.0.0.0");
+  EXPECT_EQ(c.server.port, 9090);
+  EXPECT_EQ(c.server.threads, 4);
+  EXPECT_EQ(c.server.public_base_url, "https://gw.example.com");
+  EXPECT_EQ(c.server.drain_timeout, milliseconds(30000));
+  EXPECT_EQ(c.mysql.host, "db.internal");
+  EXPECT_EQ(c.mysql.port, 3307);
+  EXPECT_EQ(c.mysql.password, "pw");
+  EXPECT_EQ(c.mysql.pool_size, 16);
+  ASSERT_EQ(c.plugin_paths.size(), 2u);
+  EXPECT_EQ(c.plugin_paths[0], "/opt/barid/plugins");
+  EXPECT_EQ(c.plugin_paths[1], "/etc/barid/extra");
+  ASSERT_EQ(c.providers.size(), 2u);
+  const auto& twilio = c.providers[1].name == "twilio-main" ? c.providers[1] : c.providers[0];
+  const auto& backup = c.providers[1].name == "twilio-main" ? c.providers[0] : c.providers[1];
+  EXPECT_EQ(twilio.plugin, "twilio-sms");
+  EXPECT_EQ(twilio.config.at("account_sid"), "AC123");
+  EXPECT_EQ(twilio.config.at("auth_token"), "tok");
+  EXPECT_EQ(twilio.rate_limit, 50.0);
+  EXPECT_EQ(twilio.burst, 100.0);
+  EXPECT_EQ(twilio.http.total_timeout, milliseconds(10000));
+  EXPECT_EQ(twilio.http.connect_timeout, milliseconds(500));
+  EXPECT_EQ(backup.rate_limit, 2.5);
+  EXPECT_EQ(backup.burst, 2.5);  // defaults to the rate
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].provider, "twilio-main");
+  EXPECT_EQ(c.routes[0].fallback, std::vector<std::string>{"backup"});
+  EXPECT_EQ(c.routes[0].primary_attempts, 2);
+  EXPECT_EQ(c.routes[1].channel, sdk::Channel::whatsapp);
+  EXPECT_EQ(c.retry.max_attempts, 5);
+  EXPECT_EQ(c.retry.initial_backoff, milliseconds(500));
+  EXPECT_EQ(c.retry.max_backoff, milliseconds(600000));
+  EXPECT_DOUBLE_EQ(c.retry.multiplier, 3.0);
+  EXPECT_DOUBLE_EQ(c.retry.jitter, 0.1);
+  EXPECT_FALSE(c.dispatch_enabled);
+  EXPECT_EQ(c.dispatch.senders, 8);
+  EXPECT_EQ(c.default_region, "SA");
+  EXPECT_EQ(c.log_level, core::LogLevel::debug);
+}
+
+TEST(Config, AFallbackMakesOnePrimaryAttemptTheDefault) {
+  auto r = parse(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}, b: {plugin: mock}}
+routing: {sms: {provider: a, fallback: b}}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->routes[0].fallback, std::vector<std::string>{"b"});
+  EXPECT_EQ(r->routes[0].primary_attempts, 1);
+}
+
+// --- keys nobody asked for --------------------------------------------------
+
+TEST(Config, UnknownTopLevelKey) { expect_error(kMinimal + "bogus: 1\n", "bogus", "unknown key"); }
+
+TEST(Config, UnknownTopLevelKeyListsTheKnownOnes) {
+  auto r = parse(kMinimal + "provider: {}\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("providers"), std::string::npos) << r.error().message;
+}
+
+TEST(Config, UnknownNestedKeys) {
+  expect_error(kMinimal + "server:\n  listn: 0.0.0.0:80\n", "server.listn", "unknown key");
+  expect_error(kMinimal + "server:\n  tls:\n    certificate: x\n", "server.tls.certificate", "unknown key");
+  expect_error(kMinimal + "retry:\n  max_retries: 3\n", "retry.max_retries", "unknown key");
+  expect_error(kMinimal + "log:\n  format: json\n", "log.format", "unknown key");
+  expect_error(R"(
+storage: {user: u, database: d, passwd: x}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.passwd", "unknown key");
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock, ratelimit: 5}}
+routing: {sms: {provider: a}}
+)",
+               "providers.a.ratelimit", "unknown key");
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock, http: {read_timeout: 5s}}}
+routing: {sms: {provider: a}}
+)",
+               "providers.a.http.read_timeout", "unknown key");
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}, email: {provider: a}}
+)",
+               "routing.email", "unknown key");
+}
+
+// --- values of the wrong kind -------------------------------------------------
+
+TEST(Config, BadDuration) {
+  expect_error(kMinimal + "retry:\n  initial_backoff: 2 weeks\n", "retry.initial_backoff", "not a duration");
+  expect_error(kMinimal + "retry:\n  initial_backoff: 10\n", "retry.initial_backoff", "not a duration");
+  expect_error(kMinimal + "dispatch:\n  lease: -5s\n", "dispatch.lease", "not a duration");
+  expect_error(kMinimal + "server:\n  drain_timeout: 1.5s\n", "server.drain_timeout", "not a duration");
+}
+
+TEST(Config, BadInteger) {
+  expect_error(kMinimal + "server:\n  threads: two\n", "server.threads", "not an integer");
+  expect_error(kMinimal + "server:\n  threads: 2.5\n", "server.threads", "not an integer");
+  expect_error(kMinimal + "retry:\n  max_attempts: \"\"\n", "retry.max_attempts", "not an integer");
+}
+
+TEST(Config, BadNumber) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock, rate_limit: fast}}
+routing: {sms: {provider: a}}
+)",
+               "providers.a.rate_limit", "not a number");
+}
+
+TEST(Config, OutOfRange) {
+  expect_error(kMinimal + "server:\n  threads: 0\n", "server.threads", "between 1 and 64");
+  expect_error(kMinimal + "server:\n  threads: 65\n", "server.threads", "between 1 and 64");
+  expect_error(kMinimal + "retry:\n  max_attempts: 11\n", "retry.max_attempts", "between 1 and 10");
+  expect_error(kMinimal + "retry:\n  jitter: 1.5\n", "retry.jitter", "between");
+  expect_error(kMinimal + "server:\n  threads: 99999999999999999999\n", "server.threads", "out of range");
+  expect_error(R"(
+storage: {user: u, database: d, port: 70000}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.port", "between 1 and 65535");
+}
+
+TEST(Config, BadBoolean) {
+  expect_error(kMinimal + "dispatch:\n  enabled: maybe\n", "dispatch.enabled", "true or false");
+}
+
+TEST(Config, BadListenAddress) {
+  expect_error(kMinimal + "server:\n  listen: localhost\n", "server.listen", "host:port");
+  expect_error(kMinimal + "server:\n  listen: \"127.0.0.1:99999\"\n", "server.listen", "not a port");
+  expect_error(kMinimal + "server:\n  listen: \"127.0.0.1:http\"\n", "server.listen", "not a port");
+}
+
+TEST(Config, BadPublicBaseUrl) {
+  expect_error(kMinimal + "server:\n  public_base_url: gw.example.com\n", "server.public_base_url",
+               "http:// or https://");
+}
+
+TEST(Config, TlsNeedsBothCertAndKey) {
+  expect_error(kMinimal + "server:\n  tls:\n    cert: c.pem\n", "server.tls", "both cert and key");
+  auto r = parse(kMinimal + "server:\n  tls:\n    cert: tls/c.pem\n    key: /abs/k.pem\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server.tls_cert, "/etc/barid/tls/c.pem");
+  EXPECT_EQ(r->server.tls_key, "/abs/k.pem");
+}
+
+TEST(Config, BadLogLevel) { expect_error(kMinimal + "log:\n  level: verbose\n", "log.level", "debug, info"); }
+
+TEST(Config, BackoffCapBelowInitial) {
+  expect_error(kMinimal + "retry:\n  initial_backoff: 10s\n  max_backoff: 5s\n", "retry.max_backoff",
+               "initial_backoff");
+}
+
+TEST(Config, LeaseTooShort) { expect_error(kMinimal + "dispatch:\n  lease: 500ms\n", "dispatch.lease", "1s"); }
+
+TEST(Config, SectionThatIsNotAMapping) {
+  expect_error(kMinimal + "retry: 3\n", "retry", "mapping");
+}
+
+TEST(Config, NotYaml) {
+  auto r = parse("storage: [unclosed\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not valid YAML"), std::string::npos) << r.error().message;
+}
+
+TEST(Config, TopLevelMustBeAMapping) {
+  auto r = parse("- a\n- b\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("mapping"), std::string::npos) << r.error().message;
+}
+
+// --- what must be there -----------------------------------------------------
+
+TEST(Config, MissingStorage) {
+  expect_error(R"(
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage", "required");
+  expect_error("", "storage", "required");
+}
+
+TEST(Config, MissingStorageUserOrDatabase) {
+  expect_error(R"(
+storage: {database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.user", "required");
+  // The database has a default ("barid"), but it cannot be set to nothing.
+  expect_error(R"(
+storage: {user: u, database: ""}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.database", "required");
+  auto defaulted = parse(R"(
+storage: {user: u}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.error().message;
+  EXPECT_EQ(defaulted->mysql.database, "barid");
+}
+
+TEST(Config, UnsupportedStorageDriver) {
+  expect_error(R"(
+storage: {driver: postgres, user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.driver", "not supported");
+}
+
+TEST(Config, MissingPluginPath) {
+  expect_error(R"(
+storage: {user: u, database: d}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "plugins.path", "at least one directory");
+}
+
+TEST(Config, MissingProviders) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+routing: {sms: {provider: a}}
+)",
+               "providers", "at least one provider instance");
+}
+
+TEST(Config, ProviderWithoutPlugin) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {rate_limit: 1}}
+routing: {sms: {provider: a}}
+)",
+               "providers.a.plugin", "required");
+}
+
+TEST(Config, BadInstanceName) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {Twilio Main: {plugin: twilio-sms}}
+routing: {sms: {provider: Twilio Main}}
+)",
+               "providers.Twilio Main", "lower-case");
+}
+
+TEST(Config, MissingRouting) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+)",
+               "routing", "at least one channel");
+}
+
+TEST(Config, RouteToAnUnknownInstance) {
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: twilio}}
+)",
+               "routing.sms.provider", "no provider instance named 'twilio'");
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {whatsapp: {provider: a, fallback: [a, b]}}
+)",
+               "routing.whatsapp.fallback", "no provider instance named 'b'");
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {fallback: [a]}}
+)",
+               "routing.sms.provider", "required");
+}
+
+// --- ${VAR} -------------------------------------------------------------------
+
+TEST(Config, UnsetVariableWithoutDefault) {
+  expect_error(R"(
+storage: {user: u, database: d, password: "${DB_PASSWORD}"}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+               "storage.password", "DB_PASSWORD is not set");
+  // Inside a plugin's config block too, named by its full path.
+  expect_error(R"(
+storage: {user: u, database: d}
+plugins: {path: p}
+providers: {a: {plugin: mock, config: {webhook_secret: "${MOCK_SECRET}"}}}
+routing: {sms: {provider: a}}
+)",
+               "providers.a.config.webhook_secret", "MOCK_SECRET is not set");
+}
+
+TEST(Config, VariableWithDefault) {
+  const std::string yaml = R"(
+server: {listen: "127.0.0.1:${PORT:-8080}"}
+storage: {user: "${DB_USER:-barid}", database: d, password: "${DB_PASSWORD:-}"}
+plugins: {path: ["${PLUGIN_DIR:-../build/plugins}"]}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)";
+  auto unset = parse(yaml);
+  ASSERT_TRUE(unset.ok()) << unset.error().message;
+  EXPECT_EQ(unset->server.port, 8080);
+  EXPECT_EQ(unset->mysql.user, "barid");
+  EXPECT_EQ(unset->mysql.password, "");
+  EXPECT_EQ(unset->plugin_paths[0], "/etc/build/plugins");
+
+  auto set = parse(yaml, {{"PORT", "9000"}, {"DB_USER", "app"}, {"DB_PASSWORD", "pw"}, {"PLUGIN_DIR", "/p"}});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->server.port, 9000);
+  EXPECT_EQ(set->mysql.user, "app");
+  EXPECT_EQ(set->mysql.password, "pw");
+  EXPECT_EQ(set->plugin_paths[0], "/p");
+
+  // As in the shell, ':-' also replaces a variable that is set but empty.
+  auto empty = parse(yaml, {{"DB_USER", ""}});
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_EQ(empty->mysql.user, "barid");
+}
+
+TEST(Config, VariableSetToEmptyWithoutDefaultIsEmpty) {
+  auto r = parse(R"(
+storage: {user: u, database: d, password: "${DB_PASSWORD}"}
+plugins: {path: p}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)",
+                 {{"DB_PASSWORD", ""}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->mysql.password, "");
+}
+
+TEST(Config, InterpolateDirectly) {
+  const auto env = env_of({{"A", "1"}, {"B", "two"}});
+  EXPECT_EQ(*interpolate("x${A}y${B}z", "k", env), "x1ytwoz");
+  EXPECT_EQ(*interpolate("no variables", "k", env), "no variables");
+  EXPECT_EQ(*interpolate("$A and $", "k", env), "$A and $");  // only ${...} is special
+  EXPECT_EQ(*interpolate("${C:-a:-b}", "k", env), "a:-b");
+  auto unterminated = interpolate("${A", "server.listen", env);
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_EQ(unterminated.error().field, "server.listen");
+  EXPECT_NE(unterminated.error().message.find("unterminated"), std::string::npos);
+  auto bad_name = interpolate("${1A}", "k", env);
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_NE(bad_name.error().message.find("not an environment variable name"), std::string::npos);
+  EXPECT_FALSE(interpolate("${}", "k", env).ok());
+}
+
+// --- regions and paths ----------------------------------------------------------
+
+TEST(Config, BadRegion) {
+  expect_error(kMinimal + "messaging:\n  default_region: KSA\n", "messaging.default_region", "not a region");
+  expect_error(kMinimal + "messaging:\n  default_region: sa\n", "messaging.default_region", "not a region");
+  auto ok = parse(kMinimal + "messaging:\n  default_region: AE\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->default_region, "AE");
+}
+
+TEST(Config, RelativePluginPathsResolveAgainstTheBaseDirectory) {
+  auto r = parse(R"(
+storage: {user: u, database: d}
+plugins:
+  path:
+    - plugins
+    - ./more/../other
+    - ../lib/barid/plugins
+    - /usr/lib/barid/plugins
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->plugin_paths.size(), 4u);
+  EXPECT_EQ(r->plugin_paths[0], "/etc/barid/plugins");
+  EXPECT_EQ(r->plugin_paths[1], "/etc/barid/other");
+  EXPECT_EQ(r->plugin_paths[2], "/etc/lib/barid/plugins");
+  EXPECT_EQ(r->plugin_paths[3], "/usr/lib/barid/plugins");
+}
+
+TEST(Config, APluginPathIsOneDirectoryEvenWithAComma) {
+  auto r = parse(R"(
+storage: {user: u, database: d}
+plugins: {path: "/opt/acme,inc/plugins"}
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->plugin_paths.size(), 1u);
+  EXPECT_EQ(r->plugin_paths[0], "/opt/acme,inc/plugins");
+}
+
+// The quick-start form "path: ${BARID_PLUGIN_DIR:-...}" written as a single
+// value rather than a list.
+TEST(Config, APluginPathWithAVariableMayBeASingleValue) {
+  const std::string yaml = R"(
+storage: {user: u, database: d}
+plugins:
+  path: "${PLUGIN_DIR:-../build/plugins}"
+providers: {a: {plugin: mock}}
+routing: {sms: {provider: a}}
+)";
+  std::optional<core::Result<GatewayConfig>> r;
+  ASSERT_NO_THROW(r.emplace(parse(yaml)));
+  ASSERT_TRUE(r->ok()) << r->error().message;
+  ASSERT_EQ((*r)->plugin_paths.size(), 1u);
+  EXPECT_EQ((*r)->plugin_paths[0], "/etc/build/plugins");
+  ASSERT_NO_THROW(r.emplace(parse(yaml, {{"PLUGIN_DIR", "/opt/p"}})));
+  ASSERT_TRUE(r->ok()) << r->error().message;
+  EXPECT_EQ((*r)->plugin_paths[0], "/opt/p");
+}
+
+// --- numbers that are not numbers ---------------------------------------------
+
+TEST(Config, NotANumberIsRefused) {
+  expect_error(kMinimal + "retry:\n  jitter: nan\n", "retry.jitter", "not a number");
+  expect_error(kMinimal + "retry:\n  multiplier: NaN\n", "retry.multiplier", "not a number");
+}
+
+TEST(Config, HugeDurationIsAnErrorNotAnException) {
+  std::optional<core::Result<GatewayConfig>> r;
+  ASSERT_NO_THROW(r.emplace(parse(kMinimal + "retry:\n  max_backoff: 99999999999999999999s\n")));
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->error().field, "retry.max_backoff");
+}
+
+TEST(ParseDuration, Units) {
+  EXPECT_EQ(parse_duration("500ms"), milliseconds(500));
+  EXPECT_EQ(parse_duration("2s"), milliseconds(2000));
+  EXPECT_EQ(parse_duration("5m"), milliseconds(300000));
+  EXPECT_EQ(parse_duration("1h"), milliseconds(3600000));
+  EXPECT_EQ(parse_duration("1d"), milliseconds(86400000));
+  EXPECT_EQ(parse_duration("0s"), milliseconds(0));
+  EXPECT_EQ(parse_duration(" 30 s "), milliseconds(30000));
+}
+
+TEST(ParseDuration, RejectsWhatIsNotADuration) {
+  for (const char* s : {"", "10", "s", "1.5s", "-1s", "1w", "1 min", "1S", "1s2", "ms"})
+    EXPECT_FALSE(parse_duration(s).has_value()) << "'" << s << "'";
+}
+
+TEST(ParseDuration, OverflowIsRefusedNotThrown) {
+  std::optional<std::optional<milliseconds>> r;
+  ASSERT_NO_THROW(r.emplace(parse_duration("99999999999999999999s")));
+  EXPECT_FALSE(r->has_value());
+  // Fits in long long but not in milliseconds once multiplied.
+  ASSERT_NO_THROW(r.emplace(parse_duration("9223372036854775807d")));
+  EXPECT_FALSE(r->has_value());
+}
+
+}  // namespace
+}  // namespace barid::gateway
