@@ -21,6 +21,14 @@ Result<std::string> PhoneNormalizer::to_e164(std::string_view input, std::string
   const std::string f(field);
   if (input.empty()) return Error::invalid(f, "a phone number is required");
   if (input.size() > 64) return Error::invalid(f, "a phone number has at most 64 characters");
+  // libphonenumber would dial letters as a vanity number and drop an
+  // extension; for a patient's mobile both are more likely a typo. (A tel:
+  // URI prefix is fine.)
+  std::string_view digits = input;
+  if (digits.size() > 4 && (digits.substr(0, 4) == "tel:" || digits.substr(0, 4) == "TEL:")) digits.remove_prefix(4);
+  for (char c : digits)
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+      return Error::invalid(f, "a phone number has digits only (and + ( ) - . spaces), no letters");
 
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
   PhoneNumber number;

@@ -2,6 +2,7 @@
 
 #include <barid/core/log.hpp>
 
+#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
@@ -47,15 +48,10 @@ ProviderInstance::ProviderInstance(std::string name, std::shared_ptr<const Loade
       config_(std::move(config)),
       provider_(std::move(provider)) {}
 
-ProviderInstance::~ProviderInstance() {
-  // The provider's destructor is the plugin's code: run it while the library
-  // is certainly loaded, and do not let an exception escape.
-  try {
-    provider_.reset();
-  } catch (...) {
-    log_error("plugins", "provider instance '" + name_ + "' threw from its destructor");
-  }
-}
+// The provider's destructor is the plugin's code: it runs first, while the
+// library is certainly loaded. (Destructors are noexcept: a plugin whose
+// destructor throws terminates the process; the plugin guide says so.)
+ProviderInstance::~ProviderInstance() { provider_.reset(); }
 
 const sdk::PluginDescriptor& ProviderInstance::descriptor() const noexcept { return plugin_->descriptor(); }
 
@@ -98,6 +94,19 @@ Result<std::shared_ptr<const LoadedPlugin>> PluginHost::load(const std::filesyst
   if (!impl->library.has(sdk::kAbiSymbol))
     return Error::invalid("plugins", where + ": missing entry point '" + sdk::kAbiSymbol +
                                          "' (not a Barid plugin, or not built with BARID_PROVIDER_PLUGIN)");
+  // The entry points are read as Boost.DLL aliases (pointers the macro puts
+  // in the "boostdll" section); a symbol of that name exported any other way
+  // would be read as a pointer and crash the gateway.
+  try {
+    const auto aliases = dll::library_info(file).symbols("boostdll");
+    for (const char* symbol : {sdk::kAbiSymbol, sdk::kDescriptorSymbol, sdk::kCreateSymbol}) {
+      if (impl->library.has(symbol) && std::find(aliases.begin(), aliases.end(), symbol) == aliases.end())
+        return Error::invalid("plugins", where + ": '" + symbol +
+                                             "' is not exported by BARID_PROVIDER_PLUGIN (not a Boost.DLL alias)");
+    }
+  } catch (const std::exception& e) {
+    return Error::invalid("plugins", where + ": cannot read its symbol table: " + e.what());
+  }
   try {
     auto& abi_fn = *impl->library.get_alias<sdk::AbiFunction>(sdk::kAbiSymbol);
     impl->abi = abi_fn();
@@ -190,8 +199,10 @@ Result<sdk::ProviderConfig> validate_provider_config(const sdk::PluginDescriptor
   sdk::ProviderConfig config;
   config.instance_name = instance_name;
   for (const auto& k : plugin.config_keys) {
+    // An empty value (or a YAML null) counts as not given: the default
+    // applies, and a required key is missing.
     auto it = raw.find(k.name);
-    if (it != raw.end() && !(k.required && it->second.empty())) {
+    if (it != raw.end() && !it->second.empty()) {
       config.values[k.name] = it->second;
     } else if (k.required) {
       return Error::invalid(field_prefix + "." + k.name,

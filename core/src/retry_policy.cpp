@@ -15,6 +15,8 @@ std::chrono::milliseconds RetryPolicy::backoff(int failed_attempt,
     std::uniform_real_distribution<double> dist(1.0 - jitter, 1.0 + jitter);
     base *= dist(rng);
   }
+  // max_backoff is a hard maximum, jitter included.
+  base = std::min(base, static_cast<double>(max_backoff.count()));
   auto delay = std::chrono::milliseconds(static_cast<long long>(base));
   if (retry_after && *retry_after > delay) delay = *retry_after;
   return delay;

@@ -27,4 +27,9 @@ function(barid_add_provider_plugin name)
   endif()
   # Refuse undefined symbols at link time rather than at dlopen time.
   target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+  # GCC marks some inline statics as STB_GNU_UNIQUE, which keeps a library
+  # from ever being unloaded; a plugin should go when its last object does.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${name} PRIVATE -fno-gnu-unique)
+  endif()
 endfunction()

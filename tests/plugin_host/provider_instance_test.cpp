@@ -71,10 +71,11 @@ TEST_F(ValidateConfig, GivenValuesOverrideDefaults) {
   EXPECT_EQ(r->get("region"), "SA");
 }
 
-TEST_F(ValidateConfig, AnOptionalKeyGivenEmptyStaysEmpty) {
+// An empty value (e.g. a YAML null, or ${VAR:-} with VAR unset) is not given.
+TEST_F(ValidateConfig, AnOptionalKeyGivenEmptyTakesItsDefault) {
   auto r = validate_provider_config(descriptor(), "x", {{"endpoint", "e"}, {"token", "t"}, {"greeting", ""}});
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->get("greeting"), "");
+  EXPECT_EQ(r->get("greeting"), "hello");
 }
 
 TEST_F(ValidateConfig, RejectsAnUnknownKeyNamingInstancePluginAndKey) {

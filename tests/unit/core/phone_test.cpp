@@ -91,8 +91,8 @@ INSTANTIATE_TEST_SUITE_P(
         Rejected{"SA", "+96650123456789", "not a valid phone number for its country"},  // too many digits
         Rejected{"SA", "05012345678901234567890", "the number is too long"},
         Rejected{"", "+96650", "not a valid phone number for its country"},
-        Rejected{"SA", "hello", "not a phone number"},
-        Rejected{"SA", "abc", "not a phone number"},
+        Rejected{"SA", "hello", "a phone number has digits only (and + ( ) - . spaces), no letters"},
+        Rejected{"SA", "abc", "a phone number has digits only (and + ( ) - . spaces), no letters"},
         Rejected{"SA", "+", "not a phone number"},
         // No country code and no default region.
         Rejected{"", "0501234567", "the number has no valid country code (use +<country code>...)"},
@@ -111,19 +111,17 @@ TEST(PhoneNormalizer, KeepsItsDefaultRegion) {
   EXPECT_EQ(PhoneNormalizer().default_region(), "");
 }
 
-// What libphonenumber accepts beyond plain digits: an extension is dropped
-// (SMS has none) and three or more letters are read as a vanity number.
-// Recorded here so that a change is noticed; see the report on letters.
-TEST(PhoneNormalizer, ExtensionsAreDroppedAndVanityLettersAreDialled) {
+// libphonenumber would drop an extension and dial three or more letters as
+// a vanity number; for a patient's mobile those are typos, so any letter is
+// refused with a reason.
+TEST(PhoneNormalizer, LettersAreRefused) {
   PhoneNormalizer phones("SA");
-  auto ext = phones.to_e164("+966 50 123 4567 ext. 12");
-  ASSERT_TRUE(ext.ok());
-  EXPECT_EQ(*ext, "+966501234567");
-  auto vanity = phones.to_e164("+966-50-ABC-4567");
-  ASSERT_TRUE(vanity.ok());
-  EXPECT_EQ(*vanity, "+966502224567");
-  // A single letter (O for 0) is not converted: it is rejected.
-  EXPECT_FALSE(phones.to_e164("05O1234567").ok());
+  for (const char* input : {"+966 50 123 4567 ext. 12", "+966-50-ABC-4567", "05O1234567"}) {
+    auto r = phones.to_e164(input);
+    ASSERT_FALSE(r.ok()) << input;
+    EXPECT_EQ(r.error().field, "to");
+    EXPECT_NE(r.error().message.find("no letters"), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(PhoneNormalizer, KnowsRegionsByUpperCaseIsoCode) {

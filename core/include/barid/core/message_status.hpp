@@ -5,10 +5,11 @@
 //
 //   scheduled ─┐
 //   queued ────┴─► sending ─► sent ─► delivered ─► read
-//      ▲             │  │       │         
+//      ▲             │  │       │  └──────────────────▲ (a read report may come first)
 //      └── retry ────┘  │       └─► undelivered / failed
 //                       └─► failed / delivered / read / undelivered
-//   scheduled, queued ─► canceled        (accept) ─► suppressed
+//   scheduled, queued ─► canceled, or failed (no provider can take it)
+//   (accept) ─► suppressed
 //   failed, undelivered ─► queued        (an explicit retry)
 
 #include <barid/sdk/types.hpp>

@@ -12,7 +12,7 @@ namespace barid::core {
 struct RetryPolicy {
   int max_attempts = 3;                        // attempts in all, the first included
   std::chrono::milliseconds initial_backoff{2000};
-  std::chrono::milliseconds max_backoff{300000};
+  std::chrono::milliseconds max_backoff{300000};  // a hard maximum, jitter included
   double multiplier = 2.0;
   double jitter = 0.2;  // +/- this fraction, spread so nodes do not retry in step
 
