@@ -141,6 +141,7 @@ Result<std::shared_ptr<const LoadedPlugin>> PluginHost::load(const std::filesyst
 
   // 3. Names are unique.
   const std::string name = impl->descriptor.name;
+  std::lock_guard lock(mutex_);
   if (auto it = by_name_.find(name); it != by_name_.end()) {
     return Error::invalid("plugins", "plugin name '" + name + "' is provided twice: by " +
                                          it->second->path().string() + " and by " + file.string());
@@ -164,6 +165,12 @@ Result<std::vector<LoadFailure>> PluginHost::load_directory(const std::filesyste
   std::sort(files.begin(), files.end());
   std::vector<LoadFailure> failures;
   for (const auto& f : files) {
+    bool loaded = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [_, p] : by_name_) loaded = loaded || std::filesystem::equivalent(p->path(), f, ec);
+    }
+    if (loaded) continue;
     auto r = load(f);
     if (!r) failures.push_back({f, r.error().message});
   }
@@ -171,11 +178,13 @@ Result<std::vector<LoadFailure>> PluginHost::load_directory(const std::filesyste
 }
 
 std::shared_ptr<const LoadedPlugin> PluginHost::find(const std::string& name) const {
+  std::lock_guard lock(mutex_);
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<const LoadedPlugin>> PluginHost::plugins() const {
+  std::lock_guard lock(mutex_);
   std::vector<std::shared_ptr<const LoadedPlugin>> out;
   for (const auto& [_, p] : by_name_) out.push_back(p);
   return out;
@@ -220,7 +229,7 @@ Result<std::shared_ptr<ProviderInstance>> PluginHost::instantiate(
   auto plugin = find(plugin_name);
   if (!plugin) {
     std::string loaded;
-    for (const auto& [n, _] : by_name_) loaded += (loaded.empty() ? "" : ", ") + n;
+    for (const auto& p : plugins()) loaded += (loaded.empty() ? "" : ", ") + p->descriptor().name;
     return Error::invalid("providers." + instance_name + ".plugin",
                           "provider instance '" + instance_name + "': no plugin named '" + plugin_name +
                               "' is loaded (loaded: " + (loaded.empty() ? "none" : loaded) + ")");

@@ -8,6 +8,7 @@ namespace barid::gateway {
 
 using core::Error;
 using core::Result;
+using core::Status;
 
 GatewayApp::GatewayApp(GatewayConfig config)
     : config_(std::move(config)), public_url_(std::make_shared<core::PublicUrl>(config_.server.public_base_url)) {}
@@ -33,40 +34,9 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   if (!opened) return opened.error();
   app->store_ = std::move(*opened);
 
-  for (const auto& dir : c.plugin_paths) {
-    auto failures = app->plugins_.load_directory(dir);
-    if (!failures) return failures.error();
-    for (auto& f : *failures) {
-      core::log_warn("plugins", f.error);
-      app->plugin_failures_.push_back(std::move(f));
-    }
-  }
-
-  auto set = std::make_shared<core::ProviderSet>();
-  for (const auto& p : c.providers) {
-    core::GatewayHostContextFactory contexts(app->public_url_, p.http);
-    auto instance = app->plugins_.instantiate(p.plugin, p.name, p.config, contexts);
-    if (!instance) {
-      std::string detail = instance.error().message;
-      for (const auto& f : app->plugin_failures_) detail += "\n  (a plugin failed to load: " + f.error + ")";
-      return Error{instance.error().kind, detail, instance.error().field};
-    }
-    core::ProviderSlot slot;
-    slot.instance = *instance;
-    if (p.rate_limit > 0) slot.limiter = std::make_shared<core::RateLimiter>(p.rate_limit, p.burst);
-    set->instances.emplace(p.name, std::move(slot));
-    core::log_info("providers", "instance '" + p.name + "' of plugin '" + p.plugin + "' is ready");
-  }
-  for (const auto& r : c.routes) {
-    const auto* slot = set->find(r.provider);
-    if (!slot->instance->descriptor().serves(r.channel))
-      return Error::invalid("routing." + std::string(sdk::to_string(r.channel)) + ".provider",
-                            "routing." + std::string(sdk::to_string(r.channel)) + ".provider: instance '" + r.provider +
-                                "' (plugin '" + slot->instance->descriptor().name + "') does not serve " +
-                                std::string(sdk::to_string(r.channel)));
-    set->routes[r.channel] = core::Route{r.provider, r.fallback, r.primary_attempts};
-  }
-  app->providers_.replace(set);
+  auto set = app->build_providers(c, nullptr);
+  if (!set) return set.error();
+  app->providers_.replace(*set);
 
   core::Store& store = *app->store_;
   app->node_id_ = c.dispatch.node_id.empty() ? "node-" + core::random_hex(6) : c.dispatch.node_id;
@@ -153,13 +123,134 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   return app;
 }
 
+namespace {
+
+// What a provider instance was configured with, to tell whether a reload
+// changed it.
+std::string fingerprint(const ProviderInstanceConfig& p) {
+  std::string f = p.plugin + "\n" + std::to_string(p.rate_limit) + "/" + std::to_string(p.burst) + "\n" +
+                  std::to_string(p.http.connect_timeout.count()) + "/" + std::to_string(p.http.total_timeout.count()) +
+                  "/" + p.http.ca_file + "\n";
+  if (p.price_per_segment) f += std::to_string(p.price_per_segment->micros) + p.price_per_segment->currency;
+  for (const auto& [k, v] : p.config) f += "\n" + k + "=" + v;
+  return f;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<core::ProviderSet>> GatewayApp::build_providers(const GatewayConfig& c,
+                                                                       const core::ProviderSet* current) {
+  // New plugin files in the plugin folders are loaded; loaded ones stay.
+  for (const auto& dir : c.plugin_paths) {
+    auto failures = plugins_.load_directory(dir);
+    if (!failures) return failures.error();
+    for (auto& f : *failures) {
+      core::log_warn("plugins", f.error);
+      std::lock_guard lock(failures_mutex_);
+      plugin_failures_.push_back(std::move(f));
+    }
+  }
+
+  auto set = std::make_shared<core::ProviderSet>();
+  for (const auto& p : c.providers) {
+    const std::string print = fingerprint(p);
+    if (current) {
+      // Unchanged instances are kept as they are (connections, state).
+      if (const auto* old = current->find(p.name); old && old->fingerprint == print) {
+        set->instances.emplace(p.name, *old);
+        continue;
+      }
+    }
+    core::GatewayHostContextFactory contexts(public_url_, p.http);
+    auto instance = plugins_.instantiate(p.plugin, p.name, p.config, contexts);
+    if (!instance) {
+      std::string detail = instance.error().message;
+      for (const auto& f : plugin_failures()) detail += "\n  (a plugin failed to load: " + f.error + ")";
+      return Error{instance.error().kind, detail, instance.error().field};
+    }
+    core::ProviderSlot slot;
+    slot.instance = *instance;
+    if (p.rate_limit > 0) slot.limiter = std::make_shared<core::RateLimiter>(p.rate_limit, p.burst);
+    slot.price_per_segment = p.price_per_segment;
+    slot.fingerprint = print;
+    set->instances.emplace(p.name, std::move(slot));
+    core::log_info("providers", "instance '" + p.name + "' of plugin '" + p.plugin + "' is ready");
+  }
+  for (const auto& r : c.routes) {
+    const auto* slot = set->find(r.provider);
+    if (!slot->instance->descriptor().serves(r.channel))
+      return Error::invalid("routing." + std::string(sdk::to_string(r.channel)) + ".provider",
+                            "routing." + std::string(sdk::to_string(r.channel)) + ".provider: instance '" + r.provider +
+                                "' (plugin '" + slot->instance->descriptor().name + "') does not serve " +
+                                std::string(sdk::to_string(r.channel)));
+    for (const auto& f : r.fallback)
+      if (!set->find(f)->instance->descriptor().serves(r.channel))
+        return Error::invalid("routing." + std::string(sdk::to_string(r.channel)) + ".fallback",
+                              "routing." + std::string(sdk::to_string(r.channel)) + ".fallback: instance '" + f +
+                                  "' does not serve " + std::string(sdk::to_string(r.channel)));
+    set->routes[r.channel] = core::Route{r.provider, r.fallback, r.primary_attempts};
+  }
+  return set;
+}
+
+std::vector<core::LoadFailure> GatewayApp::plugin_failures() const {
+  std::lock_guard lock(failures_mutex_);
+  return plugin_failures_;
+}
+
+Status GatewayApp::reload() {
+  if (config_.source.empty()) return Error::invalid("--config", "the configuration did not come from a file");
+  auto next = load_config(config_.source);
+  if (!next) return next.error();
+  // What lives in the provider snapshot switches now; the rest is read once.
+  std::vector<std::string> ignored;
+  auto differs = [&](bool changed, const char* section) {
+    if (changed) ignored.push_back(section);
+  };
+  const auto& a = config_;
+  const auto& b = *next;
+  differs(a.server.host != b.server.host || a.server.port != b.server.port || a.server.threads != b.server.threads ||
+              a.server.public_base_url != b.server.public_base_url || a.server.tls_cert != b.server.tls_cert,
+          "server");
+  differs(a.mysql.host != b.mysql.host || a.mysql.port != b.mysql.port || a.mysql.database != b.mysql.database ||
+              a.mysql.user != b.mysql.user || a.mysql.socket != b.mysql.socket,
+          "storage");
+  differs(a.retry.max_attempts != b.retry.max_attempts || a.retry.initial_backoff != b.retry.initial_backoff ||
+              a.retry.max_backoff != b.retry.max_backoff,
+          "retry");
+  differs(a.dispatch.senders != b.dispatch.senders || a.dispatch.lease != b.dispatch.lease, "dispatch");
+  differs(a.default_region != b.default_region, "messaging.default_region");
+  auto set = build_providers(b, providers_.snapshot().get());
+  if (!set) return set.error();
+  const auto old = providers_.snapshot();
+  providers_.replace(*set);
+  int kept = 0, created = 0, removed = 0;
+  for (const auto& [name, slot] : (*set)->instances) {
+    const auto* before = old->find(name);
+    (before && before->instance == slot.instance) ? ++kept : ++created;
+  }
+  for (const auto& [name, _] : old->instances)
+    if (!(*set)->find(name)) ++removed;
+  std::string routes;
+  for (const auto& [ch, r] : (*set)->routes)
+    routes += (routes.empty() ? "" : ", ") + std::string(sdk::to_string(ch)) + " -> " + r.primary;
+  core::log_info("gateway", "configuration reloaded: " + std::to_string(kept) + " provider instance(s) kept, " +
+                                std::to_string(created) + " created, " + std::to_string(removed) + " removed; " +
+                                routes);
+  if (!ignored.empty()) {
+    std::string list;
+    for (const auto& i : ignored) list += (list.empty() ? "" : ", ") + i;
+    core::log_warn("gateway", "changes to " + list + " take effect at the next restart");
+  }
+  return {};
+}
+
 std::optional<sdk::Money> GatewayApp::price_per_segment(sdk::Channel channel) const {
   auto set = providers_.snapshot();
   auto route = set->routes.find(channel);
   if (route == set->routes.end()) return std::nullopt;
-  for (const auto& p : config_.providers)
-    if (p.name == route->second.primary) return p.price_per_segment;
-  return std::nullopt;
+  const auto* slot = set->find(route->second.primary);
+  return slot ? slot->price_per_segment : std::nullopt;
 }
 
 std::set<sdk::Channel> GatewayApp::routable_channels() const {

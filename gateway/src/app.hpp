@@ -17,6 +17,7 @@
 #include <barid/core/store.hpp>
 
 #include <memory>
+#include <mutex>
 #include <set>
 
 namespace barid::gateway {
@@ -48,11 +49,18 @@ class GatewayApp {
   const std::string& node_id() const noexcept { return node_id_; }
   // The per-segment price of the instance that serves `channel`, if configured.
   std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;
-  const std::vector<core::LoadFailure>& plugin_failures() const noexcept { return plugin_failures_; }
+  std::vector<core::LoadFailure> plugin_failures() const;
   // server.public_base_url, or the bound address when that is not configured.
   core::PublicUrl& public_url() noexcept { return *public_url_; }
 
   std::set<sdk::Channel> routable_channels() const;
+
+  // Reads the configuration file again and switches provider instances and
+  // routing to it (SIGHUP): unchanged instances are kept, changed ones
+  // created anew; messages in flight finish on the instance they started
+  // with. Other sections take effect at the next restart (logged). On an
+  // error nothing changes.
+  core::Status reload();
 
   void start();  // background work: the dispatcher and the periodic jobs
   // Drain: store what was accepted, finish the sends under way.
@@ -60,11 +68,14 @@ class GatewayApp {
 
  private:
   explicit GatewayApp(GatewayConfig config);
+  core::Result<std::shared_ptr<core::ProviderSet>> build_providers(const GatewayConfig& c,
+                                                                   const core::ProviderSet* current);
 
   GatewayConfig config_;
   std::shared_ptr<core::PublicUrl> public_url_;
   std::unique_ptr<core::Store> store_;
   core::PluginHost plugins_;  // outlives the instances (they also hold their library)
+  mutable std::mutex failures_mutex_;
   std::vector<core::LoadFailure> plugin_failures_;
   core::ProviderRegistry providers_;
   std::string node_id_;

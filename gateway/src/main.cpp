@@ -88,7 +88,8 @@ int serve(gateway::GatewayConfig config) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      core::log_warn("gateway", "SIGHUP: configuration reload is not supported yet; restart to apply changes");
+      if (auto st = (*app)->reload(); !st)
+        core::log_error("gateway", "configuration not reloaded (the running one stays): " + st.error().message);
       continue;
     }
     core::log_info("gateway", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");

@@ -3,6 +3,8 @@
 
 #include "gateway_harness.hpp"
 
+#include <barid/core/time.hpp>
+
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -275,6 +277,59 @@ TEST_F(GatewayE2E, KeepAliveIsHonoured) {
   EXPECT_EQ(r.header("Connection"), "Keep-Alive");
   auto c = gw_->request("GET", "/health", "", "", {{"Connection", "close"}});
   EXPECT_EQ(c.header("Connection"), "Close");
+}
+
+// SIGHUP re-reads the configuration: routing and provider instances switch
+// without a restart, and a message waiting in the queue is not lost.
+TEST_F(GatewayE2E, SighupSwitchesProvidersWithoutARestart) {
+  const std::string before = R"yaml(
+providers:
+  mock-a:
+    plugin: mock
+    config: {channel: sms}
+routing:
+  sms: {provider: mock-a}
+dispatch: {poll_interval: 100ms}
+messaging: {default_region: SA}
+)yaml";
+  start(before);
+  const std::string first = send({{"to", "+966501234567"}, {"body", "x"}});
+  EXPECT_EQ(gw_->wait_for_status(key_, first, "delivered")["provider"]["instance"], "mock-a");
+  const std::string waiting = send({{"to", "+966501234567"}, {"body", "y"},
+                                    {"scheduled_at", core::format_iso8601(core::now_us() + 3s)}});
+
+  gw_->rewrite(R"yaml(
+providers:
+  mock-a:
+    plugin: mock
+    config: {channel: sms}
+  mock-b:
+    plugin: mock
+    config: {channel: sms, delivered_after_ms: "10"}
+routing:
+  sms: {provider: mock-b}
+dispatch: {poll_interval: 100ms}
+messaging: {default_region: SA}
+)yaml");
+  gw_->signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] { return gw_->json("GET", "/v1/providers", nullptr, key_)["routing"]["sms"]["provider"] == "mock-b"; }, 10s))
+      << gw_->log();
+  EXPECT_NE(gw_->log().find("configuration reloaded: 1 provider instance(s) kept, 1 created, 0 removed"),
+            std::string::npos)
+      << gw_->log();
+  const std::string second = send({{"to", "+966501234567"}, {"body", "z"}});
+  EXPECT_EQ(gw_->wait_for_status(key_, second, "delivered")["provider"]["instance"], "mock-b");
+  auto m = gw_->wait_for_status(key_, waiting, "delivered", 20s);
+  EXPECT_EQ(m["status"], "delivered");
+  EXPECT_EQ(m["provider"]["instance"], "mock-b");
+
+  // A configuration that does not hold leaves the running one in place.
+  gw_->rewrite(before + "routing_typo: {}\n");
+  gw_->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return gw_->log().find("configuration not reloaded") != std::string::npos; }, 10s));
+  EXPECT_EQ(gw_->json("GET", "/v1/providers", nullptr, key_)["routing"]["sms"]["provider"], "mock-b");
+  EXPECT_TRUE(gw_->running());
 }
 
 // kill -9 while messages are leased, then a restart: nothing acknowledged

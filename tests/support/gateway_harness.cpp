@@ -26,18 +26,30 @@ std::string plugin_dir() { return BARID_TEST_PLUGIN_DIR; }
 GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections)
     : GatewayUnderTest(db.options(), std::move(sections)) {}
 
-GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sections) : db_password_(o.password) {
+GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sections)
+    : db_password_(o.password), db_(o) {
   char tmpl[] = "/tmp/barid-e2e.XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_path_ = dir_ + "/gateway.yaml";
-  std::ofstream out(config_path_);
+  rewrite(sections);
+}
+
+void GatewayUnderTest::rewrite(const std::string& sections) {
+  const auto& o = db_;
+  std::ofstream out(config_path_ + ".new");
   out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n"
       << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
       << "\"\n  user: \"" << o.user << "\"\n  password: \"${BARID_DB_PASSWORD}\"\n  pool_size: 4\n"
       << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"
       << "auth:\n  key_cache_ttl: 1s\n"
       << sections << "\n";
+  out.close();
+  std::filesystem::rename(config_path_ + ".new", config_path_);
+}
+
+void GatewayUnderTest::signal(int sig) {
+  if (process_) process_->signal(sig);
 }
 
 GatewayUnderTest::~GatewayUnderTest() {

@@ -28,6 +28,9 @@ class GatewayUnderTest {
   // Starts the binary and waits until it listens (fails the test if not).
   void start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void kill9();
+  void signal(int sig);
+  // Writes the configuration again with other sections (then SIGHUP it).
+  void rewrite(const std::string& sections);
   // SIGTERM, then the exit status (nullopt if it did not exit in time).
   std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running() { return process_ && process_->running(); }
@@ -52,6 +55,7 @@ class GatewayUnderTest {
   std::string config_path_;
   std::string base_url_;
   std::string db_password_;
+  core::MySqlOptions db_;
   std::unique_ptr<ChildProcess> process_;
   core::CurlHttpClient http_;
 };

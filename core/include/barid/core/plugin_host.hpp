@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,9 @@ class PluginHost {
   // Loads one plugin file. Errors name the file and say what is wrong.
   Result<std::shared_ptr<const LoadedPlugin>> load(const std::filesystem::path& file);
 
-  // Loads every *.so in `dir` (sorted by name). Files that fail are reported
-  // in the returned list and skipped; a missing directory is an error.
+  // Loads every *.so in `dir` (sorted by name) that is not loaded yet. Files
+  // that fail are reported in the returned list and skipped; a missing
+  // directory is an error.
   Result<std::vector<LoadFailure>> load_directory(const std::filesystem::path& dir);
 
   std::shared_ptr<const LoadedPlugin> find(const std::string& name) const;
@@ -90,6 +92,7 @@ class PluginHost {
                                                         HostContextFactory& contexts);
 
  private:
+  mutable std::mutex mutex_;  // loading (start-up, reload) and reading may overlap
   std::map<std::string, std::shared_ptr<const LoadedPlugin>> by_name_;
 };
 

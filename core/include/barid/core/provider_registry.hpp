@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ class RateLimiter {
 struct ProviderSlot {
   std::shared_ptr<ProviderInstance> instance;
   std::shared_ptr<RateLimiter> limiter;  // null: unlimited
+  std::optional<sdk::Money> price_per_segment;  // for estimates (template preflight)
+  // Everything the instance was configured with: a reload keeps the instance
+  // when this is unchanged.
+  std::string fingerprint;
 };
 
 struct Route {
