@@ -90,9 +90,15 @@ void Reply::send(int status, const std::string& body, const std::string& content
   if (sent_ || !outstanding_) return;
   sent_ = true;
   set_connection(response_, close_);
+  // The two types every answer uses are parsed once.
+  static const auto json_type = Http::Mime::MediaType::fromString("application/json");
+  static const auto problem_type = Http::Mime::MediaType::fromString("application/problem+json");
+  const Http::Mime::MediaType mime = content_type == "application/json"           ? json_type
+                                     : content_type == "application/problem+json" ? problem_type
+                                                                                  : Http::Mime::MediaType::fromString(content_type);
   std::atomic<int>* counter = outstanding_;
   response_
-      .send(static_cast<Http::Code>(status), body, Http::Mime::MediaType::fromString(content_type))
+      .send(static_cast<Http::Code>(status), body, mime)
       .then([counter](ssize_t) { counter->fetch_sub(1); }, [counter](std::exception_ptr&) { counter->fetch_sub(1); });
 }
 

@@ -240,6 +240,14 @@ CREATE TABLE audit_log (
        {
            "ALTER TABLE messages ADD COLUMN cost_polls TINYINT UNSIGNED NOT NULL DEFAULT 0 AFTER cost_currency",
        }},
+      {6,
+       "the status refresh, cost polls and retry sweep read ix_messages_due: next_attempt_at holds when a sent or "
+       "failed message got there",
+       {
+           "UPDATE messages SET next_attempt_at = COALESCE(failed_at, sent_at, next_attempt_at) "
+           "WHERE status IN ('sent', 'delivered', 'read', 'undelivered', 'failed')",
+           "ALTER TABLE messages DROP KEY ix_messages_sent, DROP KEY ix_messages_failed",
+       }},
   };
   return all;
 }

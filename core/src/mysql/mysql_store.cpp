@@ -308,7 +308,8 @@ Status MySqlStore::record_attempts(const std::vector<AttemptResult>& results) {
       switch (a.decision) {
         case AttemptResult::Decision::sent: {
           std::string sql = "UPDATE messages SET status = IF(status = 'sending', " + status_sql(a.status) +
-                            ", status), provider_instance = " + q(c, a.provider_instance) +
+                            ", status), next_attempt_at = UTC_TIMESTAMP(6), provider_instance = " +
+                            q(c, a.provider_instance) +
                             ", provider_message_id = " + q_or_null(c, a.provider_message_id) +
                             ", sent_at = COALESCE(sent_at, UTC_TIMESTAMP(6))";
           if (a.segments > 0) sql += ", segments = " + std::to_string(a.segments);
@@ -342,7 +343,8 @@ Status MySqlStore::record_attempts(const std::vector<AttemptResult>& results) {
           break;
         }
         case AttemptResult::Decision::failed: {
-          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), retryable = " +
+          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), "
+                    "next_attempt_at = UTC_TIMESTAMP(6), retryable = " +
                     std::string(a.retryable ? "1" : "0") + ", provider_instance = " +
                     q_or_null(c, a.provider_instance) + ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
                     ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
@@ -411,8 +413,8 @@ Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack
           "next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(requeue) + ")");
     if (!give_up.empty())
       c.execute(
-          "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), lease_owner = NULL, "
-          "lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
+          "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = UTC_TIMESTAMP(6), "
+          "lease_owner = NULL, lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
           "stopped repeatedly', updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(give_up) + ")");
     insert_events(c, events);
     c.commit();
@@ -530,6 +532,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
         if (u.status == MessageStatus::read) sets["read_at"] = "COALESCE(read_at, UTC_TIMESTAMP(6))";
         if (u.status == MessageStatus::failed || u.status == MessageStatus::undelivered) {
           sets["failed_at"] = "COALESCE(failed_at, UTC_TIMESTAMP(6))";
+          sets["next_attempt_at"] = "UTC_TIMESTAMP(6)";
           sets["error_code"] = q_or_null(c, truncate(u.error.code, 32));
           sets["error_message"] = q_or_null(c, truncate(u.error.message, 512));
           sets["retryable"] = u.retryable ? "1" : "0";

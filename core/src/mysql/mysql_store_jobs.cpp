@@ -112,7 +112,7 @@ Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& 
   return run(*pool_, "messages to refresh", [&](DbConnection& c, int) {
     std::vector<Message> out;
     auto rs = c.query(std::string("SELECT ") + kMessageColumns +
-                      " FROM messages WHERE status = 'sent' AND sent_at >= '" + format_db_time(since) +
+                      " FROM messages WHERE status = 'sent' AND next_attempt_at >= '" + format_db_time(since) +
                       "' AND provider_instance = " + q(c, instance) + " ORDER BY updated_at LIMIT " +
                       std::to_string(limit));
     while (rs->next()) out.push_back(read_message(*rs));
@@ -128,7 +128,7 @@ Result<std::vector<Message>> MySqlStore::claim_cost_polls(const std::string& ins
     for (const char* status : {"delivered", "read", "undelivered"}) {
       if (static_cast<int>(out.size()) >= limit) break;
       auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE status = '" + status +
-                        "' AND sent_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
+                        "' AND next_attempt_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
                         " AND cost_micros IS NULL AND cost_polls < " + std::to_string(max_polls) + " LIMIT " +
                         std::to_string(limit - static_cast<int>(out.size())) + " FOR UPDATE SKIP LOCKED");
       while (rs->next()) out.push_back(read_message(*rs));
@@ -151,7 +151,7 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
     Actor actor{"job:retry-sweep", "", ""};
     for (const char* status : {"failed", "undelivered"}) {
       auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
-                        status + "' AND failed_at >= '" + format_db_time(since) +
+                        status + "' AND next_attempt_at >= '" + format_db_time(since) +
                         "' AND retryable = 1 AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
                         ") LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
       while (rs->next()) {
