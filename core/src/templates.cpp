@@ -145,8 +145,16 @@ std::vector<Preflight> preflight(const Template& t, const std::optional<sdk::Mon
   for (const auto& [lang, tr] : t.translations) {
     Preflight p;
     p.language = lang;
-    p.count = count_segments(tr.body);
-    if (auto vars = template_variables(tr.body)) p.variables = std::move(*vars);
+    // The fixed text alone: the placeholders' braces are not sent (and would
+    // count double in GSM-7), the variables' values are not known yet.
+    std::string fixed;
+    (void)scan(
+        tr.body, [&](const std::string& text) { fixed += text; },
+        [&](const std::string& name) {
+          if (std::find(p.variables.begin(), p.variables.end(), name) == p.variables.end())
+            p.variables.push_back(name);
+        });
+    p.count = count_segments(fixed);
     if (price_per_segment)
       p.estimated_cost = sdk::Money{price_per_segment->micros * p.count.segments, price_per_segment->currency};
     out.push_back(std::move(p));

@@ -24,6 +24,16 @@ bool is_connection_error(int code) noexcept {
   }
 }
 
+std::string loggable_server_message(std::string_view text) {
+  const auto first = text.find('\'');
+  if (first == std::string_view::npos) return std::string(text);
+  const auto last = text.rfind('\'');
+  std::string out(text.substr(0, first));
+  out += "'…'";
+  if (last > first) out += text.substr(last + 1);
+  return out;
+}
+
 bool is_retryable_transaction_error(int code) noexcept {
   return code == 1213 /* deadlock */ || code == 1205 /* lock wait timeout */;
 }

@@ -29,6 +29,12 @@ bool is_connection_error(int code) noexcept;
 // Errors after which the transaction was rolled back and may be tried again.
 bool is_retryable_transaction_error(int code) noexcept;
 
+// A server error's text, fit for a log: the server quotes the offending
+// value or SQL in '...' (a duplicate idempotency key, an invalid string in a
+// body, the SQL near a syntax error), and a message body may hold health
+// information, so everything from the first quote to the last is replaced.
+std::string loggable_server_message(std::string_view text);
+
 class DbConnection {
  public:
   explicit DbConnection(const MySqlOptions& options);

@@ -39,7 +39,8 @@ auto run(ConnectionPool& pool, const char* what, F&& f)
       return f(*lease, attempt);
     } catch (const sql::SQLException& e) {
       const int code = e.getErrorCode();
-      last = std::string(what) + ": " + e.what() + " (MySQL error " + std::to_string(code) + ")";
+      last = std::string(what) + ": " + mysql::loggable_server_message(e.what()) + " (MySQL error " +
+             std::to_string(code) + ")";
       if (code == 0 || mysql::is_connection_error(code)) {
         lease->reset();
         std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
@@ -50,7 +51,7 @@ auto run(ConnectionPool& pool, const char* what, F&& f)
       return Error::internal(last);
     } catch (const std::exception& e) {
       lease->rollback();
-      return Error::internal(std::string(what) + ": " + e.what());
+      return Error::internal(std::string(what) + ": " + mysql::loggable_server_message(e.what()));
     }
   }
   return Error::unavailable(last);

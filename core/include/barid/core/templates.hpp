@@ -55,7 +55,10 @@ struct RenderedMessage {
 Result<RenderedMessage> render_template(const Template& t, const std::vector<std::string>& preference,
                                         const std::map<std::string, std::string>& variables);
 
-// What a translation costs to send, before the variables are known.
+// What a translation costs to send, before the variables are known: the
+// encoding, characters and segments of its fixed text (placeholders
+// removed); each variable's value adds its own characters, and a value
+// outside GSM-7 (an Arabic name) turns the whole message UCS-2.
 struct Preflight {
   std::string language;
   SegmentCount count;
