@@ -125,7 +125,8 @@ void JobScheduler::loop() {
       }
       // The first node to move next_run_at forward runs it; the others see
       // it is not due.
-      auto claimed = store_.claim_job_run(job.name, node_, job.schedule.next_after(now_us()));
+      const TimePoint now = now_us();
+      auto claimed = store_.claim_job_run(job.name, node_, job.schedule.first_run(now), job.schedule.next_after(now));
       if (!claimed) {
         log_warn("jobs", "cannot check job " + job.name + ": " + claimed.error().message);
         continue;

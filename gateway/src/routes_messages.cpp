@@ -329,8 +329,16 @@ void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply
   auto m = app.store().find_message(principal->tenant_id, *id);
   if (!m) return send_error(reply, m.error());
   if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
-  auto r = app.refresher().refresh(**m, actor_of(request, "key:" + principal->key_id));
+  const core::Actor actor = actor_of(request, "key:" + principal->key_id);
+  auto r = app.refresher().refresh(**m, actor);
   if (!r) return send_error(reply, r.error());
+  // A change is in the audit trail with this actor already; a refresh that
+  // found nothing new is recorded too.
+  if (r->kind != core::ReportOutcome::Kind::applied)
+    if (auto st = app.store().record_event(principal->tenant_id, *id, "refresh_requested",
+                                           "the provider reports " + std::string(sdk::to_string(r->to)), actor);
+        !st)
+      return send_error(reply, st.error());
   auto updated = app.store().find_message(principal->tenant_id, *id);
   if (!updated || !*updated) return send_error(reply, core::Error::internal("the message vanished during refresh"));
   json out = message_json(**updated);

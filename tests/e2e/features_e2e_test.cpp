@@ -61,9 +61,10 @@ class FeaturesE2E : public ::testing::Test {
     if (key_.empty()) key_ = gw_->create_api_key("clinic-a");
   }
 
-  json call(const std::string& method, const std::string& path, const json& body, long expect) {
+  json call(const std::string& method, const std::string& path, const json& body, long expect,
+            sdk::HttpHeaders headers = {}) {
     long status = 0;
-    auto r = gw_->json(method, path, body, key_, &status);
+    auto r = gw_->json(method, path, body, key_, &status, std::move(headers));
     EXPECT_EQ(status, expect) << method << " " << path << " -> " << r.dump();
     return r;
   }
@@ -354,13 +355,14 @@ TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
     int attempts;
     long long cost;  // micros, 0 = none
     const char* currency;
-    int delivered_after_s;  // -1: not delivered
+    int delivered_after_s;  // -1: not delivered; counted from when it was due
     const char* error;
+    int scheduled_after_s = 0;  // due this long after it was accepted
   } rows[] = {
       {"sms", "delivered", "mock-sms", 1, 7500, "USD", 10, nullptr},
       {"sms", "delivered", "mock-sms", 1, 7500, "USD", 20, nullptr},
       {"sms", "delivered", "mock-sms", 2, 15000, "USD", 30, nullptr},
-      {"sms", "delivered", "mock-sms", 1, 7500, "USD", 40, nullptr},
+      {"sms", "delivered", "mock-sms", 1, 7500, "USD", 40, nullptr, 3600},  // scheduled an hour ahead
       {"sms", "failed", "mock-sms", 3, 0, nullptr, -1, "30003"},
       {"sms", "undelivered", "mock-sms", 1, 7500, "USD", -1, "30003"},
       {"sms", "failed", "mock-sms", 1, 0, nullptr, -1, "21211"},
@@ -373,15 +375,17 @@ TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
   int n = 0;
   for (const auto& r : rows) {
     const std::string created = "UTC_TIMESTAMP(6) - INTERVAL 2 DAY + INTERVAL " + std::to_string(n++) + " MINUTE";
+    const std::string due = created + " + INTERVAL " + std::to_string(r.scheduled_after_s) + " SECOND";
     db_.execute(std::string("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, ") +
                 "next_attempt_at, provider_instance, segments, encoding, cost_micros, cost_currency, error_code, created_at, " +
-                "delivered_at, updated_at) VALUES (UNHEX(REPLACE(UUID(), '-', '')), " + tenant + ", '" + r.channel +
+                "scheduled_at, delivered_at, updated_at) VALUES (UNHEX(REPLACE(UUID(), '-', '')), " + tenant + ", '" + r.channel +
                 "', '+966501234567', 'x', '" + r.status + "', " + std::to_string(r.attempts) +
                 ", 3, UTC_TIMESTAMP(6) + INTERVAL 1 DAY, " +  // not due: the running dispatcher leaves it alone
                 (r.instance ? "'" + std::string(r.instance) + "'" : "NULL") + ", 1, 'GSM-7', " +
                 (r.cost ? std::to_string(r.cost) : "NULL") + ", " + (r.currency ? "'" + std::string(r.currency) + "'" : "NULL") +
                 ", " + (r.error ? "'" + std::string(r.error) + "'" : "NULL") + ", " + created + ", " +
-                (r.delivered_after_s >= 0 ? created + " + INTERVAL " + std::to_string(r.delivered_after_s) + " SECOND"
+                (r.scheduled_after_s ? due : std::string("NULL")) + ", " +
+                (r.delivered_after_s >= 0 ? due + " + INTERVAL " + std::to_string(r.delivered_after_s) + " SECOND"
                                           : std::string("NULL")) +
                 ", " + created + ")");
   }
@@ -405,7 +409,7 @@ TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
   EXPECT_EQ(s["successful"], 6);
   EXPECT_DOUBLE_EQ(s["success_rate"].get<double>(), 66.67);
   EXPECT_EQ(s["cost"], json::array({{{"currency", "SAR"}, {"amount", "0.100000"}}, {{"currency", "USD"}, {"amount", "0.045000"}}}));
-  // Delivery times 5, 10, 20, 30, 40, 50 s: median 25, p95 (continuous) 47.5.
+  // Delivery times from when each was due, 5, 10, 20, 30, 40, 50 s: median 25, p95 (continuous) 47.5.
   EXPECT_DOUBLE_EQ(s["delivery_seconds"]["median"].get<double>(), 25.0);
   EXPECT_DOUBLE_EQ(s["delivery_seconds"]["p95"].get<double>(), 47.5);
   // Retried: attempts > 1 -> 3 (two of them successful).
@@ -440,6 +444,19 @@ routing:
   auto events = call("GET", "/v1/messages/" + id + "/events", nullptr, 200)["events"];
   EXPECT_EQ(events.back()["type"], "delivered");
   EXPECT_EQ(events.back()["actor"].get<std::string>().rfind("key:", 0), 0u);
+  // Asking again finds nothing new: the request is in the audit trail all the same.
+  auto again = call("POST", "/v1/messages/" + id + "/refresh", nullptr, 200,
+                    {{"User-Agent", "clinic-portal/2.1"}});
+  EXPECT_EQ(again["refresh"]["changed"], false);
+  events = call("GET", "/v1/messages/" + id + "/events", nullptr, 200)["events"];
+  ASSERT_EQ(events.size(), 4u) << events.dump();  // accepted, sent, delivered, refresh_requested
+  EXPECT_EQ(events[0]["type"], "accepted");
+  EXPECT_EQ(events[0]["ip"], "127.0.0.1");
+  EXPECT_FALSE(events[0]["user_agent"].get<std::string>().empty());
+  EXPECT_EQ(events[3]["type"], "refresh_requested");
+  EXPECT_EQ(events[3]["actor"], events[2]["actor"]);
+  EXPECT_EQ(events[3]["ip"], "127.0.0.1");
+  EXPECT_EQ(events[3]["user_agent"], "clinic-portal/2.1");
   const std::string queued =
       send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 1h)}});
   call("POST", "/v1/messages/" + queued + "/refresh", nullptr, 409);

@@ -125,12 +125,15 @@ nlohmann::json GatewayUnderTest::json(const std::string& method, const std::stri
 nlohmann::json GatewayUnderTest::wait_for_status(const std::string& api_key, const std::string& id,
                                                  const std::string& status, std::chrono::milliseconds timeout) {
   nlohmann::json last;
-  eventually(
+  const bool reached = eventually(
       [&] {
         last = json("GET", "/v1/messages/" + id, nullptr, api_key);
         return last.is_object() && last.value("status", "") == status;
       },
       timeout, std::chrono::milliseconds(50));
+  if (!reached)
+    ADD_FAILURE() << "message " << id << " did not reach '" << status << "' within " << timeout.count()
+                  << " ms; last seen: " << last.dump();
   return last;
 }
 

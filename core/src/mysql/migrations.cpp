@@ -248,6 +248,15 @@ CREATE TABLE audit_log (
            "WHERE status IN ('sent', 'delivered', 'read', 'undelivered', 'failed')",
            "ALTER TABLE messages DROP KEY ix_messages_sent, DROP KEY ix_messages_failed",
        }},
+      {7,
+       "the status refresh polls the least recently polled first; delivery time counts from when a scheduled "
+       "message was due, so the statistics index covers scheduled_at",
+       {
+           "ALTER TABLE messages ADD COLUMN polled_at DATETIME(6) NULL AFTER cost_polls",
+           "ALTER TABLE messages DROP KEY ix_messages_tenant_time, ADD KEY ix_messages_tenant_time (tenant_id, "
+           "created_at, status, channel, provider_instance, cost_currency, cost_micros, attempts, scheduled_at, "
+           "delivered_at, error_code)",
+       }},
   };
   return all;
 }

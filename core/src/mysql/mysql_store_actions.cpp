@@ -91,6 +91,16 @@ Result<Message> MySqlStore::cancel_message(TenantId tenant, const MessageId& id,
   return *r;
 }
 
+Status MySqlStore::record_event(TenantId tenant, const MessageId& id, std::string_view type, std::string_view detail,
+                                const Actor& actor) {
+  auto r = run(*pool_, "record event", [&](DbConnection& c, int) {
+    insert_events(c, {event_row(c, id, tenant, type, std::nullopt, detail, actor)});
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
 namespace {
 
 Batch read_batch(sql::ResultSet& rs) {

@@ -52,7 +52,8 @@ Result<Statistics> MySqlStore::statistics(TenantId tenant, TimePoint from, TimeP
       auto rs = c.query(
           "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY d) OVER () AS p50, "
           "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY d) OVER () AS p95 FROM (SELECT "
-          "TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) AS d" + hint +
+          "TIMESTAMPDIFF(MICROSECOND, GREATEST(created_at, COALESCE(scheduled_at, created_at)), delivered_at) AS d" +
+          hint +
           " AND delivered_at IS NOT NULL) AS t LIMIT 1");
       if (rs->next() && !rs->isNull("p50")) out = std::make_pair(rs->getDouble("p50"), rs->getDouble("p95"));
       return out;
@@ -87,10 +88,11 @@ Result<Statistics> MySqlStore::statistics(TenantId tenant, TimePoint from, TimeP
   return s;
 }
 
-Result<bool> MySqlStore::claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) {
+Result<bool> MySqlStore::claim_job_run(const std::string& job, const std::string& node,
+                                       std::optional<TimePoint> first_run, TimePoint next_run) {
   return run(*pool_, "claim job run", [&](DbConnection& c, int) {
-    // A job seen for the first time is due now.
-    c.execute("INSERT IGNORE INTO jobs (name, next_run_at) VALUES (" + q(c, job) + ", UTC_TIMESTAMP(6))");
+    c.execute("INSERT IGNORE INTO jobs (name, next_run_at) VALUES (" + q(c, job) + ", " +
+              (first_run ? "'" + format_db_time(*first_run) + "'" : std::string("UTC_TIMESTAMP(6)")) + ")");
     return c.update("UPDATE jobs SET next_run_at = '" + format_db_time(next_run) +
                     "', last_started_at = UTC_TIMESTAMP(6), last_node = " + q(c, truncate(node, 64)) +
                     " WHERE name = " + q(c, job) + " AND next_run_at <= UTC_TIMESTAMP(6)") == 1;
@@ -111,11 +113,19 @@ Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& 
                                                              int limit) {
   return run(*pool_, "messages to refresh", [&](DbConnection& c, int) {
     std::vector<Message> out;
+    c.begin();
+    // NULL (never polled) sorts first.
     auto rs = c.query(std::string("SELECT ") + kMessageColumns +
                       " FROM messages WHERE status = 'sent' AND next_attempt_at >= '" + format_db_time(since) +
-                      "' AND provider_instance = " + q(c, instance) + " ORDER BY updated_at LIMIT " +
-                      std::to_string(limit));
+                      "' AND provider_instance = " + q(c, instance) + " ORDER BY polled_at, next_attempt_at LIMIT " +
+                      std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
     while (rs->next()) out.push_back(read_message(*rs));
+    if (!out.empty()) {
+      std::vector<MessageId> ids;
+      for (const auto& m : out) ids.push_back(m.id);
+      c.execute("UPDATE messages SET polled_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(ids) + ")");
+    }
+    c.commit();
     return out;
   });
 }
@@ -179,16 +189,24 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
     c.begin();
     const std::string where =
         "tenant_id = " + std::to_string(tenant) + " AND created_at < '" + format_db_time(cutoff) + "'";
+    // A message still waiting to go out (scheduled far ahead, or queued) is
+    // kept whatever its age: retention is about what was sent, not what is due.
     std::vector<MessageId> ids;
-    auto rs = c.query("SELECT id FROM messages WHERE " + where + " ORDER BY created_at LIMIT " + std::to_string(limit) +
-                      " FOR UPDATE");
+    auto rs = c.query("SELECT id FROM messages WHERE " + where +
+                      " AND status NOT IN ('scheduled', 'queued', 'sending') ORDER BY created_at LIMIT " +
+                      std::to_string(limit) + " FOR UPDATE");
     while (rs->next()) ids.push_back(Uuid::from_bytes(rs->getString(1).asStdString()));
     if (!ids.empty()) {
       const std::string in = id_list(ids);
       c.execute("DELETE FROM message_events WHERE message_id IN (" + in + ")");
       c.execute("DELETE FROM messages WHERE id IN (" + in + ")");
-    } else {
-      c.execute("DELETE FROM batches WHERE " + where + " LIMIT " + std::to_string(limit));
+    }
+    if (static_cast<int>(ids.size()) < limit) {
+      // The last round for this tenant: old batches none of whose messages
+      // are left go too.
+      c.execute("DELETE FROM batches WHERE " + where +
+                " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = batches.id) LIMIT " +
+                std::to_string(limit));
     }
     c.commit();
     return static_cast<int>(ids.size());

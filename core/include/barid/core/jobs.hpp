@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,13 @@ struct JobSchedule {
   static JobSchedule interval(std::chrono::milliseconds d) { return {d, -1, 0}; }
   static JobSchedule daily(int hour, int minute) { return {std::chrono::milliseconds(0), hour, minute}; }
   TimePoint next_after(TimePoint now) const;
+  // When a job that never ran is first due: at once for an interval job, at
+  // the next HH:MM for a daily one (a deployment at noon does not start the
+  // nightly retention at noon).
+  std::optional<TimePoint> first_run(TimePoint now) const {
+    if (daily_hour < 0) return std::nullopt;
+    return next_after(now);
+  }
 };
 
 struct JobDefinition {

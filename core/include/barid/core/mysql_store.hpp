@@ -49,6 +49,8 @@ class MySqlStore final : public Store {
   Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) override;
   Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
   Result<Message> cancel_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
+  Status record_event(TenantId tenant, const MessageId& id, std::string_view type, std::string_view detail,
+                      const Actor& actor) override;
 
   Result<BatchInsert> insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) override;
   Result<std::optional<Batch>> find_batch(TenantId tenant, const Uuid& id) override;
@@ -70,7 +72,8 @@ class MySqlStore final : public Store {
 
   Result<Statistics> statistics(TenantId tenant, TimePoint from, TimePoint to) override;
 
-  Result<bool> claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) override;
+  Result<bool> claim_job_run(const std::string& job, const std::string& node, std::optional<TimePoint> first_run,
+                             TimePoint next_run) override;
   Status finish_job_run(const std::string& job, const std::string& result) override;
   Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since, int limit) override;
   Result<std::vector<Message>> claim_cost_polls(const std::string& instance, TimePoint since, int limit,

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace barid::core {
@@ -81,6 +82,10 @@ class Store {
   virtual Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
   // Canceled: only while queued or scheduled.
   virtual Result<Message> cancel_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
+  // An action on the message that changed nothing (a refresh that found no
+  // news), for its audit trail.
+  virtual Status record_event(TenantId tenant, const MessageId& id, std::string_view type, std::string_view detail,
+                              const Actor& actor) = 0;
 
   // --- bulk
   // The batch and its messages in one transaction. Returns the batch as
@@ -119,10 +124,14 @@ class Store {
 
   // --- periodic jobs
   // True when this node may run `job` now: its next run was due and this
-  // node moved it to `next_run` (exactly one node wins each run).
-  virtual Result<bool> claim_job_run(const std::string& job, const std::string& node, TimePoint next_run) = 0;
+  // node moved it to `next_run` (exactly one node wins each run). A job seen
+  // for the first time is first due at `first_run`, or at once without one.
+  virtual Result<bool> claim_job_run(const std::string& job, const std::string& node,
+                                     std::optional<TimePoint> first_run, TimePoint next_run) = 0;
   virtual Status finish_job_run(const std::string& job, const std::string& result) = 0;
-  // Sent but not final, sent through `instance` since `since`, oldest check first.
+  // Sent but not final, sent through `instance` since `since`: up to `limit`,
+  // the least recently polled first, marked as polled now (so a backlog
+  // larger than `limit` is worked through in turn, not the same rows again).
   virtual Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since,
                                                            int limit) = 0;
   // Delivered, read or undelivered messages of `instance` sent since
@@ -135,7 +144,9 @@ class Store {
   // below `max_attempts` in all: back to the queue. Returns how many.
   virtual Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) = 0;
   // Deletes up to `limit` messages of `tenant` accepted before `cutoff`, and
-  // their events; returns how many messages.
+  // their events; messages not yet sent (scheduled, queued, sending) are kept.
+  // When fewer than `limit` are left, old batches with no message left go
+  // too. Returns how many messages.
   virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
   virtual Result<std::vector<Tenant>> list_tenants() = 0;
   virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
