@@ -129,7 +129,9 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
         [[fallthrough]];
       case core::InsertOutcome::Kind::inserted:
         shared->header("Location", "/v1/messages/" + r->id.str());
-        shared->send_json(202, json{{"id", r->id.str()}, {"status", std::string(sdk::to_string(r->status))}});
+        json answer{{"id", r->id.str()}, {"status", std::string(sdk::to_string(r->status))}};
+        if (!r->status_reason.empty()) answer["status_reason"] = r->status_reason;
+        shared->send_json(202, answer);
         return;
     }
   });

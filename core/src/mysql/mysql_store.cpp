@@ -186,6 +186,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
     out[i].kind = InsertOutcome::Kind::inserted;
     out[i].id = batch[i].id;
     out[i].status = batch[i].status;
+    out[i].status_reason = batch[i].status_reason;
   }
 
   // Idempotency keys: whoever holds the key in the table is the answer.
@@ -195,25 +196,28 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
   for (const auto& [tenant, idx] : keyed) {
     std::string keys;
     for (auto i : idx) keys += (keys.empty() ? "" : ",") + q(c, batch[i].idempotency_key);
-    auto rs = c.query("SELECT id, idempotency_key, request_hash, status FROM messages WHERE tenant_id = " +
+    auto rs = c.query("SELECT id, idempotency_key, request_hash, status, status_reason FROM messages WHERE tenant_id = " +
                       std::to_string(tenant) + " AND idempotency_key IN (" + keys + ")");
     struct Holder {
       MessageId id;
       std::string hash;
       MessageStatus status;
+      std::string status_reason;
     };
     std::unordered_map<std::string, Holder> holders;
     while (rs->next()) {
       holders[rs->getString("idempotency_key").asStdString()] = {
           Uuid::from_bytes(rs->getString("id").asStdString()),
           rs->isNull("request_hash") ? std::string() : rs->getString("request_hash").asStdString(),
-          sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::queued)};
+          sdk::status_from_string(rs->getString("status").asStdString()).value_or(MessageStatus::queued),
+          get_str(*rs, "status_reason")};
     }
     for (auto i : idx) {
       auto it = holders.find(batch[i].idempotency_key);
       if (it == holders.end() || it->second.id == batch[i].id) continue;
       out[i].id = it->second.id;
       out[i].status = it->second.status;
+      out[i].status_reason = it->second.status_reason;
       out[i].kind = it->second.hash == batch[i].request_hash ? InsertOutcome::Kind::duplicate
                                                              : InsertOutcome::Kind::idempotency_mismatch;
     }

@@ -84,6 +84,7 @@ struct InsertOutcome {
   Kind kind = Kind::inserted;
   MessageId id;  // the stored message's id (the earlier one for a duplicate)
   MessageStatus status = MessageStatus::queued;
+  std::string status_reason;  // why it was suppressed
 };
 
 struct Message {
