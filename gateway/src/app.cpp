@@ -61,6 +61,18 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
       if (auto st = store.add_opt_out(o); !st)
         core::log_warn("dispatcher", "cannot record an opt-out: " + st.error().message);
     });
+    // A send that found the credentials rejected (or working again): the
+    // instance's health changes now in GET /v1/providers and /ready, not at
+    // the next provider-health run.
+    app->dispatcher_->set_health_hook([&store, node = app->node_id_](const std::string& instance,
+                                                                     const sdk::HealthReport& h) {
+      if (auto st = store.save_provider_health(instance, h, node); !st)
+        core::log_warn("health", "cannot record the health of " + instance + ": " + st.error().message);
+      if (h.state != sdk::HealthState::healthy)
+        core::log_warn("health", instance + " is " + std::string(sdk::to_string(h.state)) + ": " + h.detail);
+      else
+        core::log_info("health", instance + " is healthy again: " + h.detail);
+    });
   }
   core::Dispatcher* dispatcher = app->dispatcher_.get();
   app->writer_ = std::make_unique<core::IntakeWriter>(store, app->policy_.get(), c.intake, [dispatcher] {

@@ -173,7 +173,22 @@ sdk::SendResult UnifonicProvider::send(const sdk::OutboundMessage& message) noex
                     [](std::string why) { return sdk::SendResult::transient({"INTERNAL", why}); });
 }
 
+sdk::HealthReport UnifonicProvider::account_health() {
+  std::lock_guard lock(mutex_);
+  if (problem_state_ == sdk::HealthState::healthy) return {sdk::HealthState::healthy, "Unifonic accepted a send"};
+  return {problem_state_, problem_detail_};
+}
+
+// A send that finds an account problem (or clears one) tells the gateway at
+// once (SendResult::health).
 sdk::SendResult UnifonicProvider::do_send(const sdk::OutboundMessage& m) {
+  const sdk::HealthState before = account_health().state;
+  sdk::SendResult r = send_once(m);
+  if (auto after = account_health(); after.state != before) r.health = std::move(after);
+  return r;
+}
+
+sdk::SendResult UnifonicProvider::send_once(const sdk::OutboundMessage& m) {
   if (m.body.empty())
     return sdk::SendResult::rejected(
         {"EMPTY-BODY", m.provider_template.empty() ? "the message has no body"

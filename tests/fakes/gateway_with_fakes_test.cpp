@@ -133,6 +133,14 @@ messaging: {default_region: SA}
     EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["attempts"], 2);
   }
 
+  // The health of `instance` as GET /v1/providers shows it (null if unknown).
+  json instance_health(const std::string& instance) {
+    const json instances = gw->json("GET", "/v1/providers", nullptr, key)["instances"];
+    for (const auto& i : instances)
+      if (i["name"] == instance) return i["health"];
+    return nullptr;
+  }
+
   std::vector<std::string> event_types(const std::string& id) {
     std::vector<std::string> out;
     auto r = gw->json("GET", "/v1/messages/" + id + "/events", nullptr, key);
@@ -347,6 +355,48 @@ TEST_F(GatewayWithFakes, WhatsAppTemplateIsRead) {
   const auto requests = creates();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(form_value(requests[0], "Body"), "");
+}
+
+// A send the provider refuses for bad credentials fails at once, and the
+// instance is unhealthy in GET /v1/providers and /ready straight away: the
+// periodic health check is off here, so the send itself recorded it. The
+// next accepted send makes it healthy again.
+class RejectedCredentials : public GatewayWithFakes {
+ protected:
+  void check(const std::string& instance, const std::string& error_code) {
+    start(instance);
+    EXPECT_EQ(instance_health(instance), nullptr);
+    EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+
+    const std::string id = send({{"to", "+966501234585"}, {"body", "x"}});
+    auto m = gw->wait_for_status(key, id, "failed");
+    ASSERT_EQ(m["status"], "failed") << m.dump();
+    EXPECT_EQ(m["attempts"], 1);
+    EXPECT_EQ(m["error"]["code"], error_code) << m.dump();
+    const json h = instance_health(instance);
+    ASSERT_TRUE(h.is_object()) << gw->log();
+    EXPECT_EQ(h["state"], "unhealthy") << h.dump();
+    auto ready = gw->request("GET", "/ready");
+    EXPECT_EQ(ready.status, 503) << ready.body;
+    EXPECT_EQ(json::parse(ready.body)["checks"]["channels"]["sms"]["instances"][instance], "unhealthy") << ready.body;
+    EXPECT_EQ(gw->log().find(kToken), std::string::npos);
+    EXPECT_EQ(gw->log().find(kAppSid), std::string::npos);
+
+    const std::string ok = send({{"to", "+966501234586"}, {"body", "x"}});
+    ASSERT_EQ(gw->wait_for_status(key, ok, "delivered")["status"], "delivered");
+    EXPECT_EQ(instance_health(instance)["state"], "healthy");
+    EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+  }
+};
+
+TEST_F(RejectedCredentials, TwilioMarksTheInstanceUnhealthyAtOnce) {
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234585"}, {"status", 401}, {"times", 1}});
+  check("tw-sms", "20003");
+}
+
+TEST_F(RejectedCredentials, UnifonicMarksTheInstanceUnhealthyAtOnce) {
+  control(unifonic, "POST", "/_control/rules", {{"to", "+966501234585"}, {"http_status", 401}, {"times", 1}});
+  check("uf", "HTTP-401");
 }
 
 TEST_F(GatewayWithFakes, UnifonicIsDeliveredThroughTokenCheckedReports) {

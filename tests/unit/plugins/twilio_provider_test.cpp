@@ -271,6 +271,44 @@ TEST(TwilioSend, BadCredentialsArePermanentAndMakeHealthUnhealthy) {
   f.expect_no_secrets_logged();
 }
 
+// The send that finds the credentials rejected says so (SendResult::health),
+// once; while Twilio then gives no verdict, check_health keeps reporting it;
+// the first accepted send reports the recovery.
+TEST(TwilioSend, RejectedCredentialsAreReportedWithTheSendUntilASendSucceeds) {
+  Fixture f;
+  f.host.http_client.answer_json(401, error_body(20003, 401, "Authenticate"));
+  f.host.http_client.answer_json(401, error_body(20003, 401, "Authenticate"));
+  auto first = f.send(f.message());
+  ASSERT_TRUE(first.health);
+  EXPECT_EQ(first.health->state, sdk::HealthState::unhealthy);
+  EXPECT_NE(first.health->detail.find("20003"), std::string::npos) << first.health->detail;
+  EXPECT_FALSE(f.send(f.message()).health);  // nothing new
+
+  f.host.http_client.answer_json(503, error_body(20500, 503));
+  f.host.http_client.fail(sdk::TransportError::connect, "refused");
+  auto h = f.provider->check_health();
+  EXPECT_EQ(h.state, sdk::HealthState::unhealthy);
+  EXPECT_NE(h.detail.find("rejected the credentials"), std::string::npos) << h.detail;
+  EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::unhealthy);
+
+  // A 429 on a send is no verdict either.
+  f.host.http_client.answer_json(429, error_body(20429, 429));
+  auto limited = f.send(f.message());
+  EXPECT_EQ(limited.outcome, Outcome::retry);
+  EXPECT_FALSE(limited.health);
+
+  f.host.http_client.answer_json(201, created());
+  auto ok = f.send(f.message());
+  EXPECT_EQ(ok.outcome, Outcome::ok);
+  ASSERT_TRUE(ok.health);
+  EXPECT_EQ(ok.health->state, sdk::HealthState::healthy);
+  f.host.http_client.answer_json(503, error_body(20500, 503));
+  EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::degraded);
+  f.host.http_client.answer_json(201, created());
+  EXPECT_FALSE(f.send(f.message()).health);
+  f.expect_no_secrets_logged();
+}
+
 TEST(TwilioSend, TooManyRequestsRetriesHonouringRetryAfterSeconds) {
   Fixture f;
   f.host.http_client.answer_json(429, error_body(20429, 429, "Too Many Requests"), {{"retry-after", "7"}});
