@@ -196,6 +196,7 @@ TEST(TwilioStatusMapping, AllWords) {
   EXPECT_EQ(map_status("sending"), MessageStatus::sent);
   EXPECT_EQ(map_status("sent"), MessageStatus::sent);
   EXPECT_EQ(map_status("delivered"), MessageStatus::delivered);
+  EXPECT_EQ(map_status("partially_delivered"), MessageStatus::delivered);
   EXPECT_EQ(map_status("read"), MessageStatus::read);
   EXPECT_EQ(map_status("undelivered"), MessageStatus::undelivered);
   EXPECT_EQ(map_status("failed"), MessageStatus::failed);
@@ -475,6 +476,28 @@ TEST(TwilioFetch, DeliveredAndRead) {
   EXPECT_EQ(f.provider->fetch_status(kSid).status, MessageStatus::read);
 }
 
+TEST(TwilioFetch, PartiallyDeliveredCountsAsDelivered) {
+  Fixture f;
+  f.host.http_client.answer_json(200, R"({"sid":")" + kSid + R"(","status":"partially_delivered","error_code":null})");
+  auto r = f.provider->fetch_status(kSid);
+  EXPECT_EQ(r.outcome, Outcome::ok);
+  EXPECT_EQ(r.status, MessageStatus::delivered);
+}
+
+TEST(TwilioFetch, OutsideTheWhatsAppWindowSaysATemplateIsNeeded) {
+  Fixture f(sdk::Channel::whatsapp);
+  f.host.http_client.answer_json(
+      200, R"({"sid":")" + kSid + R"(","status":"failed","to":"whatsapp:+966501234567","error_code":63016,)"
+                                  R"("error_message":"Failed to send freeform message because you are outside the allowed window."})");
+  auto r = f.provider->fetch_status(kSid);
+  EXPECT_EQ(r.outcome, Outcome::ok);
+  EXPECT_EQ(r.status, MessageStatus::failed);
+  EXPECT_EQ(r.error.code, "63016");
+  EXPECT_NE(r.error.message.find("24-hour"), std::string::npos) << r.error.message;
+  EXPECT_NE(r.error.message.find("template"), std::string::npos) << r.error.message;
+  EXPECT_FALSE(r.retryable);
+}
+
 TEST(TwilioFetch, ErrorsAreClassified) {
   Fixture f;
   f.host.http_client.answer_json(404, error_body(20404, 404));
@@ -538,6 +561,32 @@ TEST(TwilioWebhook, UndeliveredCarriesTheErrorCode) {
   EXPECT_FALSE(r.status_updates.at(0).error.message.empty());
   EXPECT_TRUE(r.status_updates.at(0).message_id.empty());
   EXPECT_FALSE(r.status_updates.at(0).retryable);
+}
+
+TEST(TwilioWebhook, PartiallyDeliveredCountsAsDelivered) {
+  Fixture f;
+  auto r = f.provider->parse_callback(f.webhook("status", status_params("partially_delivered")));
+  ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+  ASSERT_EQ(r.status_updates.size(), 1u);
+  EXPECT_EQ(r.status_updates[0].status, MessageStatus::delivered);
+}
+
+// 63016 usually arrives after the 201, in the report: permanent, and the
+// message says a template is needed whatever text Twilio sent with it.
+TEST(TwilioWebhook, OutsideTheWhatsAppWindowSaysATemplateIsNeeded) {
+  Fixture f(sdk::Channel::whatsapp);
+  auto params = status_params("failed");
+  params.emplace_back("ErrorCode", "63016");
+  params.emplace_back("ChannelPrefix", "whatsapp");
+  params.emplace_back("ChannelStatusMessage", "Failed to send freeform message because you are outside the allowed window.");
+  auto r = f.provider->parse_callback(f.webhook("status", params));
+  ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+  const auto& u = r.status_updates.at(0);
+  EXPECT_EQ(u.status, MessageStatus::failed);
+  EXPECT_EQ(u.error.code, "63016");
+  EXPECT_NE(u.error.message.find("24-hour"), std::string::npos) << u.error.message;
+  EXPECT_NE(u.error.message.find("template"), std::string::npos) << u.error.message;
+  EXPECT_FALSE(u.retryable);
 }
 
 TEST(TwilioWebhook, TransientFailuresAreMarkedRetryable) {
