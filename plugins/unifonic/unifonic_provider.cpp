@@ -134,7 +134,11 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   UnifonicSettings settings;
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
-  if (settings.webhook_secret.empty())
+  if (settings.webhook_secret.empty() && settings.status_callback)
+    host.logger().warn("status_callback is on and webhook_secret is empty: delivery reports are accepted "
+                       "unauthenticated (Unifonic signs none), so anyone who knows the webhook URL can move this "
+                       "instance's messages; set webhook_secret to require a token");
+  else if (settings.webhook_secret.empty())
     host.logger().info("no webhook_secret: delivery reports are accepted without proof of origin (Unifonic signs "
                        "none); set webhook_secret to require a token");
   return sdk::CreateResult::ok(std::make_unique<UnifonicProvider>(std::move(settings), host));

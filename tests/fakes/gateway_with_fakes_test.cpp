@@ -478,6 +478,17 @@ TEST_F(GatewayWithFakes, UnifonicErrorsRetryOrFail) {
   EXPECT_EQ(m["error"]["code"], "ER-04");
 }
 
+// Unifonic documents no Retry-After; when a 429 carries one anyway, the next
+// attempt waits for it.
+TEST_F(GatewayWithFakes, UnifonicRetryAfterIsHonoured) {
+  start("uf");
+  control(unifonic, "POST", "/_control/rules",
+          {{"to", "+966501234594"}, {"http_status", 429}, {"retry_after", "2"}, {"times", 1}});
+  const std::string id = send({{"to", "+966501234594"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered", seconds(20))["status"], "delivered");
+  expect_second_attempt_waited(id, seconds(2));
+}
+
 TEST_F(GatewayWithFakes, UnifonicReportsOutOfOrderNeverMoveAMessageBack) {
   start("uf");
   control(unifonic, "POST", "/_control/rules",

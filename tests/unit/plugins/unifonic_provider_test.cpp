@@ -457,6 +457,26 @@ TEST(UnifonicHealth, States) {
   EXPECT_EQ(sdk::form_value(testing::form_of(f.host.http_client.requests.at(0)), "AppSid"), kAppSid);
 }
 
+// Without webhook_secret, delivery reports prove nothing: a warning at start
+// when the plugin asks Unifonic to post them, an info line otherwise.
+TEST(UnifonicConfig, UnauthenticatedReportsAreWarnedAbout) {
+  {
+    Fixture f;
+    ASSERT_EQ(f.host.log.at(sdk::LogLevel::warn).size(), 1u) << f.host.log.all();
+    EXPECT_NE(f.host.log.at(sdk::LogLevel::warn)[0].find("webhook_secret"), std::string::npos);
+  }
+  {
+    Fixture f({{"status_callback", std::string("false")}});
+    EXPECT_TRUE(f.host.log.at(sdk::LogLevel::warn).empty()) << f.host.log.all();
+    EXPECT_EQ(f.host.log.at(sdk::LogLevel::info).size(), 1u) << f.host.log.all();
+  }
+  {
+    Fixture f({{"webhook_secret", kHookSecret}});
+    EXPECT_TRUE(f.host.log.lines.empty()) << f.host.log.all();
+    f.expect_no_secrets_logged();
+  }
+}
+
 TEST(UnifonicConfig, Errors) {
   TestHost host;
   auto r = create_provider(testing::config_of(config_keys(), {}), host);
