@@ -37,6 +37,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   auto set = app->build_providers(c, nullptr);
   if (!set) return set.error();
   app->providers_.replace(*set);
+  if (const std::string w = public_url_warning(c); !w.empty()) core::log_warn("gateway", w);
 
   core::Store& store = *app->store_;
   app->node_id_ = c.dispatch.node_id.empty() ? "node-" + core::random_hex(6) : c.dispatch.node_id;
