@@ -240,7 +240,17 @@ Status GatewayApp::reload() {
   int kept = 0, created = 0, removed = 0;
   for (const auto& [name, slot] : (*set)->instances) {
     const auto* before = old->find(name);
-    (before && before->instance == slot.instance) ? ++kept : ++created;
+    if (before && before->instance == slot.instance) {
+      ++kept;
+      continue;
+    }
+    ++created;
+    // A new or changed instance (new credentials, say) is checked now, so
+    // that /ready and GET /v1/providers stop showing what the instance it
+    // replaces last reported (e.g. rejected credentials) before the next
+    // provider-health run.
+    if (auto st = store_->save_provider_health(name, slot.instance->provider().check_health(), node_id_); !st)
+      core::log_warn("health", "cannot record the health of " + name + ": " + st.error().message);
   }
   for (const auto& [name, _] : old->instances)
     if (!(*set)->find(name)) ++removed;

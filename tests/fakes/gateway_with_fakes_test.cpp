@@ -42,12 +42,22 @@ class GatewayWithFakes : public ::testing::Test {
 
   // `jobs` replaces the default periodic-job configuration (all off).
   void start(const std::string& sms_route, const std::string& jobs = kNoJobs) {
-    const std::string sections = R"yaml(
+    gw = std::make_unique<GatewayUnderTest>(db, sections(sms_route, jobs));
+    gw->start();
+    key = gw->create_api_key("clinic");
+    ASSERT_FALSE(key.empty());
+  }
+
+  // The configuration's sections: tw-sms, tw-wa and uf against the fakes.
+  std::string sections(const std::string& sms_route, const std::string& jobs = kNoJobs,
+                       const std::string& sms_from = "+15017122661") {
+    return R"yaml(
 providers:
   tw-sms:
     plugin: twilio-sms
     config: {account_sid: ")yaml" + kAccount + R"yaml(", auth_token: ")yaml" + kToken +
-                                 R"yaml(", from: "+15017122661", base_url: ")yaml" + twilio.base() + R"yaml("}
+                                 R"yaml(", from: ")yaml" + sms_from + R"yaml(", base_url: ")yaml" + twilio.base() +
+                                 R"yaml("}
   tw-wa:
     plugin: twilio-whatsapp
     config: {account_sid: ")yaml" + kAccount + R"yaml(", auth_token: ")yaml" + kToken +
@@ -63,10 +73,6 @@ retry: {max_attempts: 3, initial_backoff: 100ms, max_backoff: 2s, jitter: 0}
 dispatch: {poll_interval: 100ms, lease: 30s}
 messaging: {default_region: SA}
 )yaml" + jobs;
-    gw = std::make_unique<GatewayUnderTest>(db, sections);
-    gw->start();
-    key = gw->create_api_key("clinic");
-    ASSERT_FALSE(key.empty());
   }
 
   std::string send(const json& body) {
@@ -392,6 +398,33 @@ class RejectedCredentials : public GatewayWithFakes {
 TEST_F(RejectedCredentials, TwilioMarksTheInstanceUnhealthyAtOnce) {
   control(twilio, "POST", "/_control/rules", {{"to", "+966501234585"}, {"status", 401}, {"times", 1}});
   check("tw-sms", "20003");
+}
+
+// Once the credentials are fixed and the configuration reloaded (SIGHUP),
+// the changed instance is checked at once: healthy again without a send and
+// with the periodic health check off.
+TEST_F(RejectedCredentials, AReloadedInstanceIsCheckedAtOnce) {
+  control(twilio, "POST", "/_control/rules",
+          json::array({{{"status", 401}}, {{"op", "account"}, {"status", 401}}}));
+  start("tw-sms");
+  const std::string id = send({{"to", "+966501234587"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "failed")["status"], "failed");
+  ASSERT_EQ(instance_health("tw-sms")["state"], "unhealthy");
+
+  control(twilio, "DELETE", "/_control/rules");
+  gw->rewrite(sections("tw-sms", kNoJobs, "+15017122662"));
+  gw->signal(SIGHUP);
+  json h;
+  ASSERT_TRUE(eventually(
+      [&] {
+        h = instance_health("tw-sms");
+        return h.is_object() && h["state"] == "healthy";
+      },
+      seconds(10)))
+      << h.dump() << "\n" << gw->log();
+  EXPECT_NE(h["detail"].get<std::string>().find("Twilio account reachable"), std::string::npos) << h.dump();
+  EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+  EXPECT_EQ(creates().size(), 1u);
 }
 
 TEST_F(RejectedCredentials, UnifonicMarksTheInstanceUnhealthyAtOnce) {
