@@ -189,6 +189,7 @@ AttemptResult Dispatcher::attempt(const Message& m) {
   out.status_callback_url = slot->instance->context().webhook_url("status");
 
   const sdk::SendResult res = slot->instance->provider().send(out);
+  if (res.health && health_hook_) health_hook_(slot->instance->name(), *res.health);
   switch (res.outcome) {
     case sdk::Outcome::ok:
       r.decision = AttemptResult::Decision::sent;

@@ -37,6 +37,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   auto set = app->build_providers(c, nullptr);
   if (!set) return set.error();
   app->providers_.replace(*set);
+  if (const std::string w = public_url_warning(c); !w.empty()) core::log_warn("gateway", w);
 
   core::Store& store = *app->store_;
   app->node_id_ = c.dispatch.node_id.empty() ? "node-" + core::random_hex(6) : c.dispatch.node_id;
@@ -60,6 +61,18 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
       o.detail = "the provider refused the recipient as unsubscribed";
       if (auto st = store.add_opt_out(o); !st)
         core::log_warn("dispatcher", "cannot record an opt-out: " + st.error().message);
+    });
+    // A send that found the credentials rejected (or working again): the
+    // instance's health changes now in GET /v1/providers and /ready, not at
+    // the next provider-health run.
+    app->dispatcher_->set_health_hook([&store, node = app->node_id_](const std::string& instance,
+                                                                     const sdk::HealthReport& h) {
+      if (auto st = store.save_provider_health(instance, h, node); !st)
+        core::log_warn("health", "cannot record the health of " + instance + ": " + st.error().message);
+      if (h.state != sdk::HealthState::healthy)
+        core::log_warn("health", instance + " is " + std::string(sdk::to_string(h.state)) + ": " + h.detail);
+      else
+        core::log_info("health", instance + " is healthy again: " + h.detail);
     });
   }
   core::Dispatcher* dispatcher = app->dispatcher_.get();
@@ -227,7 +240,17 @@ Status GatewayApp::reload() {
   int kept = 0, created = 0, removed = 0;
   for (const auto& [name, slot] : (*set)->instances) {
     const auto* before = old->find(name);
-    (before && before->instance == slot.instance) ? ++kept : ++created;
+    if (before && before->instance == slot.instance) {
+      ++kept;
+      continue;
+    }
+    ++created;
+    // A new or changed instance (new credentials, say) is checked now, so
+    // that /ready and GET /v1/providers stop showing what the instance it
+    // replaces last reported (e.g. rejected credentials) before the next
+    // provider-health run.
+    if (auto st = store_->save_provider_health(name, slot.instance->provider().check_health(), node_id_); !st)
+      core::log_warn("health", "cannot record the health of " + name + ": " + st.error().message);
   }
   for (const auto& [name, _] : old->instances)
     if (!(*set)->find(name)) ++removed;

@@ -536,4 +536,48 @@ Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLo
   return r;
 }
 
+namespace {
+
+// The host of an http(s) URL, lower-case, without brackets, user or port.
+std::string url_host(const std::string& url) {
+  std::string rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
+  rest = rest.substr(0, rest.find('/'));
+  if (auto at = rest.rfind('@'); at != std::string::npos) rest.erase(0, at + 1);
+  std::string host;
+  if (!rest.empty() && rest.front() == '[') {
+    host = rest.substr(1, rest.find(']') == std::string::npos ? std::string::npos : rest.find(']') - 1);
+  } else {
+    host = rest.substr(0, rest.find(':'));
+  }
+  for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return host;
+}
+
+bool loopback_or_unspecified(const std::string& host) {
+  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string::npos;
+  return host == "localhost" || (host.size() > 10 && host.ends_with(".localhost")) ||
+         (ipv4 && host.rfind("127.", 0) == 0) ||
+         host == "::1" || host == "0:0:0:0:0:0:0:1" || host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0";
+}
+
+}  // namespace
+
+std::string public_url_warning(const GatewayConfig& c) {
+  std::string real;
+  for (const auto& p : c.providers)
+    if (p.plugin != "mock") real += (real.empty() ? "" : ", ") + p.name;
+  if (real.empty()) return {};
+  const std::string consequence =
+      ": provider instance(s) " + real +
+      " will hand their providers webhook URLs that they cannot reach, so delivery reports and inbound "
+      "messages (STOP) will not arrive; set server.public_base_url to the URL the providers call";
+  if (c.server.public_base_url.empty())
+    return "server.public_base_url is not set, so webhook URLs name the listen address (" + c.server.host + ")" +
+           consequence;
+  const std::string host = url_host(c.server.public_base_url);
+  if (loopback_or_unspecified(host))
+    return "server.public_base_url names " + host + ", a loopback or unspecified address" + consequence;
+  return {};
+}
+
 }  // namespace barid::gateway

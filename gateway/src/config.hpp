@@ -101,6 +101,13 @@ core::Result<GatewayConfig> parse_config(const std::string& yaml_text, const std
                                          const EnvLookup& env = process_env);
 core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env = process_env);
 
+// What to warn the operator about when providers cannot reach this gateway's
+// webhooks: an instance of a real provider (any plugin but mock) is
+// configured and server.public_base_url is unset (webhook URLs then name the
+// listen address) or names a loopback or unspecified host. Empty when there
+// is nothing to say.
+std::string public_url_warning(const GatewayConfig& config);
+
 // "500ms", "2s", "5m", "1h", "1d"
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 // "0.0075" -> 7500 (millionths); at most six decimals

@@ -251,6 +251,10 @@ void HttpApi::Routes::webhook(const Rest::Request& request, Reply& reply) {
   cb.method = Http::methodString(request.method());
   std::string base = app.public_url().get();
   while (!base.empty() && base.back() == '/') base.pop_back();
+  // Pistache (0.0.5) keeps no raw request target: the query string is
+  // rebuilt from its parsed parameters, which it holds unordered. With one
+  // parameter (the mid= or token= the plugins add) that is the URL the
+  // provider signed; server.public_base_url may not carry a query string.
   cb.url = base + request.resource() + request.query().as_str();
   for (const auto& [name, raw] : request.headers().rawList()) cb.headers.emplace_back(name, raw.value());
   for (const auto& h : request.headers().list()) {

@@ -130,7 +130,9 @@ std::optional<sdk::MessageStatus> map_status(std::string_view s) {
   using sdk::MessageStatus;
   if (s == "queued" || s == "accepted" || s == "scheduled" || s == "sending" || s == "sent")
     return MessageStatus::sent;
-  if (s == "delivered") return MessageStatus::delivered;
+  // partially_delivered (deprecated by Twilio): some segments or media
+  // reached the handset. Final, and the recipient has the message.
+  if (s == "delivered" || s == "partially_delivered") return MessageStatus::delivered;
   if (s == "read") return MessageStatus::read;
   if (s == "undelivered") return MessageStatus::undelivered;
   if (s == "failed" || s == "canceled") return MessageStatus::failed;

@@ -157,14 +157,19 @@ std::string TwilioProvider::strip_channel_prefix(std::string a) const {
   return a;
 }
 
-void TwilioProvider::note(const TwilioReply& reply, std::string_view what) {
+std::optional<sdk::HealthReport> TwilioProvider::note(const TwilioReply& reply, std::string_view what) {
   if (reply.credentials_rejected) {
-    if (!credentials_rejected_.exchange(true))
-      host_.logger().error(std::string(what) + ": Twilio rejected the credentials (HTTP 401, code " +
-                           reply.error.code + ")");
-  } else if (reply.outcome == sdk::Outcome::ok || reply.http_status != 0) {
-    credentials_rejected_ = false;  // any authenticated answer proves the credentials
+    if (credentials_rejected_.exchange(true)) return std::nullopt;
+    host_.logger().error(std::string(what) + ": Twilio rejected the credentials (HTTP 401, code " + reply.error.code +
+                         ")");
+    return sdk::HealthReport{sdk::HealthState::unhealthy, "Twilio rejects the credentials (" + reply.error.code + ")"};
   }
+  // An answer Twilio gives only to an authenticated request proves the
+  // credentials; a 429, a 5xx or no answer at all says nothing about them.
+  if (reply.http_status == 0 || reply.outcome == sdk::Outcome::retry) return std::nullopt;
+  if (!credentials_rejected_.exchange(false)) return std::nullopt;
+  host_.logger().info(std::string(what) + ": Twilio accepts the credentials again");
+  return sdk::HealthReport{sdk::HealthState::healthy, "Twilio accepts the credentials again"};
 }
 
 bool TwilioProvider::build_create_fields(const sdk::OutboundMessage& m, sdk::FormFields& f,
@@ -221,8 +226,14 @@ sdk::SendResult TwilioProvider::do_send(const sdk::OutboundMessage& message) {
   sdk::ProviderError invalid;
   if (!build_create_fields(message, fields, invalid)) return sdk::SendResult::rejected(invalid);
 
-  TwilioReply reply = client_.create_message(fields);
-  note(reply, "send");
+  const TwilioReply reply = client_.create_message(fields);
+  const auto health = note(reply, "send");
+  sdk::SendResult r = send_outcome(message, reply);
+  r.health = health;
+  return r;
+}
+
+sdk::SendResult TwilioProvider::send_outcome(const sdk::OutboundMessage& message, const TwilioReply& reply) {
   if (reply.outcome == sdk::Outcome::retry) {
     host_.logger().warn("send of " + message.id + " will be retried: " + reply.error.code + " " + reply.error.message);
     return sdk::SendResult::transient(reply.error, reply.retry_after);
@@ -370,6 +381,11 @@ sdk::HealthReport TwilioProvider::do_check_health() {
   if (reply.credentials_rejected)
     return {sdk::HealthState::unhealthy, "Twilio rejects the credentials (" + reply.error.code + ")"};
   if (reply.outcome == sdk::Outcome::retry) {
+    // No verdict on the credentials from this call: the last one's stands.
+    if (credentials_rejected_)
+      return {sdk::HealthState::unhealthy, "Twilio rejected the credentials on the last call, and now answers " +
+                                               (reply.http_status == 0 ? "nothing: " + reply.error.message
+                                                                       : reply.error.code + ": " + reply.error.message)};
     if (reply.http_status == 0) return {sdk::HealthState::unhealthy, "Twilio is unreachable: " + reply.error.message};
     return {sdk::HealthState::degraded, "Twilio answers " + reply.error.code + ": " + reply.error.message};
   }

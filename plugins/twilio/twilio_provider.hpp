@@ -8,6 +8,7 @@
 #include <barid/sdk/sdk.hpp>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,10 @@ class TwilioProvider final : public sdk::Provider {
   sdk::HealthReport do_check_health();
   std::string address(const std::string& number) const;  // adds whatsapp: for WhatsApp
   std::string strip_channel_prefix(std::string address) const;
-  void note(const TwilioReply& reply, std::string_view what);
+  // Keeps track of whether Twilio accepts the credentials; a report when an
+  // answer changed that (for SendResult::health).
+  std::optional<sdk::HealthReport> note(const TwilioReply& reply, std::string_view what);
+  sdk::SendResult send_outcome(const sdk::OutboundMessage& message, const TwilioReply& reply);
 
   TwilioSettings settings_;
   sdk::HostContext& host_;

@@ -134,7 +134,11 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   UnifonicSettings settings;
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
-  if (settings.webhook_secret.empty())
+  if (settings.webhook_secret.empty() && settings.status_callback)
+    host.logger().warn("status_callback is on and webhook_secret is empty: delivery reports are accepted "
+                       "unauthenticated (Unifonic signs none), so anyone who knows the webhook URL can move this "
+                       "instance's messages; set webhook_secret to require a token");
+  else if (settings.webhook_secret.empty())
     host.logger().info("no webhook_secret: delivery reports are accepted without proof of origin (Unifonic signs "
                        "none); set webhook_secret to require a token");
   return sdk::CreateResult::ok(std::make_unique<UnifonicProvider>(std::move(settings), host));
@@ -173,7 +177,22 @@ sdk::SendResult UnifonicProvider::send(const sdk::OutboundMessage& message) noex
                     [](std::string why) { return sdk::SendResult::transient({"INTERNAL", why}); });
 }
 
+sdk::HealthReport UnifonicProvider::account_health() {
+  std::lock_guard lock(mutex_);
+  if (problem_state_ == sdk::HealthState::healthy) return {sdk::HealthState::healthy, "Unifonic accepted a send"};
+  return {problem_state_, problem_detail_};
+}
+
+// A send that finds an account problem (or clears one) tells the gateway at
+// once (SendResult::health).
 sdk::SendResult UnifonicProvider::do_send(const sdk::OutboundMessage& m) {
+  const sdk::HealthState before = account_health().state;
+  sdk::SendResult r = send_once(m);
+  if (auto after = account_health(); after.state != before) r.health = std::move(after);
+  return r;
+}
+
+sdk::SendResult UnifonicProvider::send_once(const sdk::OutboundMessage& m) {
   if (m.body.empty())
     return sdk::SendResult::rejected(
         {"EMPTY-BODY", m.provider_template.empty() ? "the message has no body"

@@ -46,6 +46,7 @@ class UnifonicProvider final : public sdk::Provider {
   Answer post(const std::string& path, const sdk::FormFields& fields);
 
   sdk::SendResult do_send(const sdk::OutboundMessage& message);
+  sdk::SendResult send_once(const sdk::OutboundMessage& message);
   sdk::SendResult resolve_duplicate(const sdk::OutboundMessage& message, sdk::ProviderError duplicate);
   sdk::StatusResult do_fetch_status(const std::string& id);
   sdk::CallbackResult do_parse_callback(const sdk::CallbackRequest& request);
@@ -55,6 +56,7 @@ class UnifonicProvider final : public sdk::Provider {
   // SenderID), reported by check_health until a send succeeds.
   void set_account_problem(sdk::HealthState state, std::string detail);
   void clear_account_problem();
+  sdk::HealthReport account_health();
 
   UnifonicSettings settings_;
   sdk::HostContext& host_;

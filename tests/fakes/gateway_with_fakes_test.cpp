@@ -42,12 +42,22 @@ class GatewayWithFakes : public ::testing::Test {
 
   // `jobs` replaces the default periodic-job configuration (all off).
   void start(const std::string& sms_route, const std::string& jobs = kNoJobs) {
-    const std::string sections = R"yaml(
+    gw = std::make_unique<GatewayUnderTest>(db, sections(sms_route, jobs));
+    gw->start();
+    key = gw->create_api_key("clinic");
+    ASSERT_FALSE(key.empty());
+  }
+
+  // The configuration's sections: tw-sms, tw-wa and uf against the fakes.
+  std::string sections(const std::string& sms_route, const std::string& jobs = kNoJobs,
+                       const std::string& sms_from = "+15017122661") {
+    return R"yaml(
 providers:
   tw-sms:
     plugin: twilio-sms
     config: {account_sid: ")yaml" + kAccount + R"yaml(", auth_token: ")yaml" + kToken +
-                                 R"yaml(", from: "+15017122661", base_url: ")yaml" + twilio.base() + R"yaml("}
+                                 R"yaml(", from: ")yaml" + sms_from + R"yaml(", base_url: ")yaml" + twilio.base() +
+                                 R"yaml("}
   tw-wa:
     plugin: twilio-whatsapp
     config: {account_sid: ")yaml" + kAccount + R"yaml(", auth_token: ")yaml" + kToken +
@@ -63,10 +73,6 @@ retry: {max_attempts: 3, initial_backoff: 100ms, max_backoff: 2s, jitter: 0}
 dispatch: {poll_interval: 100ms, lease: 30s}
 messaging: {default_region: SA}
 )yaml" + jobs;
-    gw = std::make_unique<GatewayUnderTest>(db, sections);
-    gw->start();
-    key = gw->create_api_key("clinic");
-    ASSERT_FALSE(key.empty());
   }
 
   std::string send(const json& body) {
@@ -89,6 +95,58 @@ messaging: {default_region: SA}
     return json::parse(resp.body, nullptr, false);
   }
 
+  // The create-message requests (POST Messages.json) the fake Twilio
+  // received; a health check would add GET Accounts/{sid}.json requests.
+  std::vector<json> creates() {
+    std::vector<json> out;
+    const json requests = control(twilio, "GET", "/_control/requests")["requests"];
+    for (const auto& r : requests)
+      if (r["method"] == "POST") out.push_back(r);
+    return out;
+  }
+
+  // How many of them went to `number` (E.164; with or without whatsapp:).
+  int creates_to(const std::string& number) {
+    int n = 0;
+    for (const auto& r : creates()) {
+      const std::string to = form_value(r, "To");
+      if (to.size() >= number.size() && to.compare(to.size() - number.size(), number.size(), number) == 0) ++n;
+    }
+    return n;
+  }
+
+  // A field of a request the fake recorded ("" when absent).
+  static std::string form_value(const json& request, const std::string& name) {
+    for (const auto& kv : request["form"])
+      if (kv[0] == name) return kv[1];
+    return {};
+  }
+
+  // The first attempt of message `id` was refused and retried: the retry
+  // was scheduled at least `wait` later, and the message was sent no sooner.
+  void expect_second_attempt_waited(const std::string& id, milliseconds wait) {
+    auto events = gw->json("GET", "/v1/messages/" + id + "/events", nullptr, key)["events"];
+    ASSERT_GE(events.size(), 2u) << events.dump();
+    EXPECT_EQ(events[1]["type"], "retry_scheduled");
+    std::smatch m;
+    const std::string detail = events[1]["detail"];
+    ASSERT_TRUE(std::regex_search(detail, m, std::regex("next attempt in ([0-9]+) ms"))) << detail;
+    EXPECT_GE(std::stoll(m[1].str()), wait.count()) << detail;
+    const auto refused = core::parse_iso8601(events[1]["at"].get<std::string>());
+    const auto sent = core::parse_iso8601(gw->json("GET", "/v1/messages/" + id, nullptr, key)["sent_at"].get<std::string>());
+    ASSERT_TRUE(refused && sent);
+    EXPECT_GE(*sent - *refused, wait);
+    EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["attempts"], 2);
+  }
+
+  // The health of `instance` as GET /v1/providers shows it (null if unknown).
+  json instance_health(const std::string& instance) {
+    const json instances = gw->json("GET", "/v1/providers", nullptr, key)["instances"];
+    for (const auto& i : instances)
+      if (i["name"] == instance) return i["health"];
+    return nullptr;
+  }
+
   std::vector<std::string> event_types(const std::string& id) {
     std::vector<std::string> out;
     auto r = gw->json("GET", "/v1/messages/" + id + "/events", nullptr, key);
@@ -105,74 +163,189 @@ messaging: {default_region: SA}
   core::CurlHttpClient http;
 };
 
-TEST_F(GatewayWithFakes, TwilioSmsIsDeliveredThroughSignedStatusCallbacks) {
+// The Twilio behaviours both plugins share, run once per channel: SMS through
+// the twilio-sms instance tw-sms, WhatsApp through the twilio-whatsapp
+// instance tw-wa (whatsapp: addresses, EventType=READ reports).
+struct TwilioChannel {
+  std::string channel;                   // as in POST /v1/messages
+  std::string instance;                  // the provider instance it is routed to
+  std::vector<std::string> progression;  // the reports of a message that goes all the way
+  std::string other_channel;             // the channel an opt-out on this one does not cover
+};
+
+void PrintTo(const TwilioChannel& c, std::ostream* os) { *os << c.channel << " through " << c.instance; }
+
+std::string channel_name(const ::testing::TestParamInfo<TwilioChannel>& info) {
+  return info.param.channel == "sms" ? "Sms" : "WhatsApp";
+}
+
+class TwilioOnEachChannel : public GatewayWithFakes, public ::testing::WithParamInterface<TwilioChannel> {
+ protected:
+  const TwilioChannel& ch() const { return GetParam(); }
+  std::string final_status() const { return ch().progression.back(); }
+
+  json message_to(const std::string& to, const std::string& channel = {}) const {
+    return {{"to", to}, {"body", "x"}, {"channel", channel.empty() ? ch().channel : channel}};
+  }
+
+  // Has the fake post a signed inbound message (STOP, START...) from `from`
+  // to this channel's inbound webhook; the HTTP status the gateway answered.
+  json inbound(const std::string& from, const std::string& body, const std::string& signature = "valid") {
+    return control(twilio, "POST", "/_control/inbound",
+                   {{"url", gw->base_url() + "/webhooks/" + ch().instance + "/inbound"},
+                    {"from", from},
+                    {"body", body},
+                    {"channel", ch().channel},
+                    {"signature", signature}});
+  }
+
+  // True once the fake has posted `n` status reports and all got `http_status`.
+  bool callbacks_answered(std::size_t n, int http_status) {
+    auto cbs = control(twilio, "GET", "/_control/callbacks")["callbacks"];
+    if (cbs.size() != n) return false;
+    for (const auto& c : cbs)
+      if (c["http_status"] != http_status) return false;
+    return true;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Twilio, TwilioOnEachChannel,
+                         ::testing::Values(TwilioChannel{"sms", "tw-sms", {"sent", "delivered"}, "whatsapp"},
+                                           TwilioChannel{"whatsapp", "tw-wa", {"sent", "delivered", "read"}, "sms"}),
+                         channel_name);
+
+TEST_P(TwilioOnEachChannel, IsDeliveredThroughSignedStatusCallbacks) {
   start("tw-sms");
-  const std::string id = send({{"to", "0501234567"}, {"body", "Your appointment is tomorrow at 10:00"}});
-  auto m = gw->wait_for_status(key, id, "delivered");
-  ASSERT_EQ(m["status"], "delivered") << m.dump() << "\n" << gw->log();
-  EXPECT_EQ(m["provider"]["instance"], "tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234567"}, {"progression", ch().progression}});
+  const std::string id = send(message_to("0501234567"));
+  auto m = gw->wait_for_status(key, id, final_status());
+  ASSERT_EQ(m["status"], final_status()) << m.dump() << "\n" << gw->log();
+  EXPECT_EQ(m["provider"]["instance"], ch().instance);
   EXPECT_TRUE(std::regex_match(m["provider"]["message_id"].get<std::string>(), std::regex("SM[0-9a-f]{32}")));
   EXPECT_EQ(m["segments"], 1);
 
-  // The gateway's health job also calls the fake (GET Accounts/{sid}.json).
-  std::vector<json> creates;
-  const json requests = control(twilio, "GET", "/_control/requests")["requests"];
-  for (const auto& r : requests)
-    if (r["method"] == "POST") creates.push_back(r);
-  ASSERT_EQ(creates.size(), 1u);
-  std::string callback;
-  for (const auto& kv : creates[0]["form"])
-    if (kv[0] == "StatusCallback") callback = kv[1];
-  EXPECT_EQ(callback, gw->base_url() + "/webhooks/tw-sms/status?mid=" + id);
-  // Both reports were accepted by the gateway (the signature verified).
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto cbs = control(twilio, "GET", "/_control/callbacks")["callbacks"];
-        return cbs.size() == 2 && cbs[0]["http_status"] == 200 && cbs[1]["http_status"] == 200;
-      },
-      seconds(10)));
+  const auto requests = creates();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(form_value(requests[0], "To"), (ch().channel == "whatsapp" ? "whatsapp:" : "") + std::string("+966501234567"));
+  EXPECT_EQ(form_value(requests[0], "StatusCallback"),
+            gw->base_url() + "/webhooks/" + ch().instance + "/status?mid=" + id);
+  // Every report was accepted by the gateway (the signature verified).
+  EXPECT_TRUE(eventually([&] { return callbacks_answered(ch().progression.size(), 200); }, seconds(10)))
+      << control(twilio, "GET", "/_control/callbacks").dump();
   const auto events = event_types(id);
-  EXPECT_NE(std::find(events.begin(), events.end(), "delivered"), events.end());
+  EXPECT_NE(std::find(events.begin(), events.end(), final_status()), events.end());
 }
 
-TEST_F(GatewayWithFakes, ForgedTwilioCallbacksAreRefusedAndChangeNothing) {
+TEST_P(TwilioOnEachChannel, ForgedCallbacksAreRefusedAndChangeNothing) {
   start("tw-sms");
-  control(twilio, "POST", "/_control/rules", {{"to", "+966501234568"}, {"signature", "invalid"}});
-  const std::string id = send({{"to", "+966501234568"}, {"body", "hello"}});
+  control(twilio, "POST", "/_control/rules",
+          {{"to", "+966501234568"}, {"progression", ch().progression}, {"signature", "invalid"}});
+  const std::string id = send(message_to("+966501234568"));
   ASSERT_EQ(gw->wait_for_status(key, id, "sent")["status"], "sent");
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto cbs = control(twilio, "GET", "/_control/callbacks")["callbacks"];
-        return cbs.size() == 2 && cbs[0]["http_status"] == 403 && cbs[1]["http_status"] == 403;
-      },
-      seconds(10)));
+  EXPECT_TRUE(eventually([&] { return callbacks_answered(ch().progression.size(), 403); }, seconds(10)))
+      << control(twilio, "GET", "/_control/callbacks").dump();
   EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], "sent");
+  const auto events = event_types(id);
+  EXPECT_EQ(std::find(events.begin(), events.end(), "delivered"), events.end());
   EXPECT_EQ(gw->log().find(kToken), std::string::npos);
 }
 
-TEST_F(GatewayWithFakes, TwilioErrorsRetryOrFail) {
+// 429 is retried, 21610 (the recipient replied STOP to the sender) fails and
+// suppresses later sends to that number, an invalid number fails at once.
+TEST_P(TwilioOnEachChannel, ErrorsRetryOrFail) {
   start("tw-sms");
   control(twilio, "POST", "/_control/rules",
           json::array({{{"to", "+966501234570"}, {"status", 429}, {"retry_after", "1"}, {"times", 1}},
-                        {{"to", "+966501234571"}, {"status", 400}, {"code", 21610}, {"message", "unsubscribed"}},
-                        {{"to", "+966501234572"}, {"status", 400}, {"code", 21211}, {"message", "invalid To"}}}));
-  const std::string limited = send({{"to", "+966501234570"}, {"body", "x"}});
-  const std::string stopped = send({{"to", "+966501234571"}, {"body", "x"}});
-  const std::string invalid = send({{"to", "+966501234572"}, {"body", "x"}});
+                       {{"to", "+966501234571"}, {"status", 400}, {"code", 21610}, {"message", "unsubscribed"}},
+                       {{"to", "+966501234572"}, {"status", 400}, {"code", 21211}, {"message", "invalid To"}}}));
+  const std::string limited = send(message_to("+966501234570"));
+  const std::string stopped = send(message_to("+966501234571"));
+  const std::string invalid = send(message_to("+966501234572"));
 
   auto m = gw->wait_for_status(key, limited, "delivered", seconds(20));
   ASSERT_EQ(m["status"], "delivered") << m.dump();
   EXPECT_EQ(m["attempts"], 2);
   m = gw->wait_for_status(key, stopped, "failed");
   ASSERT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_EQ(m["attempts"], 1);
   EXPECT_NE(m["error"].dump().find("21610"), std::string::npos) << m.dump();
   m = gw->wait_for_status(key, invalid, "failed");
   ASSERT_EQ(m["status"], "failed") << m.dump();
   EXPECT_EQ(m["attempts"], 1);
   EXPECT_NE(m["error"].dump().find("21211"), std::string::npos) << m.dump();
+  EXPECT_EQ(creates_to("+966501234572"), 1);
+
+  // The refusal was recorded as an opt-out: the next send to that number on
+  // this channel is suppressed and never reaches Twilio.
+  long status = 0;
+  auto later = gw->json("POST", "/v1/messages", message_to("+966501234571"), key, &status);
+  EXPECT_EQ(status, 202) << later.dump();
+  EXPECT_EQ(later["status"], "suppressed") << later.dump();
+  EXPECT_EQ(creates_to("+966501234571"), 1);
 }
 
-TEST_F(GatewayWithFakes, WhatsAppTemplateIsReadAndInboundIsVerified) {
+// The next attempt waits at least as long as the provider's Retry-After.
+TEST_P(TwilioOnEachChannel, RetryAfterIsHonoured) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234580"}, {"status", 429}, {"retry_after", "2"}, {"times", 1}});
+  const std::string id = send(message_to("+966501234580"));
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered", seconds(20))["status"], "delivered");
+  expect_second_attempt_waited(id, seconds(2));
+  EXPECT_EQ(creates_to("+966501234580"), 2);
+}
+
+TEST_P(TwilioOnEachChannel, RepeatedServerErrorsFailAfterTheConfiguredAttempts) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234581"}, {"status", 503}});
+  const std::string id = send(message_to("+966501234581"));
+  auto m = gw->wait_for_status(key, id, "failed", seconds(20));
+  ASSERT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_EQ(m["attempts"], 3);
+  EXPECT_EQ(creates_to("+966501234581"), 3);
+}
+
+// The fake posts the reports in reverse order (read, delivered, sent for
+// WhatsApp): the late ones are recorded as ignored and change nothing.
+TEST_P(TwilioOnEachChannel, CallbacksOutOfOrderNeverMoveAMessageBack) {
+  start("tw-sms");
+  control(twilio, "POST", "/_control/rules",
+          {{"to", "+966501234582"}, {"progression", ch().progression}, {"order", "reversed"}});
+  const std::string id = send(message_to("+966501234582"));
+  ASSERT_EQ(gw->wait_for_status(key, id, final_status())["status"], final_status());
+  ASSERT_TRUE(eventually([&] { return callbacks_answered(ch().progression.size(), 200); }, seconds(10)))
+      << control(twilio, "GET", "/_control/callbacks").dump();
+  EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], final_status());
+  const auto events = event_types(id);
+  EXPECT_NE(std::find(events.begin(), events.end(), "report_ignored"), events.end());
+
+  // A `sent` that comes in even later still changes nothing.
+  const std::string sid = gw->json("GET", "/v1/messages/" + id, nullptr, key)["provider"]["message_id"];
+  auto r = control(twilio, "POST", "/_control/messages/" + sid + "/status", {{"status", "sent"}});
+  EXPECT_EQ(r["http_status"], 200);
+  EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], final_status());
+}
+
+// STOP posted to the instance's own inbound webhook opts the sender out of
+// this channel (not the other one); START opts back in.
+TEST_P(TwilioOnEachChannel, AStopRepliedToTwilioSuppressesLaterSends) {
+  start("tw-sms");
+  ASSERT_EQ(inbound("+966501234583", "Stop")["http_status"], 200);
+  long status = 0;
+  auto later = gw->json("POST", "/v1/messages", message_to("+966501234583"), key, &status);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(later["status"], "suppressed") << later.dump();
+  EXPECT_EQ(creates().size(), 0u);
+  // A forged STOP changes nothing.
+  EXPECT_EQ(inbound("+966501234584", "STOP", "invalid")["http_status"], 403);
+  EXPECT_EQ(gw->json("POST", "/v1/messages", message_to("+966501234584"), key)["status"], "queued");
+  // The opt-out is for the channel the recipient replied on.
+  EXPECT_EQ(gw->json("POST", "/v1/messages", message_to("+966501234583", ch().other_channel), key)["status"], "queued");
+
+  ASSERT_EQ(inbound("+966501234583", "START")["http_status"], 200);
+  EXPECT_EQ(gw->json("POST", "/v1/messages", message_to("+966501234583"), key)["status"], "queued");
+}
+
+TEST_F(GatewayWithFakes, WhatsAppTemplateIsRead) {
   start("tw-sms");
   control(twilio, "POST", "/_control/rules", {{"to", "+966501234573"}, {"progression", {"sent", "delivered", "read"}}});
   const std::string id = send({{"to", "+966501234573"},
@@ -185,16 +358,78 @@ TEST_F(GatewayWithFakes, WhatsAppTemplateIsReadAndInboundIsVerified) {
   EXPECT_EQ(messages[0]["to"], "whatsapp:+966501234573");
   EXPECT_EQ(messages[0]["content_sid"], kContent);
   EXPECT_EQ(json::parse(messages[0]["content_variables"].get<std::string>()), (json{{"1", "Sara"}, {"2", "10:00"}}));
+  const auto requests = creates();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(form_value(requests[0], "Body"), "");
+}
 
-  auto ok = control(twilio, "POST", "/_control/inbound",
-                    {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"}, {"from", "+966501234573"}, {"body", "STOP"}});
-  EXPECT_EQ(ok["http_status"], 200);
-  auto forged = control(twilio, "POST", "/_control/inbound",
-                        {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"},
-                         {"from", "+966501234573"},
-                         {"body", "STOP"},
-                         {"signature", "invalid"}});
-  EXPECT_EQ(forged["http_status"], 403);
+// A send the provider refuses for bad credentials fails at once, and the
+// instance is unhealthy in GET /v1/providers and /ready straight away: the
+// periodic health check is off here, so the send itself recorded it. The
+// next accepted send makes it healthy again.
+class RejectedCredentials : public GatewayWithFakes {
+ protected:
+  void check(const std::string& instance, const std::string& error_code) {
+    start(instance);
+    EXPECT_EQ(instance_health(instance), nullptr);
+    EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+
+    const std::string id = send({{"to", "+966501234585"}, {"body", "x"}});
+    auto m = gw->wait_for_status(key, id, "failed");
+    ASSERT_EQ(m["status"], "failed") << m.dump();
+    EXPECT_EQ(m["attempts"], 1);
+    EXPECT_EQ(m["error"]["code"], error_code) << m.dump();
+    const json h = instance_health(instance);
+    ASSERT_TRUE(h.is_object()) << gw->log();
+    EXPECT_EQ(h["state"], "unhealthy") << h.dump();
+    auto ready = gw->request("GET", "/ready");
+    EXPECT_EQ(ready.status, 503) << ready.body;
+    EXPECT_EQ(json::parse(ready.body)["checks"]["channels"]["sms"]["instances"][instance], "unhealthy") << ready.body;
+    EXPECT_EQ(gw->log().find(kToken), std::string::npos);
+    EXPECT_EQ(gw->log().find(kAppSid), std::string::npos);
+
+    const std::string ok = send({{"to", "+966501234586"}, {"body", "x"}});
+    ASSERT_EQ(gw->wait_for_status(key, ok, "delivered")["status"], "delivered");
+    EXPECT_EQ(instance_health(instance)["state"], "healthy");
+    EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+  }
+};
+
+TEST_F(RejectedCredentials, TwilioMarksTheInstanceUnhealthyAtOnce) {
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234585"}, {"status", 401}, {"times", 1}});
+  check("tw-sms", "20003");
+}
+
+// Once the credentials are fixed and the configuration reloaded (SIGHUP),
+// the changed instance is checked at once: healthy again without a send and
+// with the periodic health check off.
+TEST_F(RejectedCredentials, AReloadedInstanceIsCheckedAtOnce) {
+  control(twilio, "POST", "/_control/rules",
+          json::array({{{"status", 401}}, {{"op", "account"}, {"status", 401}}}));
+  start("tw-sms");
+  const std::string id = send({{"to", "+966501234587"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "failed")["status"], "failed");
+  ASSERT_EQ(instance_health("tw-sms")["state"], "unhealthy");
+
+  control(twilio, "DELETE", "/_control/rules");
+  gw->rewrite(sections("tw-sms", kNoJobs, "+15017122662"));
+  gw->signal(SIGHUP);
+  json h;
+  ASSERT_TRUE(eventually(
+      [&] {
+        h = instance_health("tw-sms");
+        return h.is_object() && h["state"] == "healthy";
+      },
+      seconds(10)))
+      << h.dump() << "\n" << gw->log();
+  EXPECT_NE(h["detail"].get<std::string>().find("Twilio account reachable"), std::string::npos) << h.dump();
+  EXPECT_EQ(gw->request("GET", "/ready").status, 200);
+  EXPECT_EQ(creates().size(), 1u);
+}
+
+TEST_F(RejectedCredentials, UnifonicMarksTheInstanceUnhealthyAtOnce) {
+  control(unifonic, "POST", "/_control/rules", {{"to", "+966501234585"}, {"http_status", 401}, {"times", 1}});
+  check("uf", "HTTP-401");
 }
 
 TEST_F(GatewayWithFakes, UnifonicIsDeliveredThroughTokenCheckedReports) {
@@ -229,74 +464,6 @@ TEST_F(GatewayWithFakes, UnifonicIsDeliveredThroughTokenCheckedReports) {
   EXPECT_EQ(gw->json("GET", "/v1/messages/" + id2, nullptr, key)["status"], "sent");
   EXPECT_EQ(gw->log().find(kAppSid), std::string::npos);
   EXPECT_EQ(gw->log().find(kHookSecret), std::string::npos);
-}
-
-// The next attempt waits at least as long as the provider's Retry-After.
-TEST_F(GatewayWithFakes, TwilioRetryAfterIsHonoured) {
-  start("tw-sms");
-  control(twilio, "POST", "/_control/rules", {{"to", "+966501234580"}, {"status", 429}, {"retry_after", "2"}, {"times", 1}});
-  const std::string id = send({{"to", "+966501234580"}, {"body", "x"}});
-  ASSERT_EQ(gw->wait_for_status(key, id, "delivered", seconds(20))["status"], "delivered");
-  auto events = gw->json("GET", "/v1/messages/" + id + "/events", nullptr, key)["events"];
-  ASSERT_GE(events.size(), 2u);
-  EXPECT_EQ(events[1]["type"], "retry_scheduled");
-  std::smatch m;
-  const std::string detail = events[1]["detail"];
-  ASSERT_TRUE(std::regex_search(detail, m, std::regex("next attempt in ([0-9]+) ms"))) << detail;
-  EXPECT_GE(std::stoi(m[1].str()), 2000) << detail;
-  const auto first = core::parse_iso8601(events[1]["at"].get<std::string>());
-  const auto sent = core::parse_iso8601(gw->json("GET", "/v1/messages/" + id, nullptr, key)["sent_at"].get<std::string>());
-  ASSERT_TRUE(first && sent);
-  EXPECT_GE(*sent - *first, seconds(2));
-}
-
-TEST_F(GatewayWithFakes, RepeatedServerErrorsFailAfterTheConfiguredAttempts) {
-  start("tw-sms");
-  control(twilio, "POST", "/_control/rules", {{"to", "+966501234581"}, {"status", 503}});
-  const std::string id = send({{"to", "+966501234581"}, {"body", "x"}});
-  auto m = gw->wait_for_status(key, id, "failed", seconds(20));
-  ASSERT_EQ(m["status"], "failed") << m.dump();
-  EXPECT_EQ(m["attempts"], 3);
-  int creates = 0;
-  const json requests = control(twilio, "GET", "/_control/requests");
-  for (const auto& r : requests["requests"])
-    if (r["method"] == "POST") ++creates;
-  EXPECT_EQ(creates, 3) << requests.dump();
-}
-
-TEST_F(GatewayWithFakes, CallbacksOutOfOrderNeverMoveAMessageBack) {
-  start("tw-sms");
-  control(twilio, "POST", "/_control/rules", {{"to", "+966501234582"}, {"order", "reversed"}});
-  const std::string id = send({{"to", "+966501234582"}, {"body", "x"}});
-  ASSERT_EQ(gw->wait_for_status(key, id, "delivered")["status"], "delivered");
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto cbs = control(twilio, "GET", "/_control/callbacks")["callbacks"];
-        return cbs.size() == 2 && cbs[0]["http_status"] == 200 && cbs[1]["http_status"] == 200;
-      },
-      seconds(10)));
-  EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["status"], "delivered");
-  const auto events = event_types(id);
-  EXPECT_NE(std::find(events.begin(), events.end(), "report_ignored"), events.end());
-}
-
-TEST_F(GatewayWithFakes, AStopRepliedToTwilioSuppressesLaterSends) {
-  start("tw-sms");
-  auto r = control(twilio, "POST", "/_control/inbound",
-                   {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"}, {"from", "+966501234583"}, {"body", "Stop"}});
-  ASSERT_EQ(r["http_status"], 200);
-  long status = 0;
-  auto later = gw->json("POST", "/v1/messages", {{"to", "+966501234583"}, {"body", "x"}}, key, &status);
-  EXPECT_EQ(status, 202);
-  EXPECT_EQ(later["status"], "suppressed");
-  int creates = 0;
-  for (const auto& q : control(twilio, "GET", "/_control/requests")["requests"])
-    if (q["method"] == "POST") ++creates;
-  EXPECT_EQ(creates, 0);
-  r = control(twilio, "POST", "/_control/inbound",
-              {{"url", gw->base_url() + "/webhooks/tw-sms/inbound"}, {"from", "+966501234583"}, {"body", "START"}});
-  ASSERT_EQ(r["http_status"], 200);
-  EXPECT_EQ(gw->json("POST", "/v1/messages", {{"to", "+966501234583"}, {"body", "x"}}, key)["status"], "queued");
 }
 
 // Twilio prices a message after it is final; the status-refresh job polls
@@ -342,6 +509,17 @@ TEST_F(GatewayWithFakes, UnifonicErrorsRetryOrFail) {
   EXPECT_EQ(m["status"], "failed") << m.dump();
   EXPECT_EQ(m["attempts"], 1);
   EXPECT_EQ(m["error"]["code"], "ER-04");
+}
+
+// Unifonic documents no Retry-After; when a 429 carries one anyway, the next
+// attempt waits for it.
+TEST_F(GatewayWithFakes, UnifonicRetryAfterIsHonoured) {
+  start("uf");
+  control(unifonic, "POST", "/_control/rules",
+          {{"to", "+966501234594"}, {"http_status", 429}, {"retry_after", "2"}, {"times", 1}});
+  const std::string id = send({{"to", "+966501234594"}, {"body", "x"}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "delivered", seconds(20))["status"], "delivered");
+  expect_second_attempt_waited(id, seconds(2));
 }
 
 TEST_F(GatewayWithFakes, UnifonicReportsOutOfOrderNeverMoveAMessageBack) {

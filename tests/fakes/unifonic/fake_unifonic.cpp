@@ -4,7 +4,8 @@
 // parameters from the query string, a form body or a JSON body, answers with
 // Unifonic's envelope ({"success", "message", "errorCode", "data"}, MessageID
 // a JSON number), serves GetMessagesDetails and posts delivery reports (DLR)
-// to the statusCallback URL (or a configured one). Behaviour is scripted per
+// to the configured dlr_url when one is set (as a console webhook would),
+// else to the message's statusCallback URL. Behaviour is scripted per
 // recipient through rules (POST /_control/rules); see tests/fakes/README.md.
 //
 //   barid-fake-unifonic [--app-sid S] [--port N] [--dlr-format json|form]

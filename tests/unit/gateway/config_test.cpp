@@ -290,6 +290,35 @@ TEST(Config, BadPublicBaseUrl) {
                "http:// or https://");
 }
 
+// Real providers need a public_base_url they can reach; mock does not.
+TEST(Config, PublicUrlWarning) {
+  auto with = [](const std::string& plugin, const std::string& public_url) {
+    GatewayConfig c;
+    c.providers.push_back({});
+    c.providers.back().name = "tw";
+    c.providers.back().plugin = plugin;
+    c.server.public_base_url = public_url;
+    return public_url_warning(c);
+  };
+  EXPECT_EQ(with("mock", ""), "");
+  EXPECT_EQ(with("mock", "http://127.0.0.1:8080"), "");
+  EXPECT_EQ(with("twilio-sms", "https://gw.example.com"), "");
+  EXPECT_EQ(with("twilio-sms", "https://gw.example.com:8443/barid"), "");
+  EXPECT_EQ(with("twilio-sms", "https://127.0.0.1.example.com"), "");
+  const std::string unset = with("twilio-sms", "");
+  EXPECT_NE(unset.find("server.public_base_url is not set"), std::string::npos) << unset;
+  EXPECT_NE(unset.find("tw"), std::string::npos) << unset;
+  for (const std::string url : {"http://127.0.0.1:8080", "http://localhost:8080/x", "https://LOCALHOST",
+                                "http://0.0.0.0:8080", "http://[::1]:8080", "http://[::]:80", "http://127.1.2.3",
+                                "http://user@localhost:8080", "http://app.localhost"}) {
+    const std::string w = with("unifonic-sms", url);
+    EXPECT_NE(w.find("loopback or unspecified"), std::string::npos) << url << ": " << w;
+  }
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(public_url_warning(*c), "");
+}
+
 TEST(Config, TlsNeedsBothCertAndKey) {
   expect_error(kMinimal + "server:\n  tls:\n    cert: c.pem\n", "server.tls", "both cert and key");
   auto r = parse(kMinimal + "server:\n  tls:\n    cert: tls/c.pem\n    key: /abs/k.pem\n");

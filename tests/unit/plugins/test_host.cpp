@@ -39,7 +39,17 @@ void ScriptedHttpClient::fail(sdk::TransportError error, std::string message) {
   answers_.push_back(std::move(r));
 }
 
-void RecordingLogger::log(sdk::LogLevel, std::string_view message) noexcept { lines.emplace_back(message); }
+void RecordingLogger::log(sdk::LogLevel level, std::string_view message) noexcept {
+  lines.emplace_back(message);
+  levels.push_back(level);
+}
+
+std::vector<std::string> RecordingLogger::at(sdk::LogLevel level) const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (levels[i] == level) out.push_back(lines[i]);
+  return out;
+}
 
 std::string RecordingLogger::all() const {
   std::string out;

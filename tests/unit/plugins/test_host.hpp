@@ -32,7 +32,10 @@ class RecordingLogger final : public sdk::Logger {
  public:
   void log(sdk::LogLevel level, std::string_view message) noexcept override;
   std::string all() const;
+  // The lines logged at `level`.
+  std::vector<std::string> at(sdk::LogLevel level) const;
   std::vector<std::string> lines;
+  std::vector<sdk::LogLevel> levels;
 };
 
 class OpenSslCrypto final : public sdk::Crypto {

@@ -196,6 +196,7 @@ TEST(TwilioStatusMapping, AllWords) {
   EXPECT_EQ(map_status("sending"), MessageStatus::sent);
   EXPECT_EQ(map_status("sent"), MessageStatus::sent);
   EXPECT_EQ(map_status("delivered"), MessageStatus::delivered);
+  EXPECT_EQ(map_status("partially_delivered"), MessageStatus::delivered);
   EXPECT_EQ(map_status("read"), MessageStatus::read);
   EXPECT_EQ(map_status("undelivered"), MessageStatus::undelivered);
   EXPECT_EQ(map_status("failed"), MessageStatus::failed);
@@ -268,6 +269,44 @@ TEST(TwilioSend, BadCredentialsArePermanentAndMakeHealthUnhealthy) {
   EXPECT_EQ(h.state, sdk::HealthState::unhealthy);
   EXPECT_EQ(f.host.http_client.requests.back().url, kBase + "/2010-04-01/Accounts/" + kAccount + ".json");
   EXPECT_EQ(f.host.http_client.requests.back().method, "GET");
+  f.expect_no_secrets_logged();
+}
+
+// The send that finds the credentials rejected says so (SendResult::health),
+// once; while Twilio then gives no verdict, check_health keeps reporting it;
+// the first accepted send reports the recovery.
+TEST(TwilioSend, RejectedCredentialsAreReportedWithTheSendUntilASendSucceeds) {
+  Fixture f;
+  f.host.http_client.answer_json(401, error_body(20003, 401, "Authenticate"));
+  f.host.http_client.answer_json(401, error_body(20003, 401, "Authenticate"));
+  auto first = f.send(f.message());
+  ASSERT_TRUE(first.health);
+  EXPECT_EQ(first.health->state, sdk::HealthState::unhealthy);
+  EXPECT_NE(first.health->detail.find("20003"), std::string::npos) << first.health->detail;
+  EXPECT_FALSE(f.send(f.message()).health);  // nothing new
+
+  f.host.http_client.answer_json(503, error_body(20500, 503));
+  f.host.http_client.fail(sdk::TransportError::connect, "refused");
+  auto h = f.provider->check_health();
+  EXPECT_EQ(h.state, sdk::HealthState::unhealthy);
+  EXPECT_NE(h.detail.find("rejected the credentials"), std::string::npos) << h.detail;
+  EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::unhealthy);
+
+  // A 429 on a send is no verdict either.
+  f.host.http_client.answer_json(429, error_body(20429, 429));
+  auto limited = f.send(f.message());
+  EXPECT_EQ(limited.outcome, Outcome::retry);
+  EXPECT_FALSE(limited.health);
+
+  f.host.http_client.answer_json(201, created());
+  auto ok = f.send(f.message());
+  EXPECT_EQ(ok.outcome, Outcome::ok);
+  ASSERT_TRUE(ok.health);
+  EXPECT_EQ(ok.health->state, sdk::HealthState::healthy);
+  f.host.http_client.answer_json(503, error_body(20500, 503));
+  EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::degraded);
+  f.host.http_client.answer_json(201, created());
+  EXPECT_FALSE(f.send(f.message()).health);
   f.expect_no_secrets_logged();
 }
 
@@ -437,6 +476,28 @@ TEST(TwilioFetch, DeliveredAndRead) {
   EXPECT_EQ(f.provider->fetch_status(kSid).status, MessageStatus::read);
 }
 
+TEST(TwilioFetch, PartiallyDeliveredCountsAsDelivered) {
+  Fixture f;
+  f.host.http_client.answer_json(200, R"({"sid":")" + kSid + R"(","status":"partially_delivered","error_code":null})");
+  auto r = f.provider->fetch_status(kSid);
+  EXPECT_EQ(r.outcome, Outcome::ok);
+  EXPECT_EQ(r.status, MessageStatus::delivered);
+}
+
+TEST(TwilioFetch, OutsideTheWhatsAppWindowSaysATemplateIsNeeded) {
+  Fixture f(sdk::Channel::whatsapp);
+  f.host.http_client.answer_json(
+      200, R"({"sid":")" + kSid + R"(","status":"failed","to":"whatsapp:+966501234567","error_code":63016,)"
+                                  R"("error_message":"Failed to send freeform message because you are outside the allowed window."})");
+  auto r = f.provider->fetch_status(kSid);
+  EXPECT_EQ(r.outcome, Outcome::ok);
+  EXPECT_EQ(r.status, MessageStatus::failed);
+  EXPECT_EQ(r.error.code, "63016");
+  EXPECT_NE(r.error.message.find("24-hour"), std::string::npos) << r.error.message;
+  EXPECT_NE(r.error.message.find("template"), std::string::npos) << r.error.message;
+  EXPECT_FALSE(r.retryable);
+}
+
 TEST(TwilioFetch, ErrorsAreClassified) {
   Fixture f;
   f.host.http_client.answer_json(404, error_body(20404, 404));
@@ -500,6 +561,32 @@ TEST(TwilioWebhook, UndeliveredCarriesTheErrorCode) {
   EXPECT_FALSE(r.status_updates.at(0).error.message.empty());
   EXPECT_TRUE(r.status_updates.at(0).message_id.empty());
   EXPECT_FALSE(r.status_updates.at(0).retryable);
+}
+
+TEST(TwilioWebhook, PartiallyDeliveredCountsAsDelivered) {
+  Fixture f;
+  auto r = f.provider->parse_callback(f.webhook("status", status_params("partially_delivered")));
+  ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+  ASSERT_EQ(r.status_updates.size(), 1u);
+  EXPECT_EQ(r.status_updates[0].status, MessageStatus::delivered);
+}
+
+// 63016 usually arrives after the 201, in the report: permanent, and the
+// message says a template is needed whatever text Twilio sent with it.
+TEST(TwilioWebhook, OutsideTheWhatsAppWindowSaysATemplateIsNeeded) {
+  Fixture f(sdk::Channel::whatsapp);
+  auto params = status_params("failed");
+  params.emplace_back("ErrorCode", "63016");
+  params.emplace_back("ChannelPrefix", "whatsapp");
+  params.emplace_back("ChannelStatusMessage", "Failed to send freeform message because you are outside the allowed window.");
+  auto r = f.provider->parse_callback(f.webhook("status", params));
+  ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+  const auto& u = r.status_updates.at(0);
+  EXPECT_EQ(u.status, MessageStatus::failed);
+  EXPECT_EQ(u.error.code, "63016");
+  EXPECT_NE(u.error.message.find("24-hour"), std::string::npos) << u.error.message;
+  EXPECT_NE(u.error.message.find("template"), std::string::npos) << u.error.message;
+  EXPECT_FALSE(u.retryable);
 }
 
 TEST(TwilioWebhook, TransientFailuresAreMarkedRetryable) {

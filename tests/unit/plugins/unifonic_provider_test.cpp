@@ -176,6 +176,33 @@ TEST(UnifonicSend, InsufficientFundsRetriesAndDegradesHealth) {
   EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::healthy);
 }
 
+// Account problems found by a send travel with it (SendResult::health), once
+// per change, so the gateway records them at once.
+TEST(UnifonicSend, AccountProblemsAreReportedWithTheSend) {
+  Fixture f;
+  f.host.http_client.answer_json(401, refused("", "Authentication failed"));
+  f.host.http_client.answer_json(401, refused("", "Authentication failed"));
+  f.host.http_client.answer_json(200, refused("ER-01", "Insufficient balance"));
+  f.host.http_client.answer_json(200, refused("ER-04", "Dest num is too short"));
+  f.host.http_client.answer_json(200, accepted());
+  f.host.http_client.answer_json(200, accepted());
+  auto rejected = f.provider->send(f.message());
+  EXPECT_EQ(rejected.outcome, Outcome::permanent);
+  ASSERT_TRUE(rejected.health);
+  EXPECT_EQ(rejected.health->state, sdk::HealthState::unhealthy);
+  EXPECT_FALSE(f.provider->send(f.message()).health);
+  auto funds = f.provider->send(f.message());
+  ASSERT_TRUE(funds.health);
+  EXPECT_EQ(funds.health->state, sdk::HealthState::degraded);
+  EXPECT_NE(funds.health->detail.find("ER-01"), std::string::npos);
+  EXPECT_FALSE(f.provider->send(f.message()).health);  // a message error says nothing of the account
+  auto ok = f.provider->send(f.message());
+  ASSERT_TRUE(ok.health);
+  EXPECT_EQ(ok.health->state, sdk::HealthState::healthy);
+  EXPECT_FALSE(f.provider->send(f.message()).health);
+  f.expect_no_secrets_logged();
+}
+
 TEST(UnifonicSend, InvalidSenderDegradesHealth) {
   Fixture f;
   f.host.http_client.answer_json(200, refused("ER-08"));
@@ -428,6 +455,26 @@ TEST(UnifonicHealth, States) {
   EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::unhealthy);
   EXPECT_EQ(f.provider->check_health().state, sdk::HealthState::healthy);
   EXPECT_EQ(sdk::form_value(testing::form_of(f.host.http_client.requests.at(0)), "AppSid"), kAppSid);
+}
+
+// Without webhook_secret, delivery reports prove nothing: a warning at start
+// when the plugin asks Unifonic to post them, an info line otherwise.
+TEST(UnifonicConfig, UnauthenticatedReportsAreWarnedAbout) {
+  {
+    Fixture f;
+    ASSERT_EQ(f.host.log.at(sdk::LogLevel::warn).size(), 1u) << f.host.log.all();
+    EXPECT_NE(f.host.log.at(sdk::LogLevel::warn)[0].find("webhook_secret"), std::string::npos);
+  }
+  {
+    Fixture f({{"status_callback", std::string("false")}});
+    EXPECT_TRUE(f.host.log.at(sdk::LogLevel::warn).empty()) << f.host.log.all();
+    EXPECT_EQ(f.host.log.at(sdk::LogLevel::info).size(), 1u) << f.host.log.all();
+  }
+  {
+    Fixture f({{"webhook_secret", kHookSecret}});
+    EXPECT_TRUE(f.host.log.lines.empty()) << f.host.log.all();
+    f.expect_no_secrets_logged();
+  }
 }
 
 TEST(UnifonicConfig, Errors) {

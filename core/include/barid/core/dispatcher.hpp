@@ -48,6 +48,10 @@ class Dispatcher {
   // Called for a permanent failure where the provider says the recipient
   // unsubscribed, so the gateway can record an opt-out.
   using OptOutHook = std::function<void(const Message&, const std::string& instance)>;
+  // Called when a send tells something new about an instance's health
+  // (SendResult::health, e.g. the provider rejected the credentials), so the
+  // gateway can record it without waiting for the next health check.
+  using HealthHook = std::function<void(const std::string& instance, const sdk::HealthReport&)>;
 
   Dispatcher(Store& store, ProviderRegistry& providers, DispatcherOptions options, RetryPolicy retry);
   ~Dispatcher();
@@ -55,6 +59,7 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   void set_opt_out_hook(OptOutHook hook) { opt_out_hook_ = std::move(hook); }
+  void set_health_hook(HealthHook hook) { health_hook_ = std::move(hook); }
 
   void start();
   // New work was committed: look now rather than at the next poll.
@@ -79,6 +84,7 @@ class Dispatcher {
   DispatcherOptions options_;
   RetryPolicy retry_;
   OptOutHook opt_out_hook_;
+  HealthHook health_hook_;
 
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};

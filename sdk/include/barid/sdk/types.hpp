@@ -119,6 +119,22 @@ struct OutboundMessage {
   std::string status_callback_url;
 };
 
+enum class HealthState : std::uint8_t { healthy, degraded, unhealthy };
+
+inline constexpr std::string_view to_string(HealthState h) noexcept {
+  switch (h) {
+    case HealthState::healthy: return "healthy";
+    case HealthState::degraded: return "degraded";
+    case HealthState::unhealthy: return "unhealthy";
+  }
+  return "unknown";
+}
+
+struct HealthReport {
+  HealthState state = HealthState::healthy;
+  std::string detail;
+};
+
 struct SendResult {
   Outcome outcome = Outcome::permanent;
   std::string provider_message_id;
@@ -131,6 +147,12 @@ struct SendResult {
   // On permanent: the recipient unsubscribed at the provider (STOP); the
   // gateway records an opt-out.
   bool recipient_opted_out = false;
+  // Set when this send changed what the plugin knows about the instance's
+  // health (the provider rejected the credentials, or accepted them again
+  // after a rejection): the gateway records it at once, as if check_health
+  // had answered it, instead of waiting for the next health check. Leave it
+  // empty when nothing changed, so that most sends write nothing.
+  std::optional<HealthReport> health;
 
   static SendResult accepted(std::string provider_id, MessageStatus st = MessageStatus::sent) {
     SendResult r;
@@ -188,22 +210,6 @@ struct InboundMessage {
   std::string to;
   std::string body;
   std::string provider_message_id;
-};
-
-enum class HealthState : std::uint8_t { healthy, degraded, unhealthy };
-
-inline constexpr std::string_view to_string(HealthState h) noexcept {
-  switch (h) {
-    case HealthState::healthy: return "healthy";
-    case HealthState::degraded: return "degraded";
-    case HealthState::unhealthy: return "unhealthy";
-  }
-  return "unknown";
-}
-
-struct HealthReport {
-  HealthState state = HealthState::healthy;
-  std::string detail;
 };
 
 }  // namespace barid::sdk
