@@ -275,19 +275,19 @@ dispatch: {senders: 32, claim_batch: 500}
     }
     recipients.push_back({{"to", to}, {"variables", {{"name", "Patient " + std::to_string(i)}}}});
   }
-  auto inserts = [&] { return std::stoll(db_.scalar("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
-                                                    "WHERE VARIABLE_NAME = 'COM_INSERT'")); };
-  const long long inserts_before = inserts();
   const auto started = std::chrono::steady_clock::now();
   auto r = call("POST", "/v1/messages/bulk",
                 {{"template", {{"code", "appointment_reminder"}, {"variables", {{"date", "1 Dec"}, {"time", "9:00"}}}}},
                  {"recipients", recipients}},
                 202);
   const auto took = std::chrono::steady_clock::now() - started;
-  // Inserts are batched: 10,000 messages and their events take a few dozen
-  // INSERT statements (the dispatcher's own records included), not 20,000.
-  const long long statements = inserts() - inserts_before;
-  EXPECT_LT(statements, 200) << statements << " INSERT statements for one bulk request";
+  const std::string batch = r["id"];
+  // Inserts are batched: every row of one INSERT statement gets the same
+  // created_at (UTC_TIMESTAMP(6) is fixed for a statement), so the distinct
+  // values count the statements that stored the batch's messages.
+  const long long statements =
+      std::stoll(db_.scalar("SELECT COUNT(DISTINCT created_at) FROM messages WHERE batch_id = " + hex_id(batch)));
+  EXPECT_LE(statements, 20) << statements << " INSERT statements for 9,990 messages";
   EXPECT_LT(took, 30s);
   EXPECT_EQ(r["total"], 10000);
   EXPECT_EQ(r["rejected"], static_cast<int>(invalid.size()));
@@ -299,7 +299,6 @@ dispatch: {senders: 32, claim_batch: 500}
   ASSERT_EQ(r["suppressed_recipients"].size(), 2u);
   EXPECT_EQ(r["suppressed_recipients"][0]["to"], "+966500000007");
   EXPECT_EQ(r["suppressed_recipients"][1]["to"], "+966500000042");
-  const std::string batch = r["id"];
   EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE batch_id = " + hex_id(batch)),
             std::to_string(10000 - invalid.size()));
   // Each recipient got their own variables.
@@ -316,7 +315,7 @@ dispatch: {senders: 32, claim_batch: 500}
       << progress.dump();
   EXPECT_EQ(progress["by_status"]["sent"], 10000 - static_cast<int>(invalid.size()) - 2);
   EXPECT_EQ(progress["by_status"]["suppressed"], 2);
-  std::printf("[ figure ] bulk of 10000 accepted in %lld ms with %lld INSERT statements\n",
+  std::printf("[ figure ] bulk of 10000 accepted in %lld ms, messages stored with %lld INSERT statements\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()), statements);
 }
 
