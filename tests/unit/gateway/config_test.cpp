@@ -623,6 +623,55 @@ TEST(Config, HugeDurationIsAnErrorNotAnException) {
   EXPECT_EQ(r->error().field, "retry.max_backoff");
 }
 
+TEST(Config, JobsHaveTheDocumentedDefaults) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const JobsConfig& j = r->jobs;
+  EXPECT_EQ(j.status_refresh.schedule.every, std::chrono::minutes(5));
+  EXPECT_EQ(j.refresh_window, std::chrono::hours(24));
+  EXPECT_EQ(j.retry_sweep.schedule.every, std::chrono::hours(1));
+  EXPECT_EQ(j.sweep_max_attempts, 3);
+  EXPECT_EQ(j.retention.schedule.daily_hour, 2);
+  EXPECT_EQ(j.retention.schedule.daily_minute, 0);
+  EXPECT_EQ(j.retention_days, 90);
+  EXPECT_EQ(j.provider_health.schedule.every, std::chrono::minutes(15));
+  EXPECT_TRUE(j.status_refresh.enabled && j.retry_sweep.enabled && j.retention.enabled && j.provider_health.enabled);
+}
+
+TEST(Config, ReadsTheJobs) {
+  auto r = parse(kMinimal + R"(
+jobs:
+  poll: 1s
+  status_refresh: {every: 2m, window: 12h, batch: 100}
+  retry_sweep: {enabled: false}
+  retention: {daily_at: "23:30", days: 30, batch: 500}
+  provider_health: {every: 1m}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const JobsConfig& j = r->jobs;
+  EXPECT_EQ(j.poll, milliseconds(1000));
+  EXPECT_EQ(j.status_refresh.schedule.every, std::chrono::minutes(2));
+  EXPECT_EQ(j.refresh_window, std::chrono::hours(12));
+  EXPECT_EQ(j.refresh_batch, 100);
+  EXPECT_FALSE(j.retry_sweep.enabled);
+  EXPECT_EQ(j.retention.schedule.daily_hour, 23);
+  EXPECT_EQ(j.retention.schedule.daily_minute, 30);
+  EXPECT_EQ(j.retention_days, 30);
+  EXPECT_EQ(j.retention_batch, 500);
+  EXPECT_EQ(j.provider_health.schedule.every, std::chrono::minutes(1));
+}
+
+TEST(Config, BadJobSchedules) {
+  expect_error(kMinimal + "jobs:\n  retention: {daily_at: \"24:00\"}\n", "jobs.retention.daily_at", "HH:MM");
+  expect_error(kMinimal + "jobs:\n  retention: {daily_at: \"2am\"}\n", "jobs.retention.daily_at", "HH:MM");
+  expect_error(kMinimal + "jobs:\n  status_refresh: {every: 5m, daily_at: \"02:00\"}\n", "jobs.status_refresh",
+               "either every or daily_at");
+  expect_error(kMinimal + "jobs:\n  provider_health: {every: 100ms}\n", "jobs.provider_health.every", "at least 1s");
+  expect_error(kMinimal + "jobs:\n  retention: {days: 0}\n", "jobs.retention.days", "");
+  expect_error(kMinimal + "jobs:\n  retry_sweep: {tries: 3}\n", "jobs.retry_sweep.tries", "unknown key");
+  expect_error(kMinimal + "jobs:\n  cleanup: {every: 1h}\n", "jobs.cleanup", "unknown key");
+}
+
 TEST(ParseDuration, Units) {
   EXPECT_EQ(parse_duration("500ms"), milliseconds(500));
   EXPECT_EQ(parse_duration("2s"), milliseconds(2000));
