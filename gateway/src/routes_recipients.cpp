@@ -12,7 +12,18 @@ using nlohmann::json;
 
 namespace {
 
-json preferences_json(const core::RecipientPreferences& p, const std::vector<core::OptOut>& opt_outs) {
+// WhatsApp allows free-form messages only within 24 hours of the
+// recipient's last message; outside it, only approved templates.
+json whatsapp_session_json(const std::optional<core::TimePoint>& last_inbound) {
+  if (!last_inbound) return json{{"open", false}, {"last_inbound_at", nullptr}, {"closes_at", nullptr}};
+  const core::TimePoint closes = *last_inbound + std::chrono::hours(24);
+  return json{{"open", core::now_us() < closes},
+              {"last_inbound_at", core::format_iso8601(*last_inbound)},
+              {"closes_at", core::format_iso8601(closes)}};
+}
+
+json preferences_json(const core::RecipientPreferences& p, const std::vector<core::OptOut>& opt_outs,
+                      const std::optional<core::TimePoint>& whatsapp_last_inbound = std::nullopt) {
   json channels = json::array();
   for (auto c : p.channels) channels.push_back(std::string(sdk::to_string(c)));
   json categories = json::object();
@@ -30,6 +41,7 @@ json preferences_json(const core::RecipientPreferences& p, const std::vector<cor
               {"language", p.language.empty() ? json(nullptr) : json(p.language)},
               {"opted_out", p.opted_out},
               {"opt_outs", outs},
+              {"whatsapp_session", whatsapp_session_json(whatsapp_last_inbound)},
               {"updated_at", p.updated_at == core::TimePoint{} ? json(nullptr) : json(core::format_iso8601(p.updated_at))}};
 }
 
@@ -73,14 +85,18 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
   else if (!key->phone.empty()) p.phone = key->phone;
   else p.recipient_id = key->id;
   std::vector<core::OptOut> opt_outs;
+  std::optional<core::TimePoint> last_inbound;
   if (!p.phone.empty()) {
     auto o = app.store().find_opt_outs(principal->tenant_id, {p.phone});
     if (!o) return send_error(reply, o.error());
     opt_outs = std::move(*o);
+    auto session = app.store().last_inbound(p.phone, sdk::Channel::whatsapp);
+    if (!session) return send_error(reply, session.error());
+    last_inbound = *session;
   }
-  if (it == found->end() && opt_outs.empty())
-    return reply.send_problem(problem(404, "not-found", "Not found", "no preferences are stored for this recipient"));
-  reply.send_json(200, preferences_json(p, opt_outs));
+  if (it == found->end() && opt_outs.empty() && !last_inbound)
+    return reply.send_problem(problem(404, "not-found", "Not found", "nothing is stored for this recipient"));
+  reply.send_json(200, preferences_json(p, opt_outs, last_inbound));
 }
 
 // PUT /v1/recipients/:key/preferences

@@ -363,6 +363,34 @@ TEST_F(GatewayWithFakes, WhatsAppTemplateIsRead) {
   EXPECT_EQ(form_value(requests[0], "Body"), "");
 }
 
+// An inbound WhatsApp message opens the recipient's 24-hour session window,
+// shown with their preferences.
+TEST_F(GatewayWithFakes, AnInboundWhatsAppMessageOpensTheSessionWindow) {
+  start("tw-sms");
+  long status = 0;
+  gw->json("GET", "/v1/recipients/+966501234591/preferences", nullptr, key, &status);
+  EXPECT_EQ(status, 404);  // nothing known about this number yet
+  auto r = control(twilio, "POST", "/_control/inbound",
+                   {{"url", gw->base_url() + "/webhooks/tw-wa/inbound"},
+                    {"from", "+966501234591"},
+                    {"body", "Thank you, see you tomorrow"},
+                    {"channel", "whatsapp"},
+                    {"signature", "valid"}});
+  ASSERT_EQ(r["http_status"], 200);
+  auto prefs = gw->json("GET", "/v1/recipients/+966501234591/preferences", nullptr, key, &status);
+  ASSERT_EQ(status, 200) << prefs.dump();
+  EXPECT_EQ(prefs["whatsapp_session"]["open"], true) << prefs.dump();
+  const auto last = core::parse_iso8601(prefs["whatsapp_session"]["last_inbound_at"].get<std::string>());
+  const auto closes = core::parse_iso8601(prefs["whatsapp_session"]["closes_at"].get<std::string>());
+  ASSERT_TRUE(last && closes);
+  EXPECT_EQ(*closes - *last, std::chrono::hours(24));
+  EXPECT_LT(core::now_us() - *last, std::chrono::minutes(1));
+  // Not an opt-out.
+  EXPECT_EQ(prefs["opt_outs"].size(), 0u);
+  EXPECT_EQ(gw->json("POST", "/v1/messages", {{"to", "+966501234591"}, {"channel", "whatsapp"}, {"body", "x"}}, key)["status"],
+            "queued");
+}
+
 // A send the provider refuses for bad credentials fails at once, and the
 // instance is unhealthy in GET /v1/providers and /ready straight away: the
 // periodic health check is off here, so the send itself recorded it. The
