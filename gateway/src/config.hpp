@@ -3,6 +3,8 @@
 // Everything is validated at load, with messages that name the key; secrets
 // come in as ${ENV_VAR} (or ${ENV_VAR:-default}) and never sit in the file.
 
+#include "client_address.hpp"
+
 #include <barid/core/dispatcher.hpp>
 #include <barid/core/http_client.hpp>
 #include <barid/core/intake.hpp>
@@ -33,6 +35,7 @@ struct ServerConfig {
   std::string tls_key;
   int handler_threads = 8;  // for handlers that wait on the database
   std::chrono::milliseconds drain_timeout{10000};
+  TrustedProxies trusted_proxies;  // whose X-Forwarded-For is believed
 };
 
 struct ProviderInstanceConfig {

@@ -140,7 +140,7 @@ void HttpApi::Routes::audit(const core::Principal& p, const Rest::Request& reque
   e.action = action;
   e.subject = subject;
   e.detail = detail;
-  e.actor = actor_of(request, "key:" + p.key_id);
+  e.actor = actor_of(request, proxies, "key:" + p.key_id);
   if (auto st = app.store().add_audit(e); !st)
     core::log_warn("audit", "cannot record '" + action + "': " + st.error().message);
 }

@@ -52,13 +52,14 @@ bool wants_close(const Rest::Request& request) {
   return c && c->control() == Http::ConnectionControl::Close;
 }
 
-core::Actor actor_of(const Rest::Request& request, const std::string& who) {
+core::Actor actor_of(const Rest::Request& request, const TrustedProxies& proxies, const std::string& who) {
   core::Actor a;
   a.actor = who;
   try {
     a.ip = request.address().host();
   } catch (...) {
   }
+  if (!proxies.empty()) a.ip = proxies.client_address(a.ip, header_value(request.headers(), "X-Forwarded-For"));
   a.user_agent = header_value(request.headers(), "User-Agent");
   if (a.user_agent.size() > 255) a.user_agent.resize(255);
   return a;

@@ -4,6 +4,7 @@
 // strict reader for JSON request bodies (unknown members are refused and
 // every error names its field: "template.code", "recipients[3].to").
 
+#include "client_address.hpp"
 #include "representations.hpp"
 
 #include <barid/core/message.hpp>
@@ -26,7 +27,8 @@ namespace barid::gateway {
 // header or kept it raw; empty when absent.
 std::string header_value(const Pistache::Http::Header::Collection& headers, const std::string& name);
 
-core::Actor actor_of(const Pistache::Rest::Request& request, const std::string& who);
+// `who` with the client's address (see TrustedProxies) and user agent.
+core::Actor actor_of(const Pistache::Rest::Request& request, const TrustedProxies& proxies, const std::string& who);
 
 // A response that may be sent from any thread (Pistache queues the write for
 // the connection's reactor). It counts as outstanding until written, so that

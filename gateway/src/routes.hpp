@@ -14,10 +14,11 @@
 namespace barid::gateway {
 
 struct HttpApi::Routes {
-  Routes(GatewayApp& a, TaskPool& p) : app(a), pool(p) {}
+  Routes(GatewayApp& a, TaskPool& p) : app(a), pool(p), proxies(a.config().server.trusted_proxies) {}
 
   GatewayApp& app;
   TaskPool& pool;
+  const TrustedProxies& proxies;  // server.trusted_proxies
   std::atomic<int> outstanding{0};
   std::atomic<bool> draining{false};
 

@@ -110,7 +110,7 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
   req.idempotency_key = header_value(request.headers(), "Idempotency-Key");
   if (!req.idempotency_key.empty()) req.request_hash = core::OpenSslCrypto().sha256(body->dump());
 
-  auto message = app.intake().prepare(req, principal->tenant_id, actor_of(request, "key:" + principal->key_id),
+  auto message = app.intake().prepare(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
                                       app.routable_channels());
   if (!message) return send_error(reply, message.error());
 
@@ -189,7 +189,7 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
   req.common.idempotency_key = header_value(request.headers(), "Idempotency-Key");
   if (!req.common.idempotency_key.empty()) req.common.request_hash = core::OpenSslCrypto().sha256(body->dump());
 
-  auto result = app.bulk().submit(req, principal->tenant_id, actor_of(request, "key:" + principal->key_id),
+  auto result = app.bulk().submit(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
                                   app.routable_channels());
   if (!result) {
     if (result.error().kind == core::ErrorKind::conflict && result.error().field == "Idempotency-Key")
@@ -331,7 +331,7 @@ void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply
   auto m = app.store().find_message(principal->tenant_id, *id);
   if (!m) return send_error(reply, m.error());
   if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
-  const core::Actor actor = actor_of(request, "key:" + principal->key_id);
+  const core::Actor actor = actor_of(request, proxies, "key:" + principal->key_id);
   auto r = app.refresher().refresh(**m, actor);
   if (!r) return send_error(reply, r.error());
   // A change is in the audit trail with this actor already; a refresh that
@@ -355,7 +355,7 @@ void HttpApi::Routes::retry_message(const Rest::Request& request, Reply& reply) 
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
-  auto m = app.store().retry_message(principal->tenant_id, *id, actor_of(request, "key:" + principal->key_id));
+  auto m = app.store().retry_message(principal->tenant_id, *id, actor_of(request, proxies, "key:" + principal->key_id));
   if (!m) return send_error(reply, m.error());
   if (app.dispatcher()) app.dispatcher()->wake();
   reply.send_json(202, message_json(*m));
@@ -367,7 +367,7 @@ void HttpApi::Routes::cancel_message(const Rest::Request& request, Reply& reply)
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
-  auto m = app.store().cancel_message(principal->tenant_id, *id, actor_of(request, "key:" + principal->key_id));
+  auto m = app.store().cancel_message(principal->tenant_id, *id, actor_of(request, proxies, "key:" + principal->key_id));
   if (!m) return send_error(reply, m.error());
   reply.send_json(200, message_json(*m));
 }

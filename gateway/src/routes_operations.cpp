@@ -263,7 +263,7 @@ void HttpApi::Routes::webhook(const Rest::Request& request, Reply& reply) {
     cb.headers.emplace_back(h->name(), os.str());
   }
   cb.body = request.body();
-  auto r = app.callbacks().process(instance, cb, actor_of(request, "provider:" + instance));
+  auto r = app.callbacks().process(instance, cb, actor_of(request, proxies, "provider:" + instance));
   if (!r) {
     if (r.error().field == "signature")
       return reply.send_problem(problem(403, "forbidden", "Forbidden", r.error().message));

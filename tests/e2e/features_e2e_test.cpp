@@ -477,6 +477,27 @@ routing:
   call("POST", "/v1/messages/" + queued + "/refresh", nullptr, 409);
 }
 
+// Behind a trusted load balancer the audit trail has the client's address
+// from X-Forwarded-For; from anyone else the header is ignored.
+TEST_F(FeaturesE2E, TheAuditTrailHasTheClientAddressBehindTrustedProxies) {
+  start();
+  auto first_event = [&](const std::string& id) { return call("GET", "/v1/messages/" + id + "/events", nullptr, 200)["events"][0]; };
+  const std::string untrusted = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202,
+                                     {{"X-Forwarded-For", "198.51.100.23"}})["id"];
+  EXPECT_EQ(first_event(untrusted)["ip"], "127.0.0.1");
+  gw_->terminate();
+
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections(kMock));
+  gw_->add_server_keys("  trusted_proxies: [\"127.0.0.0/8\"]\n");
+  gw_->start();
+  const std::string behind = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202,
+                                  {{"X-Forwarded-For", "6.6.6.6, 198.51.100.23"}})["id"];
+  EXPECT_EQ(first_event(behind)["ip"], "198.51.100.23");
+  // Tenant-level actions too.
+  call("PUT", "/v1/settings", {{"default_language", "ar"}}, 200, {{"X-Forwarded-For", "198.51.100.24"}});
+  EXPECT_EQ(call("GET", "/v1/audit?limit=1", nullptr, 200)["entries"][0]["ip"], "198.51.100.24");
+}
+
 TEST_F(FeaturesE2E, StatusRefreshJobCompletesPolledMessages) {
   start(sections(R"yaml(
 providers:

@@ -35,10 +35,16 @@ GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sect
   rewrite(sections);
 }
 
+void GatewayUnderTest::add_server_keys(const std::string& lines) {
+  server_keys_ += lines;
+  rewrite(sections_);
+}
+
 void GatewayUnderTest::rewrite(const std::string& sections) {
+  sections_ = sections;
   const auto& o = db_;
   std::ofstream out(config_path_ + ".new");
-  out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n"
+  out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n" << server_keys_
       << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
       << "\"\n  user: \"" << o.user << "\"\n  password: \"${BARID_DB_PASSWORD}\"\n  pool_size: 4\n"
       << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"

@@ -31,6 +31,8 @@ class GatewayUnderTest {
   void signal(int sig);
   // Writes the configuration again with other sections (then SIGHUP it).
   void rewrite(const std::string& sections);
+  // Adds keys to the server section (indented YAML lines), before start().
+  void add_server_keys(const std::string& lines);
   // SIGTERM, then the exit status (nullopt if it did not exit in time).
   std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running() { return process_ && process_->running(); }
@@ -53,6 +55,8 @@ class GatewayUnderTest {
  private:
   std::string dir_;
   std::string config_path_;
+  std::string sections_;
+  std::string server_keys_;
   std::string base_url_;
   std::string db_password_;
   core::MySqlOptions db_;

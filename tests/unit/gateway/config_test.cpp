@@ -672,6 +672,16 @@ TEST(Config, BadJobSchedules) {
   expect_error(kMinimal + "jobs:\n  cleanup: {every: 1h}\n", "jobs.cleanup", "unknown key");
 }
 
+TEST(Config, TrustedProxies) {
+  auto r = parse(kMinimal + "server:\n  trusted_proxies: [10.0.0.0/8, \"::1\"]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->server.trusted_proxies.contains("10.3.2.1"));
+  EXPECT_TRUE(r->server.trusted_proxies.contains("::1"));
+  EXPECT_TRUE(parse(kMinimal)->server.trusted_proxies.empty());
+  expect_error(kMinimal + "server:\n  trusted_proxies: [10.0.0.0/8, lb.internal]\n", "server.trusted_proxies[1]",
+               "not an IP address");
+}
+
 TEST(ParseDuration, Units) {
   EXPECT_EQ(parse_duration("500ms"), milliseconds(500));
   EXPECT_EQ(parse_duration("2s"), milliseconds(2000));
