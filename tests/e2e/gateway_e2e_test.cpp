@@ -315,8 +315,14 @@ messaging: {default_region: SA}
   ASSERT_TRUE(eventually(
       [&] { return gw_->json("GET", "/v1/providers", nullptr, key_)["routing"]["sms"]["provider"] == "mock-b"; }, 10s))
       << gw_->log();
-  EXPECT_NE(gw_->log().find("configuration reloaded: 1 provider instance(s) kept, 1 created, 0 removed"),
-            std::string::npos)
+  // The new set is live before the reload has checked the new instance's
+  // health and logged what it did.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return gw_->log().find("configuration reloaded: 1 provider instance(s) kept, 1 created, 0 removed") !=
+               std::string::npos;
+      },
+      10s))
       << gw_->log();
   const std::string second = send({{"to", "+966501234567"}, {"body", "z"}});
   EXPECT_EQ(gw_->wait_for_status(key_, second, "delivered")["provider"]["instance"], "mock-b");
