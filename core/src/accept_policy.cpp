@@ -56,27 +56,23 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
     keys[m.tenant_id].push_back(recipient_key_for_phone(m.to));
     phones[m.tenant_id].push_back(m.to);
   }
-  std::map<TenantId, std::map<std::string, RecipientPreferences>> prefs;
-  std::map<TenantId, std::vector<OptOut>> opt_outs;
+  std::map<TenantId, RecipientRecords> known;
   for (auto& [tenant, list] : keys) {
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
-    auto p = store_.find_preferences(tenant, list);
-    if (!p) return p.error();
-    prefs[tenant] = std::move(*p);
-  }
-  for (auto& [tenant, list] : phones) {
-    std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
-    auto o = store_.find_opt_outs(tenant, list);
-    if (!o) return o.error();
-    opt_outs[tenant] = std::move(*o);
+    auto& tenant_phones = phones[tenant];
+    std::sort(tenant_phones.begin(), tenant_phones.end());
+    tenant_phones.erase(std::unique(tenant_phones.begin(), tenant_phones.end()), tenant_phones.end());
+    auto r = store_.find_recipients(tenant, list, tenant_phones);
+    if (!r) return r.error();
+    known[tenant] = std::move(*r);
   }
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
     NewMessage& m = batch[i];
     std::vector<const RecipientPreferences*> mine;
-    const auto& tenant_prefs = prefs[m.tenant_id];
+    const RecipientRecords& records = known[m.tenant_id];
+    const auto& tenant_prefs = records.preferences;
     if (!m.recipient_id.empty()) {
       auto it = tenant_prefs.find(recipient_key_for_id(m.recipient_id));
       if (it != tenant_prefs.end()) mine.push_back(&it->second);
@@ -131,7 +127,7 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       m.template_request.reset();
     }
 
-    if (auto reason = suppression_reason(m, mine, opt_outs[m.tenant_id])) {
+    if (auto reason = suppression_reason(m, mine, records.opt_outs)) {
       m.status = MessageStatus::suppressed;
       m.status_reason = *reason;
     }

@@ -77,24 +77,29 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
   if (!principal) return;
   auto key = parse_key(request.param(":key").as<std::string>(), app.intake().phones());
   if (!key) return send_error(reply, key.error());
-  auto found = app.store().find_preferences(principal->tenant_id, {key->key});
+  std::vector<std::string> phones;
+  if (!key->phone.empty()) phones.push_back(key->phone);
+  auto found = app.store().find_recipients(principal->tenant_id, {key->key}, phones);
   if (!found) return send_error(reply, found.error());
   core::RecipientPreferences p;
-  auto it = found->find(key->key);
-  if (it != found->end()) p = it->second;
+  auto it = found->preferences.find(key->key);
+  const bool stored = it != found->preferences.end();
+  if (stored) p = it->second;
   else if (!key->phone.empty()) p.phone = key->phone;
   else p.recipient_id = key->id;
-  std::vector<core::OptOut> opt_outs;
+  std::vector<core::OptOut> opt_outs = std::move(found->opt_outs);
   std::optional<core::TimePoint> last_inbound;
   if (!p.phone.empty()) {
-    auto o = app.store().find_opt_outs(principal->tenant_id, {p.phone});
-    if (!o) return send_error(reply, o.error());
-    opt_outs = std::move(*o);
+    if (key->phone.empty()) {  // known by id: its phone's opt-outs
+      auto o = app.store().find_recipients(principal->tenant_id, {}, {p.phone});
+      if (!o) return send_error(reply, o.error());
+      opt_outs = std::move(o->opt_outs);
+    }
     auto session = app.store().last_inbound(p.phone, sdk::Channel::whatsapp);
     if (!session) return send_error(reply, session.error());
     last_inbound = *session;
   }
-  if (it == found->end() && opt_outs.empty() && !last_inbound)
+  if (!stored && opt_outs.empty() && !last_inbound)
     return reply.send_problem(problem(404, "not-found", "Not found", "nothing is stored for this recipient"));
   reply.send_json(200, preferences_json(p, opt_outs, last_inbound));
 }
@@ -155,9 +160,10 @@ void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply
   audit(*principal, request, "preferences.updated", key->key,
         std::string(p.opted_out ? "opted out" : "opted in") + ", " + std::to_string(p.channels.size()) +
             " channel(s), " + std::to_string(p.blocked_categories.size()) + " blocked categories");
-  auto saved = app.store().find_preferences(principal->tenant_id, {key->key});
+  auto saved = app.store().find_recipients(principal->tenant_id, {key->key}, {});
   if (!saved) return send_error(reply, saved.error());
-  reply.send_json(200, preferences_json(saved->count(key->key) ? saved->at(key->key) : p, {}));
+  const auto& stored = saved->preferences;
+  reply.send_json(200, preferences_json(stored.count(key->key) ? stored.at(key->key) : p, {}));
 }
 
 }  // namespace barid::gateway

@@ -71,30 +71,6 @@ Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone
   });
 }
 
-Result<std::vector<OptOut>> MySqlStore::find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) {
-  if (phones.empty()) return std::vector<OptOut>{};
-  return run(*pool_, "find opt-outs", [&](DbConnection& c, int) {
-    std::vector<OptOut> out;
-    for (std::size_t start = 0; start < phones.size(); start += kRowsPerInsert) {
-      std::vector<std::string> chunk(phones.begin() + static_cast<long>(start),
-                                     phones.begin() + static_cast<long>(std::min(phones.size(), start + kRowsPerInsert)));
-      auto rs = c.query("SELECT tenant_id, phone, channel, source, detail, created_at FROM opt_outs WHERE phone IN (" +
-                        quoted_list(c, chunk) + ") AND tenant_id IN (0, " + std::to_string(tenant) + ")");
-      while (rs->next()) {
-        OptOut o;
-        o.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
-        o.phone = get_str(*rs, "phone");
-        o.channel = get_str(*rs, "channel");
-        o.source = get_str(*rs, "source");
-        o.detail = get_str(*rs, "detail");
-        o.created_at = get_time(*rs, "created_at").value_or(TimePoint{});
-        out.push_back(std::move(o));
-      }
-    }
-    return out;
-  });
-}
-
 Status MySqlStore::record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) {
   auto r = run(*pool_, "record inbound", [&](DbConnection& c, int) {
     c.execute("INSERT INTO recipient_sessions (phone, channel, provider_instance, last_inbound_at) VALUES (" +
@@ -134,28 +110,58 @@ Status MySqlStore::put_preferences(TenantId tenant, const RecipientPreferences& 
   return {};
 }
 
-Result<std::map<std::string, RecipientPreferences>> MySqlStore::find_preferences(TenantId tenant,
-                                                                                 const std::vector<std::string>& keys) {
-  if (keys.empty()) return std::map<std::string, RecipientPreferences>{};
-  return run(*pool_, "find preferences", [&](DbConnection& c, int) {
-    std::map<std::string, RecipientPreferences> out;
-    for (std::size_t start = 0; start < keys.size(); start += kRowsPerInsert) {
-      std::vector<std::string> chunk(keys.begin() + static_cast<long>(start),
-                                     keys.begin() + static_cast<long>(std::min(keys.size(), start + kRowsPerInsert)));
-      auto rs = c.query(
-          "SELECT recipient_key, recipient_id, phone, channels, blocked_categories, language, opted_out, updated_at "
-          "FROM recipient_preferences WHERE tenant_id = " +
-          std::to_string(tenant) + " AND recipient_key IN (" + quoted_list(c, chunk) + ")");
+Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std::vector<std::string>& keys,
+                                                     const std::vector<std::string>& phones) {
+  if (keys.empty() && phones.empty()) return RecipientRecords{};
+  // One statement for both (the accept path asks this for every batch): the
+  // preferences' rows and the opt-outs' rows in the same columns, told apart
+  // by `kind`.
+  return run(*pool_, "find recipients", [&](DbConnection& c, int) {
+    RecipientRecords out;
+    const std::size_t rounds = (std::max(keys.size(), phones.size()) + kRowsPerInsert - 1) / kRowsPerInsert;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      auto chunk = [&](const std::vector<std::string>& all) {
+        const std::size_t from = std::min(all.size(), round * kRowsPerInsert);
+        const std::size_t to = std::min(all.size(), from + kRowsPerInsert);
+        return std::vector<std::string>(all.begin() + static_cast<long>(from), all.begin() + static_cast<long>(to));
+      };
+      const auto key_chunk = chunk(keys);
+      const auto phone_chunk = chunk(phones);
+      std::string sql;
+      if (!key_chunk.empty())
+        sql = "SELECT 'p' AS kind, recipient_key, recipient_id, phone, channels, blocked_categories, language, "
+              "opted_out, updated_at AS at, NULL AS tenant_id, NULL AS channel, NULL AS source, NULL AS detail "
+              "FROM recipient_preferences WHERE tenant_id = " +
+              std::to_string(tenant) + " AND recipient_key IN (" + quoted_list(c, key_chunk) + ")";
+      if (!phone_chunk.empty())
+        sql += std::string(sql.empty() ? "" : " UNION ALL ") +
+               "SELECT 'o' AS kind, NULL AS recipient_key, NULL AS recipient_id, phone, NULL AS channels, "
+               "NULL AS blocked_categories, NULL AS language, NULL AS opted_out, created_at AS at, tenant_id, channel, "
+               "source, detail "
+               "FROM opt_outs WHERE phone IN (" +
+               quoted_list(c, phone_chunk) + ") AND tenant_id IN (0, " + std::to_string(tenant) + ")";
+      auto rs = c.query(sql);
       while (rs->next()) {
-        RecipientPreferences p;
-        p.recipient_id = get_str(*rs, "recipient_id");
-        p.phone = get_str(*rs, "phone");
-        p.channels = parse_channels(get_str(*rs, "channels"));
-        for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
-        p.language = get_str(*rs, "language");
-        p.opted_out = rs->getBoolean("opted_out");
-        p.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
-        out[get_str(*rs, "recipient_key")] = std::move(p);
+        if (get_str(*rs, "kind") == "p") {
+          RecipientPreferences p;
+          p.recipient_id = get_str(*rs, "recipient_id");
+          p.phone = get_str(*rs, "phone");
+          p.channels = parse_channels(get_str(*rs, "channels"));
+          for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
+          p.language = get_str(*rs, "language");
+          p.opted_out = rs->getBoolean("opted_out");
+          p.updated_at = get_time(*rs, "at").value_or(TimePoint{});
+          out.preferences[get_str(*rs, "recipient_key")] = std::move(p);
+        } else {
+          OptOut o;
+          o.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+          o.phone = get_str(*rs, "phone");
+          o.channel = get_str(*rs, "channel");
+          o.source = get_str(*rs, "source");
+          o.detail = get_str(*rs, "detail");
+          o.created_at = get_time(*rs, "at").value_or(TimePoint{});
+          out.opt_outs.push_back(std::move(o));
+        }
       }
     }
     return out;

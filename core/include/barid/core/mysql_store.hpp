@@ -58,12 +58,11 @@ class MySqlStore final : public Store {
 
   Status add_opt_out(const OptOut& opt_out) override;
   Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override;
-  Result<std::vector<OptOut>> find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) override;
   Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override;
   Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) override;
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
-  Result<std::map<std::string, RecipientPreferences>> find_preferences(TenantId tenant,
-                                                                       const std::vector<std::string>& keys) override;
+  Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
+                                           const std::vector<std::string>& phones) override;
 
   Result<Template> put_template(const Template& t) override;
   Result<std::optional<Template>> find_template(TenantId tenant, const std::string& code) override;

@@ -38,6 +38,12 @@ struct RecipientPreferences {
   std::string key() const;
 };
 
+// What the store knows of a set of recipients (Store::find_recipients).
+struct RecipientRecords {
+  std::map<std::string, RecipientPreferences> preferences;  // by recipient key
+  std::vector<OptOut> opt_outs;
+};
+
 inline std::string recipient_key_for_id(std::string_view id) { return "id:" + std::string(id); }
 inline std::string recipient_key_for_phone(std::string_view phone) { return "phone:" + std::string(phone); }
 

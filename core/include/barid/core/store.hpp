@@ -103,14 +103,14 @@ class Store {
   virtual Status add_opt_out(const OptOut& opt_out) = 0;
   // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`.
   virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) = 0;
-  // The opt-outs that concern `tenant` (its own and the global ones) for any of `phones`.
-  virtual Result<std::vector<OptOut>> find_opt_outs(TenantId tenant, const std::vector<std::string>& phones) = 0;
   virtual Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) = 0;
   virtual Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) = 0;
   virtual Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) = 0;
-  // Preferences by recipient key ("id:..." / "phone:...").
-  virtual Result<std::map<std::string, RecipientPreferences>> find_preferences(TenantId tenant,
-                                                                               const std::vector<std::string>& keys) = 0;
+  // What is known of some recipients, in one round trip: the preferences of
+  // `keys` (recipient keys, "id:..." / "phone:...") and the opt-outs that
+  // concern `tenant` (its own and the global ones) for any of `phones`.
+  virtual Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& phones) = 0;
 
   // --- templates
   // Creates or replaces (all translations) the template with this code.
