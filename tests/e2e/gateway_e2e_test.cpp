@@ -377,6 +377,44 @@ dispatch: {lease: 2s, lease_sweep: 200ms, poll_interval: 100ms}
   EXPECT_NE(db_.scalar("SELECT COUNT(*) FROM message_events WHERE type = 'lease_expired'"), "0");
 }
 
+// Two gateway nodes on one database share the queue: each message is sent
+// once, by one of them, and both take part.
+TEST_F(GatewayE2E, TwoNodesSendEveryMessageExactlyOnce) {
+  const std::string sections = R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    config: {channel: sms, latency_ms: "20", delivered_after_ms: "10"}
+routing:
+  sms: {provider: mock-sms}
+dispatch: {senders: 8, claim_batch: 10, poll_interval: 50ms, lease: 30s}
+messaging: {default_region: SA}
+)yaml";
+  start(sections);
+  GatewayUnderTest second(db_, sections);
+  second.start();
+  json recipients = json::array();
+  for (int i = 0; i < 400; ++i) recipients.push_back("+9665" + std::to_string(10000000 + i));
+  long status = 0;
+  gw_->json("POST", "/v1/messages/bulk", {{"body", "x"}, {"recipients", recipients}}, key_, &status);
+  ASSERT_EQ(status, 202);
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM messages WHERE status = 'delivered'") == "400"; },
+                         60s))
+      << db_.scalar("SELECT GROUP_CONCAT(status, ':', n) FROM (SELECT status, COUNT(*) n FROM messages GROUP BY status) t");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM message_events WHERE type = 'sent'"), "400");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE attempts <> 1"), "0");
+  auto sent_by = [](GatewayUnderTest& node) {
+    const std::string metrics = node.request("GET", "/metrics").body;
+    const std::string name = "barid_dispatch_sent_total ";
+    const auto at = metrics.find("\n" + name);
+    return at == std::string::npos ? -1L : std::stol(metrics.substr(at + 1 + name.size()));
+  };
+  const long a = sent_by(*gw_), b = sent_by(second);
+  EXPECT_EQ(a + b, 400) << a << " + " << b;
+  EXPECT_GT(a, 0);
+  EXPECT_GT(b, 0);
+}
+
 // SIGTERM drains: the sends under way finish and are recorded, what was
 // claimed but not tried goes back to the queue, exit status 0.
 TEST_F(GatewayE2E, SigtermDrainsAndExitsCleanly) {
