@@ -79,13 +79,17 @@ std::string HealthMonitor::check_all() {
   std::string summary;
   for (const auto& [name, slot] : set->instances) {
     const sdk::HealthReport h = slot.instance->provider().check_health();
-    if (auto st = store_.save_provider_health(name, h, node_); !st)
-      log_warn("health", "cannot record the health of " + name + ": " + st.error().message);
-    if (h.state != sdk::HealthState::healthy)
-      log_warn("health", name + " is " + std::string(sdk::to_string(h.state)) + ": " + h.detail);
+    record(name, h);
     summary += (summary.empty() ? "" : ", ") + name + " " + std::string(sdk::to_string(h.state));
   }
   return summary.empty() ? "no provider instance" : summary;
+}
+
+void HealthMonitor::record(const std::string& instance, const sdk::HealthReport& report) {
+  if (auto st = store_.save_provider_health(instance, report, node_); !st)
+    log_warn("health", "cannot record the health of " + instance + ": " + st.error().message);
+  if (report.state != sdk::HealthState::healthy)
+    log_warn("health", instance + " is " + std::string(sdk::to_string(report.state)) + ": " + report.detail);
 }
 
 TimePoint JobSchedule::next_after(TimePoint now) const {

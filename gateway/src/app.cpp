@@ -65,14 +65,10 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
     // A send that found the credentials rejected (or working again): the
     // instance's health changes now in GET /v1/providers and /ready, not at
     // the next provider-health run.
-    app->dispatcher_->set_health_hook([&store, node = app->node_id_](const std::string& instance,
-                                                                     const sdk::HealthReport& h) {
-      if (auto st = store.save_provider_health(instance, h, node); !st)
-        core::log_warn("health", "cannot record the health of " + instance + ": " + st.error().message);
-      if (h.state != sdk::HealthState::healthy)
-        core::log_warn("health", instance + " is " + std::string(sdk::to_string(h.state)) + ": " + h.detail);
-      else
-        core::log_info("health", instance + " is healthy again: " + h.detail);
+    // (The health monitor is made below; sends start only after create.)
+    app->dispatcher_->set_health_hook([self = app.get()](const std::string& instance, const sdk::HealthReport& h) {
+      self->health().record(instance, h);
+      if (h.state == sdk::HealthState::healthy) core::log_info("health", instance + " is healthy again: " + h.detail);
     });
   }
   core::Dispatcher* dispatcher = app->dispatcher_.get();
@@ -249,8 +245,7 @@ Status GatewayApp::reload() {
     // that /ready and GET /v1/providers stop showing what the instance it
     // replaces last reported (e.g. rejected credentials) before the next
     // provider-health run.
-    if (auto st = store_->save_provider_health(name, slot.instance->provider().check_health(), node_id_); !st)
-      core::log_warn("health", "cannot record the health of " + name + ": " + st.error().message);
+    health_->record(name, slot.instance->provider().check_health());
   }
   for (const auto& [name, _] : old->instances)
     if (!(*set)->find(name)) ++removed;

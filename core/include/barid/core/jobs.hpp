@@ -49,6 +49,9 @@ class HealthMonitor {
       : store_(store), providers_(providers), node_(std::move(node)) {}
   // Returns a one-line summary.
   std::string check_all();
+  // Records what is known of one instance's health (a check, or what a send
+  // found out), and logs it when it is not healthy.
+  void record(const std::string& instance, const sdk::HealthReport& report);
 
  private:
   Store& store_;
