@@ -108,6 +108,8 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       m.template_code = tpl.code;
       m.language = rendered->language;
       if (m.category.empty()) m.category = tpl.category;
+      if (!m.priority) m.priority = tpl.priority;
+      if (!m.expires_at && tpl.validity) m.expires_at = m.scheduled_at.value_or(now_us()) + *tpl.validity;
       m.body = std::move(rendered->body);
       // A provider template (WhatsApp) goes out with its ordered variables;
       // the rendered body is what the gateway shows and counts.

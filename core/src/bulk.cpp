@@ -62,6 +62,9 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
                                  e.message});
       continue;
     }
+    // Neither the request nor its template chose: an announcement yields to
+    // single sends.
+    if (!messages[k].priority) messages[k].priority = Priority::low;
     if (messages[k].status == MessageStatus::suppressed)
       result.suppressed.push_back({i, messages[k].to, "", messages[k].status_reason});
     to_store.push_back(std::move(messages[k]));

@@ -2,25 +2,31 @@
 
 #include <barid/core/log.hpp>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
 namespace barid::core {
 
 using namespace std::chrono;
 
-Dispatcher::Dispatcher(Store& store, ProviderRegistry& providers, DispatcherOptions options, RetryPolicy retry)
-    : store_(store), providers_(providers), options_(std::move(options)), retry_(retry) {
+namespace {
+// Time left after a send's timeout to record its outcome before the lease ends.
+constexpr milliseconds kRecordMargin{2000};
+}  // namespace
+
+Dispatcher::Dispatcher(MessageQueue& queue, ProviderRegistry& providers, DispatcherOptions options, RetryPolicy retry)
+    : queue_(queue), providers_(providers), options_(std::move(options)), retry_(retry) {
   if (options_.node_id.empty()) options_.node_id = "node-" + random_hex(6);
   if (options_.senders < 1) options_.senders = 1;
   if (options_.claim_batch < 1) options_.claim_batch = 1;
+  if (options_.pace_horizon < milliseconds(10)) options_.pace_horizon = milliseconds(10);
 }
 
 Dispatcher::~Dispatcher() { stop(); }
 
 void Dispatcher::start() {
   if (running_.exchange(true)) return;
-  stopping_ = false;
-  senders_done_ = false;
   recorder_ = std::thread([this] { record_loop(); });
   for (int i = 0; i < options_.senders; ++i) senders_.emplace_back([this] { send_loop(); });
   claimer_ = std::thread([this] { claim_loop(); });
@@ -36,115 +42,187 @@ void Dispatcher::wake() noexcept {
   claim_cv_.notify_one();
 }
 
-void Dispatcher::stop() {
-  if (!running_.load()) return;
-  stopping_ = true;
+void Dispatcher::stop_claiming() noexcept {
+  {
+    std::lock_guard lock(claim_mutex_);
+    stopping_ = true;
+  }
   claim_cv_.notify_all();
+}
+
+void Dispatcher::stop(steady_clock::time_point deadline) {
+  if (!running_.load()) return;
+  stop_claiming();
   if (claimer_.joinable()) claimer_.join();
-  work_cv_.notify_all();
+
+  // What waits for its slot goes back now; sends under way finish (each is
+  // bounded by its instance's timeout).
+  std::vector<MessageId> untried;
+  for (auto& q : sends_.close()) untried.push_back(q.message.id);
   for (auto& t : senders_)
     if (t.joinable()) t.join();
   senders_.clear();
+  hand_back(untried, "the node is stopping");
 
-  // What was claimed but never tried goes back to the queue.
-  std::vector<MessageId> untried;
-  {
-    std::lock_guard lock(work_mutex_);
-    for (const auto& m : work_) untried.push_back(m.id);
-    work_.clear();
-  }
   {
     std::lock_guard lock(results_mutex_);
     senders_done_ = true;
+    record_deadline_ = deadline;
   }
   results_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
-  if (!untried.empty()) {
-    auto st = store_.release(options_.node_id, untried);
-    if (!st)
-      log_warn("dispatcher", "could not release " + std::to_string(untried.size()) +
-                                 " leases (they expire on their own): " + st.error().message);
-    in_flight_ -= untried.size();
-  }
   running_ = false;
-  log_info("dispatcher", "stopped; released " + std::to_string(untried.size()) + " untried messages");
+  log_info("dispatcher", "stopped; handed back " + std::to_string(untried.size()) + " untried messages");
 }
 
 DispatcherStats Dispatcher::stats() const noexcept {
-  return {claimed_.load(), sent_.load(), retried_.load(), failed_.load(), in_flight_.load()};
+  return {claimed_.load(), sent_.load(),        retried_.load(),     failed_.load(),
+          expired_.load(), handed_back_.load(), lost_leases_.load(), in_flight_.load()};
+}
+
+void Dispatcher::hand_back(const std::vector<MessageId>& ids, const char* why) {
+  if (ids.empty()) return;
+  if (auto st = queue_.release(options_.node_id, ids); !st)
+    log_warn("dispatcher", "could not hand back " + std::to_string(ids.size()) + " messages (" + why +
+                               "; their leases expire on their own): " + st.error().message);
+  in_flight_ -= ids.size();
+  handed_back_ += ids.size();
 }
 
 void Dispatcher::claim_loop() {
-  // Keep about two batches' worth per sender in hand at most, so a slow
-  // provider does not hold leases on messages another node could send.
+  // Keep about two messages per sender in hand at most, so a slow provider
+  // does not hold leases on messages another node could send.
   const std::uint64_t capacity = static_cast<std::uint64_t>(options_.senders) * 2;
   auto next_sweep = steady_clock::now();
   auto last_error_log = steady_clock::now() - hours(1);
+  // Paced channels whose instance has no free slot in the horizon until then.
+  std::map<sdk::Channel, steady_clock::time_point> not_before;
 
-  while (!stopping_) {
+  for (;;) {
+    {
+      std::lock_guard lock(claim_mutex_);
+      if (stopping_) return;
+    }
     if (steady_clock::now() >= next_sweep) {
-      auto r = store_.requeue_expired_leases(1000, options_.abandon_after_extra_attempts);
+      auto r = queue_.requeue_expired_leases(1000, options_.abandon_after_extra_attempts);
       if (r && *r > 0) log_info("dispatcher", "requeued " + std::to_string(*r) + " messages with expired leases");
       next_sweep = steady_clock::now() + options_.lease_sweep;
     }
 
-    const std::uint64_t in_flight = in_flight_.load();
-    const int room = in_flight >= capacity ? 0 : static_cast<int>(capacity - in_flight);
-    bool idle = true;
-    if (room > 0) {
-      const int want = std::min(room, options_.claim_batch);
-      auto claimed = store_.claim_due(options_.node_id, want, options_.lease);
-      if (!claimed) {
+    auto wait = duration_cast<microseconds>(options_.idle_poll);
+    bool more = false;
+    const auto set = providers_.snapshot();
+    for (const auto& [channel, route] : set->routes) {
+      const auto now = steady_clock::now();
+      if (auto nb = not_before.find(channel); nb != not_before.end() && now < nb->second) {
+        wait = std::min(wait, duration_cast<microseconds>(nb->second - now));
+        continue;
+      }
+      const std::uint64_t in_flight = in_flight_.load();
+      if (in_flight >= capacity) {
+        wait = std::min(wait, duration_cast<microseconds>(milliseconds(50)));
+        break;
+      }
+      ClaimRequest req;
+      req.owner = options_.node_id;
+      req.channel = channel;
+      req.limit = std::min(static_cast<int>(capacity - in_flight), options_.claim_batch);
+      req.lease = options_.lease;
+      req.horizon = options_.pace_horizon;
+      req.route = [set, ch = channel](int attempt) -> PacedRoute {
+        const ProviderSlot* slot = set->pick(ch, attempt);
+        if (!slot) return {};
+        return {slot->instance->name(), slot->rate, slot->burst};
+      };
+      const auto started = steady_clock::now();
+      auto claim = queue_.claim_due(req);
+      if (!claim) {
         if (steady_clock::now() - last_error_log > seconds(10)) {
-          log_warn("dispatcher", "cannot claim messages: " + claimed.error().message);
+          log_warn("dispatcher", "cannot claim messages: " + claim.error().message);
           last_error_log = steady_clock::now();
         }
-      } else if (!claimed->empty()) {
-        const auto n = claimed->size();
-        in_flight_ += n;
-        claimed_ += n;
-        {
-          std::lock_guard lock(work_mutex_);
-          for (auto& m : *claimed) work_.push_back(std::move(m));
-        }
-        work_cv_.notify_all();
-        idle = static_cast<int>(n) < want;
+        continue;
       }
+      expired_ += static_cast<std::uint64_t>(claim->expired);
+      if (claim->room_in > microseconds(0)) {
+        not_before[channel] = started + claim->room_in;
+        wait = std::min(wait, claim->room_in);
+      } else {
+        not_before.erase(channel);
+      }
+      if (claim->messages.empty()) continue;
+      const auto n = claim->messages.size();
+      in_flight_ += n;
+      claimed_ += n;
+      std::vector<QueuedSend> items;
+      items.reserve(n);
+      for (auto& c : claim->messages) {
+        QueuedSend q;
+        q.message = std::move(c.message);
+        q.instance = std::move(c.instance);
+        q.slot = started + c.send_at;
+        q.lease_end = started + options_.lease;
+        if (c.expires_in) q.expires = started + *c.expires_in;
+        items.push_back(std::move(q));
+      }
+      sends_.push(std::move(items));
+      if (static_cast<int>(n) == req.limit) more = true;
     }
 
     std::unique_lock lock(claim_mutex_);
-    if (!idle && room > 0 && !wake_requested_) continue;  // more may be due: claim again
-    claim_cv_.wait_for(lock, room > 0 ? options_.idle_poll : milliseconds(50),
-                       [&] { return stopping_.load() || wake_requested_; });
+    if (stopping_) return;
+    if (more && !wake_requested_) continue;  // more may be due: claim again
+    claim_cv_.wait_for(lock, wait, [&] { return stopping_ || wake_requested_; });
     wake_requested_ = false;
   }
 }
 
+void Dispatcher::add_result(AttemptResult r) {
+  {
+    std::lock_guard lock(results_mutex_);
+    results_.push_back(std::move(r));
+  }
+  results_cv_.notify_one();
+}
+
 void Dispatcher::send_loop() {
-  for (;;) {
-    Message m;
-    {
-      std::unique_lock lock(work_mutex_);
-      work_cv_.wait(lock, [&] { return stopping_.load() || !work_.empty(); });
-      if (stopping_ || work_.empty()) return;
-      m = std::move(work_.front());
-      work_.pop_front();
+  while (auto item = sends_.pop()) {
+    const auto now = steady_clock::now();
+    if (item->expires && now >= *item->expires) {
+      AttemptResult r;
+      r.id = item->message.id;
+      r.tenant_id = item->message.tenant_id;
+      r.attempt = item->message.attempts;
+      r.decision = AttemptResult::Decision::expired;
+      r.detail = "waited for its turn on " + item->instance;
+      ++expired_;
+      add_result(std::move(r));
+      continue;
     }
-    AttemptResult r = attempt(m);
-    {
-      std::lock_guard lock(results_mutex_);
-      results_.push_back(std::move(r));
+    const auto set = providers_.snapshot();
+    const ProviderSlot* slot = set->find(item->instance);
+    if (!slot) {
+      hand_back({item->message.id}, "its provider instance was removed");
+      continue;
     }
-    results_cv_.notify_one();
+    if (now + slot->send_timeout + kRecordMargin > item->lease_end) {
+      // The send could outlive the lease, and another node could send it
+      // too: give it back untried instead.
+      hand_back({item->message.id}, "its turn came too late for its lease");
+      continue;
+    }
+    add_result(attempt(*item, *slot));
   }
 }
 
-AttemptResult Dispatcher::attempt(const Message& m) {
+AttemptResult Dispatcher::attempt(const QueuedSend& item, const ProviderSlot& slot) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
+  const Message& m = item.message;
   AttemptResult r;
   r.id = m.id;
   r.tenant_id = m.tenant_id;
   r.attempt = m.attempts;
+  r.provider_instance = slot.instance->name();
 
   auto transient = [&](sdk::ProviderError error, std::optional<milliseconds> retry_after, std::string detail) {
     r.error = std::move(error);
@@ -161,21 +239,6 @@ AttemptResult Dispatcher::attempt(const Message& m) {
     }
   };
 
-  auto set = providers_.snapshot();
-  const ProviderSlot* slot = set->pick(m.channel, m.attempts);
-  if (!slot) {
-    transient({"NO-ROUTE", "no provider instance is configured for channel '" +
-                               std::string(sdk::to_string(m.channel)) + "'"},
-              std::nullopt, "configuration");
-    return r;
-  }
-  r.provider_instance = slot->instance->name();
-
-  if (slot->limiter && !slot->limiter->acquire(steady_clock::now() + options_.rate_limit_wait)) {
-    transient({"RATE-LIMITED", "the instance's rate limit left no room"}, std::nullopt, "local rate limit");
-    return r;
-  }
-
   sdk::OutboundMessage out;
   out.id = m.id.str();
   out.channel = m.channel;
@@ -186,10 +249,12 @@ AttemptResult Dispatcher::attempt(const Message& m) {
   out.template_variables = m.template_variables;
   out.segments = m.segments;
   out.attempt = m.attempts;
-  out.status_callback_url = slot->instance->context().webhook_url("status");
+  out.status_callback_url = slot.instance->context().webhook_url("status");
+  if (item.expires)
+    out.validity = std::max(seconds(1), duration_cast<seconds>(*item.expires - steady_clock::now()));
 
-  const sdk::SendResult res = slot->instance->provider().send(out);
-  if (res.health && health_hook_) health_hook_(slot->instance->name(), *res.health);
+  const sdk::SendResult res = slot.instance->provider().send(out);
+  if (res.health && health_hook_) health_hook_(slot.instance->name(), *res.health);
   switch (res.outcome) {
     case sdk::Outcome::ok:
       r.decision = AttemptResult::Decision::sent;
@@ -208,7 +273,7 @@ AttemptResult Dispatcher::attempt(const Message& m) {
       r.error = res.error;
       if (res.recipient_opted_out) {
         r.detail = "the recipient unsubscribed at the provider";
-        if (opt_out_hook_) opt_out_hook_(m, slot->instance->name());
+        if (opt_out_hook_) opt_out_hook_(m, slot.instance->name());
       }
       ++failed_;
       break;
@@ -219,7 +284,6 @@ AttemptResult Dispatcher::attempt(const Message& m) {
 void Dispatcher::record_loop() {
   std::vector<AttemptResult> batch;
   auto backoff = milliseconds(100);
-  std::optional<steady_clock::time_point> give_up_at;
   for (;;) {
     {
       std::unique_lock lock(results_mutex_);
@@ -233,26 +297,32 @@ void Dispatcher::record_loop() {
         results_.clear();
       }
     }
-    auto st = store_.record_attempts(batch);
-    if (st) {
+    auto lost = queue_.record_attempts(options_.node_id, batch);
+    if (lost) {
+      if (*lost > 0) {
+        lost_leases_ += static_cast<std::uint64_t>(*lost);
+        log_warn("dispatcher", std::to_string(*lost) + " outcomes not recorded: another node held those messages "
+                                                       "by then (lease lost)");
+      }
       in_flight_ -= batch.size();
       batch.clear();
       backoff = milliseconds(100);
-      claim_cv_.notify_one();
+      wake();  // room to claim again
       continue;
     }
     log_warn("dispatcher", "cannot record " + std::to_string(batch.size()) + " outcomes, will retry: " +
-                               st.error().message);
+                               lost.error().message);
     std::unique_lock lock(results_mutex_);
-    if (senders_done_ && !give_up_at) give_up_at = steady_clock::now() + seconds(10);
-    if (give_up_at && steady_clock::now() >= *give_up_at) {
+    if (senders_done_ && steady_clock::now() >= record_deadline_) {
       // Draining with the database down: the leases expire and the messages
       // are sent again by whoever claims them (at-least-once).
       log_error("dispatcher", "giving up on recording " + std::to_string(batch.size()) +
                                   " outcomes while stopping; their leases will expire");
       return;
     }
-    results_cv_.wait_for(lock, backoff);
+    results_cv_.wait_for(lock, senders_done_ ? std::min<steady_clock::duration>(
+                                                   backoff, record_deadline_ - steady_clock::now())
+                                             : steady_clock::duration(backoff));
     backoff = std::min(backoff * 2, milliseconds(5000));
   }
 }

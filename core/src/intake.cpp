@@ -108,6 +108,26 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
     }
   }
 
+  if (!req.priority.empty()) {
+    m.priority = priority_from_string(req.priority);
+    if (!m.priority) return Error::invalid("priority", "one of high, normal, low");
+  }
+  if (!req.expires_at.empty() && !req.validity.empty())
+    return Error::invalid("validity", "give expires_at or validity, not both");
+  const TimePoint due = m.scheduled_at.value_or(now_us());
+  if (!req.expires_at.empty()) {
+    auto when = parse_iso8601(req.expires_at);
+    if (!when) return Error::invalid("expires_at", "an RFC 3339 time with a zone, e.g. 2026-12-01T10:00:00+03:00");
+    if (*when <= due)
+      return Error::invalid("expires_at", m.scheduled_at ? "must be after scheduled_at" : "must be in the future");
+    m.expires_at = *when;
+  }
+  if (!req.validity.empty()) {
+    auto validity = parse_validity(req.validity);
+    if (!validity) return Error::invalid("validity", "a duration such as 90s, 30m, 2h or 1d, from 1s to 30d");
+    m.expires_at = due + *validity;
+  }
+
   if (!req.idempotency_key.empty()) {
     if (req.idempotency_key.size() > 255 || !printable_ascii(req.idempotency_key))
       return Error::invalid("Idempotency-Key", "at most 255 printable ASCII characters");

@@ -45,7 +45,8 @@ Result<ReportOutcome> StatusRefresher::refresh(const Message& m, const Actor& ac
   return applied->at(0);
 }
 
-Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since, int limit_per_instance) {
+Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since, int limit_per_instance,
+                                                               std::stop_token stop) {
   Counts counts;
   const Actor actor{"job:status-refresh", "", ""};
   auto set = providers_.snapshot();
@@ -54,6 +55,7 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
     auto due = store_.messages_to_refresh(name, since, limit_per_instance);
     if (!due) return due.error();
     for (const auto& m : *due) {
+      if (stop.stop_requested()) return counts;
       ++counts.checked;
       auto r = refresh(m, actor);
       if (!r) {
@@ -67,6 +69,7 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
     auto unpriced = store_.claim_cost_polls(name, since, limit_per_instance, 3);
     if (!unpriced) return unpriced.error();
     for (const auto& m : *unpriced) {
+      if (stop.stop_requested()) return counts;
       ++counts.cost_checked;
       if (!refresh(m, actor)) ++counts.failed_queries;
     }
@@ -74,10 +77,11 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
   return counts;
 }
 
-std::string HealthMonitor::check_all() {
+std::string HealthMonitor::check_all(std::stop_token stop) {
   auto set = providers_.snapshot();
   std::string summary;
   for (const auto& [name, slot] : set->instances) {
+    if (stop.stop_requested()) break;
     const sdk::HealthReport h = slot.instance->provider().check_health();
     record(name, h);
     summary += (summary.empty() ? "" : ", ") + name + " " + std::string(sdk::to_string(h.state));
@@ -108,15 +112,21 @@ JobScheduler::~JobScheduler() { stop(); }
 void JobScheduler::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
+  stop_source_ = std::stop_source();
   thread_ = std::thread([this] { loop(); });
 }
 
-void JobScheduler::stop() {
+void JobScheduler::request_stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
+  stop_source_.request_stop();
   cv_.notify_all();
+}
+
+void JobScheduler::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -139,7 +149,7 @@ void JobScheduler::loop() {
       const auto started = steady_clock::now();
       std::string result;
       try {
-        result = job.run();
+        result = job.run(stop_source_.get_token());
       } catch (const std::exception& e) {
         result = std::string("failed: ") + e.what();
       }
@@ -152,6 +162,58 @@ void JobScheduler::loop() {
     std::unique_lock lock(mutex_);
     if (cv_.wait_for(lock, poll_, [&] { return stopping_; })) return;
   }
+}
+
+std::vector<JobDefinition> standard_jobs(const JobsConfig& j, Store& store, StatusRefresher& refresher,
+                                         HealthMonitor& health, std::function<void()> requeued) {
+  std::vector<JobDefinition> jobs;
+  if (j.status_refresh.enabled)
+    jobs.push_back({"status-refresh", j.status_refresh.schedule, [&j, &refresher](std::stop_token stop) {
+                      auto since = now_us() - duration_cast<microseconds>(j.refresh_window);
+                      auto r = refresher.refresh_recent(since, j.refresh_batch, stop);
+                      if (!r) return "failed: " + r.error().message;
+                      return std::to_string(r->checked) + " checked, " + std::to_string(r->changed) + " changed, " +
+                             std::to_string(r->cost_checked) + " polled for cost, " +
+                             std::to_string(r->failed_queries) + " queries failed";
+                    }});
+  if (j.retry_sweep.enabled)
+    jobs.push_back({"retry-sweep", j.retry_sweep.schedule, [&j, &store, requeued](std::stop_token stop) {
+                      auto since = now_us() - duration_cast<microseconds>(j.sweep_window);
+                      int total = 0;
+                      while (!stop.stop_requested()) {
+                        auto n = store.requeue_retryable_failures(since, j.sweep_max_attempts, 1000);
+                        if (!n) return "failed after " + std::to_string(total) + " requeued: " + n.error().message;
+                        total += *n;
+                        if (*n < 1000) break;
+                      }
+                      if (total > 0 && requeued) requeued();
+                      return std::to_string(total) + " failed messages back in the queue" +
+                             (stop.stop_requested() ? " (stopped early)" : "");
+                    }});
+  if (j.retention.enabled)
+    jobs.push_back({"retention", j.retention.schedule, [&j, &store](std::stop_token stop) {
+                      auto tenants = store.list_tenants();
+                      if (!tenants) return "failed: " + tenants.error().message;
+                      long long deleted = 0;
+                      int batches = 0;
+                      for (const auto& t : *tenants) {
+                        const int days = t.retention_days.value_or(j.retention_days);
+                        const auto cutoff = now_us() - hours(24LL * days);
+                        while (!stop.stop_requested()) {
+                          auto n = store.delete_messages_before(t.id, cutoff, j.retention_batch);
+                          if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
+                          deleted += *n;
+                          ++batches;
+                          if (*n < j.retention_batch) break;
+                        }
+                      }
+                      return std::to_string(deleted) + " messages (and their events) deleted in " +
+                             std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
+                    }});
+  if (j.provider_health.enabled)
+    jobs.push_back({"provider-health", j.provider_health.schedule,
+                    [&health](std::stop_token stop) { return health.check_all(stop); }});
+  return jobs;
 }
 
 }  // namespace barid::core

@@ -7,7 +7,7 @@ bool can_transition(MessageStatus from, MessageStatus to) noexcept {
   switch (from) {
     case S::scheduled:
     case S::queued:
-      return to == S::sending || to == S::canceled || to == S::failed;
+      return to == S::sending || to == S::canceled || to == S::failed || to == S::expired;
     case S::sending:
       return to == S::queued || to == S::sent || to == S::delivered || to == S::read ||
              to == S::undelivered || to == S::failed;
@@ -21,6 +21,7 @@ bool can_transition(MessageStatus from, MessageStatus to) noexcept {
     case S::read:
     case S::suppressed:
     case S::canceled:
+    case S::expired:
       return false;
   }
   return false;
@@ -29,12 +30,12 @@ bool can_transition(MessageStatus from, MessageStatus to) noexcept {
 bool is_terminal(MessageStatus s) noexcept {
   using S = MessageStatus;
   return s == S::read || s == S::undelivered || s == S::failed || s == S::suppressed ||
-         s == S::canceled;
+         s == S::canceled || s == S::expired;
 }
 
 bool is_final_outcome(MessageStatus s) noexcept {
   using S = MessageStatus;
-  return s == S::delivered || s == S::read || s == S::undelivered || s == S::failed;
+  return s == S::delivered || s == S::read || s == S::undelivered || s == S::failed || s == S::expired;
 }
 
 bool is_pending(MessageStatus s) noexcept {

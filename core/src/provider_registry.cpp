@@ -1,33 +1,8 @@
 #include <barid/core/provider_registry.hpp>
 
 #include <algorithm>
-#include <thread>
 
 namespace barid::core {
-
-RateLimiter::RateLimiter(double rate, double burst)
-    : rate_(rate), burst_(std::max(1.0, burst)), tokens_(std::max(1.0, burst)),
-      last_(std::chrono::steady_clock::now()) {}
-
-bool RateLimiter::acquire(std::chrono::steady_clock::time_point deadline) {
-  for (;;) {
-    std::chrono::steady_clock::duration wait;
-    {
-      std::lock_guard lock(mutex_);
-      auto now = std::chrono::steady_clock::now();
-      tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
-      last_ = now;
-      if (tokens_ >= 1.0) {
-        tokens_ -= 1.0;
-        return true;
-      }
-      wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>((1.0 - tokens_) / rate_));
-      if (now + wait > deadline) return false;
-    }
-    std::this_thread::sleep_for(wait);
-  }
-}
 
 const ProviderSlot* ProviderSet::find(const std::string& name) const {
   auto it = instances.find(name);

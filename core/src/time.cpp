@@ -116,4 +116,32 @@ std::optional<TimePoint> parse_iso8601(std::string_view s) noexcept {
   return *t - std::chrono::seconds(offset_s);
 }
 
+std::optional<std::chrono::seconds> parse_validity(std::string_view s) noexcept {
+  if (s.size() < 2 || s.size() > 9) return std::nullopt;
+  long long n = 0;
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    n = n * 10 + (s[i] - '0');
+  }
+  long long unit = 0;
+  switch (s.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return std::nullopt;
+  }
+  const long long total = n * unit;
+  if (total < 1 || total > 30LL * 86400) return std::nullopt;
+  return std::chrono::seconds(total);
+}
+
+std::string format_validity(std::chrono::seconds s) {
+  const long long n = s.count();
+  if (n % 86400 == 0) return std::to_string(n / 86400) + "d";
+  if (n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
 }  // namespace barid::core

@@ -81,53 +81,11 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   app->refresher_ = std::make_unique<core::StatusRefresher>(store, app->providers_);
   app->health_ = std::make_unique<core::HealthMonitor>(store, app->providers_, app->node_id_);
 
-  std::vector<core::JobDefinition> jobs;
   GatewayApp* self = app.get();
+  auto jobs = core::standard_jobs(c.jobs, store, *app->refresher_, *app->health_, [self] {
+    if (self->dispatcher()) self->dispatcher()->wake();
+  });
   const auto& j = c.jobs;
-  if (j.status_refresh.enabled)
-    jobs.push_back({"status-refresh", j.status_refresh.schedule, [self, &j] {
-                      auto since = core::now_us() - std::chrono::duration_cast<std::chrono::microseconds>(j.refresh_window);
-                      auto r = self->refresher().refresh_recent(since, j.refresh_batch);
-                      if (!r) return "failed: " + r.error().message;
-                      return std::to_string(r->checked) + " checked, " + std::to_string(r->changed) + " changed, " +
-                             std::to_string(r->cost_checked) + " polled for cost, " +
-                             std::to_string(r->failed_queries) + " queries failed";
-                    }});
-  if (j.retry_sweep.enabled)
-    jobs.push_back({"retry-sweep", j.retry_sweep.schedule, [self, &j] {
-                      auto since = core::now_us() - std::chrono::duration_cast<std::chrono::microseconds>(j.sweep_window);
-                      int total = 0;
-                      for (;;) {
-                        auto n = self->store().requeue_retryable_failures(since, j.sweep_max_attempts, 1000);
-                        if (!n) return "failed after " + std::to_string(total) + " requeued: " + n.error().message;
-                        total += *n;
-                        if (*n < 1000) break;
-                      }
-                      if (total > 0 && self->dispatcher()) self->dispatcher()->wake();
-                      return std::to_string(total) + " failed messages back in the queue";
-                    }});
-  if (j.retention.enabled)
-    jobs.push_back({"retention", j.retention.schedule, [self, &j] {
-                      auto tenants = self->store().list_tenants();
-                      if (!tenants) return "failed: " + tenants.error().message;
-                      long long deleted = 0;
-                      int batches = 0;
-                      for (const auto& t : *tenants) {
-                        const int days = t.retention_days.value_or(j.retention_days);
-                        const auto cutoff = core::now_us() - std::chrono::hours(24LL * days);
-                        for (;;) {
-                          auto n = self->store().delete_messages_before(t.id, cutoff, j.retention_batch);
-                          if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
-                          deleted += *n;
-                          ++batches;
-                          if (*n < j.retention_batch) break;
-                        }
-                      }
-                      return std::to_string(deleted) + " messages (and their events) deleted in " +
-                             std::to_string(batches) + " batches";
-                    }});
-  if (j.provider_health.enabled)
-    jobs.push_back({"provider-health", j.provider_health.schedule, [self] { return self->health().check_all(); }});
   app->jobs_ = std::make_unique<core::JobScheduler>(store, app->node_id_, std::move(jobs), j.poll);
   return app;
 }
@@ -179,7 +137,9 @@ Result<std::shared_ptr<core::ProviderSet>> GatewayApp::build_providers(const Gat
     }
     core::ProviderSlot slot;
     slot.instance = *instance;
-    if (p.rate_limit > 0) slot.limiter = std::make_shared<core::RateLimiter>(p.rate_limit, p.burst);
+    slot.rate = p.rate_limit;
+    slot.burst = p.burst;
+    slot.send_timeout = p.http.total_timeout;
     slot.price_per_segment = p.price_per_segment;
     slot.fingerprint = print;
     set->instances.emplace(p.name, std::move(slot));
@@ -282,10 +242,19 @@ void GatewayApp::start() {
   if (jobs_) jobs_->start();
 }
 
-void GatewayApp::stop() {
-  if (jobs_) jobs_->stop();
+void GatewayApp::begin_stop() {
+  if (jobs_) jobs_->request_stop();
+  if (dispatcher_) dispatcher_->stop_claiming();
+}
+
+void GatewayApp::stop(std::chrono::steady_clock::time_point deadline) {
+  // A running job winds down (after its current batch) while the writer
+  // stores what was accepted and the dispatcher hands back or finishes its
+  // sends.
+  if (jobs_) jobs_->request_stop();
   if (writer_) writer_->stop();
-  if (dispatcher_) dispatcher_->stop();
+  if (dispatcher_) dispatcher_->stop(deadline);
+  if (jobs_) jobs_->stop();
 }
 
 }  // namespace barid::gateway

@@ -64,7 +64,13 @@ class GatewayApp {
 
   void start();  // background work: the dispatcher and the periodic jobs
   // Drain: store what was accepted, finish the sends under way.
-  void stop();
+  // Drain in order, within `deadline`: jobs asked to stop, accepted messages
+  // stored, sends finished or handed back, jobs joined.
+  void stop(std::chrono::steady_clock::time_point deadline);
+  // The first steps of stop(), taken while the API drains: no new claims,
+  // the running job asked to stop.
+  void begin_stop();
+  void stop() { stop(std::chrono::steady_clock::now() + std::chrono::seconds(10)); }
 
  private:
   explicit GatewayApp(GatewayConfig config);

@@ -329,7 +329,7 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     }
     TRY(inst.number("rate_limit", p.rate_limit, 0, 1e6));
     TRY(inst.number("burst", p.burst, 0, 1e6));
-    if (p.burst == 0) p.burst = std::max(1.0, p.rate_limit);
+    if (p.burst == 0) p.burst = 1;
     Section http = inst.child("http");
     TRY(http.only({"connect_timeout", "timeout", "ca_file"}));
     TRY(http.duration("connect_timeout", p.http.connect_timeout));
@@ -486,7 +486,8 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
     return Error::invalid("retry.max_backoff", "retry.max_backoff: must not be shorter than retry.initial_backoff");
 
   Section dispatch = top.child("dispatch");
-  TRY(dispatch.only({"enabled", "senders", "claim_batch", "lease", "poll_interval", "lease_sweep", "node_id"}));
+  TRY(dispatch.only(
+      {"enabled", "senders", "claim_batch", "lease", "poll_interval", "lease_sweep", "node_id", "pace_horizon"}));
   TRY(dispatch.boolean("enabled", c.dispatch_enabled));
   TRY(dispatch.integer("senders", c.dispatch.senders, 1, 4096));
   TRY(dispatch.integer("claim_batch", c.dispatch.claim_batch, 1, 10000));
@@ -494,8 +495,21 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
   TRY(dispatch.duration("poll_interval", c.dispatch.idle_poll));
   TRY(dispatch.duration("lease_sweep", c.dispatch.lease_sweep));
   TRY(dispatch.string("node_id", c.dispatch.node_id));
+  TRY(dispatch.duration("pace_horizon", c.dispatch.pace_horizon));
   if (c.dispatch.lease < std::chrono::seconds(1))
     return Error::invalid("dispatch.lease", "dispatch.lease: at least 1s");
+  if (c.dispatch.pace_horizon < std::chrono::milliseconds(100) || c.dispatch.pace_horizon > std::chrono::seconds(60))
+    return Error::invalid("dispatch.pace_horizon", "dispatch.pace_horizon: between 100ms and 60s");
+  // A node never starts a send that could outlive its lease (another node
+  // could send the message too): the lease must hold a claimed message's
+  // wait for its slot, the slowest provider call and the recording of it.
+  for (const auto& p : c.providers) {
+    const auto needed = c.dispatch.pace_horizon + p.http.total_timeout + std::chrono::seconds(2);
+    if (c.dispatch.lease < needed)
+      return Error::invalid("dispatch.lease", "dispatch.lease: at least " + std::to_string(needed.count()) +
+                                                  " ms: pace_horizon + providers." + p.name +
+                                                  ".http.timeout + 2s to record the outcome");
+  }
 
   Section intake = top.child("intake");
   TRY(intake.only({"writers", "max_batch", "max_pending"}));

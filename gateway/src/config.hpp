@@ -55,24 +55,9 @@ struct RouteConfig {
   int primary_attempts = 0;
 };
 
-struct JobConfig {
-  bool enabled = true;
-  core::JobSchedule schedule;
-};
-
-struct JobsConfig {
-  std::chrono::milliseconds poll{5000};  // how often a node looks for a due job
-  JobConfig status_refresh{true, core::JobSchedule::interval(std::chrono::minutes(5))};
-  std::chrono::milliseconds refresh_window{std::chrono::hours(24)};
-  int refresh_batch = 500;  // per provider instance and run
-  JobConfig retry_sweep{true, core::JobSchedule::interval(std::chrono::hours(1))};
-  std::chrono::milliseconds sweep_window{std::chrono::hours(24)};
-  int sweep_max_attempts = 3;
-  JobConfig retention{true, core::JobSchedule::daily(2, 0)};
-  int retention_days = 90;  // a tenant's retention_days overrides it
-  int retention_batch = 1000;
-  JobConfig provider_health{true, core::JobSchedule::interval(std::chrono::minutes(15))};
-};
+// The jobs section: core's (jobs.hpp), where the jobs are wired.
+using JobConfig = core::JobConfig;
+using JobsConfig = core::JobsConfig;
 
 struct GatewayConfig {
   std::filesystem::path source;

@@ -211,11 +211,10 @@ void HttpApi::start() {
 
 std::uint16_t HttpApi::port() const { return static_cast<std::uint16_t>(endpoint_->getPort()); }
 
-void HttpApi::drain_and_stop() {
+void HttpApi::drain_and_stop(std::chrono::steady_clock::time_point deadline) {
   routes_->draining = true;
   // Everything accepted is committed and answered before the sockets go.
   app_.writer().stop();
-  const auto deadline = std::chrono::steady_clock::now() + app_.config().server.drain_timeout;
   while (routes_->outstanding.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (routes_->outstanding.load() > 0)

@@ -8,6 +8,7 @@
 
 #include "app.hpp"
 
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -52,7 +53,7 @@ class HttpApi {
   // The bound port (the real one when the configuration said 0).
   std::uint16_t port() const;
   // Refuse new work (503), wait for the answers under way, then stop.
-  void drain_and_stop();
+  void drain_and_stop(std::chrono::steady_clock::time_point deadline);
 
   struct Routes;  // the handlers (http_api.cpp)
 

@@ -11,6 +11,7 @@
 
 #include <barid/core/http_client.hpp>
 #include <barid/core/log.hpp>
+#include <barid/core/mysql_store.hpp>
 #include <barid/sdk/version.hpp>
 
 #include <csignal>
@@ -19,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include <mysql_driver.h>
 
 namespace {
 
@@ -95,8 +95,12 @@ int serve(gateway::GatewayConfig config) {
     core::log_info("gateway", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ", draining");
     break;
   }
-  api.drain_and_stop();
-  (*app)->stop();
+  // One deadline for the whole drain: answers under way, the accept queue,
+  // sends under way, the running job.
+  const auto deadline = std::chrono::steady_clock::now() + (*app)->config().server.drain_timeout;
+  (*app)->begin_stop();
+  api.drain_and_stop(deadline);
+  (*app)->stop(deadline);
   core::log_info("gateway", "stopped");
   return 0;
 }
@@ -144,7 +148,7 @@ int main(int argc, char** argv) {
   // Once, before any thread: libcurl and the MySQL driver are not safe to
   // initialise concurrently.
   core::CurlHttpClient::global_init();
-  sql::mysql::get_mysql_driver_instance();
+  core::MySqlStore::global_init();
 
   if (command == "create-api-key") {
     if (tenant.empty()) return usage("create-api-key needs --tenant NAME");

@@ -53,6 +53,8 @@ json message_json(const core::Message& m) {
   j["idempotency_key"] = text_or_null(m.idempotency_key);
   j["created_at"] = core::format_iso8601(m.created_at);
   j["scheduled_at"] = time_or_null(m.scheduled_at);
+  j["priority"] = std::string(core::to_string(m.priority));
+  j["expires_at"] = time_or_null(m.expires_at);
   j["sent_at"] = time_or_null(m.sent_at);
   j["delivered_at"] = time_or_null(m.delivered_at);
   j["read_at"] = time_or_null(m.read_at);

@@ -21,7 +21,9 @@ core::Status read_common(const JsonReader& r, core::SendRequest& out) {
     std::string* value;
   } fields[] = {{"body", &out.body},           {"from", &out.from},
                 {"scheduled_at", &out.scheduled_at}, {"reference", &out.reference},
-                {"recipient_id", &out.recipient_id}, {"category", &out.category}};
+                {"recipient_id", &out.recipient_id}, {"category", &out.category},
+                {"priority", &out.priority},         {"expires_at", &out.expires_at},
+                {"validity", &out.validity}};
   for (auto& f : fields) {
     auto v = r.str(f.name);
     if (!v) return v.error();
@@ -100,7 +102,7 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
   JsonReader r(*body);
   core::SendRequest req;
   if (auto st = r.only({"to", "channel", "body", "from", "scheduled_at", "reference", "recipient_id", "category",
-                        "max_attempts", "provider_template", "template"});
+                        "max_attempts", "provider_template", "template", "priority", "expires_at", "validity"});
       !st)
     return send_error(reply, st.error());
   auto to = r.str("to", true);
@@ -147,7 +149,7 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
   JsonReader r(*body);
   core::BulkRequest req;
   if (auto st = r.only({"channel", "body", "from", "scheduled_at", "category", "max_attempts", "provider_template",
-                        "template", "recipients"});
+                        "template", "recipients", "priority", "expires_at", "validity"});
       !st)
     return send_error(reply, st.error());
   if (auto st = read_common(r, req.common); !st) return send_error(reply, st.error());

@@ -162,7 +162,7 @@ void HttpApi::Routes::providers(const Rest::Request& request, Reply& reply) {
                          {"plugin", d.name},
                          {"routes", routes},
                          {"config", config},
-                         {"rate_limit", slot.limiter ? json("configured") : json(nullptr)},
+                         {"rate_limit", slot.rate > 0 ? json(slot.rate) : json(nullptr)},
                          {"health", h},
                          {"http", http}});
   }
@@ -332,6 +332,11 @@ void HttpApi::Routes::metrics(const Rest::Request&, Reply& reply) {
     counter("barid_dispatch_sent_total", "Provider calls that were accepted.", s.sent);
     counter("barid_dispatch_retried_total", "Provider calls that will be retried.", s.retried);
     counter("barid_dispatch_failed_total", "Messages that failed for good on this node.", s.failed);
+    counter("barid_dispatch_expired_total", "Messages whose validity ended before they were sent.", s.expired);
+    counter("barid_dispatch_handed_back_total",
+            "Messages given back untried (turn too late for the lease, drain, instance removed).", s.handed_back);
+    counter("barid_dispatch_lost_leases_total",
+            "Outcomes not written because another node held the message by then.", s.lost_leases);
     gauge("barid_dispatch_in_flight", "Messages claimed and not yet recorded.", static_cast<double>(s.in_flight));
   }
   auto set = app.providers().snapshot();

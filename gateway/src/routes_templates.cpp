@@ -36,6 +36,8 @@ json template_json(const core::Template& t, const std::optional<sdk::Money>& pri
               {"channels", channels},
               {"category", t.category.empty() ? json(nullptr) : json(t.category)},
               {"description", t.description},
+              {"priority", t.priority ? json(std::string(core::to_string(*t.priority))) : json(nullptr)},
+              {"validity", t.validity ? json(core::format_validity(*t.validity)) : json(nullptr)},
               {"translations", translations},
               {"preflight", preflight},
               {"created_at", core::format_iso8601(t.created_at)},
@@ -51,7 +53,7 @@ void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
   auto body = json_body(request, reply);
   if (!body) return;
   JsonReader r(*body);
-  if (auto st = r.only({"channels", "category", "description", "translations"}); !st)
+  if (auto st = r.only({"channels", "category", "description", "priority", "validity", "translations"}); !st)
     return send_error(reply, st.error());
   core::Template t;
   t.tenant_id = principal->tenant_id;
@@ -71,6 +73,19 @@ void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
   if (!description) return send_error(reply, description.error());
   t.category = *category;
   t.description = *description;
+  auto priority = r.str("priority");
+  if (!priority) return send_error(reply, priority.error());
+  if (!priority->empty()) {
+    t.priority = core::priority_from_string(*priority);
+    if (!t.priority) return send_error(reply, core::Error::invalid("priority", "one of high, normal, low"));
+  }
+  auto validity = r.str("validity");
+  if (!validity) return send_error(reply, validity.error());
+  if (!validity->empty()) {
+    t.validity = core::parse_validity(*validity);
+    if (!t.validity)
+      return send_error(reply, core::Error::invalid("validity", "a duration such as 90s, 30m, 2h or 1d, from 1s to 30d"));
+  }
   auto translations = r.object("translations");
   if (!translations) return send_error(reply, translations.error());
   if (*translations) {

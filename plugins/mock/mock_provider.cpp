@@ -1,5 +1,8 @@
 #include "mock_provider.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <charconv>
@@ -87,6 +90,7 @@ bool parse_settings(const sdk::ProviderConfig& config, MockSettings& out, std::s
     return false;
   }
   out.webhook_secret = config.get("webhook_secret");
+  out.send_log = config.get("send_log");
   out.currency = config.get("currency");
 
   const std::string health = config.get("health");
@@ -128,6 +132,7 @@ sdk::SendResult MockProvider::send(const sdk::OutboundMessage& message) noexcept
 }
 
 sdk::SendResult MockProvider::do_send(const sdk::OutboundMessage& message) {
+  if (!settings_.send_log.empty()) log_send(message);
   if (settings_.latency.count() > 0) std::this_thread::sleep_for(settings_.latency);
 
   if (settings_.fail_numbers.count(message.to))
@@ -161,6 +166,19 @@ sdk::SendResult MockProvider::do_send(const sdk::OutboundMessage& message) {
   if (settings_.cost_micros_per_segment > 0)
     result.cost = sdk::Money{settings_.cost_micros_per_segment * message.segments, settings_.currency};
   return result;
+}
+
+void MockProvider::log_send(const sdk::OutboundMessage& message) const {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  const std::string line = std::to_string(us) + " " + message.id + " " +
+                           (message.validity ? std::to_string(message.validity->count()) : std::string("-")) + "\n";
+  // One write with O_APPEND: lines of several gateway nodes do not mix.
+  const int fd = ::open(settings_.send_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  [[maybe_unused]] const auto written = ::write(fd, line.data(), line.size());
+  ::close(fd);
 }
 
 MessageStatus MockProvider::status_at(const Sent& sent, steady_clock::time_point now) const {

@@ -33,6 +33,7 @@ struct MockSettings {
   std::int64_t cost_micros_per_segment = 0;
   std::string currency = "USD";
   sdk::HealthState health = sdk::HealthState::healthy;
+  std::string send_log;  // a file: one line per send call, "<unix µs> <message id> <validity s or ->"
 };
 
 // Parses the instance configuration; the error names the key.
@@ -44,6 +45,8 @@ class MockProvider final : public sdk::Provider {
   ~MockProvider() override;
 
   sdk::SendResult send(const sdk::OutboundMessage& message) noexcept override;
+  // Appends the send to settings.send_log.
+  void log_send(const sdk::OutboundMessage& message) const;
   sdk::StatusResult fetch_status(const std::string& provider_message_id) noexcept override;
   sdk::CallbackResult parse_callback(const sdk::CallbackRequest& request) noexcept override;
   sdk::HealthReport check_health() noexcept override;

@@ -32,6 +32,9 @@ const sdk::PluginDescriptor& descriptor() {
         {"cost_micros_per_segment", false, false, "0", "price of one segment in millionths"},
         {"currency", false, false, "USD", "currency of the price"},
         {"health", false, false, "healthy", "what check_health reports: healthy, degraded, unhealthy"},
+        {"send_log", false, false, "",
+         "a file to which each send call appends '<unix time in µs> <message id> <validity in s, or ->' "
+         "(to watch pace and order; no numbers or bodies)"},
     };
     return x;
   }();

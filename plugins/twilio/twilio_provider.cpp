@@ -5,6 +5,7 @@
 #include "twilio/twilio_errors.hpp"
 #include "twilio/twilio_signature.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace barid::plugins::twilio {
@@ -213,6 +214,11 @@ bool TwilioProvider::build_create_fields(const sdk::OutboundMessage& m, sdk::For
     if (!m.id.empty()) url = support::with_query_param(std::move(url), "mid", m.id);
     f.emplace_back("StatusCallback", url);
   }
+  // What is left of the message's validity: Twilio drops it from its queue
+  // after that (error 30036) instead of sending it late. Twilio takes 1 to
+  // 36000 seconds; a longer validity is left to Twilio's own default (36000).
+  if (m.validity && m.validity->count() <= 36000)
+    f.emplace_back("ValidityPeriod", std::to_string(std::max<long long>(1, m.validity->count())));
   return true;
 }
 

@@ -346,9 +346,10 @@ providers:
   slow:
     plugin: mock
     config: {channel: sms, latency_ms: "60000"}
+    http: {timeout: 1s}
 routing:
   sms: {provider: slow}
-dispatch: {senders: 4, claim_batch: 10, lease: 2s, lease_sweep: 200ms, poll_interval: 100ms}
+dispatch: {senders: 4, claim_batch: 10, lease: 5s, lease_sweep: 200ms, poll_interval: 100ms}
 )yaml");
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) ids.push_back(send({{"to", "+96650123456" + std::to_string(i % 10)}, {"body", "x"}}));
@@ -364,9 +365,10 @@ providers:
   slow:
     plugin: mock
     config: {channel: sms}
+    http: {timeout: 1s}
 routing:
   sms: {provider: slow}
-dispatch: {lease: 2s, lease_sweep: 200ms, poll_interval: 100ms}
+dispatch: {lease: 5s, lease_sweep: 200ms, poll_interval: 100ms}
 )yaml");
   gw_->start();
   for (const auto& id : ids) {

@@ -140,7 +140,7 @@ TEST_F(MySqlStoreTest, SuppressedMessagesAreRecordedWithTheirReason) {
   EXPECT_EQ(back.status, MessageStatus::suppressed);
   EXPECT_EQ(back.status_reason, "the recipient opted out");
   EXPECT_EQ(event_types(m.id), std::vector<std::string>{"suppressed"});
-  auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_TRUE(claimed.ok());
   EXPECT_TRUE(claimed->empty());
 }
@@ -152,7 +152,7 @@ TEST_F(MySqlStoreTest, ClaimLeasesDueMessagesAndCountsTheAttempt) {
   later.scheduled_at = now_us() + std::chrono::hours(1);
   insert({due, later});
 
-  auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].id, due.id);
@@ -160,7 +160,7 @@ TEST_F(MySqlStoreTest, ClaimLeasesDueMessagesAndCountsTheAttempt) {
   EXPECT_EQ((*claimed)[0].attempts, 1);
   EXPECT_EQ(db_->scalar("SELECT lease_owner FROM messages WHERE status = 'sending'"), "node-a");
 
-  auto again = store_->claim_due("node-b", 10, std::chrono::seconds(30));
+  auto again = claim("node-b", 10, std::chrono::seconds(30));
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty());  // leased, and the other one is not due
 }
@@ -171,7 +171,7 @@ TEST_F(MySqlStoreTest, ScheduledMessageIsClaimedOnceDue) {
   m.scheduled_at = now_us() + std::chrono::hours(1);
   insert({m});
   db_->execute("UPDATE messages SET next_attempt_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
-  auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].id, m.id);
@@ -186,7 +186,7 @@ TEST_F(MySqlStoreTest, ConcurrentClaimersNeverShareAMessage) {
   std::vector<MessageId> a_ids, b_ids;
   auto claim_all = [](MySqlStore& s, const std::string& owner, std::vector<MessageId>& into) {
     for (;;) {
-      auto c = s.claim_due(owner, 25, std::chrono::seconds(60));
+      auto c = claim_messages(s, owner, 25, std::chrono::seconds(60));
       ASSERT_TRUE(c.ok()) << c.error().message;
       if (c->empty()) return;
       for (const auto& m : *c) into.push_back(m.id);
@@ -209,7 +209,7 @@ TEST_F(MySqlStoreTest, RecordedOutcomesMoveTheMessageAndAreAudited) {
   auto retry = message("+966501234562");
   auto bad = message("+966501234563");
   insert({ok, retry, bad});
-  auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 3u);
 
@@ -234,7 +234,7 @@ TEST_F(MySqlStoreTest, RecordedOutcomesMoveTheMessageAndAreAudited) {
   r3.decision = AttemptResult::Decision::failed;
   r3.provider_instance = "mock-sms";
   r3.error = {"21211", "invalid To"};
-  ASSERT_TRUE(store_->record_attempts({r1, r2, r3}).ok());
+  ASSERT_TRUE(store_->record_attempts("node-a", {r1, r2, r3}).ok());
 
   Message m1 = get(ok.id);
   EXPECT_EQ(m1.status, MessageStatus::sent);
@@ -260,7 +260,7 @@ TEST_F(MySqlStoreTest, RecordedOutcomesMoveTheMessageAndAreAudited) {
   EXPECT_EQ(event_types(bad.id), (std::vector<std::string>{"accepted", "failed"}));
 
   // Retry is not due for an hour: nothing to claim.
-  auto next = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto next = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_TRUE(next.ok());
   EXPECT_TRUE(next->empty());
 }
@@ -268,7 +268,7 @@ TEST_F(MySqlStoreTest, RecordedOutcomesMoveTheMessageAndAreAudited) {
 TEST_F(MySqlStoreTest, ReleaseGivesUntriedMessagesBackWithoutCountingAnAttempt) {
   auto m = message();
   insert({m});
-  auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
   ASSERT_EQ(claimed->size(), 1u);
   ASSERT_TRUE(store_->release("node-b", {m.id}).ok());  // not the owner: nothing happens
   EXPECT_EQ(get(m.id).status, MessageStatus::sending);
@@ -281,7 +281,7 @@ TEST_F(MySqlStoreTest, ReleaseGivesUntriedMessagesBackWithoutCountingAnAttempt) 
 TEST_F(MySqlStoreTest, ExpiredLeasesGoBackToTheQueue) {
   auto m = message();
   insert({m});
-  auto claimed = store_->claim_due("node-dead", 10, std::chrono::milliseconds(0));
+  auto claimed = claim("node-dead", 10, std::chrono::milliseconds(0));
   ASSERT_EQ(claimed->size(), 1u);
   db_->execute("UPDATE messages SET lease_expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
   auto n = store_->requeue_expired_leases(100, 2);
@@ -291,7 +291,7 @@ TEST_F(MySqlStoreTest, ExpiredLeasesGoBackToTheQueue) {
   EXPECT_EQ(back.status, MessageStatus::queued);
   EXPECT_EQ(back.attempts, 1);  // the lost attempt still counts
   EXPECT_EQ(event_types(m.id), (std::vector<std::string>{"accepted", "lease_expired"}));
-  auto reclaimed = store_->claim_due("node-b", 10, std::chrono::seconds(30));
+  auto reclaimed = claim("node-b", 10, std::chrono::seconds(30));
   ASSERT_EQ(reclaimed->size(), 1u);
   EXPECT_EQ((*reclaimed)[0].attempts, 2);
 }
@@ -301,7 +301,7 @@ TEST_F(MySqlStoreTest, AMessageThatKeepsLosingItsLeaseFails) {
   m.max_attempts = 1;
   insert({m});
   db_->execute("UPDATE messages SET attempts = 2");
-  ASSERT_EQ(store_->claim_due("node-dead", 10, std::chrono::seconds(30))->size(), 1u);  // attempts -> 3
+  ASSERT_EQ(claim("node-dead", 10, std::chrono::seconds(30))->size(), 1u);  // attempts -> 3
   db_->execute("UPDATE messages SET lease_expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
   auto n = store_->requeue_expired_leases(100, 2);
   ASSERT_TRUE(n.ok());
@@ -316,7 +316,7 @@ class ReportsTest : public MySqlStoreTest {
     MySqlStoreTest::SetUp();
     m_ = message();
     insert({m_});
-    auto claimed = store_->claim_due("node-a", 10, std::chrono::seconds(30));
+    auto claimed = claim("node-a", 10, std::chrono::seconds(30));
     ASSERT_EQ(claimed->size(), 1u);
     AttemptResult r;
     r.id = m_.id;
@@ -324,7 +324,7 @@ class ReportsTest : public MySqlStoreTest {
     r.decision = AttemptResult::Decision::sent;
     r.provider_instance = "twilio-sms";
     r.provider_message_id = "SM1";
-    ASSERT_TRUE(store_->record_attempts({r}).ok());
+    ASSERT_TRUE(store_->record_attempts("node-a", {r}).ok());
   }
 
   sdk::StatusUpdate by_provider(MessageStatus s, std::string id = "SM1") {

@@ -16,6 +16,21 @@ namespace barid::core {
 
 using testing::TestDatabase;
 
+// Claims due SMS messages for an unpaced instance, as a dispatcher would.
+inline Result<std::vector<Message>> claim_messages(MessageQueue& queue, const std::string& owner, int limit,
+                                                   std::chrono::milliseconds lease) {
+  ClaimRequest req;
+  req.owner = owner;
+  req.limit = limit;
+  req.lease = lease;
+  req.route = [](int) { return PacedRoute{"mock-sms", 0, 1}; };
+  auto claim = queue.claim_due(req);
+  if (!claim) return claim.error();
+  std::vector<Message> out;
+  for (auto& c : claim->messages) out.push_back(std::move(c.message));
+  return out;
+}
+
 class MySqlStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -40,6 +55,10 @@ class MySqlStoreTest : public ::testing::Test {
     m.max_attempts = 3;
     m.actor = {"key:test", "127.0.0.1", "gtest"};
     return m;
+  }
+
+  Result<std::vector<Message>> claim(const std::string& owner, int limit, std::chrono::milliseconds lease) {
+    return claim_messages(*store_, owner, limit, lease);
   }
 
   std::vector<InsertOutcome> insert(const std::vector<NewMessage>& batch) {

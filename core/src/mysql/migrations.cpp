@@ -257,6 +257,27 @@ CREATE TABLE audit_log (
            "created_at, status, channel, provider_instance, cost_currency, cost_micros, attempts, scheduled_at, "
            "delivered_at, error_code)",
        }},
+      {8,
+       "dispatch by priority and channel, validity, provider pace shared by every node",
+       {
+           // 0 high, 1 normal, 2 low. The claim reads one (status, channel,
+           // priority) range at a time, oldest due first; the jobs' ranges of
+           // sent or failed messages list the channels and priorities.
+           "ALTER TABLE messages ADD COLUMN priority TINYINT UNSIGNED NOT NULL DEFAULT 1 AFTER status, "
+           "ADD COLUMN expires_at DATETIME(6) NULL AFTER scheduled_at, DROP KEY ix_messages_due, "
+           "ADD KEY ix_messages_due (status, channel, priority, next_attempt_at)",
+           // The next free send slot of each paced provider instance: a
+           // claim reserves slots here, under the row's lock, so that every
+           // node together keeps the instance's rate.
+           R"sql(
+CREATE TABLE provider_pace (
+  instance VARCHAR(64) NOT NULL,
+  next_slot_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (instance)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           "ALTER TABLE templates ADD COLUMN priority TINYINT UNSIGNED NULL AFTER description, "
+           "ADD COLUMN validity_seconds INT UNSIGNED NULL AFTER priority",
+       }},
   };
   return all;
 }

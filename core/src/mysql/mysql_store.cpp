@@ -8,6 +8,7 @@
 #include <barid/sdk/encoding.hpp>
 
 #include <cppconn/exception.h>
+#include <mysql_driver.h>
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -30,6 +31,8 @@ MySqlStore::MySqlStore(MySqlOptions options) {
 }
 
 MySqlStore::~MySqlStore() = default;
+
+void MySqlStore::global_init() { sql::mysql::get_mysql_driver_instance(); }
 
 Status MySqlStore::migrate() {
   auto r = run(*pool_, "migrate", [&](DbConnection& c, int) {
@@ -157,7 +160,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
         "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
         "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
         "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
-        "reference, created_at, scheduled_at, updated_at) VALUES ";
+        "reference, priority, expires_at, created_at, scheduled_at, updated_at) VALUES ";
     for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
       const NewMessage& m = batch[to_insert[k]];
       std::string vars;
@@ -174,7 +177,9 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
              (m.batch_id ? hex_literal(m.batch_id->raw()) : "NULL") + "," + q_or_null(c, m.recipient_id) + "," +
              q_or_null(c, m.category) + "," + q_or_null(c, m.template_code) + "," + q_or_null(c, m.language) +
              "," + q_or_null(c, m.provider_template) + "," + q_or_null(c, vars) + "," +
-             q_or_null(c, m.reference) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
+             q_or_null(c, m.reference) + "," +
+             std::to_string(static_cast<int>(m.priority.value_or(Priority::normal))) + "," +
+             time_or_null(m.expires_at) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
              ",UTC_TIMESTAMP(6))";
     }
     // A row whose idempotency key is taken is left as it is.
@@ -266,163 +271,6 @@ Result<std::vector<InsertOutcome>> MySqlStore::insert_messages(const std::vector
     auto out = insert_message_rows(c, batch, stored_before);
     c.commit();
     return out;
-  });
-}
-
-Result<std::vector<Message>> MySqlStore::claim_due(const std::string& owner, int limit,
-                                                   std::chrono::milliseconds lease) {
-  if (limit <= 0) return std::vector<Message>{};
-  return run(*pool_, "claim due messages", [&](DbConnection& c, int) {
-    std::vector<Message> out;
-    c.begin();
-    std::vector<MessageId> ids;
-    for (const char* status : {"queued", "scheduled"}) {
-      if (static_cast<int>(ids.size()) >= limit) break;
-      auto rs = c.query(std::string("SELECT id FROM messages WHERE status = '") + status +
-                        "' AND next_attempt_at <= UTC_TIMESTAMP(6) ORDER BY next_attempt_at LIMIT " +
-                        std::to_string(limit - static_cast<int>(ids.size())) + " FOR UPDATE SKIP LOCKED");
-      while (rs->next()) ids.push_back(Uuid::from_bytes(rs->getString(1).asStdString()));
-    }
-    if (ids.empty()) {
-      c.commit();
-      return out;
-    }
-    const std::string in = id_list(ids);
-    c.execute("UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_owner = " + q(c, owner) +
-              ", lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
-              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(lease).count()) +
-              " MICROSECOND, updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + in + ")");
-    auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id IN (" + in + ")");
-    while (rs->next()) out.push_back(read_message(*rs));
-    c.commit();
-    return out;
-  });
-}
-
-Status MySqlStore::record_attempts(const std::vector<AttemptResult>& results) {
-  if (results.empty()) return {};
-  auto r = run(*pool_, "record attempts", [&](DbConnection& c, int) {
-    std::vector<std::string> events;
-    c.begin();
-    for (const auto& a : results) {
-      const std::string id = hex_literal(a.id.raw());
-      const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
-      const std::string err = a.error.code.empty() ? a.error.message : a.error.code + ": " + a.error.message;
-      Actor actor{"dispatcher", "", ""};
-      switch (a.decision) {
-        case AttemptResult::Decision::sent: {
-          std::string sql = "UPDATE messages SET status = IF(status = 'sending', " + status_sql(a.status) +
-                            ", status), next_attempt_at = UTC_TIMESTAMP(6), provider_instance = " +
-                            q(c, a.provider_instance) +
-                            ", provider_message_id = " + q_or_null(c, a.provider_message_id) +
-                            ", sent_at = COALESCE(sent_at, UTC_TIMESTAMP(6))";
-          if (a.segments > 0) sql += ", segments = " + std::to_string(a.segments);
-          if (a.cost)
-            sql += ", cost_micros = " + std::to_string(a.cost->micros) + ", cost_currency = " +
-                   q(c, truncate(a.cost->currency, 3));
-          if (a.status == MessageStatus::delivered || a.status == MessageStatus::read)
-            sql += ", delivered_at = COALESCE(delivered_at, UTC_TIMESTAMP(6))";
-          if (a.status == MessageStatus::read) sql += ", read_at = COALESCE(read_at, UTC_TIMESTAMP(6))";
-          sql += ", error_code = NULL, error_message = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-                 "updated_at = UTC_TIMESTAMP(6) WHERE id = " + id;
-          c.execute(sql);
-          events.push_back(event_row(c, a.id, a.tenant_id, "sent", a.status,
-                                     attempt + ": accepted as " + a.provider_message_id + money_detail(a.cost),
-                                     actor));
-          break;
-        }
-        case AttemptResult::Decision::retry: {
-          c.execute("UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL " +
-                    std::to_string(a.retry_in.count() * 1000) +
-                    " MICROSECOND, provider_instance = " + q_or_null(c, a.provider_instance) +
-                    ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
-                    ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
-                    ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) "
-                    "WHERE id = " + id + " AND status = 'sending'");
-          events.push_back(event_row(c, a.id, a.tenant_id, "retry_scheduled", MessageStatus::queued,
-                                     attempt + ": " + err + "; next attempt in " +
-                                         std::to_string(a.retry_in.count()) + " ms" +
-                                         (a.detail.empty() ? "" : " (" + a.detail + ")"),
-                                     actor));
-          break;
-        }
-        case AttemptResult::Decision::failed: {
-          c.execute("UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), "
-                    "next_attempt_at = UTC_TIMESTAMP(6), retryable = " +
-                    std::string(a.retryable ? "1" : "0") + ", provider_instance = " +
-                    q_or_null(c, a.provider_instance) + ", error_code = " + q_or_null(c, truncate(a.error.code, 32)) +
-                    ", error_message = " + q_or_null(c, truncate(a.error.message, 512)) +
-                    ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) "
-                    "WHERE id = " + id + " AND status = 'sending'");
-          events.push_back(event_row(c, a.id, a.tenant_id, "failed", MessageStatus::failed,
-                                     attempt + ": " + err + (a.detail.empty() ? "" : " (" + a.detail + ")"),
-                                     actor));
-          break;
-        }
-      }
-    }
-    insert_events(c, events);
-    c.commit();
-    return true;
-  });
-  if (!r) return r.error();
-  return {};
-}
-
-Status MySqlStore::release(const std::string& owner, const std::vector<MessageId>& ids) {
-  if (ids.empty()) return {};
-  auto r = run(*pool_, "release leases", [&](DbConnection& c, int) {
-    c.execute(
-        "UPDATE messages SET status = 'queued', attempts = GREATEST(attempts, 1) - 1, lease_owner = NULL, "
-        "lease_expires_at = NULL, next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) "
-        "WHERE status = 'sending' AND lease_owner = " + q(c, owner) + " AND id IN (" + id_list(ids) + ")");
-    return true;
-  });
-  if (!r) return r.error();
-  return {};
-}
-
-Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack) {
-  return run(*pool_, "requeue expired leases", [&](DbConnection& c, int) {
-    c.begin();
-    auto rs = c.query(
-        "SELECT id, tenant_id, attempts, max_attempts, lease_owner FROM messages WHERE status = 'sending' "
-        "AND lease_expires_at < UTC_TIMESTAMP(6) LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
-    std::vector<MessageId> requeue, give_up;
-    std::vector<std::string> events;
-    Actor actor{"dispatcher", "", ""};
-    while (rs->next()) {
-      auto id = Uuid::from_bytes(rs->getString("id").asStdString());
-      auto tenant = static_cast<TenantId>(rs->getUInt("tenant_id"));
-      const int attempts = rs->getInt("attempts");
-      const int max_attempts = rs->getInt("max_attempts");
-      const std::string owner = get_str(*rs, "lease_owner");
-      if (attempts >= max_attempts + max_attempts_slack) {
-        give_up.push_back(id);
-        events.push_back(event_row(c, id, tenant, "failed", MessageStatus::failed,
-                                   "lease of " + owner + " expired after attempt " + std::to_string(attempts) +
-                                       "; giving up",
-                                   actor));
-      } else {
-        requeue.push_back(id);
-        events.push_back(event_row(c, id, tenant, "lease_expired", MessageStatus::queued,
-                                   "lease of " + owner + " expired during attempt " + std::to_string(attempts) +
-                                       "; back in the queue",
-                                   actor));
-      }
-    }
-    if (!requeue.empty())
-      c.execute(
-          "UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
-          "next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(requeue) + ")");
-    if (!give_up.empty())
-      c.execute(
-          "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = UTC_TIMESTAMP(6), "
-          "lease_owner = NULL, lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
-          "stopped repeatedly', updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(give_up) + ")");
-    insert_events(c, events);
-    c.commit();
-    return static_cast<int>(requeue.size() + give_up.size());
   });
 }
 

@@ -62,6 +62,8 @@ Result<Message> MySqlStore::retry_message(TenantId tenant, const MessageId& id, 
           if (m.attempts >= m.max_attempts)
             return "no attempt left: it used " + std::to_string(m.attempts) + " of " +
                    std::to_string(m.max_attempts) + " attempts";
+          if (m.expires_at && *m.expires_at <= now_us())
+            return "its validity ended at " + format_iso8601(*m.expires_at);
           return {};
         },
         error);

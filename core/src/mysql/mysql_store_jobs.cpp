@@ -116,7 +116,8 @@ Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& 
     c.begin();
     // NULL (never polled) sorts first.
     auto rs = c.query(std::string("SELECT ") + kMessageColumns +
-                      " FROM messages WHERE status = 'sent' AND next_attempt_at >= '" + format_db_time(since) +
+                      " FROM messages WHERE status = 'sent' AND " + kAllLanes + " AND next_attempt_at >= '" +
+                      format_db_time(since) +
                       "' AND provider_instance = " + q(c, instance) + " ORDER BY polled_at, next_attempt_at LIMIT " +
                       std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
     while (rs->next()) out.push_back(read_message(*rs));
@@ -138,7 +139,7 @@ Result<std::vector<Message>> MySqlStore::claim_cost_polls(const std::string& ins
     for (const char* status : {"delivered", "read", "undelivered"}) {
       if (static_cast<int>(out.size()) >= limit) break;
       auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE status = '" + status +
-                        "' AND next_attempt_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
+                        "' AND " + kAllLanes + " AND next_attempt_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
                         " AND cost_micros IS NULL AND cost_polls < " + std::to_string(max_polls) + " LIMIT " +
                         std::to_string(limit - static_cast<int>(out.size())) + " FOR UPDATE SKIP LOCKED");
       while (rs->next()) out.push_back(read_message(*rs));
@@ -161,8 +162,8 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
     Actor actor{"job:retry-sweep", "", ""};
     for (const char* status : {"failed", "undelivered"}) {
       auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
-                        status + "' AND next_attempt_at >= '" + format_db_time(since) +
-                        "' AND retryable = 1 AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
+                        status + "' AND " + kAllLanes + " AND next_attempt_at >= '" + format_db_time(since) +
+                        "' AND retryable = 1 AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6)) AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
                         ") LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
       while (rs->next()) {
         auto id = Uuid::from_bytes(rs->getString("id").asStdString());

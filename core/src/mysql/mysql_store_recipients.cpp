@@ -189,7 +189,8 @@ void load_translations(DbConnection& c, std::map<std::int64_t, Template*>& by_id
 std::vector<Template> load_templates(DbConnection& c, const std::string& where) {
   std::vector<Template> out;
   auto rs = c.query(
-      "SELECT id, tenant_id, code, channels, category, description, created_at, updated_at FROM templates WHERE " +
+      "SELECT id, tenant_id, code, channels, category, description, priority, validity_seconds, created_at, "
+      "updated_at FROM templates WHERE " +
       where + " ORDER BY code");
   while (rs->next()) {
     Template t;
@@ -199,6 +200,8 @@ std::vector<Template> load_templates(DbConnection& c, const std::string& where) 
     t.channels = parse_channels(get_str(*rs, "channels"));
     t.category = get_str(*rs, "category");
     t.description = get_str(*rs, "description");
+    if (!rs->isNull("priority")) t.priority = static_cast<Priority>(std::min(2, std::max(0, rs->getInt("priority"))));
+    if (!rs->isNull("validity_seconds")) t.validity = std::chrono::seconds(rs->getInt64("validity_seconds"));
     t.created_at = get_time(*rs, "created_at").value_or(TimePoint{});
     t.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
     out.push_back(std::move(t));
@@ -214,11 +217,15 @@ std::vector<Template> load_templates(DbConnection& c, const std::string& where) 
 Result<Template> MySqlStore::put_template(const Template& t) {
   return run(*pool_, "put template", [&](DbConnection& c, int) {
     c.begin();
-    c.execute("INSERT INTO templates (tenant_id, code, channels, category, description, created_at, updated_at) "
-              "VALUES (" + std::to_string(t.tenant_id) + "," + q(c, t.code) + "," + q(c, channels_text(t.channels)) +
-              "," + q_or_null(c, t.category) + "," + q(c, truncate(t.description, 255)) +
+    c.execute("INSERT INTO templates (tenant_id, code, channels, category, description, priority, validity_seconds, "
+              "created_at, updated_at) VALUES (" + std::to_string(t.tenant_id) + "," + q(c, t.code) + "," +
+              q(c, channels_text(t.channels)) + "," + q_or_null(c, t.category) + "," +
+              q(c, truncate(t.description, 255)) + "," +
+              (t.priority ? std::to_string(static_cast<int>(*t.priority)) : std::string("NULL")) + "," +
+              (t.validity ? std::to_string(t.validity->count()) : std::string("NULL")) +
               ",UTC_TIMESTAMP(6),UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE channels = VALUES(channels), "
-              "category = VALUES(category), description = VALUES(description), updated_at = VALUES(updated_at)");
+              "category = VALUES(category), description = VALUES(description), priority = VALUES(priority), "
+              "validity_seconds = VALUES(validity_seconds), updated_at = VALUES(updated_at)");
     auto rs = c.query("SELECT id FROM templates WHERE tenant_id = " + std::to_string(t.tenant_id) +
                       " AND code = " + q(c, t.code));
     rs->next();

@@ -83,14 +83,19 @@ inline std::string truncate(std::string s, std::size_t max_bytes) {
   return s;
 }
 
+// Every channel and priority: ix_messages_due is (status, channel, priority,
+// next_attempt_at), so a range of next_attempt_at within one status names
+// them all to stay a handful of index ranges instead of the whole status.
+inline constexpr const char* kAllLanes = "channel IN ('sms', 'whatsapp', 'email') AND priority IN (0, 1, 2)";
+
 inline std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
 
 inline const char* kMessageColumns =
     "id, tenant_id, channel, recipient, sender, body, status, status_reason, attempts, max_attempts, "
     "provider_instance, provider_message_id, segments, encoding, cost_micros, cost_currency, error_code, "
     "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
-    "provider_template, template_variables, reference, created_at, scheduled_at, next_attempt_at, sent_at, "
-    "delivered_at, read_at, failed_at, updated_at";
+    "provider_template, template_variables, reference, priority, expires_at, created_at, scheduled_at, "
+    "next_attempt_at, sent_at, delivered_at, read_at, failed_at, updated_at";
 
 inline std::string get_str(sql::ResultSet& rs, const char* col) {
   return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
@@ -134,6 +139,8 @@ inline Message read_message(sql::ResultSet& rs) {
         if (v.is_string()) m.template_variables.push_back(v.get<std::string>());
   }
   m.reference = get_str(rs, "reference");
+  m.priority = static_cast<Priority>(std::min(2, std::max(0, rs.getInt("priority"))));
+  m.expires_at = get_time(rs, "expires_at");
   m.created_at = get_time(rs, "created_at").value_or(TimePoint{});
   m.scheduled_at = get_time(rs, "scheduled_at");
   m.next_attempt_at = get_time(rs, "next_attempt_at");

@@ -161,7 +161,7 @@ log:
   EXPECT_EQ(twilio.http.total_timeout, milliseconds(10000));
   EXPECT_EQ(twilio.http.connect_timeout, milliseconds(500));
   EXPECT_EQ(backup.rate_limit, 2.5);
-  EXPECT_EQ(backup.burst, 2.5);  // defaults to the rate
+  EXPECT_EQ(backup.burst, 1.0);  // by default sends are evenly spaced
   ASSERT_EQ(c.routes.size(), 2u);
   EXPECT_EQ(c.routes[0].provider, "twilio-main");
   EXPECT_EQ(c.routes[0].fallback, std::vector<std::string>{"backup"});

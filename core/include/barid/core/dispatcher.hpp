@@ -4,18 +4,20 @@
 // what happened. Any number of gateway nodes can run one against the same
 // database; they coordinate only through the store's leases.
 //
-// Threads: one claimer (claims in batches while there is room), N senders
-// (provider calls block, so N bounds the concurrent sends), one recorder
-// (writes outcomes in batches, one transaction each).
+// Threads: one claimer (claims each routed channel in priority order, as many
+// as the channel's instance has send slots for within the pace horizon), N
+// senders (each takes the next due slot from the SendQueue; provider calls
+// block, so N bounds the concurrent sends), one recorder (writes outcomes in
+// batches, one transaction each, guarded by this node's lease).
 
+#include <barid/core/message_queue.hpp>
 #include <barid/core/provider_registry.hpp>
 #include <barid/core/retry_policy.hpp>
-#include <barid/core/store.hpp>
+#include <barid/core/send_queue.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -31,8 +33,10 @@ struct DispatcherOptions {
   std::chrono::milliseconds lease{60000};
   std::chrono::milliseconds idle_poll{500};        // how often to look for due work when idle
   std::chrono::milliseconds lease_sweep{5000};     // how often to requeue expired leases
-  int abandon_after_extra_attempts = 2;            // see Store::requeue_expired_leases
-  std::chrono::milliseconds rate_limit_wait{30000};  // longest wait for a rate-limit token
+  int abandon_after_extra_attempts = 2;            // see MessageQueue::requeue_expired_leases
+  // How far ahead a paced instance's send slots are claimed: a node holds at
+  // most this much of a paced instance's work.
+  std::chrono::milliseconds pace_horizon{1000};
 };
 
 struct DispatcherStats {
@@ -40,6 +44,9 @@ struct DispatcherStats {
   std::uint64_t sent = 0;
   std::uint64_t retried = 0;
   std::uint64_t failed = 0;
+  std::uint64_t expired = 0;      // validity ended before the send (at the claim or in hand)
+  std::uint64_t handed_back = 0;  // given back untried (slot too late for the lease, drain, instance gone)
+  std::uint64_t lost_leases = 0;  // outcomes not written: another node held the message by then
   std::uint64_t in_flight = 0;
 };
 
@@ -53,7 +60,7 @@ class Dispatcher {
   // gateway can record it without waiting for the next health check.
   using HealthHook = std::function<void(const std::string& instance, const sdk::HealthReport&)>;
 
-  Dispatcher(Store& store, ProviderRegistry& providers, DispatcherOptions options, RetryPolicy retry);
+  Dispatcher(MessageQueue& queue, ProviderRegistry& providers, DispatcherOptions options, RetryPolicy retry);
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -64,22 +71,28 @@ class Dispatcher {
   void start();
   // New work was committed: look now rather than at the next poll.
   void wake() noexcept;
-  // Drain: stop claiming, finish the sends under way, record them, hand the
-  // claimed messages that were not tried back to the queue.
-  void stop();
+  // Drain: stop claiming, hand back what waits for its slot, finish the
+  // sends under way and record them; gives up recording at `deadline` (the
+  // leases then expire and the messages are sent again: at-least-once).
+  void stop(std::chrono::steady_clock::time_point deadline);
+  // Claims nothing more (the first step of stop(), taken early while the
+  // API drains).
+  void stop_claiming() noexcept;
+  void stop() { stop(std::chrono::steady_clock::now() + std::chrono::seconds(10)); }
 
   DispatcherStats stats() const noexcept;
   const DispatcherOptions& options() const noexcept { return options_; }
-
-  // One send, as a sender thread does it (exposed for tests).
-  AttemptResult attempt(const Message& message);
 
  private:
   void claim_loop();
   void send_loop();
   void record_loop();
+  // One provider call for a message whose slot has come.
+  AttemptResult attempt(const QueuedSend& item, const ProviderSlot& slot);
+  void hand_back(const std::vector<MessageId>& ids, const char* why);
+  void add_result(AttemptResult r);
 
-  Store& store_;
+  MessageQueue& queue_;
   ProviderRegistry& providers_;
   DispatcherOptions options_;
   RetryPolicy retry_;
@@ -87,23 +100,23 @@ class Dispatcher {
   HealthHook health_hook_;
 
   std::atomic<bool> running_{false};
-  std::atomic<bool> stopping_{false};
 
   std::mutex claim_mutex_;
   std::condition_variable claim_cv_;
-  bool wake_requested_ = false;
+  bool stopping_ = false;       // guarded by claim_mutex_
+  bool wake_requested_ = false;  // guarded by claim_mutex_
 
-  std::mutex work_mutex_;
-  std::condition_variable work_cv_;
-  std::deque<Message> work_;
+  SendQueue sends_;
 
   std::mutex results_mutex_;
   std::condition_variable results_cv_;
   std::vector<AttemptResult> results_;
   bool senders_done_ = false;
+  std::chrono::steady_clock::time_point record_deadline_{};
 
   std::atomic<std::uint64_t> in_flight_{0};
-  std::atomic<std::uint64_t> claimed_{0}, sent_{0}, retried_{0}, failed_{0};
+  std::atomic<std::uint64_t> claimed_{0}, sent_{0}, retried_{0}, failed_{0}, expired_{0}, handed_back_{0},
+      lost_leases_{0};
 
   std::thread claimer_;
   std::vector<std::thread> senders_;

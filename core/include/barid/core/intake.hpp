@@ -31,6 +31,9 @@ struct SendRequest {
   std::string body;
   std::string from;
   std::string scheduled_at;  // ISO 8601 with a zone; empty: now
+  std::string priority;      // high, normal, low; empty: the template's, else normal (bulk: low)
+  std::string expires_at;    // ISO 8601 with a zone; or
+  std::string validity;      // "2h": from the time it is due (now, or scheduled_at)
   std::string reference;
   std::string recipient_id;
   std::string category;

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -35,7 +36,8 @@ class StatusRefresher {
   };
   // Sent-but-not-final messages accepted since `since`, for every instance
   // that supports polling (the status-refresh job).
-  Result<Counts> refresh_recent(TimePoint since, int limit_per_instance);
+  // Returns early, with what it did so far, once `stop` is requested.
+  Result<Counts> refresh_recent(TimePoint since, int limit_per_instance, std::stop_token stop = {});
 
  private:
   Store& store_;
@@ -48,7 +50,7 @@ class HealthMonitor {
   HealthMonitor(Store& store, ProviderRegistry& providers, std::string node)
       : store_(store), providers_(providers), node_(std::move(node)) {}
   // Returns a one-line summary.
-  std::string check_all();
+  std::string check_all(std::stop_token stop = {});
   // Records what is known of one instance's health (a check, or what a send
   // found out), and logs it when it is not healthy.
   void record(const std::string& instance, const sdk::HealthReport& report);
@@ -79,8 +81,36 @@ struct JobSchedule {
 struct JobDefinition {
   std::string name;
   JobSchedule schedule;
-  std::function<std::string()> run;  // returns what it did, for the log and the jobs table
+  // Returns what it did, for the log and the jobs table. A job that works
+  // through batches checks `stop` between them and returns early when asked.
+  std::function<std::string(std::stop_token stop)> run;
 };
+
+// The jobs section of the configuration.
+struct JobConfig {
+  bool enabled = true;
+  JobSchedule schedule;
+};
+
+struct JobsConfig {
+  std::chrono::milliseconds poll{5000};  // how often a node looks for a due job
+  JobConfig status_refresh{true, JobSchedule::interval(std::chrono::minutes(5))};
+  std::chrono::milliseconds refresh_window{std::chrono::hours(24)};
+  int refresh_batch = 500;  // per provider instance and run
+  JobConfig retry_sweep{true, JobSchedule::interval(std::chrono::hours(1))};
+  std::chrono::milliseconds sweep_window{std::chrono::hours(24)};
+  int sweep_max_attempts = 3;
+  JobConfig retention{true, JobSchedule::daily(2, 0)};
+  int retention_days = 90;  // a tenant's retention_days overrides it
+  int retention_batch = 1000;
+  JobConfig provider_health{true, JobSchedule::interval(std::chrono::minutes(15))};
+};
+
+// The gateway's periodic jobs as `config` enables them: status refresh,
+// retry sweep (then `requeued` is called, to wake the dispatcher), retention
+// and provider health. The references must outlive the jobs.
+std::vector<JobDefinition> standard_jobs(const JobsConfig& config, Store& store, StatusRefresher& refresher,
+                                         HealthMonitor& health, std::function<void()> requeued);
 
 class JobScheduler {
  public:
@@ -88,6 +118,9 @@ class JobScheduler {
                std::chrono::milliseconds poll = std::chrono::seconds(5));
   ~JobScheduler();
   void start();
+  // Asks a running job to stop after its current batch, and runs no other;
+  // does not wait (stop() does).
+  void request_stop();
   void stop();
 
  private:
@@ -100,6 +133,7 @@ class JobScheduler {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::stop_source stop_source_;
   std::thread thread_;
 };
 

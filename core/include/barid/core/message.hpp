@@ -18,6 +18,27 @@ namespace barid::core {
 
 using TenantId = std::uint32_t;
 
+// Dispatch order: every due high message goes before any normal one, every
+// normal one before any low one. Stored as 0, 1, 2 so that the queue's index
+// orders by it.
+enum class Priority : std::uint8_t { high = 0, normal = 1, low = 2 };
+
+inline constexpr std::string_view to_string(Priority p) noexcept {
+  switch (p) {
+    case Priority::high: return "high";
+    case Priority::normal: return "normal";
+    case Priority::low: return "low";
+  }
+  return "normal";
+}
+
+inline std::optional<Priority> priority_from_string(std::string_view s) noexcept {
+  if (s == "high") return Priority::high;
+  if (s == "normal") return Priority::normal;
+  if (s == "low") return Priority::low;
+  return std::nullopt;
+}
+
 struct Tenant {
   TenantId id = 0;
   std::string name;
@@ -60,6 +81,12 @@ struct NewMessage {
   std::string status_reason;                     // why it was suppressed
   int max_attempts = 3;
   std::optional<TimePoint> scheduled_at;
+  // Unset until the request, a template's default or the kind of send (bulk:
+  // low) decides; stored as normal when nothing did.
+  std::optional<Priority> priority;
+  // Not handed to a provider after this: it ends `expired`. `validity` is the
+  // request's relative form, resolved against the due time by the intake.
+  std::optional<TimePoint> expires_at;
   SegmentCount segments;
   std::string idempotency_key;  // empty: none
   std::string request_hash;     // SHA-256 of the request, 32 raw bytes, with an idempotency key
@@ -114,6 +141,8 @@ struct Message {
   std::string provider_template;
   std::vector<std::string> template_variables;
   std::string reference;
+  Priority priority = Priority::normal;
+  std::optional<TimePoint> expires_at;
   TimePoint created_at{};
   std::optional<TimePoint> scheduled_at;
   std::optional<TimePoint> next_attempt_at;
@@ -135,7 +164,8 @@ struct MessageEvent {
 
 // What the dispatcher decided after one provider call.
 struct AttemptResult {
-  enum class Decision { sent, retry, failed };
+  // expired: its validity ended before the send could start (never sent).
+  enum class Decision { sent, retry, failed, expired };
   MessageId id;
   TenantId tenant_id = 0;
   Decision decision = Decision::failed;

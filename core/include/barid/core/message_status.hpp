@@ -8,7 +8,8 @@
 //      ▲             │  │       │  └──────────────────▲ (a read report may come first)
 //      └── retry ────┘  │       └─► undelivered / failed
 //                       └─► failed / delivered / read / undelivered
-//   scheduled, queued ─► canceled, or failed (no provider can take it)
+//   scheduled, queued ─► canceled, or failed (no provider can take it),
+//                        or expired (its validity ended before it was sent)
 //   (accept) ─► suppressed
 //   failed, undelivered ─► queued        (an explicit retry)
 
@@ -25,8 +26,8 @@ bool can_transition(MessageStatus from, MessageStatus to) noexcept;
 // on WhatsApp, which can_transition allows).
 bool is_terminal(MessageStatus s) noexcept;
 
-// The outcome of a delivery attempt is known (delivered, read, undelivered,
-// failed): the denominator of the success rate.
+// The outcome of a message is known (delivered, read, undelivered, failed,
+// expired): the denominator of the success rate.
 bool is_final_outcome(MessageStatus s) noexcept;
 
 // Still the dispatcher's business (scheduled, queued, sending).

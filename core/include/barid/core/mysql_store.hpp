@@ -17,6 +17,9 @@ class ConnectionPool;
 class MySqlStore final : public Store {
  public:
   explicit MySqlStore(MySqlOptions options);
+  // Initialises the MySQL driver. Call once, before any thread opens a
+  // connection: the driver's initialisation is not thread-safe.
+  static void global_init();
   ~MySqlStore() override;
 
   Status migrate() override;
@@ -29,9 +32,8 @@ class MySqlStore final : public Store {
 
   Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) override;
 
-  Result<std::vector<Message>> claim_due(const std::string& owner, int limit,
-                                         std::chrono::milliseconds lease) override;
-  Status record_attempts(const std::vector<AttemptResult>& results) override;
+  Result<Claim> claim_due(const ClaimRequest& request) override;
+  Result<int> record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) override;
   Status release(const std::string& owner, const std::vector<MessageId>& ids) override;
   Result<int> requeue_expired_leases(int limit, int max_attempts_slack) override;
 

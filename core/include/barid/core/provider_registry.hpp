@@ -16,22 +16,15 @@
 
 namespace barid::core {
 
-// A token bucket: `rate` sends per second with bursts of `burst`.
-class RateLimiter {
- public:
-  RateLimiter(double rate, double burst);
-  // Blocks until a token is available or `deadline` passes; false on timeout.
-  bool acquire(std::chrono::steady_clock::time_point deadline);
-
- private:
-  std::mutex mutex_;
-  double rate_, burst_, tokens_;
-  std::chrono::steady_clock::time_point last_;
-};
-
 struct ProviderSlot {
   std::shared_ptr<ProviderInstance> instance;
-  std::shared_ptr<RateLimiter> limiter;  // null: unlimited
+  // Sends per second across every node (0: unpaced), with bursts of
+  // `burst` after a quiet spell; see MessageQueue::claim_due.
+  double rate = 0;
+  double burst = 1;
+  // The longest a send can take (the instance's HTTP timeout): a node never
+  // starts a send that could outlive its lease.
+  std::chrono::milliseconds send_timeout{30000};
   std::optional<sdk::Money> price_per_segment;  // for estimates (template preflight)
   // Everything the instance was configured with: a reload keeps the instance
   // when this is unchanged.

@@ -8,6 +8,7 @@
 // which lease has expired.
 
 #include <barid/core/message.hpp>
+#include <barid/core/message_queue.hpp>
 #include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/statistics.hpp>
@@ -21,9 +22,8 @@
 
 namespace barid::core {
 
-class Store {
+class Store : public MessageQueue {
  public:
-  virtual ~Store() = default;
 
   // Applies pending schema migrations (idempotent; safe with several nodes
   // starting at once).
@@ -43,20 +43,7 @@ class Store {
   // with the same batch (ids are the primary key).
   virtual Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) = 0;
 
-  // --- dispatch
-  // Leases up to `limit` due messages (queued or scheduled, next attempt due)
-  // to `owner` for `lease`, counting an attempt for each; other nodes skip
-  // the rows this transaction locks (FOR UPDATE SKIP LOCKED).
-  virtual Result<std::vector<Message>> claim_due(const std::string& owner, int limit,
-                                                 std::chrono::milliseconds lease) = 0;
-  // Records what the provider said for each leased message.
-  virtual Status record_attempts(const std::vector<AttemptResult>& results) = 0;
-  // Hands leased messages that were never tried back to the queue (drain).
-  virtual Status release(const std::string& owner, const std::vector<MessageId>& ids) = 0;
-  // Puts messages whose lease expired (their node died) back in the queue;
-  // returns how many. `max_attempts_slack`: a message that already used
-  // max_attempts + slack attempts fails instead (it keeps killing nodes).
-  virtual Result<int> requeue_expired_leases(int limit, int max_attempts_slack) = 0;
+  // --- dispatch: see MessageQueue
 
   // --- reads (scoped to a tenant: another tenant's message is not found)
   virtual Result<std::optional<Message>> find_message(TenantId tenant, const MessageId& id) = 0;

@@ -28,6 +28,9 @@ struct Template {
   std::set<sdk::Channel> channels;
   std::string category;
   std::string description;
+  // Defaults for sends from this template that set none themselves.
+  std::optional<Priority> priority;
+  std::optional<std::chrono::seconds> validity;
   std::map<std::string, TemplateTranslation> translations;  // by language
   TimePoint created_at{};
   TimePoint updated_at{};

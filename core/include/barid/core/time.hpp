@@ -22,4 +22,9 @@ std::string format_iso8601(TimePoint t);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)"; a time zone is required.
 std::optional<TimePoint> parse_iso8601(std::string_view s) noexcept;
 
+// A message's validity: a whole number and a unit, "90s", "30m", "2h" or
+// "1d"; from 1 second to 30 days.
+std::optional<std::chrono::seconds> parse_validity(std::string_view s) noexcept;
+std::string format_validity(std::chrono::seconds s);
+
 }  // namespace barid::core

@@ -44,6 +44,7 @@ enum class MessageStatus : std::uint8_t {
   failed,       // it could not be sent, and no attempt is left
   suppressed,   // never sent: the recipient's preferences or an opt-out forbid it
   canceled,     // canceled before it was sent
+  expired,      // never sent: its validity ended before a provider could take it
 };
 
 inline constexpr std::string_view to_string(MessageStatus s) noexcept {
@@ -58,6 +59,7 @@ inline constexpr std::string_view to_string(MessageStatus s) noexcept {
     case MessageStatus::failed: return "failed";
     case MessageStatus::suppressed: return "suppressed";
     case MessageStatus::canceled: return "canceled";
+    case MessageStatus::expired: return "expired";
   }
   return "unknown";
 }
@@ -67,7 +69,7 @@ inline std::optional<MessageStatus> status_from_string(std::string_view s) noexc
       MessageStatus::scheduled, MessageStatus::queued,      MessageStatus::sending,
       MessageStatus::sent,      MessageStatus::delivered,   MessageStatus::read,
       MessageStatus::undelivered, MessageStatus::failed,    MessageStatus::suppressed,
-      MessageStatus::canceled};
+      MessageStatus::canceled,  MessageStatus::expired};
   for (auto st : all)
     if (to_string(st) == s) return st;
   return std::nullopt;
@@ -117,6 +119,10 @@ struct OutboundMessage {
   // Where the provider should post delivery reports for this message; empty
   // when the gateway publishes no webhook URL.
   std::string status_callback_url;
+  // How long the message may still wait before it is useless (a reminder
+  // after its appointment); none when the send set no validity. A provider
+  // that can drop queued messages passes it on (Twilio: ValidityPeriod).
+  std::optional<std::chrono::seconds> validity;
 };
 
 enum class HealthState : std::uint8_t { healthy, degraded, unhealthy };

@@ -1,0 +1,367 @@
+// MySqlStore as the dispatcher's queue: claims by priority under leases,
+// send slots shared by every node (provider_pace), outcomes written only by
+// the lease's owner.
+
+#include <barid/core/mysql_store.hpp>
+
+#include "sql_helpers.hpp"
+
+#include <barid/core/log.hpp>
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+namespace barid::core {
+
+using mysql::DbConnection;
+using namespace mysql::sql_helpers;
+using namespace std::chrono;
+
+namespace {
+
+TimePoint db_now(DbConnection& c) {
+  auto rs = c.query("SELECT UTC_TIMESTAMP(6)");
+  if (!rs->next()) throw std::runtime_error("the database did not tell its time");
+  auto t = parse_db_time(rs->getString(1).asStdString());
+  if (!t) throw std::runtime_error("the database's time could not be read");
+  return *t;
+}
+
+PaceSlots& load_pace(DbConnection& c, std::map<std::string, PaceSlots>& paces, const PacedRoute& route,
+                     TimePoint now) {
+  auto it = paces.find(route.instance);
+  if (it != paces.end()) return it->second;
+  c.execute("INSERT IGNORE INTO provider_pace (instance, next_slot_at) VALUES (" + q(c, route.instance) + ", '" +
+            format_db_time(now) + "')");
+  auto rs = c.query("SELECT next_slot_at FROM provider_pace WHERE instance = " + q(c, route.instance) + " FOR UPDATE");
+  std::optional<TimePoint> next_free;
+  if (rs->next()) next_free = parse_db_time(rs->getString(1).asStdString());
+  return paces.emplace(route.instance, PaceSlots::open(next_free, now, route.rate, route.burst)).first->second;
+}
+
+// Replaces what is not UTF-8 so that a provider's odd bytes cannot fail the
+// row (the columns are utf8mb4 and the server is strict).
+std::string utf8_or_replaced(const std::string& s) {
+  if (is_valid_utf8(s)) return s;
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n > 0 && i + n <= s.size() && is_valid_utf8(std::string_view(s).substr(i, n))) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
+constexpr std::size_t kProviderIdColumn = 128;
+constexpr int kSegmentsColumnMax = 65535;
+
+// One outcome, written only while `owner` holds the lease of that attempt;
+// true when it changed the row (then its event is added to `events`).
+// `minimal` leaves out everything the provider said but the decision: the
+// fallback for a row whose values the database refused.
+bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& a, bool minimal,
+                std::vector<std::string>& events) {
+  const std::string guard = " WHERE id = " + hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) +
+                            " AND attempts = " + std::to_string(a.attempt);
+  const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
+  const sdk::ProviderError error =
+      minimal ? sdk::ProviderError{truncate(utf8_or_replaced(a.error.code), 32), {}}
+              : sdk::ProviderError{truncate(utf8_or_replaced(a.error.code), 32),
+                                   truncate(utf8_or_replaced(a.error.message), 512)};
+  const std::string err = error.code.empty() ? error.message : error.code + ": " + error.message;
+  const std::string instance = q_or_null(c, truncate(a.provider_instance, 64));
+  const Actor actor{"dispatcher", "", ""};
+  const char* tail = ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6)";
+  std::string sql, type, detail;
+  MessageStatus status = MessageStatus::failed;
+  switch (a.decision) {
+    case AttemptResult::Decision::sent: {
+      status = a.status;
+      // A delivery report can arrive before this outcome is recorded: then
+      // the status it set stays.
+      sql = "UPDATE messages SET status = IF(status = 'sending', " + status_sql(a.status) +
+            ", status), next_attempt_at = UTC_TIMESTAMP(6), provider_instance = " + instance +
+            ", sent_at = COALESCE(sent_at, UTC_TIMESTAMP(6))";
+      std::string provider_id = minimal ? std::string() : a.provider_message_id;
+      std::string note;
+      if (provider_id.size() > kProviderIdColumn || !is_valid_utf8(provider_id)) {
+        note = "; the provider's id (" + std::to_string(provider_id.size()) + " bytes) could not be stored";
+        provider_id.clear();
+      }
+      sql += ", provider_message_id = " + q_or_null(c, provider_id);
+      if (a.segments > 0) sql += ", segments = " + std::to_string(std::min(a.segments, kSegmentsColumnMax));
+      const bool keep_cost = !minimal && a.cost;
+      const bool iso_currency = keep_cost && a.cost->currency.size() == 3 &&
+                                std::all_of(a.cost->currency.begin(), a.cost->currency.end(),
+                                            [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+      if (keep_cost && !iso_currency) note += "; the provider's cost currency is not an ISO 4217 code";
+      if (iso_currency)
+        sql += ", cost_micros = " + std::to_string(a.cost->micros) + ", cost_currency = " + q(c, a.cost->currency);
+      if (a.status == MessageStatus::delivered || a.status == MessageStatus::read)
+        sql += ", delivered_at = COALESCE(delivered_at, UTC_TIMESTAMP(6))";
+      if (a.status == MessageStatus::read) sql += ", read_at = COALESCE(read_at, UTC_TIMESTAMP(6))";
+      sql += ", error_code = NULL, error_message = NULL";
+      type = "sent";
+      detail = attempt + ": accepted as " + (provider_id.empty() ? "(no id)" : provider_id) +
+               (iso_currency ? money_detail(a.cost) : std::string()) + note;
+      break;
+    }
+    case AttemptResult::Decision::retry:
+      status = MessageStatus::queued;
+      sql = "UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL " +
+            std::to_string(duration_cast<microseconds>(a.retry_in).count()) +
+            " MICROSECOND, provider_instance = " + instance + ", error_code = " + q_or_null(c, error.code) +
+            ", error_message = " + q_or_null(c, error.message);
+      type = "retry_scheduled";
+      detail = attempt + ": " + err + "; next attempt in " + std::to_string(a.retry_in.count()) + " ms" +
+               (a.detail.empty() ? "" : " (" + a.detail + ")");
+      break;
+    case AttemptResult::Decision::failed:
+      sql = "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = "
+            "UTC_TIMESTAMP(6), retryable = " + std::string(a.retryable ? "1" : "0") + ", provider_instance = " +
+            instance + ", error_code = " + q_or_null(c, error.code) + ", error_message = " + q_or_null(c, error.message);
+      type = "failed";
+      detail = attempt + ": " + err + (a.detail.empty() ? "" : " (" + a.detail + ")");
+      break;
+    case AttemptResult::Decision::expired:
+      status = MessageStatus::expired;
+      sql = "UPDATE messages SET status = 'expired', next_attempt_at = UTC_TIMESTAMP(6), status_reason = "
+            "'validity ended before it was sent', attempts = GREATEST(attempts, 1) - 1";
+      type = "expired";
+      detail = "validity ended before the send could start" + (a.detail.empty() ? "" : " (" + a.detail + ")");
+      break;
+  }
+  sql += tail + guard;
+  if (a.decision != AttemptResult::Decision::sent) sql += " AND status = 'sending'";
+  if (c.update(sql) == 0) return false;
+  events.push_back(event_row(c, a.id, a.tenant_id, type, status, detail, actor));
+  return true;
+}
+
+}  // namespace
+
+Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
+  if (req.limit <= 0 || !req.route) return Claim{};
+  const PacedRoute first = req.route(1);
+  if (first.instance.empty()) return Claim{};
+  return run(*pool_, "claim due messages", [&](DbConnection& c, int) {
+    Claim out;
+    c.begin();
+    const TimePoint now = db_now(c);
+    const std::string now_sql = "'" + format_db_time(now) + "'";
+    std::map<std::string, PaceSlots> paces;
+
+    // How many the first instance can send within the horizon.
+    int allowance = req.limit;
+    if (first.rate > 0) {
+      allowance = load_pace(c, paces, first, now).allowance(now, req.horizon, req.limit, out.room_in);
+      if (allowance == 0) {
+        c.commit();
+        return out;
+      }
+    }
+
+    struct Picked {
+      MessageId id;
+      int attempts = 0;
+    };
+    std::vector<Picked> picked;
+    std::vector<MessageId> expired;
+    std::vector<std::string> events;
+    const Actor actor{"dispatcher", "", ""};
+    const std::string channel(sdk::to_string(req.channel));
+    // High before normal before low; within one priority, scheduled messages
+    // that came due before the queued ones (they were due first).
+    for (int priority = 0; priority <= 2; ++priority) {
+      for (const char* status : {"scheduled", "queued"}) {
+        for (;;) {
+          const int want = allowance - static_cast<int>(picked.size());
+          if (want <= 0) break;
+          auto rs = c.query("SELECT id, tenant_id, attempts, expires_at IS NOT NULL AND expires_at <= " + now_sql +
+                            " AS expired FROM messages WHERE status = '" + status + "' AND channel = '" + channel +
+                            "' AND priority = " + std::to_string(priority) + " AND next_attempt_at <= " + now_sql +
+                            " ORDER BY next_attempt_at LIMIT " + std::to_string(want) + " FOR UPDATE SKIP LOCKED");
+          int rows = 0;
+          std::vector<MessageId> ended;
+          while (rs->next()) {
+            ++rows;
+            auto id = Uuid::from_bytes(rs->getString("id").asStdString());
+            if (rs->getBoolean("expired")) {
+              ended.push_back(id);
+              events.push_back(event_row(c, id, static_cast<TenantId>(rs->getUInt("tenant_id")), "expired",
+                                         MessageStatus::expired,
+                                         "validity ended before a provider could take it", actor));
+            } else {
+              picked.push_back({id, rs->getInt("attempts")});
+            }
+          }
+          if (!ended.empty()) {
+            // Out of the range at once, so the next read finds the rest.
+            c.execute("UPDATE messages SET status = 'expired', status_reason = 'validity ended before it was sent', "
+                      "next_attempt_at = " + now_sql + ", updated_at = " + now_sql + " WHERE id IN (" +
+                      id_list(ended) + ")");
+            expired.insert(expired.end(), ended.begin(), ended.end());
+          }
+          if (rows < want || ended.empty()) break;
+        }
+      }
+    }
+    out.expired = static_cast<int>(expired.size());
+
+    // A send slot for each, on the instance its attempt goes to.
+    std::unordered_map<MessageId, std::pair<std::string, TimePoint>, UuidHash> slots;
+    std::vector<MessageId> ids;
+    for (const auto& p : picked) {
+      const PacedRoute route = req.route(p.attempts + 1);
+      if (route.instance.empty()) continue;  // nothing serves this attempt: it stays queued
+      TimePoint at = now;
+      if (route.rate > 0) {
+        PaceSlots& pace = load_pace(c, paces, route, now);
+        at = pace.slot(pace.taken++);
+      }
+      slots[p.id] = {route.instance, at};
+      ids.push_back(p.id);
+    }
+    for (const auto& [instance, pace] : paces)
+      if (pace.taken > 0)
+        c.execute("UPDATE provider_pace SET next_slot_at = '" + format_db_time(pace.next_free()) +
+                  "' WHERE instance = " + q(c, instance));
+    insert_events(c, events);
+    if (ids.empty()) {
+      c.commit();
+      return out;
+    }
+    const std::string in = id_list(ids);
+    c.execute("UPDATE messages SET status = 'sending', attempts = attempts + 1, lease_owner = " +
+              q(c, truncate(req.owner, 64)) + ", lease_expires_at = " + now_sql + " + INTERVAL " +
+              std::to_string(duration_cast<microseconds>(req.lease).count()) + " MICROSECOND, updated_at = " +
+              now_sql + " WHERE id IN (" + in + ")");
+    auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id IN (" + in + ")");
+    while (rs->next()) {
+      ClaimedMessage m;
+      m.message = read_message(*rs);
+      const auto& [instance, at] = slots[m.message.id];
+      m.instance = instance;
+      m.send_at = std::max(microseconds(0), duration_cast<microseconds>(at - now));
+      if (m.message.expires_at) m.expires_in = duration_cast<microseconds>(*m.message.expires_at - now);
+      out.messages.push_back(std::move(m));
+    }
+    c.commit();
+    // In the order they were picked (priority first), not the IN list's.
+    std::unordered_map<MessageId, std::size_t, UuidHash> order;
+    for (std::size_t i = 0; i < ids.size(); ++i) order[ids[i]] = i;
+    std::sort(out.messages.begin(), out.messages.end(), [&](const ClaimedMessage& a, const ClaimedMessage& b) {
+      return order[a.message.id] < order[b.message.id];
+    });
+    return out;
+  });
+}
+
+Result<int> MySqlStore::record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) {
+  if (results.empty()) return 0;
+  auto all = run(*pool_, "record attempts", [&](DbConnection& c, int) {
+    std::vector<std::string> events;
+    int lost = 0;
+    c.begin();
+    for (const auto& a : results)
+      if (!record_one(c, owner, a, false, events)) ++lost;
+    insert_events(c, events);
+    c.commit();
+    return lost;
+  });
+  if (all || all.error().kind == ErrorKind::unavailable) return all;
+
+  // Something in the batch was refused: one outcome at a time, so that the
+  // others are recorded; one refused again is recorded without what the
+  // provider said.
+  log_warn("store", "recording " + std::to_string(results.size()) + " outcomes one by one: " + all.error().message);
+  int lost = 0;
+  for (const auto& a : results) {
+    Result<int> one = Error::internal("not tried");
+    for (bool minimal : {false, true}) {
+      one = run(*pool_, "record one attempt", [&](DbConnection& c, int) {
+        std::vector<std::string> events;
+        c.begin();
+        const int dropped = record_one(c, owner, a, minimal, events) ? 0 : 1;
+        insert_events(c, events);
+        c.commit();
+        return dropped;
+      });
+      if (one || one.error().kind == ErrorKind::unavailable) break;
+    }
+    if (!one) {
+      if (one.error().kind == ErrorKind::unavailable) return one.error();
+      // Its lease expires and the message is tried again.
+      log_error("store", "cannot record the outcome of message " + a.id.str() + ": " + one.error().message);
+      continue;
+    }
+    lost += *one;
+  }
+  return lost;
+}
+
+Status MySqlStore::release(const std::string& owner, const std::vector<MessageId>& ids) {
+  if (ids.empty()) return {};
+  auto r = run(*pool_, "release leases", [&](DbConnection& c, int) {
+    c.execute(
+        "UPDATE messages SET status = 'queued', attempts = GREATEST(attempts, 1) - 1, lease_owner = NULL, "
+        "lease_expires_at = NULL, next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) "
+        "WHERE status = 'sending' AND lease_owner = " + q(c, owner) + " AND id IN (" + id_list(ids) + ")");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack) {
+  return run(*pool_, "requeue expired leases", [&](DbConnection& c, int) {
+    c.begin();
+    auto rs = c.query(
+        "SELECT id, tenant_id, attempts, max_attempts, lease_owner FROM messages WHERE status = 'sending' "
+        "AND lease_expires_at < UTC_TIMESTAMP(6) LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
+    std::vector<MessageId> requeue, give_up;
+    std::vector<std::string> events;
+    Actor actor{"dispatcher", "", ""};
+    while (rs->next()) {
+      auto id = Uuid::from_bytes(rs->getString("id").asStdString());
+      auto tenant = static_cast<TenantId>(rs->getUInt("tenant_id"));
+      const int attempts = rs->getInt("attempts");
+      const int max_attempts = rs->getInt("max_attempts");
+      const std::string owner = get_str(*rs, "lease_owner");
+      if (attempts >= max_attempts + max_attempts_slack) {
+        give_up.push_back(id);
+        events.push_back(event_row(c, id, tenant, "failed", MessageStatus::failed,
+                                   "lease of " + owner + " expired after attempt " + std::to_string(attempts) +
+                                       "; giving up",
+                                   actor));
+      } else {
+        requeue.push_back(id);
+        events.push_back(event_row(c, id, tenant, "lease_expired", MessageStatus::queued,
+                                   "lease of " + owner + " expired during attempt " + std::to_string(attempts) +
+                                       "; back in the queue",
+                                   actor));
+      }
+    }
+    if (!requeue.empty())
+      c.execute(
+          "UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+          "next_attempt_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(requeue) + ")");
+    if (!give_up.empty())
+      c.execute(
+          "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = UTC_TIMESTAMP(6), "
+          "lease_owner = NULL, lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
+          "stopped repeatedly', updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(give_up) + ")");
+    insert_events(c, events);
+    c.commit();
+    return static_cast<int>(requeue.size() + give_up.size());
+  });
+}
+
+}  // namespace barid::core

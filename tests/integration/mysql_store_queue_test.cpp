@@ -1,0 +1,208 @@
+// The MySQL store as the dispatcher's queue, on a real MariaDB: priority
+// order, send slots shared by every node, validity, outcomes guarded by the
+// lease, and one bad outcome never blocking the others.
+
+#include "store_fixture.hpp"
+
+#include <barid/sdk/encoding.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace barid::core {
+namespace {
+
+using namespace std::chrono;
+
+class MySqlQueueTest : public MySqlStoreTest {
+ protected:
+  ClaimRequest request(const std::string& owner, int limit, double rate = 0) {
+    ClaimRequest req;
+    req.owner = owner;
+    req.limit = limit;
+    req.lease = seconds(30);
+    req.horizon = milliseconds(1000);
+    req.route = [rate](int) { return PacedRoute{"sms-paced", rate, 1}; };
+    return req;
+  }
+
+  std::vector<MessageId> ids_of(const Claim& c) {
+    std::vector<MessageId> out;
+    for (const auto& m : c.messages) out.push_back(m.message.id);
+    return out;
+  }
+
+  AttemptResult sent(const Message& m, std::string provider_id = "P-1") {
+    AttemptResult r;
+    r.id = m.id;
+    r.tenant_id = tenant_;
+    r.attempt = m.attempts;
+    r.decision = AttemptResult::Decision::sent;
+    r.provider_instance = "sms-paced";
+    r.provider_message_id = std::move(provider_id);
+    return r;
+  }
+};
+
+TEST_F(MySqlQueueTest, HighGoesBeforeNormalBeforeLowAndADueScheduledMessageCompetesByPriority) {
+  auto low = message();
+  low.priority = Priority::low;
+  auto normal = message();
+  auto high = message();
+  high.priority = Priority::high;
+  auto reminder = message();  // scheduled, high, and due now
+  reminder.priority = Priority::high;
+  reminder.status = MessageStatus::scheduled;
+  reminder.scheduled_at = now_us() + hours(1);
+  insert({low, normal, high, reminder});
+  db_->execute("UPDATE messages SET next_attempt_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE status = 'scheduled'");
+
+  auto first = store_->claim_due(request("node-a", 2));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(ids_of(*first), (std::vector<MessageId>{reminder.id, high.id}));
+  auto second = store_->claim_due(request("node-a", 10));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(ids_of(*second), (std::vector<MessageId>{normal.id, low.id}));
+  EXPECT_EQ(get(low.id).priority, Priority::low);
+}
+
+TEST_F(MySqlQueueTest, TwoNodesShareOneInstancesSendSlots) {
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(message());
+  insert(batch);
+  MySqlStore node_b(db_->options());
+
+  const auto began = steady_clock::now();
+  auto a = store_->claim_due(request("node-a", 4, 10));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto b = node_b.claim_due(request("node-b", 4, 10));
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_EQ(a->messages.size(), 4u);
+  ASSERT_EQ(b->messages.size(), 4u);
+  // Slots 100 ms apart, node B's after node A's: eight distinct turns.
+  std::vector<microseconds> slots;
+  for (const auto& m : a->messages) slots.push_back(m.send_at);
+  for (const auto& m : b->messages) slots.push_back(m.send_at);
+  for (std::size_t i = 1; i < slots.size(); ++i) {
+    EXPECT_GE(slots[i] - slots[i - 1], milliseconds(80)) << "slot " << i;
+    EXPECT_LE(slots[i] - slots[i - 1], milliseconds(150)) << "slot " << i;
+  }
+  // The horizon (1 s at 10/s) has two turns left (one more for every 100 ms
+  // the claims took), then none until a quarter horizon frees up.
+  auto more = store_->claim_due(request("node-a", 20, 10));
+  ASSERT_TRUE(more.ok());
+  const double elapsed = duration<double>(steady_clock::now() - began).count();
+  EXPECT_GE(more->messages.size(), 2u);
+  EXPECT_LE(static_cast<double>(8 + more->messages.size()), 10 + std::ceil(elapsed * 10));
+  auto none = node_b.claim_due(request("node-b", 20, 10));
+  ASSERT_TRUE(none.ok());
+  if (duration<double>(steady_clock::now() - began).count() < 0.15) {
+    EXPECT_TRUE(none->messages.empty());
+    EXPECT_GT(none->room_in, microseconds(0));
+    EXPECT_LE(none->room_in, milliseconds(300));
+  }
+}
+
+TEST_F(MySqlQueueTest, AMessagePastItsValidityEndsExpiredInsteadOfBeingClaimed) {
+  auto late = message();
+  late.expires_at = now_us() + milliseconds(50);
+  auto fine = message();
+  fine.expires_at = now_us() + hours(1);
+  insert({late, fine});
+  db_->execute("UPDATE messages SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = " +
+               std::string("X'") + sdk::hex_encode(late.id.raw()) + "'");
+  auto c = store_->claim_due(request("node-a", 10));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->expired, 1);
+  ASSERT_EQ(ids_of(*c), std::vector<MessageId>{fine.id});
+  ASSERT_TRUE(c->messages[0].expires_in.has_value());
+  EXPECT_GT(*c->messages[0].expires_in, minutes(59));
+  Message back = get(late.id);
+  EXPECT_EQ(back.status, MessageStatus::expired);
+  EXPECT_EQ(back.attempts, 0);
+  EXPECT_EQ(event_types(late.id), (std::vector<std::string>{"accepted", "expired"}));
+}
+
+TEST_F(MySqlQueueTest, ANodeWhoseLeaseWasTakenOverCannotOverwriteTheNewOwnersOutcome) {
+  auto m = message();
+  insert({m});
+  auto first = claim("node-a", 10, seconds(30));
+  ASSERT_EQ(first->size(), 1u);
+  const Message held_by_a = (*first)[0];
+  // node-a stalls; its lease runs out and node-b takes the message over.
+  db_->execute("UPDATE messages SET lease_expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
+  ASSERT_EQ(*store_->requeue_expired_leases(100, 2), 1);
+  auto second = claim("node-b", 10, seconds(30));
+  ASSERT_EQ(second->size(), 1u);
+  const Message held_by_b = (*second)[0];
+
+  auto lost = store_->record_attempts("node-a", {sent(held_by_a, "P-from-a")});
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  EXPECT_EQ(*lost, 1);
+  Message now = get(m.id);
+  EXPECT_EQ(now.status, MessageStatus::sending);
+  EXPECT_EQ(db_->scalar("SELECT lease_owner FROM messages"), "node-b");
+  EXPECT_EQ(event_types(m.id), (std::vector<std::string>{"accepted", "lease_expired"}));
+
+  auto recorded = store_->record_attempts("node-b", {sent(held_by_b, "P-from-b")});
+  ASSERT_TRUE(recorded.ok());
+  EXPECT_EQ(*recorded, 0);
+  now = get(m.id);
+  EXPECT_EQ(now.status, MessageStatus::sent);
+  EXPECT_EQ(now.provider_message_id, "P-from-b");
+  EXPECT_EQ(event_types(m.id), (std::vector<std::string>{"accepted", "lease_expired", "sent"}));
+}
+
+TEST_F(MySqlQueueTest, ProviderValuesOutOfRangeAreClampedOrRefusedPerMessage) {
+  auto a = message("+966501234561");
+  auto b = message("+966501234562");
+  insert({a, b});
+  auto claimed = claim("node-a", 10, seconds(30));
+  ASSERT_EQ(claimed->size(), 2u);
+  auto odd = sent((*claimed)[0], std::string(300, 'x'));  // longer than any provider id we store
+  odd.segments = 1000000;
+  odd.cost = sdk::Money{5000, "dollars"};
+  AttemptResult fail;
+  fail.id = (*claimed)[1].id;
+  fail.tenant_id = tenant_;
+  fail.attempt = (*claimed)[1].attempts;
+  fail.decision = AttemptResult::Decision::failed;
+  fail.error = {std::string(100, 'E'), "bad \xff\xfe bytes"};
+  auto r = store_->record_attempts("node-a", {odd, fail});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, 0);
+  Message m1 = get(odd.id);
+  EXPECT_EQ(m1.status, MessageStatus::sent);
+  EXPECT_EQ(m1.provider_message_id, "");
+  EXPECT_EQ(m1.segments, 65535);
+  EXPECT_FALSE(m1.cost.has_value());
+  Message m2 = get(fail.id);
+  EXPECT_EQ(m2.status, MessageStatus::failed);
+  EXPECT_EQ(m2.error_code.size(), 32u);
+  EXPECT_EQ(m2.error_message, "bad ?? bytes");
+}
+
+TEST_F(MySqlQueueTest, AnOutcomeTheDatabaseRefusesFallsBackAloneAndTheOthersAreRecorded) {
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(message());
+  insert(batch);
+  auto claimed = claim("node-a", 10, seconds(30));
+  ASSERT_EQ(claimed->size(), 3u);
+  // The database refuses this one provider id, as it would refuse a value it
+  // cannot store.
+  db_->execute("ALTER TABLE messages ADD CONSTRAINT chk_test_poison CHECK (provider_message_id <> 'POISON')");
+  auto r = store_->record_attempts(
+      "node-a", {sent((*claimed)[0], "P-0"), sent((*claimed)[1], "POISON"), sent((*claimed)[2], "P-2")});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, 0);
+  EXPECT_EQ(get((*claimed)[0].id).provider_message_id, "P-0");
+  EXPECT_EQ(get((*claimed)[2].id).provider_message_id, "P-2");
+  Message poisoned = get((*claimed)[1].id);
+  EXPECT_EQ(poisoned.status, MessageStatus::sent);  // recorded without what the database refused
+  EXPECT_EQ(poisoned.provider_message_id, "");
+  EXPECT_EQ(db_->scalar("SELECT COUNT(*) FROM message_events WHERE type = 'sent'"), "3");
+}
+
+}  // namespace
+}  // namespace barid::core

@@ -1,0 +1,298 @@
+// The dispatcher against the in-memory queue and an in-process provider:
+// pace, priority, validity, lease loss and shutdown, without a database.
+
+#include <barid/core/dispatcher.hpp>
+#include <barid/core/memory_queue.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace barid::core {
+namespace {
+
+using namespace std::chrono;
+using Clock = steady_clock;
+
+class NullHost final : public sdk::HostContext {
+ public:
+  class NoHttp final : public sdk::HttpClient {
+   public:
+    sdk::HttpResponse perform(const sdk::HttpRequest&) noexcept override { return {}; }
+  };
+  class NoLog final : public sdk::Logger {
+   public:
+    void log(sdk::LogLevel, std::string_view) noexcept override {}
+  };
+  class NoCrypto final : public sdk::Crypto {
+   public:
+    std::string hmac_sha1(std::string_view, std::string_view) const noexcept override { return {}; }
+    std::string hmac_sha256(std::string_view, std::string_view) const noexcept override { return {}; }
+    std::string sha256(std::string_view) const noexcept override { return {}; }
+  };
+  sdk::HttpClient& http() noexcept override { return http_; }
+  sdk::Logger& logger() noexcept override { return log_; }
+  const sdk::Crypto& crypto() const noexcept override { return crypto_; }
+  system_clock::time_point now() const noexcept override { return system_clock::now(); }
+  std::string webhook_url(std::string_view) const override { return {}; }
+
+ private:
+  NoHttp http_;
+  NoLog log_;
+  NoCrypto crypto_;
+};
+
+// Accepts every message after `latency`, and remembers when each send began.
+class RecordingProvider final : public sdk::Provider {
+ public:
+  explicit RecordingProvider(milliseconds latency = milliseconds(0)) : latency_(latency) {}
+  sdk::SendResult send(const sdk::OutboundMessage& m) noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      sends.push_back({m.id, Clock::now(), m.validity});
+    }
+    cv_.notify_all();
+    if (latency_.count() > 0) std::this_thread::sleep_for(latency_);
+    return sdk::SendResult::accepted("P-" + m.id, MessageStatus::sent);
+  }
+  sdk::StatusResult fetch_status(const std::string&) noexcept override { return {}; }
+  sdk::CallbackResult parse_callback(const sdk::CallbackRequest&) noexcept override { return {}; }
+  sdk::HealthReport check_health() noexcept override { return {}; }
+
+  struct Send {
+    std::string id;
+    Clock::time_point at;
+    std::optional<seconds> validity;
+  };
+  std::vector<Send> snapshot() {
+    std::lock_guard lock(mutex_);
+    return sends;
+  }
+  // Waits until `n` sends began (false after `timeout`).
+  bool wait_for_sends(std::size_t n, milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return sends.size() >= n; });
+  }
+
+ private:
+  milliseconds latency_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<Send> sends;
+};
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  // One SMS instance "sms-1" at `rate` per second (0: unpaced).
+  void route(double rate, milliseconds send_timeout = milliseconds(1000), milliseconds latency = milliseconds(0)) {
+    auto provider = std::make_unique<RecordingProvider>(latency);
+    provider_ = provider.get();
+    auto set = std::make_shared<ProviderSet>();
+    ProviderSlot slot;
+    slot.instance = std::make_shared<ProviderInstance>("sms-1", nullptr, std::make_unique<NullHost>(),
+                                                       std::move(provider), sdk::ProviderConfig{});
+    slot.rate = rate;
+    slot.burst = 1;
+    slot.send_timeout = send_timeout;
+    set->instances.emplace("sms-1", std::move(slot));
+    set->routes[sdk::Channel::sms] = Route{"sms-1", {}, 0};
+    registry_.replace(set);
+  }
+
+  Message add(Priority priority = Priority::normal, std::optional<TimePoint> expires_at = std::nullopt) {
+    Message m;
+    m.id = Uuid::v7();
+    m.tenant_id = 1;
+    m.to = "+966501234567";
+    m.body = "Your appointment is tomorrow";
+    m.priority = priority;
+    m.expires_at = expires_at;
+    queue_.add(m);
+    return m;
+  }
+
+  std::unique_ptr<Dispatcher> dispatcher(milliseconds lease = seconds(30), int senders = 4) {
+    DispatcherOptions o;
+    o.node_id = "node-a";
+    o.senders = senders;
+    o.lease = lease;
+    o.idle_poll = milliseconds(50);
+    o.pace_horizon = milliseconds(1000);
+    RetryPolicy retry;
+    return std::make_unique<Dispatcher>(queue_, registry_, o, retry);
+  }
+
+  // Waits until `pred` holds for the queue (false after `timeout`).
+  template <typename Pred>
+  bool eventually(Pred pred, milliseconds timeout = seconds(10)) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return pred();
+  }
+
+  MessageStatus status(const Message& m) { return queue_.find(m.id)->status; }
+
+  MemoryQueue queue_;
+  ProviderRegistry registry_;
+  RecordingProvider* provider_ = nullptr;
+};
+
+TEST_F(DispatcherTest, APacedInstanceSendsAtItsRateAndNothingFails) {
+  route(20);
+  std::vector<Message> all;
+  for (int i = 0; i < 30; ++i) all.push_back(add());
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(provider_->wait_for_sends(30, seconds(10)));
+  ASSERT_TRUE(eventually([&] {
+    return std::all_of(all.begin(), all.end(), [&](const Message& m) { return status(m) == MessageStatus::sent; });
+  }));
+  d->stop();
+  auto sends = provider_->snapshot();
+  ASSERT_EQ(sends.size(), 30u);
+  // 30 sends at 20/s take 29 intervals of 50 ms: 1.45 s, never much less.
+  const auto took = duration_cast<milliseconds>(sends.back().at - sends.front().at);
+  EXPECT_GE(took.count(), 1400);
+  for (std::size_t i = 1; i < sends.size(); ++i)
+    EXPECT_GE(duration_cast<milliseconds>(sends[i].at - sends[i - 1].at).count(), 45) << "send " << i;
+  const auto stats = d->stats();
+  EXPECT_EQ(stats.sent, 30u);
+  EXPECT_EQ(stats.retried, 0u);
+  EXPECT_EQ(stats.failed, 0u);
+  for (const auto& m : all) EXPECT_EQ(queue_.find(m.id)->attempts, 1);
+}
+
+TEST_F(DispatcherTest, AHighPriorityMessageGoesBeforeALowBacklog) {
+  route(10);
+  for (int i = 0; i < 40; ++i) add(Priority::low);
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(provider_->wait_for_sends(3, seconds(5)));
+  const auto submitted = Clock::now();
+  const Message urgent = add(Priority::high);
+  d->wake();
+  ASSERT_TRUE(eventually([&] { return status(urgent) == MessageStatus::sent; }));
+  d->stop();
+  auto sends = provider_->snapshot();
+  auto it = std::find_if(sends.begin(), sends.end(), [&](const auto& s) { return s.id == urgent.id.str(); });
+  ASSERT_NE(it, sends.end());
+  // It takes the next turn this node has (or the next claim's first), not the
+  // end of the 40-message line: well under a second at 10/s.
+  EXPECT_LT(duration_cast<milliseconds>(it->at - submitted).count(), 700);
+  EXPECT_LT(it - sends.begin(), 12);
+}
+
+TEST_F(DispatcherTest, AnExpiredMessageIsNeverSent) {
+  route(4);
+  for (int i = 0; i < 8; ++i) add();
+  const Message reminder = add(Priority::normal, now_us() + milliseconds(500));
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(eventually([&] { return status(reminder) == MessageStatus::expired; }));
+  ASSERT_TRUE(provider_->wait_for_sends(8, seconds(5)));
+  d->stop();
+  for (const auto& s : provider_->snapshot()) EXPECT_NE(s.id, reminder.id.str());
+  EXPECT_EQ(queue_.events_of(reminder.id).back().type, "expired");
+  EXPECT_EQ(d->stats().expired, 1u);
+}
+
+TEST_F(DispatcherTest, TheProviderIsToldTheValidityLeft) {
+  route(0);
+  const Message m = add(Priority::normal, now_us() + minutes(30));
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(provider_->wait_for_sends(1, seconds(5)));
+  d->stop();
+  auto sends = provider_->snapshot();
+  ASSERT_TRUE(sends[0].validity.has_value());
+  EXPECT_GT(sends[0].validity->count(), 29 * 60);
+  EXPECT_LE(sends[0].validity->count(), 30 * 60);
+  EXPECT_EQ(status(m), MessageStatus::sent);
+}
+
+TEST_F(DispatcherTest, AnOutcomeAfterTheLeaseWasLostChangesNothing) {
+  route(0, milliseconds(1000), milliseconds(400));
+  const Message m = add();
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(provider_->wait_for_sends(1, seconds(5)));
+  // While the send is under way the lease goes, and another node takes it.
+  queue_.expire_lease(m.id);
+  ClaimRequest other;
+  other.owner = "node-b";
+  other.route = [](int) { return PacedRoute{"sms-1", 0, 1}; };
+  auto taken = queue_.claim_due(other);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->messages.size(), 1u);
+  ASSERT_TRUE(eventually([&] { return d->stats().lost_leases == 1; }));
+  d->stop();
+  const auto now = queue_.find(m.id);
+  EXPECT_EQ(now->status, MessageStatus::sending);  // node-b's, untouched
+  EXPECT_EQ(now->attempts, 2);
+  for (const auto& e : queue_.events_of(m.id)) EXPECT_NE(e.type, "sent");
+}
+
+TEST_F(DispatcherTest, ASendThatCouldOutliveItsLeaseIsHandedBackUntried) {
+  // A 3 s lease cannot hold a provider call of up to 2 s plus 2 s to record it.
+  route(0, milliseconds(2000));
+  const Message m = add();
+  auto d = dispatcher(milliseconds(3000));
+  d->start();
+  ASSERT_TRUE(eventually([&] { return d->stats().handed_back >= 1; }));
+  d->stop();
+  EXPECT_TRUE(provider_->snapshot().empty());
+  const auto back = queue_.find(m.id);
+  EXPECT_EQ(back->status, MessageStatus::queued);
+  EXPECT_EQ(back->attempts, 0);
+}
+
+TEST_F(DispatcherTest, StopHandsBackWhatWaitsForItsTurnAndReturnsInTime) {
+  route(2);
+  std::vector<Message> all;
+  for (int i = 0; i < 10; ++i) all.push_back(add());
+  DispatcherOptions o;
+  o.node_id = "node-a";
+  o.senders = 2;
+  o.idle_poll = milliseconds(50);
+  o.pace_horizon = milliseconds(3000);  // six turns in hand
+  Dispatcher d(queue_, registry_, o, RetryPolicy{});
+  d.start();
+  ASSERT_TRUE(provider_->wait_for_sends(1, seconds(5)));
+  ASSERT_TRUE(eventually([&] { return d.stats().claimed >= 3; }));
+  const auto began = Clock::now();
+  d.stop(Clock::now() + seconds(2));
+  EXPECT_LT(Clock::now() - began, seconds(2));
+  const auto sent = provider_->snapshot().size();
+  int queued = 0, done = 0;
+  for (const auto& m : all) {
+    auto s = queue_.find(m.id);
+    if (s->status == MessageStatus::queued) {
+      ++queued;
+      EXPECT_EQ(s->attempts, 0);
+    }
+    if (s->status == MessageStatus::sent) ++done;
+  }
+  EXPECT_EQ(static_cast<std::size_t>(done), sent);
+  EXPECT_EQ(queued + done, 10);  // nothing left leased
+  EXPECT_GE(d.stats().handed_back, 1u);
+}
+
+TEST_F(DispatcherTest, NoRouteIsNotAnAttempt) {
+  registry_.replace(std::make_shared<ProviderSet>());
+  const Message m = add();
+  auto d = dispatcher();
+  d->start();
+  std::this_thread::sleep_for(milliseconds(200));  // several claim rounds with nothing routed
+  d->stop();
+  EXPECT_EQ(status(m), MessageStatus::queued);
+  EXPECT_EQ(queue_.find(m.id)->attempts, 0);
+}
+
+}  // namespace
+}  // namespace barid::core
