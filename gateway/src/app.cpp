@@ -46,7 +46,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
 
   app->intake_ = std::make_unique<core::MessageIntake>(core::PhoneNormalizer(c.default_region), c.limits,
                                                         c.retry.max_attempts);
-  app->catalog_ = std::make_unique<core::TemplateCatalog>(store, c.template_cache_ttl);
+  app->catalog_ = std::make_unique<core::TemplateCatalog>(store, store, c.template_cache_ttl);
   app->policy_ = std::make_unique<core::AcceptPolicy>(store, *app->catalog_, c.limits);
   app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
   if (c.dispatch_enabled) {
@@ -77,12 +77,12 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   });
   app->api_keys_ = std::make_unique<core::ApiKeys>(store, c.api_key_cache_ttl);
   app->callbacks_ =
-      std::make_unique<core::CallbackProcessor>(store, app->providers_, core::PhoneNormalizer(c.default_region));
-  app->refresher_ = std::make_unique<core::StatusRefresher>(store, app->providers_);
+      std::make_unique<core::CallbackProcessor>(store, store, app->providers_, core::PhoneNormalizer(c.default_region));
+  app->refresher_ = std::make_unique<core::StatusRefresher>(store, store, app->providers_);
   app->health_ = std::make_unique<core::HealthMonitor>(store, app->providers_, app->node_id_);
 
   GatewayApp* self = app.get();
-  auto jobs = core::standard_jobs(c.jobs, store, *app->refresher_, *app->health_, [self] {
+  auto jobs = core::standard_jobs(c.jobs, store, store, *app->refresher_, *app->health_, [self] {
     if (self->dispatcher()) self->dispatcher()->wake();
   });
   const auto& j = c.jobs;

@@ -1,5 +1,5 @@
 // What the MySQL store lets reach a log of a server error.
-#include "mysql/connection.hpp"
+#include "connection.hpp"
 
 #include <gtest/gtest.h>
 

@@ -22,14 +22,10 @@
 
 namespace barid::core {
 
-class Store : public MessageQueue {
+// Tenants, their API keys and settings, and the audit log of tenant-level actions.
+class TenantStore {
  public:
-
-  // Applies pending schema migrations (idempotent; safe with several nodes
-  // starting at once).
-  virtual Status migrate() = 0;
-  // The database answers.
-  virtual Status ping() = 0;
+  virtual ~TenantStore() = default;
 
   // --- tenants and API keys
   virtual Result<Tenant> ensure_tenant(const std::string& name) = 0;
@@ -37,33 +33,30 @@ class Store : public MessageQueue {
   virtual Status add_api_key(const ApiKeyRecord& key) = 0;
   virtual Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) = 0;
 
+  virtual Result<std::vector<Tenant>> list_tenants() = 0;
+  virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
+                                        std::optional<int> retention_days) = 0;
+  virtual Status add_audit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) = 0;
+};
+
+// Messages as the API sees them: stored by the accept path (one by one or as a
+// bulk batch), read, retried, canceled. Every read is scoped to a tenant.
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
   // --- intake
   // Stores a batch in one transaction and returns one outcome per message,
   // in order. Nothing is stored if an error is returned. Safe to call again
   // with the same batch (ids are the primary key).
   virtual Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) = 0;
 
-  // --- dispatch: see MessageQueue
-
   // --- reads (scoped to a tenant: another tenant's message is not found)
   virtual Result<std::optional<Message>> find_message(TenantId tenant, const MessageId& id) = 0;
   virtual Result<std::vector<MessageEvent>> list_events(TenantId tenant, const MessageId& id) = 0;
 
-  // --- delivery reports from a provider instance
-  // Finds each message by the gateway's id (when the provider echoed it and
-  // the message was sent through `instance`) or by the provider's id, and
-  // moves it forward when the state machine allows it; a report that would
-  // move it backwards is recorded as ignored.
-  virtual Result<std::vector<ReportOutcome>> apply_reports(const std::string& instance,
-                                                           const std::vector<sdk::StatusUpdate>& updates,
-                                                           const Actor& actor) = 0;
-
   virtual Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) = 0;
-  virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
-                                        std::optional<int> retention_days) = 0;
-  virtual Status add_audit(const AuditEntry& entry) = 0;
-  virtual Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) = 0;
-
   // --- actions on one message (conflict errors say why not)
   // Back to the queue: failed or undelivered, with an attempt left.
   virtual Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) = 0;
@@ -85,6 +78,27 @@ class Store : public MessageQueue {
   virtual Result<BatchInsert> insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) = 0;
   virtual Result<std::optional<Batch>> find_batch(TenantId tenant, const Uuid& id) = 0;
   virtual Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) = 0;
+};
+
+// Status reports from providers (webhooks and polls).
+class DeliveryReports {
+ public:
+  virtual ~DeliveryReports() = default;
+
+  // --- delivery reports from a provider instance
+  // Finds each message by the gateway's id (when the provider echoed it and
+  // the message was sent through `instance`) or by the provider's id, and
+  // moves it forward when the state machine allows it; a report that would
+  // move it backwards is recorded as ignored.
+  virtual Result<std::vector<ReportOutcome>> apply_reports(const std::string& instance,
+                                                           const std::vector<sdk::StatusUpdate>& updates,
+                                                           const Actor& actor) = 0;
+};
+
+// Opt-outs, preferences and when each recipient last wrote.
+class RecipientStore {
+ public:
+  virtual ~RecipientStore() = default;
 
   // --- recipients
   virtual Status add_opt_out(const OptOut& opt_out) = 0;
@@ -98,6 +112,12 @@ class Store : public MessageQueue {
   // concern `tenant` (its own and the global ones) for any of `phones`.
   virtual Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
                                                    const std::vector<std::string>& phones) = 0;
+};
+
+// Message templates and their translations.
+class TemplateStore {
+ public:
+  virtual ~TemplateStore() = default;
 
   // --- templates
   // Creates or replaces (all translations) the template with this code.
@@ -105,9 +125,22 @@ class Store : public MessageQueue {
   virtual Result<std::optional<Template>> find_template(TenantId tenant, const std::string& code) = 0;
   virtual Result<std::vector<Template>> list_templates(TenantId tenant) = 0;
   virtual Result<bool> delete_template(TenantId tenant, const std::string& code) = 0;
+};
+
+// Counts over a tenant's messages.
+class StatisticsStore {
+ public:
+  virtual ~StatisticsStore() = default;
 
   // --- statistics
   virtual Result<Statistics> statistics(TenantId tenant, TimePoint from, TimePoint to) = 0;
+};
+
+// What the periodic jobs need: their schedule, and the messages and provider
+// health they work on.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
 
   // --- periodic jobs
   // True when this node may run `job` now: its next run was due and this
@@ -135,7 +168,6 @@ class Store : public MessageQueue {
   // When fewer than `limit` are left, old batches with no message left go
   // too. Returns how many messages.
   virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
-  virtual Result<std::vector<Tenant>> list_tenants() = 0;
   virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                       const std::string& node) = 0;
   struct HealthRecord {
@@ -144,6 +176,25 @@ class Store : public MessageQueue {
     std::string checked_by;
   };
   virtual Result<std::map<std::string, HealthRecord>> provider_health() = 0;
+};
+
+// The whole storage backend: every interface above, the dispatcher's queue
+// (MessageQueue), and the schema. Code takes the narrowest interface it
+// needs, so that each part can be tested against a fake of just that.
+class Store : public TenantStore,
+              public MessageStore,
+              public MessageQueue,
+              public DeliveryReports,
+              public RecipientStore,
+              public TemplateStore,
+              public StatisticsStore,
+              public JobStore {
+ public:
+  // Applies pending schema migrations (idempotent; safe with several nodes
+  // starting at once).
+  virtual Status migrate() = 0;
+  // The database answers.
+  virtual Status ping() = 0;
 };
 
 }  // namespace barid::core

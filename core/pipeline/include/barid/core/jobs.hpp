@@ -25,7 +25,8 @@ namespace barid::core {
 // Asks a provider for the status of messages it accepted.
 class StatusRefresher {
  public:
-  StatusRefresher(Store& store, ProviderRegistry& providers) : store_(store), providers_(providers) {}
+  StatusRefresher(JobStore& jobs, DeliveryReports& reports, ProviderRegistry& providers)
+      : jobs_(jobs), reports_(reports), providers_(providers) {}
 
   // One message (POST /v1/messages/{id}/refresh). invalid when the message
   // was never accepted by a provider or its instance cannot be polled.
@@ -40,14 +41,15 @@ class StatusRefresher {
   Result<Counts> refresh_recent(TimePoint since, int limit_per_instance, std::stop_token stop = {});
 
  private:
-  Store& store_;
+  JobStore& jobs_;
+  DeliveryReports& reports_;
   ProviderRegistry& providers_;
 };
 
 // Calls check_health on every provider instance and records the result.
 class HealthMonitor {
  public:
-  HealthMonitor(Store& store, ProviderRegistry& providers, std::string node)
+  HealthMonitor(JobStore& store, ProviderRegistry& providers, std::string node)
       : store_(store), providers_(providers), node_(std::move(node)) {}
   // Returns a one-line summary.
   std::string check_all(std::stop_token stop = {});
@@ -56,7 +58,7 @@ class HealthMonitor {
   void record(const std::string& instance, const sdk::HealthReport& report);
 
  private:
-  Store& store_;
+  JobStore& store_;
   ProviderRegistry& providers_;
   std::string node_;
 };
@@ -109,12 +111,13 @@ struct JobsConfig {
 // The gateway's periodic jobs as `config` enables them: status refresh,
 // retry sweep (then `requeued` is called, to wake the dispatcher), retention
 // and provider health. The references must outlive the jobs.
-std::vector<JobDefinition> standard_jobs(const JobsConfig& config, Store& store, StatusRefresher& refresher,
+std::vector<JobDefinition> standard_jobs(const JobsConfig& config, JobStore& store, TenantStore& tenants,
+                                         StatusRefresher& refresher,
                                          HealthMonitor& health, std::function<void()> requeued);
 
 class JobScheduler {
  public:
-  JobScheduler(Store& store, std::string node, std::vector<JobDefinition> jobs,
+  JobScheduler(JobStore& store, std::string node, std::vector<JobDefinition> jobs,
                std::chrono::milliseconds poll = std::chrono::seconds(5));
   ~JobScheduler();
   void start();
@@ -126,7 +129,7 @@ class JobScheduler {
  private:
   void loop();
 
-  Store& store_;
+  JobStore& store_;
   std::string node_;
   std::vector<JobDefinition> jobs_;
   std::chrono::milliseconds poll_;

@@ -30,7 +30,7 @@ struct Principal {
 
 class ApiKeys {
  public:
-  ApiKeys(Store& store, std::chrono::seconds cache_ttl);
+  ApiKeys(TenantStore& store, std::chrono::seconds cache_ttl);
 
   Result<CreatedApiKey> create(const std::string& tenant_name, const std::string& label);
 
@@ -44,7 +44,7 @@ class ApiKeys {
     bool exists = false;
     std::chrono::steady_clock::time_point expires;
   };
-  Store& store_;
+  TenantStore& store_;
   std::chrono::seconds ttl_;
   std::mutex mutex_;
   std::unordered_map<std::string, Cached> cache_;

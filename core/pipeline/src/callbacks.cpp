@@ -28,7 +28,7 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   reply.body = result.response_body;
   reply.content_type = result.response_content_type;
   if (!result.status_updates.empty()) {
-    auto outcomes = store_.apply_reports(instance, result.status_updates, actor);
+    auto outcomes = reports_.apply_reports(instance, result.status_updates, actor);
     if (!outcomes) return outcomes.error();
     for (const auto& o : *outcomes) {
       switch (o.kind) {
@@ -54,7 +54,7 @@ Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk:
     log_warn("webhooks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
     return {};
   }
-  if (auto st = store_.record_inbound(*phone, m.channel, instance); !st) return st;
+  if (auto st = recipients_.record_inbound(*phone, m.channel, instance); !st) return st;
   const std::string channel(sdk::to_string(m.channel));
   switch (classify_inbound(m.body)) {
     case InboundKeyword::stop: {
@@ -64,13 +64,13 @@ Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk:
       o.channel = channel;
       o.source = "inbound:" + instance;
       o.detail = "the recipient replied with an opt-out keyword";
-      if (auto st = store_.add_opt_out(o); !st) return st;
+      if (auto st = recipients_.add_opt_out(o); !st) return st;
       ++reply.opted_out;
       log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
       break;
     }
     case InboundKeyword::start: {
-      auto removed = store_.remove_opt_out(0, *phone, channel);
+      auto removed = recipients_.remove_opt_out(0, *phone, channel);
       if (!removed) return removed.error();
       ++reply.opted_in;
       log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");

@@ -30,8 +30,9 @@ struct CallbackReply {
 
 class CallbackProcessor {
  public:
-  CallbackProcessor(Store& store, ProviderRegistry& providers, PhoneNormalizer phones)
-      : store_(store), providers_(providers), phones_(std::move(phones)) {}
+  CallbackProcessor(DeliveryReports& reports, RecipientStore& recipients, ProviderRegistry& providers,
+                    PhoneNormalizer phones)
+      : reports_(reports), recipients_(recipients), providers_(providers), phones_(std::move(phones)) {}
 
   // not_found: no such instance; invalid: the plugin rejected the request
   // (message says why; `field` is "signature" for a forbidden request).
@@ -40,7 +41,8 @@ class CallbackProcessor {
  private:
   Status handle_inbound(const std::string& instance, const sdk::InboundMessage& m, CallbackReply& reply);
 
-  Store& store_;
+  DeliveryReports& reports_;
+  RecipientStore& recipients_;
   ProviderRegistry& providers_;
   PhoneNormalizer phones_;
 };

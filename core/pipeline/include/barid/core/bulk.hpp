@@ -44,7 +44,7 @@ struct BulkResult {
 
 class BulkIntake {
  public:
-  BulkIntake(MessageIntake& intake, AcceptPolicy& policy, Store& store, std::size_t max_recipients)
+  BulkIntake(MessageIntake& intake, AcceptPolicy& policy, MessageStore& store, std::size_t max_recipients)
       : intake_(intake), policy_(policy), store_(store), max_recipients_(max_recipients) {}
 
   // invalid when the request itself is wrong or no recipient is valid;
@@ -55,7 +55,7 @@ class BulkIntake {
  private:
   MessageIntake& intake_;
   AcceptPolicy& policy_;
-  Store& store_;
+  MessageStore& store_;
   std::size_t max_recipients_;
 };
 

@@ -137,7 +137,7 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
   return m;
 }
 
-IntakeWriter::IntakeWriter(Store& store, AcceptPolicy* policy, IntakeWriterOptions options,
+IntakeWriter::IntakeWriter(MessageStore& store, AcceptPolicy* policy, IntakeWriterOptions options,
                            std::function<void()> on_committed)
     : store_(store), policy_(policy), options_(options), on_committed_(std::move(on_committed)) {
   for (int i = 0; i < std::max(1, options_.writers); ++i) threads_.emplace_back([this] { loop(); });

@@ -24,7 +24,8 @@ namespace barid::core {
 // at once; one made through another node within `ttl`.
 class TemplateCatalog {
  public:
-  TemplateCatalog(Store& store, std::chrono::milliseconds ttl) : store_(store), ttl_(ttl) {}
+  TemplateCatalog(TemplateStore& templates, TenantStore& tenants, std::chrono::milliseconds ttl)
+      : template_store_(templates), tenant_store_(tenants), ttl_(ttl) {}
 
   Result<std::optional<Template>> find(TenantId tenant, const std::string& code);
   Result<Tenant> tenant(TenantId id);
@@ -37,7 +38,8 @@ class TemplateCatalog {
     T value;
     std::chrono::steady_clock::time_point expires;
   };
-  Store& store_;
+  TemplateStore& template_store_;
+  TenantStore& tenant_store_;
   std::chrono::milliseconds ttl_;
   std::mutex mutex_;
   std::map<std::pair<TenantId, std::string>, Entry<std::optional<Template>>> templates_;
@@ -46,8 +48,8 @@ class TemplateCatalog {
 
 class AcceptPolicy {
  public:
-  AcceptPolicy(Store& store, TemplateCatalog& catalog, IntakeLimits limits)
-      : store_(store), catalog_(catalog), limits_(limits) {}
+  AcceptPolicy(RecipientStore& recipients, TemplateCatalog& catalog, IntakeLimits limits)
+      : recipients_(recipients), catalog_(catalog), limits_(limits) {}
 
   // Completes `batch` in place (renders templates, applies preferences and
   // opt-outs). The result has one entry per message: nullopt when it may be
@@ -56,7 +58,7 @@ class AcceptPolicy {
   Result<std::vector<std::optional<Error>>> apply(std::vector<NewMessage>& batch);
 
  private:
-  Store& store_;
+  RecipientStore& recipients_;
   TemplateCatalog& catalog_;
   IntakeLimits limits_;
 };

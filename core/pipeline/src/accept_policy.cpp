@@ -13,7 +13,7 @@ Result<std::optional<Template>> TemplateCatalog::find(TenantId tenant, const std
     auto it = templates_.find(key);
     if (it != templates_.end() && it->second.expires > now) return it->second.value;
   }
-  auto loaded = store_.find_template(tenant, code);
+  auto loaded = template_store_.find_template(tenant, code);
   if (!loaded) return loaded.error();
   std::lock_guard lock(mutex_);
   if (templates_.size() > 10000) templates_.clear();
@@ -28,7 +28,7 @@ Result<Tenant> TemplateCatalog::tenant(TenantId id) {
     auto it = tenants_.find(id);
     if (it != tenants_.end() && it->second.expires > now) return it->second.value;
   }
-  auto loaded = store_.find_tenant(id);
+  auto loaded = tenant_store_.find_tenant(id);
   if (!loaded) return loaded.error();
   if (!*loaded) return Error::not_found("no tenant " + std::to_string(id));
   std::lock_guard lock(mutex_);
@@ -63,7 +63,7 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
     auto& tenant_phones = phones[tenant];
     std::sort(tenant_phones.begin(), tenant_phones.end());
     tenant_phones.erase(std::unique(tenant_phones.begin(), tenant_phones.end()), tenant_phones.end());
-    auto r = store_.find_recipients(tenant, list, tenant_phones);
+    auto r = recipients_.find_recipients(tenant, list, tenant_phones);
     if (!r) return r.error();
     known[tenant] = std::move(*r);
   }

@@ -40,7 +40,7 @@ Result<ReportOutcome> StatusRefresher::refresh(const Message& m, const Actor& ac
     o.from = o.to = m.status;
     return o;
   }
-  auto applied = store_.apply_reports(m.provider_instance, {u}, actor);
+  auto applied = reports_.apply_reports(m.provider_instance, {u}, actor);
   if (!applied) return applied.error();
   return applied->at(0);
 }
@@ -52,7 +52,7 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
   auto set = providers_.snapshot();
   for (const auto& [name, slot] : set->instances) {
     if (!slot.instance->descriptor().has(sdk::Capability::status_polling)) continue;
-    auto due = store_.messages_to_refresh(name, since, limit_per_instance);
+    auto due = jobs_.messages_to_refresh(name, since, limit_per_instance);
     if (!due) return due.error();
     for (const auto& m : *due) {
       if (stop.stop_requested()) return counts;
@@ -66,7 +66,7 @@ Result<StatusRefresher::Counts> StatusRefresher::refresh_recent(TimePoint since,
     }
     if (!slot.instance->descriptor().has(sdk::Capability::cost_reporting)) continue;
     // Final messages still without a cost: a few polls each, then let go.
-    auto unpriced = store_.claim_cost_polls(name, since, limit_per_instance, 3);
+    auto unpriced = jobs_.claim_cost_polls(name, since, limit_per_instance, 3);
     if (!unpriced) return unpriced.error();
     for (const auto& m : *unpriced) {
       if (stop.stop_requested()) return counts;
@@ -104,7 +104,7 @@ TimePoint JobSchedule::next_after(TimePoint now) const {
   return at;
 }
 
-JobScheduler::JobScheduler(Store& store, std::string node, std::vector<JobDefinition> jobs, milliseconds poll)
+JobScheduler::JobScheduler(JobStore& store, std::string node, std::vector<JobDefinition> jobs, milliseconds poll)
     : store_(store), node_(std::move(node)), jobs_(std::move(jobs)), poll_(poll) {}
 
 JobScheduler::~JobScheduler() { stop(); }
@@ -164,7 +164,8 @@ void JobScheduler::loop() {
   }
 }
 
-std::vector<JobDefinition> standard_jobs(const JobsConfig& j, Store& store, StatusRefresher& refresher,
+std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, TenantStore& tenants,
+                                         StatusRefresher& refresher,
                                          HealthMonitor& health, std::function<void()> requeued) {
   std::vector<JobDefinition> jobs;
   if (j.status_refresh.enabled)
@@ -191,12 +192,12 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, Store& store, Stat
                              (stop.stop_requested() ? " (stopped early)" : "");
                     }});
   if (j.retention.enabled)
-    jobs.push_back({"retention", j.retention.schedule, [&j, &store](std::stop_token stop) {
-                      auto tenants = store.list_tenants();
-                      if (!tenants) return "failed: " + tenants.error().message;
+    jobs.push_back({"retention", j.retention.schedule, [&j, &store, &tenants](std::stop_token stop) {
+                      auto all = tenants.list_tenants();
+                      if (!all) return "failed: " + all.error().message;
                       long long deleted = 0;
                       int batches = 0;
-                      for (const auto& t : *tenants) {
+                      for (const auto& t : *all) {
                         const int days = t.retention_days.value_or(j.retention_days);
                         const auto cutoff = now_us() - hours(24LL * days);
                         while (!stop.stop_requested()) {

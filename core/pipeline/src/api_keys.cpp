@@ -11,7 +11,7 @@ constexpr std::string_view kPrefix = "brd_";
 constexpr std::size_t kMaxCached = 10000;
 }  // namespace
 
-ApiKeys::ApiKeys(Store& store, std::chrono::seconds cache_ttl) : store_(store), ttl_(cache_ttl) {}
+ApiKeys::ApiKeys(TenantStore& store, std::chrono::seconds cache_ttl) : store_(store), ttl_(cache_ttl) {}
 
 Result<CreatedApiKey> ApiKeys::create(const std::string& tenant_name, const std::string& label) {
   auto tenant = store_.ensure_tenant(tenant_name);

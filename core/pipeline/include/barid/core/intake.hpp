@@ -73,7 +73,7 @@ class IntakeWriter {
   using Done = std::function<void(const Result<InsertOutcome>&)>;
 
   // `policy` (may be null) completes each batch before it is stored.
-  IntakeWriter(Store& store, AcceptPolicy* policy, IntakeWriterOptions options, std::function<void()> on_committed);
+  IntakeWriter(MessageStore& store, AcceptPolicy* policy, IntakeWriterOptions options, std::function<void()> on_committed);
   ~IntakeWriter();
 
   // Queues a message; `done` runs on a writer thread after the commit (or
@@ -99,7 +99,7 @@ class IntakeWriter {
   };
   void loop();
 
-  Store& store_;
+  MessageStore& store_;
   AcceptPolicy* policy_;
   IntakeWriterOptions options_;
   std::function<void()> on_committed_;
