@@ -1,6 +1,8 @@
 // The dispatcher against the in-memory queue and an in-process provider:
 // pace, priority, validity, lease loss and shutdown, without a database.
 
+#include "in_process_provider.hpp"
+
 #include <barid/core/dispatcher.hpp>
 #include <barid/core/memory_queue.hpp>
 
@@ -16,34 +18,6 @@ namespace {
 
 using namespace std::chrono;
 using Clock = steady_clock;
-
-class NullHost final : public sdk::HostContext {
- public:
-  class NoHttp final : public sdk::HttpClient {
-   public:
-    sdk::HttpResponse perform(const sdk::HttpRequest&) noexcept override { return {}; }
-  };
-  class NoLog final : public sdk::Logger {
-   public:
-    void log(sdk::LogLevel, std::string_view) noexcept override {}
-  };
-  class NoCrypto final : public sdk::Crypto {
-   public:
-    std::string hmac_sha1(std::string_view, std::string_view) const noexcept override { return {}; }
-    std::string hmac_sha256(std::string_view, std::string_view) const noexcept override { return {}; }
-    std::string sha256(std::string_view) const noexcept override { return {}; }
-  };
-  sdk::HttpClient& http() noexcept override { return http_; }
-  sdk::Logger& logger() noexcept override { return log_; }
-  const sdk::Crypto& crypto() const noexcept override { return crypto_; }
-  system_clock::time_point now() const noexcept override { return system_clock::now(); }
-  std::string webhook_url(std::string_view) const override { return {}; }
-
- private:
-  NoHttp http_;
-  NoLog log_;
-  NoCrypto crypto_;
-};
 
 // Accepts every message after `latency`, and remembers when each send began.
 class RecordingProvider final : public sdk::Provider {
@@ -92,8 +66,7 @@ class DispatcherTest : public ::testing::Test {
     provider_ = provider.get();
     auto set = std::make_shared<ProviderSet>();
     ProviderSlot slot;
-    slot.instance = std::make_shared<ProviderInstance>("sms-1", nullptr, std::make_unique<NullHost>(),
-                                                       std::move(provider), sdk::ProviderConfig{});
+    slot.instance = in_process_instance("sms-1", std::move(provider));
     slot.rate = rate;
     slot.burst = 1;
     slot.send_timeout = send_timeout;

@@ -1,0 +1,171 @@
+// Callback processing against fakes of DeliveryReports and RecipientStore
+// and an in-process provider that answers what the test scripts: reports are
+// handed on as they are, STOP and START become opt-outs and opt-ins for
+// every tenant, and a request the plugin refuses changes nothing.
+
+#include "in_process_provider.hpp"
+
+#include <barid/core/callbacks.hpp>
+
+#include <gtest/gtest.h>
+
+namespace barid::core {
+namespace {
+
+class ScriptedCallbacks final : public sdk::Provider {
+ public:
+  explicit ScriptedCallbacks(sdk::CallbackResult* next) : next_(next) {}
+  sdk::SendResult send(const sdk::OutboundMessage&) noexcept override { return {}; }
+  sdk::StatusResult fetch_status(const std::string&) noexcept override { return {}; }
+  sdk::CallbackResult parse_callback(const sdk::CallbackRequest&) noexcept override { return *next_; }
+  sdk::HealthReport check_health() noexcept override { return {}; }
+
+ private:
+  sdk::CallbackResult* next_;
+};
+
+class FakeReports final : public DeliveryReports {
+ public:
+  Result<std::vector<ReportOutcome>> apply_reports(const std::string& instance,
+                                                   const std::vector<sdk::StatusUpdate>& updates,
+                                                   const Actor& actor) override {
+    calls.push_back({instance, updates, actor});
+    std::vector<ReportOutcome> out;
+    for (const auto& u : updates) {
+      ReportOutcome o;
+      o.kind = u.provider_message_id == "unknown" ? ReportOutcome::Kind::unknown_message : ReportOutcome::Kind::applied;
+      out.push_back(o);
+    }
+    return out;
+  }
+  struct Call {
+    std::string instance;
+    std::vector<sdk::StatusUpdate> updates;
+    Actor actor;
+  };
+  std::vector<Call> calls;
+};
+
+class FakeRecipients final : public RecipientStore {
+ public:
+  Status add_opt_out(const OptOut& o) override {
+    opt_outs.push_back(o);
+    return {};
+  }
+  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override {
+    opt_ins.push_back(std::to_string(tenant) + " " + phone + " " + channel);
+    return 1;
+  }
+  Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override {
+    inbound.push_back(phone + " " + std::string(sdk::to_string(channel)) + " " + instance);
+    return {};
+  }
+  Result<std::optional<TimePoint>> last_inbound(const std::string&, sdk::Channel) override {
+    return std::optional<TimePoint>{};
+  }
+  Status put_preferences(TenantId, const RecipientPreferences&) override { return {}; }
+  Result<RecipientRecords> find_recipients(TenantId, const std::vector<std::string>&,
+                                           const std::vector<std::string>&) override {
+    return RecipientRecords{};
+  }
+  std::vector<OptOut> opt_outs;
+  std::vector<std::string> opt_ins, inbound;
+};
+
+class CallbacksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto set = std::make_shared<ProviderSet>();
+    ProviderSlot slot;
+    slot.instance = in_process_instance("sms-1", std::make_unique<ScriptedCallbacks>(&next_));
+    set->instances.emplace("sms-1", std::move(slot));
+    registry_.replace(set);
+  }
+  Result<CallbackReply> post(const std::string& instance = "sms-1") {
+    sdk::CallbackRequest req;
+    req.kind = "status";
+    req.method = "POST";
+    return processor_.process(instance, req, Actor{"provider:" + instance, "203.0.113.7", "provider"});
+  }
+  sdk::InboundMessage inbound(std::string body) {
+    sdk::InboundMessage m;
+    m.from = "+966501234567";
+    m.to = "+15017122661";
+    m.body = std::move(body);
+    return m;
+  }
+
+  sdk::CallbackResult next_;
+  FakeReports reports_;
+  FakeRecipients recipients_;
+  ProviderRegistry registry_;
+  CallbackProcessor processor_{reports_, recipients_, registry_, PhoneNormalizer("SA")};
+};
+
+TEST_F(CallbacksTest, ReportsAreHandedOnAsTheyAreAndCounted) {
+  next_ = sdk::CallbackResult{};
+  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  sdk::StatusUpdate delivered;
+  delivered.provider_message_id = "SM1";
+  delivered.status = MessageStatus::delivered;
+  sdk::StatusUpdate stray = delivered;
+  stray.provider_message_id = "unknown";
+  next_.status_updates = {delivered, stray};
+  next_.response_body = "<Response/>";
+  auto r = post();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->applied, 1);
+  EXPECT_EQ(r->unknown, 1);
+  EXPECT_EQ(r->body, "<Response/>");
+  ASSERT_EQ(reports_.calls.size(), 1u);
+  EXPECT_EQ(reports_.calls[0].instance, "sms-1");
+  EXPECT_EQ(reports_.calls[0].updates.size(), 2u);
+  EXPECT_EQ(reports_.calls[0].actor.actor, "provider:sms-1");
+}
+
+TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
+  next_ = sdk::CallbackResult{};
+  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  next_.inbound_messages = {inbound("STOP"), inbound("إيقاف"), inbound("See you tomorrow")};
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->inbound, 3);
+  EXPECT_EQ(r->opted_out, 2);
+  ASSERT_EQ(recipients_.opt_outs.size(), 2u);
+  EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 0u);  // every tenant
+  EXPECT_EQ(recipients_.opt_outs[0].phone, "+966501234567");
+  EXPECT_EQ(recipients_.opt_outs[0].channel, "sms");
+  EXPECT_EQ(recipients_.inbound.size(), 3u);  // each one keeps the session window
+
+  next_.inbound_messages = {inbound("START")};
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->opted_in, 1);
+  EXPECT_EQ(recipients_.opt_ins, std::vector<std::string>{"0 +966501234567 sms"});
+}
+
+TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {
+  next_ = sdk::CallbackResult::forbidden("bad signature");
+  next_.inbound_messages = {inbound("STOP")};
+  auto r = post();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "signature");
+  EXPECT_TRUE(reports_.calls.empty());
+  EXPECT_TRUE(recipients_.opt_outs.empty());
+  EXPECT_EQ(post("no-such-instance").error().kind, ErrorKind::not_found);
+}
+
+TEST_F(CallbacksTest, AnInboundSenderThatIsNotAPhoneNumberIsIgnored) {
+  next_ = sdk::CallbackResult{};
+  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  auto m = inbound("STOP");
+  m.from = "whatsapp:not-a-number";
+  next_.inbound_messages = {m};
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(recipients_.opt_outs.empty());
+  EXPECT_TRUE(recipients_.inbound.empty());
+}
+
+}  // namespace
+}  // namespace barid::core
