@@ -217,6 +217,32 @@ TEST_F(DeliveryE2E, TwoNodesTogetherKeepOneInstancesRate) {
   EXPECT_GT(nb, 0);
 }
 
+// A short lease on a slow instance (the setting that used to send a third of
+// such messages twice: each waited for a rate-limit token past its lease,
+// was swept back and sent again): every message goes once.
+TEST_F(DeliveryE2E, AShortLeaseOnASlowInstanceNeverSendsTwice) {
+  std::string s = sections(1);
+  const std::string provider_line = "    config: {channel: sms,";
+  s.insert(s.find(provider_line), "    http: {timeout: 1s}\n");
+  s.replace(s.find("dispatch: {poll_interval: 50ms, lease: 30s}"), 43,
+            "dispatch: {poll_interval: 50ms, lease: 5s, senders: 4, lease_sweep: 200ms}");
+  GatewayUnderTest gw(db_, s);
+  gw.start();
+  key_ = gw.create_api_key("clinic-a");
+  json recipients = json::array();
+  for (int i = 0; i < 15; ++i) recipients.push_back("+9665" + std::to_string(10000000 + i));
+  call(gw, "POST", "/v1/messages/bulk", {{"body", "x"}, {"recipients", recipients}}, 202);
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM messages WHERE status = 'delivered'") == "15"; },
+                         60s))
+      << status_counts() << gw.log();
+  const SendLog log = SendLog::read(send_log_);
+  std::set<std::string> ids;
+  for (const auto& l : log.lines) ids.insert(l.id);
+  EXPECT_EQ(log.lines.size(), 15u);
+  EXPECT_EQ(ids.size(), 15u);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM message_events WHERE type IN ('lease_expired', 'sent')"), "15");
+}
+
 // A template's defaults: its priority and validity apply to sends that set
 // none; the send's own win.
 TEST_F(DeliveryE2E, ATemplateCarriesDefaultPriorityAndValidity) {
