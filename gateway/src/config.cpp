@@ -236,7 +236,7 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
 
 Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesystem::path& base) {
   TRY(s.only({"listen", "threads", "handler_threads", "max_request_bytes", "max_message_request_bytes",
-              "public_base_url", "tls", "drain_timeout", "trusted_proxies"}));
+              "public_base_url", "tls", "drain_timeout", "trusted_proxies", "metrics_token"}));
   std::string listen;
   TRY(s.string("listen", listen));
   if (!listen.empty()) {
@@ -264,6 +264,7 @@ Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesys
     return Error::invalid(s.key_path("public_base_url"),
                           s.key_path("public_base_url") + ": must not have a query string or fragment");
   TRY(s.duration("drain_timeout", out.drain_timeout));
+  TRY(s.string("metrics_token", out.metrics_token));
   auto proxies = s.list("trusted_proxies");
   if (!proxies) return proxies.error();
   auto trusted = TrustedProxies::parse(*proxies, s.key_path("trusted_proxies"));

@@ -36,6 +36,7 @@ struct ServerConfig {
   int handler_threads = 8;  // for handlers that wait on the database
   std::chrono::milliseconds drain_timeout{10000};
   TrustedProxies trusted_proxies;  // whose X-Forwarded-For is believed
+  std::string metrics_token;  // when set, GET /metrics wants 'Authorization: Bearer <token>'
 };
 
 struct ProviderInstanceConfig {

@@ -60,8 +60,10 @@ core::Actor actor_of(const Rest::Request& request, const TrustedProxies& proxies
   } catch (...) {
   }
   if (!proxies.empty()) a.ip = proxies.client_address(a.ip, header_value(request.headers(), "X-Forwarded-For"));
-  a.user_agent = header_value(request.headers(), "User-Agent");
-  if (a.user_agent.size() > 255) a.user_agent.resize(255);
+  // Whatever a client sends in its User-Agent goes into the audit trail:
+  // made valid UTF-8 first, so that it can never fail the row (or the
+  // commit it shares with other tenants' messages).
+  a.user_agent = core::truncate_utf8(core::to_valid_utf8(header_value(request.headers(), "User-Agent")), 255);
   return a;
 }
 

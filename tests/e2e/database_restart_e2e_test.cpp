@@ -42,7 +42,10 @@ jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retentio
   auto refused = gw.json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key, &status);
   EXPECT_EQ(status, 503) << refused.dump();
   EXPECT_EQ(refused["type"], "urn:barid:problem:unavailable");
-  EXPECT_EQ(gw.request("GET", "/ready").status, 503);
+  auto ready = gw.request("GET", "/ready");
+  EXPECT_EQ(ready.status, 503);
+  // Down, and nothing more: the driver's error text stays in the log.
+  EXPECT_EQ(nlohmann::json::parse(ready.body)["checks"]["database"], (nlohmann::json{{"status", "down"}}));
   EXPECT_TRUE(gw.running());
 
   db.start();

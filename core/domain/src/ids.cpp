@@ -4,18 +4,39 @@
 
 #include <chrono>
 #include <cstring>
-#include <random>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
 
 namespace barid::core {
 namespace {
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen([] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }());
-  return gen;
+// Random bytes from OpenSSL's CSPRNG, drawn 256 at a time per thread (ids are
+// made on the accept path; one RAND_bytes call per id would cost more than
+// the id). Ids need to be unguessable: they are the only thing naming a
+// message in a URL.
+void random_bytes(std::uint8_t* out, std::size_t n) {
+  thread_local std::array<std::uint8_t, 256> pool{};
+  thread_local std::size_t used = pool.size();
+  while (n > 0) {
+    if (used == pool.size()) {
+      if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) std::abort();  // no entropy: never guess
+      used = 0;
+    }
+    const std::size_t k = std::min(n, pool.size() - used);
+    std::memcpy(out, pool.data() + used, k);
+    used += k;
+    out += k;
+    n -= k;
+  }
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  random_bytes(reinterpret_cast<std::uint8_t*>(&v), sizeof v);
+  return v;
 }
 
 }  // namespace
@@ -32,17 +53,17 @@ Uuid Uuid::v7() noexcept {
                                                      .count());
   if (now_ms > last_ms) {
     last_ms = now_ms;
-    counter = static_cast<std::uint16_t>(rng()() & 0x07FF);
+    counter = static_cast<std::uint16_t>(random_u64() & 0x07FF);
   } else if (++counter > 0x0FFF) {
     ++last_ms;
-    counter = static_cast<std::uint16_t>(rng()() & 0x07FF);
+    counter = static_cast<std::uint16_t>(random_u64() & 0x07FF);
   }
   const std::uint64_t ms = last_ms;
   Uuid u;
   for (int i = 0; i < 6; ++i) u.bytes[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
   u.bytes[6] = static_cast<std::uint8_t>(0x70 | ((counter >> 8) & 0x0F));
   u.bytes[7] = static_cast<std::uint8_t>(counter & 0xFF);
-  std::uint64_t r = rng()();
+  std::uint64_t r = random_u64();
   for (int i = 8; i < 16; ++i) u.bytes[i] = static_cast<std::uint8_t>(r >> (8 * (i - 8)));
   u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3F) | 0x80);
   return u;
@@ -100,12 +121,8 @@ std::size_t UuidHash::operator()(const Uuid& u) const noexcept {
 }
 
 std::string random_hex(std::size_t n) {
-  std::random_device rd;  // the kernel's CSPRNG on Linux
   std::string raw(n, '\0');
-  for (std::size_t i = 0; i < n; i += 4) {
-    auto v = rd();
-    for (std::size_t k = 0; k < 4 && i + k < n; ++k) raw[i + k] = static_cast<char>(v >> (8 * k));
-  }
+  random_bytes(reinterpret_cast<std::uint8_t*>(raw.data()), n);
   return sdk::hex_encode(raw);
 }
 

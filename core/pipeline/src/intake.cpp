@@ -233,13 +233,36 @@ void IntakeWriter::loop() {
       for (std::size_t k = 0; k < stored_index.size(); ++k)
         items[stored_index[k]].done(Result<InsertOutcome>((*outcomes)[k]));
       if (on_committed_) on_committed_();
-    } else {
-      log_warn("intake", "storing " + std::to_string(to_store.size()) + " messages failed: " + outcomes.error().message);
+      continue;
+    }
+    log_warn("intake", "storing " + std::to_string(to_store.size()) + " messages failed: " + outcomes.error().message);
+    if (outcomes.error().kind == ErrorKind::unavailable || to_store.size() == 1) {
+      // The database is away (or the one message was refused): every
+      // request of the batch gets the error, none is acknowledged.
       Error e = outcomes.error();
       if (e.kind == ErrorKind::internal) e.kind = ErrorKind::unavailable;
       failed_ += stored_index.size();
       for (auto k : stored_index) items[k].done(Result<InsertOutcome>(e));
+      continue;
     }
+    // The database refused something in the batch, which holds several
+    // tenants' messages: one message at a time, so that one request's bad
+    // row fails that request alone.
+    bool any = false;
+    for (std::size_t k = 0; k < to_store.size(); ++k) {
+      auto one = store_.insert_messages({to_store[k]});
+      auto& item = items[stored_index[k]];
+      if (one) {
+        ++stored_;
+        any = true;
+        item.done(Result<InsertOutcome>(one->at(0)));
+      } else {
+        ++failed_;
+        item.done(Result<InsertOutcome>(one.error()));
+      }
+    }
+    batches_ += to_store.size();
+    if (any && on_committed_) on_committed_();
   }
 }
 

@@ -26,6 +26,8 @@ class RecordingMessageStore final : public MessageStore {
     cv_.notify_all();
     cv_.wait(lock, [&] { return !hold_first_ || batches.size() > 1 || released_; });
     if (fail) return Error::unavailable("the database is down");
+    for (const auto& m : batch)
+      if (m.to == poison) return Error::internal("insert messages: Incorrect string value (MySQL error 1366)");
     std::vector<InsertOutcome> out;
     for (const auto& m : batch) out.push_back({InsertOutcome::Kind::inserted, m.id, m.status, {}});
     return out;
@@ -47,6 +49,7 @@ class RecordingMessageStore final : public MessageStore {
 
   std::vector<std::size_t> batches;
   bool fail = false;
+  std::string poison;  // a message to this number is refused, and the batch with it
 
   // Not used by the writer.
   Result<std::optional<Message>> find_message(TenantId, const MessageId&) override { return unused(); }
@@ -120,6 +123,38 @@ TEST(IntakeWriterTest, AFailedCommitAnswersEveryRequestOfItsBatchWithTheError) {
   EXPECT_EQ(committed.load(), 0);
   EXPECT_EQ(writer.stats().failed, 1u);
   EXPECT_EQ(writer.stats().stored, 0u);
+}
+
+TEST(IntakeWriterTest, ABatchWithARowTheDatabaseRefusesFailsThatRequestAlone) {
+  RecordingMessageStore store;
+  store.hold_first();
+  store.poison = "+966509999999";
+  IntakeWriter writer(store, nullptr, {1, 500, 1000}, [] {});
+  std::vector<std::future<Result<InsertOutcome>>> answers;
+  auto submit = [&](std::string to) {
+    auto p = std::make_shared<std::promise<Result<InsertOutcome>>>();
+    answers.push_back(p->get_future());
+    NewMessage m = message();
+    m.to = std::move(to);
+    ASSERT_TRUE(writer.submit(m, [p](const Result<InsertOutcome>& r) { p->set_value(r); }));
+  };
+  submit("+966501234567");
+  ASSERT_TRUE(store.wait_for_batches(1));
+  submit("+966501234568");  // another tenant's, say
+  submit(store.poison);
+  submit("+966501234569");
+  store.release();
+  EXPECT_TRUE(answers[0].get().ok());
+  EXPECT_TRUE(answers[1].get().ok());
+  auto refused = answers[2].get();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::internal);
+  EXPECT_TRUE(answers[3].get().ok());
+  // The batch of three failed once, then went one by one.
+  EXPECT_EQ(store.snapshot(), (std::vector<std::size_t>{1, 3, 1, 1, 1}));
+  writer.stop();
+  EXPECT_EQ(writer.stats().stored, 3u);
+  EXPECT_EQ(writer.stats().failed, 1u);
 }
 
 TEST(IntakeWriterTest, StopStoresWhatWasQueuedAndAFullQueueSaysSo) {

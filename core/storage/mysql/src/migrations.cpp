@@ -278,6 +278,12 @@ CREATE TABLE provider_pace (
            "ALTER TABLE templates ADD COLUMN priority TINYINT UNSIGNED NULL AFTER description, "
            "ADD COLUMN validity_seconds INT UNSIGNED NULL AFTER priority",
        }},
+      {9,
+       "idempotency keys compare byte for byte: Appt-77 and appt-77 are two requests",
+       {
+           "ALTER TABLE messages MODIFY idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+           "ALTER TABLE batches MODIFY idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+       }},
   };
   return all;
 }

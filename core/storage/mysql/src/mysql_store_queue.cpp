@@ -40,25 +40,6 @@ PaceSlots& load_pace(DbConnection& c, std::map<std::string, PaceSlots>& paces, c
   return paces.emplace(route.instance, PaceSlots::open(next_free, now, route.rate, route.burst)).first->second;
 }
 
-// Replaces what is not UTF-8 so that a provider's odd bytes cannot fail the
-// row (the columns are utf8mb4 and the server is strict).
-std::string utf8_or_replaced(const std::string& s) {
-  if (is_valid_utf8(s)) return s;
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n > 0 && i + n <= s.size() && is_valid_utf8(std::string_view(s).substr(i, n))) {
-      out.append(s, i, n);
-      i += n;
-    } else {
-      out += '?';
-      ++i;
-    }
-  }
-  return out;
-}
-
 constexpr std::size_t kProviderIdColumn = 128;
 constexpr int kSegmentsColumnMax = 65535;
 
@@ -72,9 +53,9 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
                             " AND attempts = " + std::to_string(a.attempt);
   const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
   const sdk::ProviderError error =
-      minimal ? sdk::ProviderError{truncate(utf8_or_replaced(a.error.code), 32), {}}
-              : sdk::ProviderError{truncate(utf8_or_replaced(a.error.code), 32),
-                                   truncate(utf8_or_replaced(a.error.message), 512)};
+      minimal ? sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32), {}}
+              : sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32),
+                                   truncate(to_valid_utf8(a.error.message), 512)};
   const std::string err = error.code.empty() ? error.message : error.code + ": " + error.message;
   const std::string instance = q_or_null(c, truncate(a.provider_instance, 64));
   const Actor actor{"dispatcher", "", ""};

@@ -74,14 +74,7 @@ inline std::string time_or_null(const std::optional<TimePoint>& t) {
   return t ? "'" + format_db_time(*t) + "'" : "NULL";
 }
 
-inline std::string truncate(std::string s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  s.resize(max_bytes);
-  // Do not leave half a UTF-8 sequence at the end.
-  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
-  if (!s.empty() && (static_cast<unsigned char>(s.back()) & 0x80)) s.pop_back();
-  return s;
-}
+inline std::string truncate(std::string s, std::size_t max_bytes) { return truncate_utf8(std::move(s), max_bytes); }
 
 // Every channel and priority: ix_messages_due is (status, channel, priority,
 // next_attempt_at), so a range of next_attempt_at within one status names
@@ -157,8 +150,9 @@ inline std::string event_row(DbConnection& c, const MessageId& id, TenantId tena
                       std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
   std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
                     q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
-                    q(c, truncate(std::string(detail), 1024)) + "," + q(c, truncate(actor.actor, 64)) + "," +
-                    q(c, truncate(actor.ip, 45)) + "," + q(c, truncate(actor.user_agent, 255)) + ")";
+                    q(c, truncate(to_valid_utf8(detail), 1024)) + "," + q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
+                    q(c, truncate(to_valid_utf8(actor.ip), 45)) + "," +
+                    q(c, truncate(to_valid_utf8(actor.user_agent), 255)) + ")";
   return row;
 }
 

@@ -31,5 +31,11 @@ SegmentCount count_segments(std::string_view text);
 
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view text) noexcept;
+// `text` with every byte that is not part of a valid UTF-8 sequence replaced
+// by '?': what comes from outside (headers, provider answers) and goes into
+// utf8mb4 columns, which refuse invalid bytes.
+std::string to_valid_utf8(std::string_view text);
+// At most `max_bytes` of `s`, never ending in half a UTF-8 sequence.
+std::string truncate_utf8(std::string s, std::size_t max_bytes);
 
 }  // namespace barid::core
