@@ -235,7 +235,7 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
 }
 
 Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesystem::path& base) {
-  TRY(s.only({"listen", "threads", "handler_threads", "max_request_bytes", "max_message_request_bytes",
+  TRY(s.only({"listen", "threads", "handler_threads", "handler_queue", "max_request_bytes", "max_message_request_bytes",
               "public_base_url", "tls", "drain_timeout", "trusted_proxies", "metrics_token"}));
   std::string listen;
   TRY(s.string("listen", listen));
@@ -252,6 +252,7 @@ Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesys
   }
   TRY(s.integer("threads", out.threads, 1, 64));
   TRY(s.integer("handler_threads", out.handler_threads, 1, 256));
+  TRY(s.integer("handler_queue", out.handler_queue, 1, 1000000));
   TRY(s.integer("max_request_bytes", out.max_request_bytes, 4096, 1LL << 30));
   TRY(s.integer("max_message_request_bytes", out.max_message_request_bytes, 1024, 1LL << 24));
   TRY(s.string("public_base_url", out.public_base_url));
@@ -286,7 +287,7 @@ Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesys
 
 Result<bool> read_storage(const Section& s, core::MySqlOptions& out) {
   TRY(s.only({"driver", "host", "port", "socket", "database", "user", "password", "pool_size", "connect_timeout",
-              "io_timeout"}));
+              "io_timeout", "acquire_timeout"}));
   std::string driver = "mysql";
   TRY(s.string("driver", driver));
   if (driver != "mysql")
@@ -300,6 +301,7 @@ Result<bool> read_storage(const Section& s, core::MySqlOptions& out) {
   TRY(s.integer("pool_size", out.pool_size, 1, 256));
   TRY(s.duration("connect_timeout", out.connect_timeout));
   TRY(s.duration("io_timeout", out.io_timeout));
+  TRY(s.duration("acquire_timeout", out.acquire_timeout));
   if (out.user.empty()) return Error::invalid(s.key_path("user"), s.key_path("user") + ": is required");
   if (out.database.empty()) return Error::invalid(s.key_path("database"), s.key_path("database") + ": is required");
   return true;

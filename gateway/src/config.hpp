@@ -34,6 +34,7 @@ struct ServerConfig {
   std::string tls_cert;
   std::string tls_key;
   int handler_threads = 8;  // for handlers that wait on the database
+  std::size_t handler_queue = 1000;  // requests waiting for a handler thread, at most (then 503)
   std::chrono::milliseconds drain_timeout{10000};
   TrustedProxies trusted_proxies;  // whose X-Forwarded-For is believed
   std::string metrics_token;  // when set, GET /metrics wants 'Authorization: Bearer <token>'

@@ -16,7 +16,7 @@ using namespace Pistache;
 
 // ---------------------------------------------------------------- TaskPool
 
-TaskPool::TaskPool(int threads) {
+TaskPool::TaskPool(int threads, std::size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] {
       for (;;) {
@@ -42,12 +42,14 @@ TaskPool::TaskPool(int threads) {
 
 TaskPool::~TaskPool() { stop(); }
 
-void TaskPool::post(std::function<void()> task) {
+bool TaskPool::post(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_ || tasks_.size() >= max_queued_) return false;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();
+  return true;
 }
 
 void TaskPool::stop() {
@@ -63,18 +65,36 @@ void TaskPool::stop() {
 
 // ---------------------------------------------------------------- Routes (shared parts)
 
-Rest::Route::Handler HttpApi::Routes::wrap(Handler h, bool on_pool) {
-  return [this, h, on_pool](const Rest::Request& request, Http::ResponseWriter response) {
+Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where) {
+  return [this, h, where](const Rest::Request& request, Http::ResponseWriter response) {
     Reply reply(std::move(response), wants_close(request), outstanding);
     if (draining.load()) {
       reply.send_problem(problem(503, "unavailable", "Shutting down", "the gateway is shutting down"));
       return Rest::Route::Result::Ok;
     }
-    if (!on_pool) {
+    if (where == Where::reactor) {
       run(h, request, reply);
-    } else {
-      auto shared = std::make_shared<std::pair<Rest::Request, Reply>>(request, std::move(reply));
-      pool.post([this, h, shared] { run(h, shared->first, shared->second); });
+      return Rest::Route::Result::Ok;
+    }
+    // What the key cache can tell without the database: a bad key is refused
+    // here, before its request waits anywhere.
+    std::optional<core::Result<core::Principal>> known;
+    const std::string auth = header_value(request.headers(), "Authorization");
+    if (where != Where::pool && auth.rfind("Bearer ", 0) == 0)
+      known = app.api_keys().authenticate_cached(std::string_view(auth).substr(7));
+    if (known && !*known && known->error().kind == core::ErrorKind::not_found) {
+      reply.send_problem(problem(401, "unauthorized", "Authentication required", "the API key is not valid"));
+      return Rest::Route::Result::Ok;
+    }
+    if (where == Where::reactor_if_known && known) {
+      run(h, request, reply);
+      return Rest::Route::Result::Ok;
+    }
+    auto shared = std::make_shared<std::pair<Rest::Request, Reply>>(request, std::move(reply));
+    if (!pool.post([this, h, shared] { run(h, shared->first, shared->second); })) {
+      shared->second.header("Retry-After", "1");
+      shared->second.send_problem(problem(503, "unavailable", "Temporarily unavailable",
+                                          "the gateway has too many requests waiting; try again shortly"));
     }
     return Rest::Route::Result::Ok;
   };
@@ -148,40 +168,40 @@ void HttpApi::Routes::audit(const core::Principal& p, const Rest::Request& reque
 void HttpApi::Routes::register_all(Rest::Router& router) {
   using R = Routes;
   using namespace Rest::Routes;
-  // The accept path stays on the reactor thread: it never waits on the
-  // database (the IntakeWriter answers after its commit).
-  Post(router, "/v1/messages", wrap(&R::send_message, false));
-  Post(router, "/v1/messages/bulk", wrap(&R::send_bulk, true));
-  Get(router, "/v1/messages", wrap(&R::list_messages, true));
-  Get(router, "/v1/messages/:id", wrap(&R::get_message, true));
-  Get(router, "/v1/messages/:id/events", wrap(&R::get_events, true));
-  Post(router, "/v1/messages/:id/refresh", wrap(&R::refresh_message, true));
-  Post(router, "/v1/messages/:id/retry", wrap(&R::retry_message, true));
-  Post(router, "/v1/messages/:id/cancel", wrap(&R::cancel_message, true));
-  Get(router, "/v1/batches/:id", wrap(&R::get_batch, true));
-  Get(router, "/v1/templates", wrap(&R::list_templates, true));
-  Put(router, "/v1/templates/:code", wrap(&R::put_template, true));
-  Get(router, "/v1/templates/:code", wrap(&R::get_template, true));
-  Delete(router, "/v1/templates/:code", wrap(&R::delete_template, true));
-  Get(router, "/v1/recipients/:key/preferences", wrap(&R::get_preferences, true));
-  Put(router, "/v1/recipients/:key/preferences", wrap(&R::put_preferences, true));
-  Get(router, "/v1/stats", wrap(&R::stats, true));
-  Get(router, "/v1/providers", wrap(&R::providers, true));
-  Get(router, "/v1/settings", wrap(&R::get_settings, true));
-  Put(router, "/v1/settings", wrap(&R::put_settings, true));
-  Get(router, "/v1/audit", wrap(&R::audit_log, true));
-  Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, true));
-  Get(router, "/health", wrap(&R::health, false));
-  Get(router, "/ready", wrap(&R::ready, true));
-  Get(router, "/metrics", wrap(&R::metrics, true));
-  Get(router, "/openapi.json", wrap(&R::openapi, false));
-  router.addNotFoundHandler(wrap(&R::not_found, false));
+  // The accept path stays on the reactor thread while the key is cached: it
+  // never waits on the database (the IntakeWriter answers after its commit).
+  Post(router, "/v1/messages", wrap(&R::send_message, Where::reactor_if_known));
+  Post(router, "/v1/messages/bulk", wrap(&R::send_bulk, Where::pool_with_key));
+  Get(router, "/v1/messages", wrap(&R::list_messages, Where::pool_with_key));
+  Get(router, "/v1/messages/:id", wrap(&R::get_message, Where::pool_with_key));
+  Get(router, "/v1/messages/:id/events", wrap(&R::get_events, Where::pool_with_key));
+  Post(router, "/v1/messages/:id/refresh", wrap(&R::refresh_message, Where::pool_with_key));
+  Post(router, "/v1/messages/:id/retry", wrap(&R::retry_message, Where::pool_with_key));
+  Post(router, "/v1/messages/:id/cancel", wrap(&R::cancel_message, Where::pool_with_key));
+  Get(router, "/v1/batches/:id", wrap(&R::get_batch, Where::pool_with_key));
+  Get(router, "/v1/templates", wrap(&R::list_templates, Where::pool_with_key));
+  Put(router, "/v1/templates/:code", wrap(&R::put_template, Where::pool_with_key));
+  Get(router, "/v1/templates/:code", wrap(&R::get_template, Where::pool_with_key));
+  Delete(router, "/v1/templates/:code", wrap(&R::delete_template, Where::pool_with_key));
+  Get(router, "/v1/recipients/:key/preferences", wrap(&R::get_preferences, Where::pool_with_key));
+  Put(router, "/v1/recipients/:key/preferences", wrap(&R::put_preferences, Where::pool_with_key));
+  Get(router, "/v1/stats", wrap(&R::stats, Where::pool_with_key));
+  Get(router, "/v1/providers", wrap(&R::providers, Where::pool_with_key));
+  Get(router, "/v1/settings", wrap(&R::get_settings, Where::pool_with_key));
+  Put(router, "/v1/settings", wrap(&R::put_settings, Where::pool_with_key));
+  Get(router, "/v1/audit", wrap(&R::audit_log, Where::pool_with_key));
+  Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, Where::pool));
+  Get(router, "/health", wrap(&R::health, Where::reactor));
+  Get(router, "/ready", wrap(&R::ready, Where::pool));
+  Get(router, "/metrics", wrap(&R::metrics, Where::pool));
+  Get(router, "/openapi.json", wrap(&R::openapi, Where::reactor));
+  router.addNotFoundHandler(wrap(&R::not_found, Where::reactor));
 }
 
 // ---------------------------------------------------------------- HttpApi
 
 HttpApi::HttpApi(GatewayApp& app)
-    : app_(app), router_(std::make_unique<Rest::Router>()), pool_(app.config().server.handler_threads) {
+    : app_(app), router_(std::make_unique<Rest::Router>()), pool_(app.config().server.handler_threads, app.config().server.handler_queue) {
   routes_ = std::make_unique<Routes>(app_, pool_);
 }
 

@@ -30,15 +30,18 @@ namespace barid::gateway {
 // A fixed pool of threads for handlers that wait on the database.
 class TaskPool {
  public:
-  explicit TaskPool(int threads);
+  // At most `max_queued` tasks wait; post refuses more.
+  TaskPool(int threads, std::size_t max_queued);
   ~TaskPool();
-  void post(std::function<void()> task);
+  // False when the queue is full (answer 503 with Retry-After).
+  bool post(std::function<void()> task);
   void stop();
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::size_t max_queued_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

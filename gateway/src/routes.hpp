@@ -23,9 +23,18 @@ struct HttpApi::Routes {
   std::atomic<bool> draining{false};
 
   using Handler = void (Routes::*)(const Pistache::Rest::Request&, Reply&);
-  // Adapts a handler to Pistache; `on_pool` runs it on the handler pool
-  // (handlers that wait on the database) instead of the reactor thread.
-  Pistache::Rest::Route::Handler wrap(Handler h, bool on_pool);
+  // Where a handler runs. Reactor threads must never wait on the database.
+  enum class Where {
+    reactor,          // it never waits (health, the OpenAPI document)
+    pool,             // it waits on the database: the bounded handler pool
+    pool_with_key,    // the same, for a route that takes an API key
+    reactor_if_known  // the accept path: on the reactor when the API key is in
+                      // the cache (it then never waits), else on the pool
+  };
+  // Adapts a handler to Pistache. Before a request that takes an API key is
+  // queued on the pool, the key is checked against the cache: a key known to
+  // be bad is answered 401 at once. A full pool answers 503 with Retry-After.
+  Pistache::Rest::Route::Handler wrap(Handler h, Where where);
   void run(Handler h, const Pistache::Rest::Request& request, Reply& reply);
   void register_all(Pistache::Rest::Router& router);
 

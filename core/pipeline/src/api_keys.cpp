@@ -9,6 +9,9 @@ namespace barid::core {
 namespace {
 constexpr std::string_view kPrefix = "brd_";
 constexpr std::size_t kMaxCached = 10000;
+// How long a key id the database did not know is answered 401 from memory (a
+// key created meanwhile on another node works after this at the latest).
+constexpr std::chrono::seconds kUnknownTtl{10};
 }  // namespace
 
 ApiKeys::ApiKeys(TenantStore& store, std::chrono::seconds cache_ttl) : store_(store), ttl_(cache_ttl) {}
@@ -26,40 +29,51 @@ Result<CreatedApiKey> ApiKeys::create(const std::string& tenant_name, const std:
   return CreatedApiKey{std::string(kPrefix) + rec.key_id + "_" + secret, rec.key_id, *tenant};
 }
 
-Result<Principal> ApiKeys::authenticate(std::string_view presented) {
-  const auto unknown = Error::not_found("the API key is not valid");
-  if (presented.substr(0, kPrefix.size()) != kPrefix) return unknown;
+std::optional<ApiKeys::Presented> ApiKeys::split(std::string_view presented) {
+  if (presented.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   presented.remove_prefix(kPrefix.size());
   const auto sep = presented.find('_');
-  if (sep == std::string_view::npos || sep == 0 || sep > 32) return unknown;
-  const std::string key_id(presented.substr(0, sep));
-  const std::string_view secret = presented.substr(sep + 1);
+  if (sep == std::string_view::npos || sep == 0 || sep > 32) return std::nullopt;
+  return Presented{std::string(presented.substr(0, sep)), presented.substr(sep + 1)};
+}
 
-  Cached entry;
-  bool hit = false;
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    auto it = cache_.find(key_id);
-    if (it != cache_.end() && it->second.expires > now) {
-      entry = it->second;
-      hit = true;
-    }
-  }
-  if (!hit) {
-    auto found = store_.find_api_key(key_id);
-    if (!found) return found.error();
-    entry.exists = found->has_value();
-    if (entry.exists) entry.record = **found;
-    entry.expires = now + ttl_;
-    std::lock_guard lock(mutex_);
-    if (cache_.size() >= kMaxCached) cache_.clear();
-    cache_[key_id] = entry;
-  }
-  if (!entry.exists || entry.record.revoked) return unknown;
+Result<Principal> ApiKeys::verify(const ApiKeyRecord& record, std::string_view secret) {
+  if (record.revoked) return Error::not_found("the API key is not valid");
   const std::string hash = OpenSslCrypto().sha256(secret);
-  if (!sdk::constant_time_equals(hash, entry.record.secret_hash)) return unknown;
-  return Principal{entry.record.tenant_id, entry.record.key_id};
+  if (!sdk::constant_time_equals(hash, record.secret_hash)) return Error::not_found("the API key is not valid");
+  return Principal{record.tenant_id, record.key_id};
+}
+
+std::optional<Result<Principal>> ApiKeys::authenticate_cached(std::string_view presented) {
+  auto p = split(presented);
+  if (!p) return Result<Principal>(Error::not_found("the API key is not valid"));
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (auto it = known_.find(p->key_id); it != known_.end() && it->second.expires > now)
+    return verify(it->second.record, p->secret);
+  if (auto it = unknown_.find(p->key_id); it != unknown_.end() && it->second > now)
+    return Result<Principal>(Error::not_found("the API key is not valid"));
+  return std::nullopt;
+}
+
+Result<Principal> ApiKeys::authenticate(std::string_view presented) {
+  if (auto cached = authenticate_cached(presented)) return *cached;
+  auto p = split(presented);  // well-formed, or the cache would have said
+  auto found = store_.find_api_key(p->key_id);
+  if (!found) return found.error();
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (!found->has_value()) {
+    if (unknown_.size() >= kMaxCached) unknown_.clear();  // only made-up ids are forgotten
+    unknown_[p->key_id] = now + std::min<std::chrono::steady_clock::duration>(ttl_, kUnknownTtl);
+    return Error::not_found("the API key is not valid");
+  }
+  if (known_.size() >= kMaxCached) {
+    for (auto it = known_.begin(); it != known_.end();) it = it->second.expires <= now ? known_.erase(it) : std::next(it);
+    if (known_.size() >= kMaxCached) known_.erase(known_.begin());
+  }
+  known_[p->key_id] = Known{**found, now + ttl_};
+  return verify(**found, p->secret);
 }
 
 }  // namespace barid::core

@@ -133,7 +133,7 @@ ConnectionPool::~ConnectionPool() = default;
 
 ConnectionPool::Lease ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
-  cv_.wait(lock, [&] { return !idle_.empty(); });
+  if (!cv_.wait_for(lock, options_.acquire_timeout, [&] { return !idle_.empty(); })) return Lease(*this, nullptr);
   auto c = std::move(idle_.back());
   idle_.pop_back();
   return Lease(*this, std::move(c));

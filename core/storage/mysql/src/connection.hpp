@@ -79,12 +79,15 @@ class ConnectionPool {
     }
     DbConnection& operator*() { return *c_; }
     DbConnection* operator->() { return c_.get(); }
+    // False when acquire() gave up waiting.
+    explicit operator bool() const noexcept { return c_ != nullptr; }
 
    private:
     ConnectionPool* pool_;
     std::unique_ptr<DbConnection> c_;
   };
 
+  // A free connection, or an empty lease after options.acquire_timeout.
   Lease acquire();
   const MySqlOptions& options() const noexcept { return options_; }
 

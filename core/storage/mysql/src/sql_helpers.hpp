@@ -35,6 +35,9 @@ auto run(ConnectionPool& pool, const char* what, F&& f)
   std::string last;
   for (int attempt = 0; attempt < 4; ++attempt) {
     auto lease = pool.acquire();
+    if (!lease)
+      return Error::unavailable(std::string(what) + ": no database connection was free within " +
+                                std::to_string(pool.options().acquire_timeout.count()) + " ms");
     try {
       return f(*lease, attempt);
     } catch (const sql::SQLException& e) {

@@ -15,6 +15,9 @@ struct MySqlOptions {
   int pool_size = 8;
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds io_timeout{30};
+  // How long a request waits for a free pooled connection before it is
+  // answered 503 (every connection busy: a slow query, a flood).
+  std::chrono::milliseconds acquire_timeout{5000};
 };
 
 }  // namespace barid::core
