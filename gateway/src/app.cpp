@@ -238,6 +238,8 @@ std::set<sdk::Channel> GatewayApp::routable_channels() const {
 }
 
 void GatewayApp::start() {
+  // Revoked keys and suspended tenants, whichever node changed them.
+  api_keys_->watch(config_.revocation_poll);
   if (dispatcher_) dispatcher_->start();
   if (jobs_) jobs_->start();
 }

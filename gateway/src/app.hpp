@@ -46,6 +46,7 @@ class GatewayApp {
   core::BulkIntake& bulk() noexcept { return *bulk_; }
   core::StatusRefresher& refresher() noexcept { return *refresher_; }
   core::HealthMonitor& health() noexcept { return *health_; }
+  core::JobScheduler& jobs() noexcept { return *jobs_; }
   const std::string& node_id() const noexcept { return node_id_; }
   // The per-segment price of the instance that serves `channel`, if configured.
   std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;

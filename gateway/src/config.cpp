@@ -535,8 +535,11 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
   TRY(read_jobs(top.child("jobs"), c.jobs));
 
   Section auth = top.child("auth");
-  TRY(auth.only({"key_cache_ttl"}));
+  TRY(auth.only({"key_cache_ttl", "revocation_poll"}));
   TRY(auth.duration("key_cache_ttl", c.api_key_cache_ttl));
+  TRY(auth.duration("revocation_poll", c.revocation_poll));
+  if (c.revocation_poll < std::chrono::milliseconds(100))
+    return Error::invalid("auth.revocation_poll", "auth.revocation_poll: at least 100ms");
 
   Section log = top.child("log");
   TRY(log.only({"level"}));

@@ -79,6 +79,7 @@ struct GatewayConfig {
   std::string default_region;
   core::LogLevel log_level = core::LogLevel::info;
   std::chrono::seconds api_key_cache_ttl{30};
+  std::chrono::milliseconds revocation_poll{1000};  // how often each node asks which keys were revoked
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -114,7 +114,10 @@ void HttpApi::Routes::send_error(Reply& reply, const core::Error& e) {
   reply.send_problem(problem_for(e));
 }
 
-std::optional<core::Principal> HttpApi::Routes::authenticate(const Rest::Request& request, Reply& reply) {
+namespace {
+
+std::optional<core::Principal> bearer(GatewayApp& app, const Rest::Request& request, Reply& reply,
+                                      const std::function<void(const core::Error&)>& send_error) {
   const std::string auth = header_value(request.headers(), "Authorization");
   const std::string prefix = "Bearer ";
   if (auth.rfind(prefix, 0) != 0) {
@@ -127,10 +130,44 @@ std::optional<core::Principal> HttpApi::Routes::authenticate(const Rest::Request
     if (p.error().kind == core::ErrorKind::not_found)
       reply.send_problem(problem(401, "unauthorized", "Authentication required", "the API key is not valid"));
     else
-      send_error(reply, p.error());
+      send_error(p.error());
     return std::nullopt;
   }
   return *p;
+}
+
+}  // namespace
+
+std::optional<core::Principal> HttpApi::Routes::authenticate(const Rest::Request& request, Reply& reply,
+                                                             core::Scope scope) {
+  auto p = bearer(app, request, reply, [&](const core::Error& e) { send_error(reply, e); });
+  if (!p) return std::nullopt;
+  if (p->is_operator()) {
+    reply.send_problem(problem(403, "forbidden", "Forbidden",
+                               "an operator key manages tenants under /v1/admin/; use a tenant's key here"));
+    return std::nullopt;
+  }
+  if (p->tenant_suspended) {
+    reply.send_problem(problem(403, "tenant-suspended", "Tenant suspended",
+                               "this tenant is suspended; its operator can resume it"));
+    return std::nullopt;
+  }
+  if (!core::has_scope(p->scopes, scope)) {
+    reply.send_problem(problem(403, "forbidden", "Forbidden",
+                               "this API key does not have the '" + std::string(core::to_string(scope)) + "' scope"));
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<core::Principal> HttpApi::Routes::authenticate_operator(const Rest::Request& request, Reply& reply) {
+  auto p = bearer(app, request, reply, [&](const core::Error& e) { send_error(reply, e); });
+  if (!p) return std::nullopt;
+  if (!p->is_operator()) {
+    reply.send_problem(problem(403, "forbidden", "Forbidden", "only an operator key may use /v1/admin/"));
+    return std::nullopt;
+  }
+  return p;
 }
 
 std::optional<core::MessageId> HttpApi::Routes::message_id(const Rest::Request& request, Reply& reply) {
@@ -190,6 +227,16 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/v1/settings", wrap(&R::get_settings, Where::pool_with_key));
   Put(router, "/v1/settings", wrap(&R::put_settings, Where::pool_with_key));
   Get(router, "/v1/audit", wrap(&R::audit_log, Where::pool_with_key));
+  Get(router, "/v1/admin/providers", wrap(&R::admin_providers, Where::pool_with_key));
+  Post(router, "/v1/admin/tenants", wrap(&R::admin_create_tenant, Where::pool_with_key));
+  Get(router, "/v1/admin/tenants", wrap(&R::admin_list_tenants, Where::pool_with_key));
+  Get(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_get_tenant, Where::pool_with_key));
+  Post(router, "/v1/admin/tenants/:tenant/suspend", wrap(&R::admin_suspend_tenant, Where::pool_with_key));
+  Post(router, "/v1/admin/tenants/:tenant/resume", wrap(&R::admin_resume_tenant, Where::pool_with_key));
+  Post(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_create_key, Where::pool_with_key));
+  Get(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_list_keys, Where::pool_with_key));
+  Delete(router, "/v1/admin/keys/:id", wrap(&R::admin_revoke_key, Where::pool_with_key));
+  Post(router, "/v1/admin/jobs/:name/run", wrap(&R::admin_run_job, Where::pool_with_key));
   Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, Where::pool));
   Get(router, "/health", wrap(&R::health, Where::reactor));
   Get(router, "/ready", wrap(&R::ready, Where::pool));

@@ -2,6 +2,7 @@
 //
 //   barid-gateway --config FILE                      serve the API
 //   barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]
+//   barid-gateway --config FILE create-operator-key [--label TEXT]
 //   barid-gateway --config FILE check-config         validate, load plugins, exit
 //   barid-gateway --version
 
@@ -30,6 +31,7 @@ int usage(const char* why) {
   std::cerr << "usage:\n"
                "  barid-gateway --config FILE                     serve the API\n"
                "  barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]\n"
+               "  barid-gateway --config FILE create-operator-key [--label TEXT]\n"
                "  barid-gateway --config FILE check-config        validate the configuration and plugins\n"
                "  barid-gateway --version\n";
   return 2;
@@ -49,6 +51,24 @@ int create_api_key(const gateway::GatewayConfig& config, const std::string& tena
   }
   std::cerr << "API key for tenant '" << created->tenant.name << "' (id " << created->key_id
             << "). It is shown once; only its hash is stored:\n";
+  std::cout << created->key << std::endl;
+  return 0;
+}
+
+int create_operator_key(const gateway::GatewayConfig& config, const std::string& label) {
+  auto store = gateway::GatewayApp::open_store(config);
+  if (!store) {
+    std::cerr << "barid-gateway: " << store.error().message << "\n";
+    return 1;
+  }
+  core::ApiKeys keys(**store, std::chrono::seconds(0));
+  auto created = keys.create_operator(label);
+  if (!created) {
+    std::cerr << "barid-gateway: cannot create the key: " << created.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "Operator key (id " << created->key_id
+            << ") for /v1/admin/. It is shown once; only its hash is stored:\n";
   std::cout << created->key << std::endl;
   return 0;
 }
@@ -131,7 +151,7 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       usage(nullptr);
       return 0;
-    } else if (command.empty() && (a == "create-api-key" || a == "check-config")) {
+    } else if (command.empty() && (a == "create-api-key" || a == "create-operator-key" || a == "check-config")) {
       command = a;
     } else {
       return usage(("unexpected argument '" + a + "'").c_str());
@@ -154,6 +174,7 @@ int main(int argc, char** argv) {
     if (tenant.empty()) return usage("create-api-key needs --tenant NAME");
     return create_api_key(*config, tenant, label);
   }
+  if (command == "create-operator-key") return create_operator_key(*config, label);
   if (command == "check-config") {
     core::PluginHost host;
     int failures = 0;

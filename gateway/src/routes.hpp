@@ -39,8 +39,18 @@ struct HttpApi::Routes {
   void register_all(Pistache::Rest::Router& router);
 
   void send_error(Reply& reply, const core::Error& e);
-  // Bearer authentication; answers 401 itself when it fails.
-  std::optional<core::Principal> authenticate(const Pistache::Rest::Request& request, Reply& reply);
+  // Bearer authentication of a tenant's key that holds `scope`; answers
+  // 401 (no valid key) or 403 (an operator key, a suspended tenant, a
+  // missing scope) itself when it fails.
+  std::optional<core::Principal> authenticate(const Pistache::Rest::Request& request, Reply& reply,
+                                              core::Scope scope);
+  // The same for an operator key (/v1/admin/).
+  std::optional<core::Principal> authenticate_operator(const Pistache::Rest::Request& request, Reply& reply);
+  // The {tenant} path parameter (an id or a unique name); answers 404 itself.
+  std::optional<core::Tenant> tenant_param(const Pistache::Rest::Request& request, Reply& reply);
+  // Records an operator's action in the affected tenant's audit log.
+  void admin_audit(const core::Principal& op, const Pistache::Rest::Request& request, core::TenantId tenant,
+                   const std::string& action, const std::string& subject, const std::string& detail);
   std::optional<core::MessageId> message_id(const Pistache::Rest::Request& request, Reply& reply);
   // The JSON body as an object, or nullopt after answering 400/422.
   std::optional<nlohmann::json> json_body(const Pistache::Rest::Request& request, Reply& reply);
@@ -72,6 +82,19 @@ struct HttpApi::Routes {
   // routes_operations.cpp
   void stats(const Pistache::Rest::Request&, Reply&);
   void providers(const Pistache::Rest::Request&, Reply&);
+  void admin_providers(const Pistache::Rest::Request&, Reply&);
+
+  // routes_admin.cpp
+  void admin_create_tenant(const Pistache::Rest::Request&, Reply&);
+  void admin_list_tenants(const Pistache::Rest::Request&, Reply&);
+  void admin_get_tenant(const Pistache::Rest::Request&, Reply&);
+  void admin_suspend_tenant(const Pistache::Rest::Request&, Reply&);
+  void admin_resume_tenant(const Pistache::Rest::Request&, Reply&);
+  void admin_set_suspended(const Pistache::Rest::Request&, Reply&, bool suspended);
+  void admin_create_key(const Pistache::Rest::Request&, Reply&);
+  void admin_list_keys(const Pistache::Rest::Request&, Reply&);
+  void admin_revoke_key(const Pistache::Rest::Request&, Reply&);
+  void admin_run_job(const Pistache::Rest::Request&, Reply&);
   void get_settings(const Pistache::Rest::Request&, Reply&);
   void put_settings(const Pistache::Rest::Request&, Reply&);
   void audit_log(const Pistache::Rest::Request&, Reply&);

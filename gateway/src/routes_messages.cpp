@@ -91,7 +91,7 @@ json batch_json(const core::Batch& b) {
 
 // POST /v1/messages
 void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::send);
   if (!principal) return;
   if (request.body().size() > app.config().server.max_message_request_bytes)
     return reply.send_problem(problem(413, "too-large", "Request too large",
@@ -142,7 +142,7 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
 
 // POST /v1/messages/bulk
 void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::send);
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
@@ -213,7 +213,7 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/batches/:id
 void HttpApi::Routes::get_batch(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   const auto text = request.param(":id").as<std::string>();
   auto id = core::Uuid::parse(text);
@@ -243,7 +243,7 @@ void HttpApi::Routes::get_batch(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/messages?status=&channel=&batch_id=&to=&recipient_id=&from=&to_time=&limit=&after=
 void HttpApi::Routes::list_messages(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   core::MessageFilter f;
   const auto& q = request.query();
@@ -298,7 +298,7 @@ void HttpApi::Routes::list_messages(const Rest::Request& request, Reply& reply) 
 
 // GET /v1/messages/:id
 void HttpApi::Routes::get_message(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
@@ -310,7 +310,7 @@ void HttpApi::Routes::get_message(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/messages/:id/events
 void HttpApi::Routes::get_events(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
@@ -326,7 +326,7 @@ void HttpApi::Routes::get_events(const Rest::Request& request, Reply& reply) {
 
 // POST /v1/messages/:id/refresh
 void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::send);
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
@@ -353,7 +353,7 @@ void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply
 
 // POST /v1/messages/:id/retry
 void HttpApi::Routes::retry_message(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::send);
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;
@@ -365,7 +365,7 @@ void HttpApi::Routes::retry_message(const Rest::Request& request, Reply& reply) 
 
 // POST /v1/messages/:id/cancel
 void HttpApi::Routes::cancel_message(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::send);
   if (!principal) return;
   auto id = message_id(request, reply);
   if (!id) return;

@@ -42,7 +42,7 @@ std::string prometheus_label(const std::string& v) {
 
 // GET /v1/stats?days=7 | ?from=...&to=...
 void HttpApi::Routes::stats(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   const auto& q = request.query();
   core::TimePoint to = core::now_us();
@@ -97,9 +97,35 @@ void HttpApi::Routes::stats(const Rest::Request& request, Reply& reply) {
                 {"top_errors", errors}});
 }
 
-// GET /v1/providers[?check=true]
+// GET /v1/providers: the channels this tenant can use and how healthy their
+// instances are; nothing of the operator's configuration.
 void HttpApi::Routes::providers(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
+  if (!principal) return;
+  auto health = app.store().provider_health();
+  if (!health) return send_error(reply, health.error());
+  auto set = app.providers().snapshot();
+  json channels = json::object();
+  for (const auto& [ch, r] : set->routes) {
+    json instances = json::array();
+    bool usable = false;
+    auto add = [&](const std::string& name, const char* role) {
+      auto it = health->find(name);
+      const std::string state = it == health->end() ? "unchecked" : std::string(sdk::to_string(it->second.report.state));
+      if (state != "unhealthy") usable = true;
+      instances.push_back({{"name", name}, {"role", role}, {"health", state}});
+    };
+    add(r.primary, "primary");
+    for (const auto& f : r.fallbacks) add(f, "fallback");
+    channels[std::string(sdk::to_string(ch))] = {{"status", usable ? "ok" : "down"}, {"instances", instances}};
+  }
+  reply.send_json(200, json{{"channels", channels}});
+}
+
+// GET /v1/admin/providers[?check=true]: plugins, instances (configuration
+// with secrets redacted), routing, health, HTTP counters.
+void HttpApi::Routes::admin_providers(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate_operator(request, reply);
   if (!principal) return;
   if (request.query().get("check").value_or("") == "true") app.health().check_all();
   auto health = app.store().provider_health();
@@ -179,7 +205,7 @@ void HttpApi::Routes::providers(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/settings
 void HttpApi::Routes::get_settings(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   auto t = app.store().find_tenant(principal->tenant_id);
   if (!t) return send_error(reply, t.error());
@@ -192,7 +218,7 @@ void HttpApi::Routes::get_settings(const Rest::Request& request, Reply& reply) {
 
 // PUT /v1/settings {default_language, retention_days}
 void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
@@ -220,7 +246,7 @@ void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/audit?limit=&before=
 void HttpApi::Routes::audit_log(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   int limit = 100;
   std::optional<std::int64_t> before;

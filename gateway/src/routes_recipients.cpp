@@ -73,7 +73,7 @@ core::Result<RecipientKey> parse_key(const std::string& raw, const core::PhoneNo
 
 // GET /v1/recipients/:key/preferences
 void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   auto key = parse_key(request.param(":key").as<std::string>(), app.intake().phones());
   if (!key) return send_error(reply, key.error());
@@ -106,7 +106,7 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
 
 // PUT /v1/recipients/:key/preferences
 void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
   auto key = parse_key(request.param(":key").as<std::string>(), app.intake().phones());
   if (!key) return send_error(reply, key.error());

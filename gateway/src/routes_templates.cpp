@@ -48,7 +48,7 @@ json template_json(const core::Template& t, const std::optional<sdk::Money>& pri
 
 // PUT /v1/templates/:code
 void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
@@ -125,7 +125,7 @@ void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/templates/:code
 void HttpApi::Routes::get_template(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   const auto code = request.param(":code").as<std::string>();
   auto t = app.store().find_template(principal->tenant_id, code);
@@ -139,7 +139,7 @@ void HttpApi::Routes::get_template(const Rest::Request& request, Reply& reply) {
 
 // GET /v1/templates
 void HttpApi::Routes::list_templates(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
   auto list = app.store().list_templates(principal->tenant_id);
   if (!list) return send_error(reply, list.error());
@@ -155,7 +155,7 @@ void HttpApi::Routes::list_templates(const Rest::Request& request, Reply& reply)
 
 // DELETE /v1/templates/:code
 void HttpApi::Routes::delete_template(const Rest::Request& request, Reply& reply) {
-  auto principal = authenticate(request, reply);
+  auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
   const auto code = request.param(":code").as<std::string>();
   auto deleted = app.store().delete_template(principal->tenant_id, code);

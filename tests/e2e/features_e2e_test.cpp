@@ -641,7 +641,14 @@ jobs:
   provider_health: {every: 1h}
 )yaml"));
   ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM provider_health") == "2"; }, 20s));
-  auto p = call("GET", "/v1/providers", nullptr, 200);
+  auto tenant_view = call("GET", "/v1/providers", nullptr, 200);
+  EXPECT_EQ(tenant_view["channels"]["sms"]["instances"][0],
+            (json{{"name", "ok-sms"}, {"role", "primary"}, {"health", "degraded"}}));
+  EXPECT_EQ(tenant_view["channels"]["whatsapp"]["status"], "down");
+  EXPECT_FALSE(tenant_view.contains("plugins"));
+  EXPECT_EQ(tenant_view.dump().find("hush-123"), std::string::npos);
+  const std::string op = gw_->create_operator_key();
+  auto p = gw_->json("GET", "/v1/admin/providers", nullptr, op);
   std::set<std::string> plugins;
   for (const auto& pl : p["plugins"]) plugins.insert(pl["name"]);
   EXPECT_TRUE(plugins.count("mock"));

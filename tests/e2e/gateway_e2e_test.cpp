@@ -59,6 +59,11 @@ class GatewayE2E : public ::testing::Test {
   TestDatabase db_;
   std::unique_ptr<GatewayUnderTest> gw_;
   std::string key_;
+  std::string operator_key_;
+  const std::string& operator_key() {
+    if (operator_key_.empty()) operator_key_ = gw_->create_operator_key();
+    return operator_key_;
+  }
 };
 
 TEST_F(GatewayE2E, SmsGoesThroughTheMockToDelivered) {
@@ -267,7 +272,10 @@ TEST_F(GatewayE2E, TheOpenApiDocumentDescribesEveryRoute) {
                            "/v1/messages/{id}/refresh", "/v1/messages/{id}/retry", "/v1/messages/{id}/cancel",
                            "/v1/batches/{id}", "/v1/templates", "/v1/templates/{code}",
                            "/v1/recipients/{key}/preferences", "/v1/stats", "/v1/providers", "/v1/settings",
-                           "/v1/audit", "/webhooks/{instance}/{kind}", "/health", "/ready", "/metrics"})
+                           "/v1/audit", "/webhooks/{instance}/{kind}", "/health", "/ready", "/metrics",
+                           "/v1/admin/providers", "/v1/admin/tenants", "/v1/admin/tenants/{tenant}",
+                           "/v1/admin/tenants/{tenant}/suspend", "/v1/admin/tenants/{tenant}/resume",
+                           "/v1/admin/tenants/{tenant}/keys", "/v1/admin/keys/{id}", "/v1/admin/jobs/{name}/run"})
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
 }
 
@@ -313,7 +321,7 @@ messaging: {default_region: SA}
 )yaml");
   gw_->signal(SIGHUP);
   ASSERT_TRUE(eventually(
-      [&] { return gw_->json("GET", "/v1/providers", nullptr, key_)["routing"]["sms"]["provider"] == "mock-b"; }, 10s))
+      [&] { return gw_->json("GET", "/v1/admin/providers", nullptr, operator_key())["routing"]["sms"]["provider"] == "mock-b"; }, 10s))
       << gw_->log();
   // The new set is live before the reload has checked the new instance's
   // health and logged what it did.
@@ -334,7 +342,7 @@ messaging: {default_region: SA}
   gw_->rewrite(before + "routing_typo: {}\n");
   gw_->signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return gw_->log().find("configuration not reloaded") != std::string::npos; }, 10s));
-  EXPECT_EQ(gw_->json("GET", "/v1/providers", nullptr, key_)["routing"]["sms"]["provider"], "mock-b");
+  EXPECT_EQ(gw_->json("GET", "/v1/admin/providers", nullptr, operator_key())["routing"]["sms"]["provider"], "mock-b");
   EXPECT_TRUE(gw_->running());
 }
 

@@ -4,6 +4,8 @@
 
 #include "gateway_harness.hpp"
 
+#include <barid/core/time.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -163,6 +165,162 @@ TEST_F(TenantsE2E, MetricsCanRequireAToken) {
   auto m = gw_->request("GET", "/metrics", {}, "s3cret-metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("barid_intake_stored_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace barid::testing
+
+namespace barid::testing {
+namespace {
+
+class AdminE2E : public TenantsE2E {
+ protected:
+  void SetUp() override {
+    start();
+    op_ = gw_->create_operator_key();
+    ASSERT_FALSE(op_.empty());
+  }
+  json admin(const std::string& method, const std::string& path, const json& body, long expect,
+             const std::string& key = {}) {
+    long status = 0;
+    auto r = gw_->json(method, path, body, key.empty() ? op_ : key, &status);
+    EXPECT_EQ(status, expect) << method << " " << path << " -> " << r.dump();
+    return r;
+  }
+  std::string op_;
+};
+
+TEST_F(AdminE2E, AnOperatorCreatesTenantsAndTheirKeys) {
+  auto t = admin("POST", "/v1/admin/tenants", {{"name", "clinic-x"}}, 201);
+  EXPECT_EQ(t["name"], "clinic-x");
+  EXPECT_EQ(t["status"], "active");
+  admin("POST", "/v1/admin/tenants", {{"name", "clinic-x"}}, 409);
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants", {{"name", "12"}}, 422)["field"], "name");
+  const std::string id = std::to_string(t["id"].get<int>());
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/" + id, nullptr, 200)["name"], "clinic-x");
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/clinic-x", nullptr, 200)["id"], t["id"]);
+  admin("GET", "/v1/admin/tenants/nobody", nullptr, 404);
+  std::set<std::string> names;
+  const auto all = admin("GET", "/v1/admin/tenants", nullptr, 200);
+  for (const auto& x : all["tenants"]) names.insert(x["name"].get<std::string>());
+  EXPECT_TRUE(names.count("clinic-x") && names.count("clinic-a") && names.count("clinic-b")) << all.dump();
+
+  auto k = admin("POST", "/v1/admin/tenants/clinic-x/keys", {{"label", "front desk"}}, 201);
+  const std::string key = k["key"];
+  EXPECT_EQ(key.rfind("brd_" + k["id"].get<std::string>() + "_", 0), 0u);
+  EXPECT_EQ(k["scopes"], (json{"send", "read", "manage"}));
+  auto keys = admin("GET", "/v1/admin/tenants/clinic-x/keys", nullptr, 200)["keys"];
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0]["id"], k["id"]);
+  EXPECT_EQ(keys[0]["label"], "front desk");
+  EXPECT_FALSE(keys[0].contains("key"));
+  EXPECT_EQ(keys[0].dump().find(key.substr(key.rfind('_') + 1)), std::string::npos);  // no secret
+
+  // The new key sends; keys keep to their side of the API.
+  long status = 0;
+  gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key, &status);
+  EXPECT_EQ(status, 202);
+  admin("GET", "/v1/admin/tenants", nullptr, 403, key);
+  gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, op_, &status);
+  EXPECT_EQ(status, 403);
+  EXPECT_EQ(gw_->request("GET", "/v1/admin/tenants").status, 401);
+  // Every operator action is in the tenant's audit trail.
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(action ORDER BY id) FROM audit_log WHERE tenant_id = " + id),
+            "tenant_created,key_created");
+}
+
+TEST_F(AdminE2E, AKeyDoesOnlyWhatItsScopesAllow) {
+  auto k = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "reports"}, {"scopes", {"read"}}}, 201);
+  long status = 0;
+  auto refused = gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, k["key"], &status);
+  EXPECT_EQ(status, 403);
+  EXPECT_NE(refused.value("detail", "").find("'send'"), std::string::npos) << refused.dump();
+  gw_->json("GET", "/v1/messages", nullptr, k["key"], &status);
+  EXPECT_EQ(status, 200);
+  gw_->json("PUT", "/v1/templates/x", {{"channels", {"sms"}}, {"translations", {{"en", {{"body", "x"}}}}}}, k["key"],
+            &status);
+  EXPECT_EQ(status, 403);
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"scopes", {"everything"}}}, 422)["field"], "scopes");
+}
+
+// Revoked through one node, refused by another that had it cached, within
+// seconds.
+TEST_F(AdminE2E, ARevokedKeyIsRefusedOnASecondNodeWithinSeconds) {
+  GatewayUnderTest second(db_, kSections);
+  second.start();
+  auto k = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "to revoke"}}, 201);
+  const std::string key = k["key"];
+  long status = 0;
+  second.json("GET", "/v1/messages", nullptr, key, &status);
+  ASSERT_EQ(status, 200);  // cached on the second node now
+  const auto revoked_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(admin("DELETE", "/v1/admin/keys/" + k["id"].get<std::string>(), nullptr, 200)["revoked_at"].is_string(),
+            true);
+  gw_->json("GET", "/v1/messages", nullptr, key, &status);
+  EXPECT_EQ(status, 401);  // the node that revoked it: at once
+  ASSERT_TRUE(eventually(
+      [&] {
+        second.json("GET", "/v1/messages", nullptr, key, &status);
+        return status == 401;
+      },
+      5s));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - revoked_at);
+  EXPECT_LT(took.count(), 3000);
+  std::printf("revocation reached the second node after %lld ms\n", static_cast<long long>(took.count()));
+  admin("DELETE", "/v1/admin/keys/nope", nullptr, 404);
+}
+
+// A suspended tenant is refused everywhere, and what it had queued waits
+// until it is resumed.
+TEST_F(AdminE2E, ASuspendedTenantIsRefusedAndItsQueuedMessagesAreNotSent) {
+  long status = 0;
+  const auto due = std::chrono::system_clock::now() + 2s;
+  auto sent = gw_->json("POST", "/v1/messages",
+                        {{"to", "+966501234567"},
+                         {"body", "Your appointment is tomorrow"},
+                         {"scheduled_at", core::format_iso8601(std::chrono::time_point_cast<std::chrono::microseconds>(due))}},
+                        key_a_, &status);
+  ASSERT_EQ(status, 202);
+  const std::string id = sent["id"];
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200)["status"], "suspended");
+  gw_->json("GET", "/v1/messages/" + id, nullptr, key_a_, &status);
+  EXPECT_EQ(status, 403);
+  // Past its time, with the dispatcher polling every 50 ms: still not sent.
+  const std::string hex = "UNHEX(REPLACE('" + id + "', '-', ''))";
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT next_attempt_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                                                 "FROM messages WHERE id = " + hex) == "1"; },
+                         10s));
+  EXPECT_EQ(db_.scalar("SELECT status FROM messages WHERE id = " + hex), "scheduled");
+  // The other tenant is not affected.
+  gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key_b_, &status);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, 200)["status"], "active");
+  EXPECT_EQ(gw_->wait_for_status(key_a_, id, "delivered")["status"], "delivered");
+}
+
+TEST_F(AdminE2E, TenantsSeeTheirChannelsNotTheOperatorsConfiguration) {
+  auto view = gw_->json("GET", "/v1/providers", nullptr, key_a_);
+  EXPECT_EQ(view["channels"]["sms"]["instances"][0]["name"], "mock-sms");
+  EXPECT_FALSE(view.contains("plugins"));
+  EXPECT_FALSE(view.contains("instances"));
+  EXPECT_EQ(view.dump().find("config"), std::string::npos);
+  long status = 0;
+  gw_->json("GET", "/v1/admin/providers?check=true", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 403);
+  EXPECT_TRUE(admin("GET", "/v1/admin/providers", nullptr, 200)["instances"].is_array());
+}
+
+TEST_F(AdminE2E, AnOperatorRunsAJobNow) {
+  // kSections has every job switched off: none can be run.
+  EXPECT_EQ(admin("POST", "/v1/admin/jobs/retention/run", nullptr, 404)["status"], 404);
+  gw_->terminate();
+  gw_ = std::make_unique<GatewayUnderTest>(db_, std::string(kSections).substr(0, std::string(kSections).find("jobs:")) +
+                                                    "jobs: {retention: {daily_at: \"02:00\"}}\n");
+  gw_->start();
+  auto r = admin("POST", "/v1/admin/jobs/retention/run", nullptr, 200);
+  EXPECT_EQ(r["job"], "retention");
+  EXPECT_NE(r["result"].get<std::string>().find("deleted"), std::string::npos) << r.dump();
+  EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'retention'"), "");
 }
 
 }  // namespace

@@ -139,9 +139,10 @@ messaging: {default_region: SA}
     EXPECT_EQ(gw->json("GET", "/v1/messages/" + id, nullptr, key)["attempts"], 2);
   }
 
-  // The health of `instance` as GET /v1/providers shows it (null if unknown).
+  // The health of `instance` as GET /v1/admin/providers shows it (null if unknown).
   json instance_health(const std::string& instance) {
-    const json instances = gw->json("GET", "/v1/providers", nullptr, key)["instances"];
+    if (operator_key.empty()) operator_key = gw->create_operator_key();
+    const json instances = gw->json("GET", "/v1/admin/providers", nullptr, operator_key)["instances"];
     for (const auto& i : instances)
       if (i["name"] == instance) return i["health"];
     return nullptr;
@@ -160,6 +161,7 @@ messaging: {default_region: SA}
   TestDatabase db;
   std::unique_ptr<GatewayUnderTest> gw;
   std::string key;
+  std::string operator_key;
   core::CurlHttpClient http;
 };
 

@@ -34,7 +34,11 @@ TEST_F(MySqlStoreTest, TenantsAreCreatedOnce) {
 }
 
 TEST_F(MySqlStoreTest, ApiKeysAreFoundByIdWithTheirHash) {
-  ApiKeyRecord k{"abcdef0123456789", tenant_, std::string(32, '\x01'), "ops", false};
+  ApiKeyRecord k;
+  k.key_id = "abcdef0123456789";
+  k.tenant_id = tenant_;
+  k.secret_hash = std::string(32, '\x01');
+  k.label = "ops";
   k.secret_hash[5] = '\0';  // binary-safe
   ASSERT_TRUE(store_->add_api_key(k).ok());
   auto found = store_->find_api_key("abcdef0123456789");

@@ -96,9 +96,16 @@ std::string GatewayUnderTest::log() const {
 }
 
 std::string GatewayUnderTest::create_api_key(const std::string& tenant) {
+  return run_key_command({"create-api-key", "--tenant", tenant});
+}
+
+std::string GatewayUnderTest::create_operator_key() { return run_key_command({"create-operator-key"}); }
+
+std::string GatewayUnderTest::run_key_command(const std::vector<std::string>& command) {
   ChildProcess::Options opts;
   opts.program = gateway_binary();
-  opts.args = {"--config", config_path_, "create-api-key", "--tenant", tenant};
+  opts.args = {"--config", config_path_};
+  opts.args.insert(opts.args.end(), command.begin(), command.end());
   opts.env = {{"BARID_DB_PASSWORD", db_password_}};
   opts.stderr_path = dir_ + "/create-api-key.log";
   ChildProcess p(opts);

@@ -39,6 +39,8 @@ class GatewayUnderTest {
 
   std::string base_url() const { return base_url_; }
   std::string create_api_key(const std::string& tenant);
+  // An operator key (barid-gateway create-operator-key), for /v1/admin/.
+  std::string create_operator_key();
   const std::string& config_path() const { return config_path_; }
   std::string log() const;
 
@@ -53,6 +55,9 @@ class GatewayUnderTest {
                                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
  private:
+  // Runs a key-creating command of the binary and returns the key it prints.
+  std::string run_key_command(const std::vector<std::string>& command);
+
   std::string dir_;
   std::string config_path_;
   std::string sections_;

@@ -2,6 +2,7 @@
 
 #include <barid/core/host_context.hpp>
 #include <barid/core/ids.hpp>
+#include <barid/core/log.hpp>
 #include <barid/sdk/encoding.hpp>
 
 namespace barid::core {
@@ -16,17 +17,81 @@ constexpr std::chrono::seconds kUnknownTtl{10};
 
 ApiKeys::ApiKeys(TenantStore& store, std::chrono::seconds cache_ttl) : store_(store), ttl_(cache_ttl) {}
 
+ApiKeys::~ApiKeys() {
+  {
+    std::lock_guard lock(watch_mutex_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Result<CreatedApiKey> ApiKeys::add(ApiKeyRecord rec, const Tenant& tenant) {
+  rec.key_id = random_hex(8);
+  const std::string secret = random_hex(20);
+  rec.secret_hash = OpenSslCrypto().sha256(secret);
+  if (auto st = store_.add_api_key(rec); !st) return st.error();
+  return CreatedApiKey{std::string(kPrefix) + rec.key_id + "_" + secret, rec.key_id, tenant};
+}
+
 Result<CreatedApiKey> ApiKeys::create(const std::string& tenant_name, const std::string& label) {
   auto tenant = store_.ensure_tenant(tenant_name);
   if (!tenant) return tenant.error();
+  return create_for(*tenant, label, kAllScopes);
+}
+
+Result<CreatedApiKey> ApiKeys::create_for(const Tenant& tenant, const std::string& label, Scopes scopes) {
   ApiKeyRecord rec;
-  rec.key_id = random_hex(8);
-  const std::string secret = random_hex(20);
-  rec.tenant_id = tenant->id;
-  rec.secret_hash = OpenSslCrypto().sha256(secret);
+  rec.tenant_id = tenant.id;
   rec.label = label;
-  if (auto st = store_.add_api_key(rec); !st) return st.error();
-  return CreatedApiKey{std::string(kPrefix) + rec.key_id + "_" + secret, rec.key_id, *tenant};
+  rec.scopes = scopes;
+  return add(std::move(rec), tenant);
+}
+
+Result<CreatedApiKey> ApiKeys::create_operator(const std::string& label) {
+  ApiKeyRecord rec;
+  rec.role = KeyRole::operator_;
+  rec.scopes = 0;
+  rec.label = label;
+  return add(std::move(rec), Tenant{});
+}
+
+void ApiKeys::watch(std::chrono::milliseconds interval) {
+  if (watcher_.joinable()) return;
+  // The watermark is set now, so a change made while the first interval
+  // runs is seen by the first poll.
+  if (auto st = forget_changed(); !st) log_warn("auth", "cannot read key changes: " + st.error().message);
+  watcher_ = std::thread([this, interval] {
+    std::unique_lock lock(watch_mutex_);
+    while (!watch_cv_.wait_for(lock, interval, [&] { return stopping_; })) {
+      lock.unlock();
+      if (auto st = forget_changed(); !st) log_debug("auth", "cannot read key changes: " + st.error().message);
+      lock.lock();
+    }
+  });
+}
+
+Status ApiKeys::forget_changed() {
+  // The first call only sets the watermark: the caches start empty.
+  auto changes = store_.auth_changes_since(changes_since_.value_or(now_us() + std::chrono::hours(1)));
+  if (!changes) return changes.error();
+  const bool first = !changes_since_;
+  changes_since_ = changes->as_of;
+  if (first) return {};
+  for (const auto& k : changes->keys) forget_key(k);
+  for (auto t : changes->tenants) forget_tenant(t);
+  return {};
+}
+
+void ApiKeys::forget_key(const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  known_.erase(key_id);
+}
+
+void ApiKeys::forget_tenant(TenantId tenant) {
+  std::lock_guard lock(mutex_);
+  for (auto it = known_.begin(); it != known_.end();)
+    it = it->second.record.tenant_id == tenant ? known_.erase(it) : std::next(it);
 }
 
 std::optional<ApiKeys::Presented> ApiKeys::split(std::string_view presented) {
@@ -41,7 +106,7 @@ Result<Principal> ApiKeys::verify(const ApiKeyRecord& record, std::string_view s
   if (record.revoked) return Error::not_found("the API key is not valid");
   const std::string hash = OpenSslCrypto().sha256(secret);
   if (!sdk::constant_time_equals(hash, record.secret_hash)) return Error::not_found("the API key is not valid");
-  return Principal{record.tenant_id, record.key_id};
+  return Principal{record.tenant_id, record.key_id, record.role, record.scopes, record.tenant_suspended};
 }
 
 std::optional<Result<Principal>> ApiKeys::authenticate_cached(std::string_view presented) {

@@ -130,6 +130,37 @@ void JobScheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string JobScheduler::execute(const JobDefinition& job) {
+  std::lock_guard running(run_mutex_);
+  const auto started = steady_clock::now();
+  std::string result;
+  try {
+    result = job.run(stop_source_.get_token());
+  } catch (const std::exception& e) {
+    result = std::string("failed: ") + e.what();
+  }
+  const auto ms = duration_cast<milliseconds>(steady_clock::now() - started).count();
+  result += " (" + std::to_string(ms) + " ms)";
+  log_info("jobs", job.name + ": " + result);
+  if (auto st = store_.finish_job_run(job.name, result); !st)
+    log_warn("jobs", "cannot record the run of " + job.name + ": " + st.error().message);
+  return result;
+}
+
+std::optional<std::string> JobScheduler::run_now(const std::string& name) {
+  for (const auto& job : jobs_) {
+    if (job.name != name) continue;
+    // The job's row exists from here on (so that this run is recorded), and
+    // if a scheduled run was due, this run is it.
+    const TimePoint now = now_us();
+    if (auto claimed = store_.claim_job_run(job.name, node_, job.schedule.first_run(now), job.schedule.next_after(now));
+        !claimed)
+      log_warn("jobs", "cannot check job " + job.name + ": " + claimed.error().message);
+    return execute(job);
+  }
+  return std::nullopt;
+}
+
 void JobScheduler::loop() {
   for (;;) {
     for (auto& job : jobs_) {
@@ -146,18 +177,7 @@ void JobScheduler::loop() {
         continue;
       }
       if (!*claimed) continue;
-      const auto started = steady_clock::now();
-      std::string result;
-      try {
-        result = job.run(stop_source_.get_token());
-      } catch (const std::exception& e) {
-        result = std::string("failed: ") + e.what();
-      }
-      const auto ms = duration_cast<milliseconds>(steady_clock::now() - started).count();
-      result += " (" + std::to_string(ms) + " ms)";
-      log_info("jobs", job.name + ": " + result);
-      if (auto st = store_.finish_job_run(job.name, result); !st)
-        log_warn("jobs", "cannot record the run of " + job.name + ": " + st.error().message);
+      execute(job);
     }
     std::unique_lock lock(mutex_);
     if (cv_.wait_for(lock, poll_, [&] { return stopping_; })) return;

@@ -284,6 +284,18 @@ CREATE TABLE provider_pace (
            "ALTER TABLE messages MODIFY idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
            "ALTER TABLE batches MODIFY idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
        }},
+      {10,
+       "operator keys (no tenant), scopes on keys, suspended tenants, and when either changed (for the caches of "
+       "every node)",
+       {
+           "ALTER TABLE tenants ADD COLUMN suspended_at DATETIME(6) NULL, ADD COLUMN changed_at DATETIME(6) NULL, "
+           "ADD KEY ix_tenants_changed (changed_at)",
+           "ALTER TABLE api_keys DROP FOREIGN KEY fk_api_keys_tenant",
+           "ALTER TABLE api_keys MODIFY tenant_id INT UNSIGNED NULL, ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT "
+           "'tenant' AFTER tenant_id, ADD COLUMN scopes VARCHAR(64) NOT NULL DEFAULT 'send,read,manage' AFTER role, "
+           "ADD KEY ix_api_keys_revoked (revoked_at)",
+           "ALTER TABLE api_keys ADD CONSTRAINT fk_api_keys_tenant FOREIGN KEY (tenant_id) REFERENCES tenants (id)",
+       }},
   };
   return all;
 }

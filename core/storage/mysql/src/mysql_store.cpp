@@ -82,69 +82,6 @@ Status MySqlStore::ping() {
   return {};
 }
 
-Result<Tenant> MySqlStore::ensure_tenant(const std::string& name) {
-  if (name.empty() || name.size() > 100) return Error::invalid("tenant", "a tenant name has 1 to 100 characters");
-  return run(*pool_, "ensure tenant", [&](DbConnection& c, int) {
-    c.execute("INSERT IGNORE INTO tenants (name, created_at) VALUES (" + q(c, name) + ", UTC_TIMESTAMP(6))");
-    auto rs = c.query("SELECT id, name, default_language, retention_days FROM tenants WHERE name = " + q(c, name));
-    if (!rs->next()) throw std::runtime_error("tenant vanished after insert");
-    Tenant t;
-    t.id = static_cast<TenantId>(rs->getUInt("id"));
-    t.name = rs->getString("name").asStdString();
-    t.default_language = rs->getString("default_language").asStdString();
-    if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
-    return t;
-  });
-}
-
-Result<std::optional<Tenant>> MySqlStore::find_tenant(TenantId id) {
-  return run(*pool_, "find tenant", [&](DbConnection& c, int) -> std::optional<Tenant> {
-    auto& ps = c.prepare("SELECT id, name, default_language, retention_days FROM tenants WHERE id = ?");
-    ps.setUInt(1, id);
-    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
-    if (!rs->next()) return std::nullopt;
-    Tenant t;
-    t.id = static_cast<TenantId>(rs->getUInt("id"));
-    t.name = rs->getString("name").asStdString();
-    t.default_language = rs->getString("default_language").asStdString();
-    if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
-    return t;
-  });
-}
-
-Status MySqlStore::add_api_key(const ApiKeyRecord& key) {
-  auto r = run(*pool_, "add api key", [&](DbConnection& c, int) {
-    auto& ps = c.prepare(
-        "INSERT INTO api_keys (id, tenant_id, secret_hash, label, created_at) "
-        "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))");
-    ps.setString(1, key.key_id);
-    ps.setUInt(2, key.tenant_id);
-    ps.setString(3, key.secret_hash);
-    ps.setString(4, key.label);
-    ps.executeUpdate();
-    return true;
-  });
-  if (!r) return r.error();
-  return {};
-}
-
-Result<std::optional<ApiKeyRecord>> MySqlStore::find_api_key(const std::string& key_id) {
-  return run(*pool_, "find api key", [&](DbConnection& c, int) -> std::optional<ApiKeyRecord> {
-    auto& ps = c.prepare(
-        "SELECT id, tenant_id, secret_hash, label, revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = ?");
-    ps.setString(1, key_id);
-    std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
-    if (!rs->next()) return std::nullopt;
-    ApiKeyRecord k;
-    k.key_id = rs->getString("id").asStdString();
-    k.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
-    k.secret_hash = rs->getString("secret_hash").asStdString();
-    k.label = rs->getString("label").asStdString();
-    k.revoked = rs->getBoolean("revoked");
-    return k;
-  });
-}
-
 // Inserts `batch` (minus the rows stored by an earlier try), resolves
 // idempotency keys and writes the accept events, inside the caller's
 // transaction.

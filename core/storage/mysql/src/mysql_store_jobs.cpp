@@ -214,22 +214,6 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
   });
 }
 
-Result<std::vector<Tenant>> MySqlStore::list_tenants() {
-  return run(*pool_, "list tenants", [&](DbConnection& c, int) {
-    std::vector<Tenant> out;
-    auto rs = c.query("SELECT id, name, default_language, retention_days FROM tenants ORDER BY id");
-    while (rs->next()) {
-      Tenant t;
-      t.id = static_cast<TenantId>(rs->getUInt("id"));
-      t.name = get_str(*rs, "name");
-      t.default_language = get_str(*rs, "default_language");
-      if (!rs->isNull("retention_days")) t.retention_days = rs->getInt("retention_days");
-      out.push_back(std::move(t));
-    }
-    return out;
-  });
-}
-
 Status MySqlStore::save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                         const std::string& node) {
   auto r = run(*pool_, "save provider health", [&](DbConnection& c, int) {

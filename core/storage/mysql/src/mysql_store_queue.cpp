@@ -168,6 +168,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
           auto rs = c.query("SELECT id, tenant_id, attempts, expires_at IS NOT NULL AND expires_at <= " + now_sql +
                             " AS expired FROM messages WHERE status = '" + status + "' AND channel = '" + channel +
                             "' AND priority = " + std::to_string(priority) + " AND next_attempt_at <= " + now_sql +
+                            " AND tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL)"
                             " ORDER BY next_attempt_at LIMIT " + std::to_string(want) + " FOR UPDATE SKIP LOCKED");
           int rows = 0;
           std::vector<MessageId> ended;

@@ -44,14 +44,36 @@ struct Tenant {
   std::string name;
   std::string default_language = "en";
   std::optional<int> retention_days;  // overrides the gateway's default
+  std::optional<TimePoint> suspended_at;  // set: every call refused, nothing dispatched
+  TimePoint created_at{};
 };
+
+// What a tenant's API key may do. Operator keys manage tenants and keys
+// (/v1/admin/...) and hold no tenant scope.
+enum class Scope : std::uint8_t { send = 1, read = 2, manage = 4 };
+using Scopes = std::uint8_t;  // a set of Scope bits
+inline constexpr Scopes kAllScopes = 7;
+inline constexpr bool has_scope(Scopes set, Scope s) noexcept { return (set & static_cast<Scopes>(s)) != 0; }
+inline constexpr std::string_view to_string(Scope s) noexcept {
+  return s == Scope::send ? "send" : s == Scope::read ? "read" : "manage";
+}
+// "send,read" <-> bits; nullopt for an unknown word.
+std::optional<Scopes> scopes_from_list(const std::vector<std::string>& words);
+std::vector<std::string> scopes_to_list(Scopes set);
+
+enum class KeyRole : std::uint8_t { tenant, operator_ };
 
 struct ApiKeyRecord {
   std::string key_id;       // public part of the key
-  TenantId tenant_id = 0;
+  TenantId tenant_id = 0;   // 0 for an operator key
   std::string secret_hash;  // SHA-256 of the secret part, 32 raw bytes
   std::string label;
   bool revoked = false;
+  KeyRole role = KeyRole::tenant;
+  Scopes scopes = kAllScopes;
+  bool tenant_suspended = false;  // the key's tenant is suspended (read with the key)
+  TimePoint created_at{};
+  std::optional<TimePoint> revoked_at;
 };
 
 // Who caused an event: the API key's id (or "dispatcher", "provider:<name>",

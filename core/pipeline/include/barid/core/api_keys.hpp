@@ -13,6 +13,8 @@
 #include <barid/core/store.hpp>
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <optional>
 #include <mutex>
 #include <string>
@@ -28,15 +30,35 @@ struct CreatedApiKey {
 };
 
 struct Principal {
-  TenantId tenant_id = 0;
+  TenantId tenant_id = 0;  // 0 for an operator
   std::string key_id;
+  KeyRole role = KeyRole::tenant;
+  Scopes scopes = kAllScopes;
+  bool tenant_suspended = false;
+  bool is_operator() const noexcept { return role == KeyRole::operator_; }
 };
 
 class ApiKeys {
  public:
   ApiKeys(TenantStore& store, std::chrono::seconds cache_ttl);
+  ~ApiKeys();
 
+  // A key for the tenant of that name (created if there is none).
   Result<CreatedApiKey> create(const std::string& tenant_name, const std::string& label);
+  // A key for `tenant` with `scopes`.
+  Result<CreatedApiKey> create_for(const Tenant& tenant, const std::string& label, Scopes scopes);
+  // An operator key: /v1/admin/ only.
+  Result<CreatedApiKey> create_operator(const std::string& label);
+
+  // Every `interval`, asks the store which keys were revoked and which
+  // tenants suspended or resumed (on any node) and forgets them, so that a
+  // revocation bites within about that long everywhere.
+  void watch(std::chrono::milliseconds interval);
+  // Forgets what changed since the last call (the watcher's step).
+  Status forget_changed();
+  // Forgets one key / one tenant's keys on this node at once.
+  void forget_key(const std::string& key_id);
+  void forget_tenant(TenantId tenant);
 
   // The tenant a presented key belongs to; not_found for a key that is
   // malformed, unknown, revoked or wrong. May ask the database.
@@ -58,8 +80,15 @@ class ApiKeys {
   static std::optional<Presented> split(std::string_view presented);
   static Result<Principal> verify(const ApiKeyRecord& record, std::string_view secret);
 
+  Result<CreatedApiKey> add(ApiKeyRecord rec, const Tenant& tenant);
+
   TenantStore& store_;
   std::chrono::seconds ttl_;
+  std::optional<TimePoint> changes_since_;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
   std::mutex mutex_;
   std::unordered_map<std::string, Known> known_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // key id -> forget at

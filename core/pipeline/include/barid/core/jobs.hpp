@@ -124,10 +124,15 @@ class JobScheduler {
   // Asks a running job to stop after its current batch, and runs no other;
   // does not wait (stop() does).
   void request_stop();
+  // Runs the job `name` now, on the calling thread (an operator's request),
+  // after any job this node is running; recorded like a scheduled run.
+  // nullopt when there is no job of that name.
+  std::optional<std::string> run_now(const std::string& name);
   void stop();
 
  private:
   void loop();
+  std::string execute(const JobDefinition& job);
 
   JobStore& store_;
   std::string node_;
@@ -137,6 +142,7 @@ class JobScheduler {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::stop_source stop_source_;
+  std::mutex run_mutex_;  // one job at a time on this node
   std::thread thread_;
 };
 

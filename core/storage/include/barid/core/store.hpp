@@ -27,13 +27,35 @@ class TenantStore {
  public:
   virtual ~TenantStore() = default;
 
-  // --- tenants and API keys
+  // --- tenants
+  // The tenant with this name, created if there is none.
   virtual Result<Tenant> ensure_tenant(const std::string& name) = 0;
+  // A new tenant; conflict when the name is taken.
+  virtual Result<Tenant> create_tenant(const std::string& name) = 0;
   virtual Result<std::optional<Tenant>> find_tenant(TenantId id) = 0;
-  virtual Status add_api_key(const ApiKeyRecord& key) = 0;
-  virtual Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) = 0;
-
+  virtual Result<std::optional<Tenant>> find_tenant_by_name(const std::string& name) = 0;
   virtual Result<std::vector<Tenant>> list_tenants() = 0;
+  // Suspends or resumes; false when there is no such tenant.
+  virtual Result<bool> set_tenant_suspended(TenantId id, bool suspended) = 0;
+
+  // --- API keys (a tenant's, or an operator's with tenant 0)
+  virtual Status add_api_key(const ApiKeyRecord& key) = 0;
+  // With whether its tenant is suspended.
+  virtual Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) = 0;
+  // Revokes it now (a revoked key stays revoked); the key as it is after, or
+  // nullopt when there is no such key.
+  virtual Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) = 0;
+  // Keys revoked and tenants suspended or resumed since `since` (the
+  // database's clock), for the key caches of every node; `as_of` is the next
+  // `since`.
+  struct AuthChanges {
+    std::vector<std::string> keys;
+    std::vector<TenantId> tenants;
+    TimePoint as_of{};
+  };
+  virtual Result<AuthChanges> auth_changes_since(TimePoint since) = 0;
+
   virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
                                         std::optional<int> retention_days) = 0;
   virtual Status add_audit(const AuditEntry& entry) = 0;

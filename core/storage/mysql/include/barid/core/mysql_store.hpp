@@ -26,9 +26,15 @@ class MySqlStore final : public Store {
   Status ping() override;
 
   Result<Tenant> ensure_tenant(const std::string& name) override;
+  Result<Tenant> create_tenant(const std::string& name) override;
   Result<std::optional<Tenant>> find_tenant(TenantId id) override;
+  Result<std::optional<Tenant>> find_tenant_by_name(const std::string& name) override;
+  Result<bool> set_tenant_suspended(TenantId id, bool suspended) override;
   Status add_api_key(const ApiKeyRecord& key) override;
   Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) override;
+  Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) override;
+  Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) override;
+  Result<AuthChanges> auth_changes_since(TimePoint since) override;
 
   Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) override;
 

@@ -1,0 +1,202 @@
+// The operator's API (/v1/admin/, operator keys only): tenants, their API
+// keys, running a periodic job now, the full view of the providers.
+
+#include "routes.hpp"
+
+#include <barid/core/log.hpp>
+
+#include <algorithm>
+#include <limits>
+
+namespace barid::gateway {
+
+using namespace Pistache;
+using nlohmann::json;
+
+namespace {
+
+json tenant_json(const core::Tenant& t) {
+  return json{{"id", t.id},
+              {"name", t.name},
+              {"status", t.suspended_at ? "suspended" : "active"},
+              {"suspended_at", t.suspended_at ? json(core::format_iso8601(*t.suspended_at)) : json(nullptr)},
+              {"default_language", t.default_language},
+              {"retention_days", t.retention_days ? json(*t.retention_days) : json(nullptr)},
+              {"created_at", core::format_iso8601(t.created_at)}};
+}
+
+json key_json(const core::ApiKeyRecord& k) {
+  return json{{"id", k.key_id},
+              {"tenant_id", k.tenant_id},
+              {"label", k.label},
+              {"scopes", core::scopes_to_list(k.scopes)},
+              {"created_at", core::format_iso8601(k.created_at)},
+              {"revoked_at", k.revoked_at ? json(core::format_iso8601(*k.revoked_at)) : json(nullptr)}};
+}
+
+core::Actor operator_actor(const Rest::Request& request, const TrustedProxies& proxies, const core::Principal& p) {
+  return actor_of(request, proxies, "operator:" + p.key_id);
+}
+
+}  // namespace
+
+std::optional<core::Tenant> HttpApi::Routes::tenant_param(const Rest::Request& request, Reply& reply) {
+  const std::string ref = request.param(":tenant").as<std::string>();
+  const bool numeric = !ref.empty() && ref.size() <= 10 && std::all_of(ref.begin(), ref.end(), ::isdigit) &&
+                       std::stoull(ref) <= std::numeric_limits<core::TenantId>::max();
+  auto found = numeric ? app.store().find_tenant(static_cast<core::TenantId>(std::stoul(ref)))
+                       : app.store().find_tenant_by_name(ref);
+  if (found && !*found && numeric) found = app.store().find_tenant_by_name(ref);  // a name made of digits
+  if (!found) {
+    send_error(reply, found.error());
+    return std::nullopt;
+  }
+  if (!*found) {
+    reply.send_problem(problem(404, "not-found", "Not found", "no tenant with id or name '" + ref + "'"));
+    return std::nullopt;
+  }
+  return **found;
+}
+
+void HttpApi::Routes::admin_audit(const core::Principal& p, const Rest::Request& request, core::TenantId tenant,
+                                  const std::string& action, const std::string& subject, const std::string& detail) {
+  core::AuditEntry e;
+  e.tenant_id = tenant;
+  e.action = action;
+  e.subject = subject;
+  e.detail = detail;
+  e.actor = operator_actor(request, proxies, p);
+  if (auto st = app.store().add_audit(e); !st)
+    core::log_warn("audit", "cannot record '" + action + "': " + st.error().message);
+}
+
+// POST /v1/admin/tenants {"name"}
+void HttpApi::Routes::admin_create_tenant(const Rest::Request& request, Reply& reply) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  auto body = json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  if (auto st = r.only({"name"}); !st) return send_error(reply, st.error());
+  auto name = r.str("name", true);
+  if (!name) return send_error(reply, name.error());
+  auto t = app.store().create_tenant(*name);
+  if (!t) return send_error(reply, t.error());
+  admin_audit(*op, request, t->id, "tenant_created", "tenant:" + std::to_string(t->id), t->name);
+  reply.header("Location", "/v1/admin/tenants/" + std::to_string(t->id));
+  reply.send_json(201, tenant_json(*t));
+}
+
+// GET /v1/admin/tenants
+void HttpApi::Routes::admin_list_tenants(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  auto all = app.store().list_tenants();
+  if (!all) return send_error(reply, all.error());
+  json items = json::array();
+  for (const auto& t : *all) items.push_back(tenant_json(t));
+  reply.send_json(200, json{{"tenants", items}});
+}
+
+// GET /v1/admin/tenants/{tenant}
+void HttpApi::Routes::admin_get_tenant(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  reply.send_json(200, tenant_json(*t));
+}
+
+// POST /v1/admin/tenants/{tenant}/suspend and /resume
+void HttpApi::Routes::admin_suspend_tenant(const Rest::Request& request, Reply& reply) {
+  admin_set_suspended(request, reply, true);
+}
+
+void HttpApi::Routes::admin_resume_tenant(const Rest::Request& request, Reply& reply) {
+  admin_set_suspended(request, reply, false);
+}
+
+void HttpApi::Routes::admin_set_suspended(const Rest::Request& request, Reply& reply, bool suspended) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  if (auto r = app.store().set_tenant_suspended(t->id, suspended); !r) return send_error(reply, r.error());
+  // This node at once; the others within auth.revocation_poll.
+  app.api_keys().forget_tenant(t->id);
+  admin_audit(*op, request, t->id, suspended ? "tenant_suspended" : "tenant_resumed",
+              "tenant:" + std::to_string(t->id), t->name);
+  auto now = app.store().find_tenant(t->id);
+  if (!now || !*now) return send_error(reply, now ? core::Error::not_found("the tenant is gone") : now.error());
+  reply.send_json(200, tenant_json(**now));
+}
+
+// POST /v1/admin/tenants/{tenant}/keys {"label"?, "scopes"?}
+void HttpApi::Routes::admin_create_key(const Rest::Request& request, Reply& reply) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  // Both fields are optional, and so is the body.
+  auto body = request.body().empty() ? std::optional<json>(json::object()) : json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  if (auto st = r.only({"label", "scopes"}); !st) return send_error(reply, st.error());
+  auto label = r.str("label");
+  if (!label) return send_error(reply, label.error());
+  if (label->size() > 100) return send_error(reply, core::Error::invalid("label", "at most 100 characters"));
+  core::Scopes scopes = core::kAllScopes;
+  if (body->contains("scopes")) {
+    auto words = r.strings("scopes");
+    if (!words) return send_error(reply, words.error());
+    auto parsed = core::scopes_from_list(*words);
+    if (!parsed || *parsed == 0)
+      return send_error(reply, core::Error::invalid("scopes", "one or more of send, read, manage"));
+    scopes = *parsed;
+  }
+  auto created = app.api_keys().create_for(*t, *label, scopes);
+  if (!created) return send_error(reply, created.error());
+  admin_audit(*op, request, t->id, "key_created", "key:" + created->key_id, *label);
+  reply.send_json(201, json{{"id", created->key_id},
+                            {"key", created->key},
+                            {"tenant_id", t->id},
+                            {"label", *label},
+                            {"scopes", core::scopes_to_list(scopes)}});
+}
+
+// GET /v1/admin/tenants/{tenant}/keys
+void HttpApi::Routes::admin_list_keys(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  auto keys = app.store().list_api_keys(t->id);
+  if (!keys) return send_error(reply, keys.error());
+  json items = json::array();
+  for (const auto& k : *keys) items.push_back(key_json(k));
+  reply.send_json(200, json{{"keys", items}});
+}
+
+// DELETE /v1/admin/keys/{id}
+void HttpApi::Routes::admin_revoke_key(const Rest::Request& request, Reply& reply) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  const std::string id = request.param(":id").as<std::string>();
+  auto k = app.store().revoke_api_key(id);
+  if (!k) return send_error(reply, k.error());
+  if (!*k) return reply.send_problem(problem(404, "not-found", "Not found", "no API key with id '" + id + "'"));
+  app.api_keys().forget_key(id);
+  admin_audit(*op, request, (*k)->tenant_id, "key_revoked", "key:" + id, (*k)->label);
+  reply.send_json(200, key_json(**k));
+}
+
+// POST /v1/admin/jobs/{name}/run
+void HttpApi::Routes::admin_run_job(const Rest::Request& request, Reply& reply) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  const std::string name = request.param(":name").as<std::string>();
+  auto result = app.jobs().run_now(name);
+  if (!result)
+    return reply.send_problem(
+        problem(404, "not-found", "Not found", "no job named '" + name + "' (or it is not enabled in the configuration)"));
+  reply.send_json(200, json{{"job", name}, {"result", *result}});
+}
+
+}  // namespace barid::gateway
