@@ -231,6 +231,7 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Post(router, "/v1/admin/tenants", wrap(&R::admin_create_tenant, Where::pool_with_key));
   Get(router, "/v1/admin/tenants", wrap(&R::admin_list_tenants, Where::pool_with_key));
   Get(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_get_tenant, Where::pool_with_key));
+  Put(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_put_tenant, Where::pool_with_key));
   Post(router, "/v1/admin/tenants/:tenant/suspend", wrap(&R::admin_suspend_tenant, Where::pool_with_key));
   Post(router, "/v1/admin/tenants/:tenant/resume", wrap(&R::admin_resume_tenant, Where::pool_with_key));
   Post(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_create_key, Where::pool_with_key));

@@ -88,6 +88,7 @@ struct HttpApi::Routes {
   void admin_create_tenant(const Pistache::Rest::Request&, Reply&);
   void admin_list_tenants(const Pistache::Rest::Request&, Reply&);
   void admin_get_tenant(const Pistache::Rest::Request&, Reply&);
+  void admin_put_tenant(const Pistache::Rest::Request&, Reply&);
   void admin_suspend_tenant(const Pistache::Rest::Request&, Reply&);
   void admin_resume_tenant(const Pistache::Rest::Request&, Reply&);
   void admin_set_suspended(const Pistache::Rest::Request&, Reply&, bool suspended);

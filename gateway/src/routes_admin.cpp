@@ -4,6 +4,7 @@
 #include "routes.hpp"
 
 #include <barid/core/log.hpp>
+#include <barid/core/tenant_policy.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -16,13 +17,15 @@ using nlohmann::json;
 namespace {
 
 json tenant_json(const core::Tenant& t) {
-  return json{{"id", t.id},
+  json j{{"id", t.id},
               {"name", t.name},
               {"status", t.suspended_at ? "suspended" : "active"},
               {"suspended_at", t.suspended_at ? json(core::format_iso8601(*t.suspended_at)) : json(nullptr)},
               {"default_language", t.default_language},
               {"retention_days", t.retention_days ? json(*t.retention_days) : json(nullptr)},
               {"created_at", core::format_iso8601(t.created_at)}};
+  j.update(core::to_json(t.policy));
+  return j;
 }
 
 json key_json(const core::ApiKeyRecord& k) {
@@ -103,6 +106,31 @@ void HttpApi::Routes::admin_get_tenant(const Rest::Request& request, Reply& repl
   auto t = tenant_param(request, reply);
   if (!t) return;
   reply.send_json(200, tenant_json(*t));
+}
+
+// PUT /v1/admin/tenants/{tenant}: what the tenant may send, replaced as a
+// whole ({"allowed_senders", "default_senders", "allowed_provider_templates",
+// "allowed_countries"}; a rule left out restricts nothing).
+void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& reply) {
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  auto body = json_body(request, reply);
+  if (!body) return;
+  JsonReader r(*body);
+  if (auto st = r.only({"allowed_senders", "default_senders", "allowed_provider_templates", "allowed_countries"}); !st)
+    return send_error(reply, st.error());
+  auto policy = core::policy_from_json(*body);
+  if (!policy) return send_error(reply, policy.error());
+  if (auto saved = app.store().set_tenant_policy(t->id, *policy); !saved) return send_error(reply, saved.error());
+  // This node at once; the others within messaging.template_cache_ttl.
+  app.catalog().invalidate_tenant(t->id);
+  admin_audit(*op, request, t->id, "tenant_policy_set", "tenant:" + std::to_string(t->id),
+              core::to_json(*policy).dump());
+  auto now = app.store().find_tenant(t->id);
+  if (!now || !*now) return send_error(reply, now ? core::Error::not_found("the tenant is gone") : now.error());
+  reply.send_json(200, tenant_json(**now));
 }
 
 // POST /v1/admin/tenants/{tenant}/suspend and /resume

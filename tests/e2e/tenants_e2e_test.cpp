@@ -310,6 +310,52 @@ TEST_F(AdminE2E, TenantsSeeTheirChannelsNotTheOperatorsConfiguration) {
   EXPECT_TRUE(admin("GET", "/v1/admin/providers", nullptr, 200)["instances"].is_array());
 }
 
+// An operator gives a clinic its senders, provider templates and
+// destination countries: anything else is refused, naming the field, and
+// the other clinic is not affected.
+TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
+                 {{"allowed_senders", {{"sms", {"CLINIC-A", "+15017122661"}}}},
+                  {"default_senders", {{"sms", "CLINIC-A"}}},
+                  {"allowed_provider_templates", {"HX0000000000000000000000000000aaaa"}},
+                  {"allowed_countries", {"SA"}}},
+                 200);
+  EXPECT_EQ(t["allowed_senders"]["sms"], (json{"+15017122661", "CLINIC-A"}));
+  EXPECT_EQ(t["default_senders"]["sms"], "CLINIC-A");
+  auto send = [&](const std::string& key, json body) {
+    long status = 0;
+    auto r = gw_->json("POST", "/v1/messages", body, key, &status);
+    return std::make_pair(status, r);
+  };
+  auto [s1, ok] = send(key_a_, {{"to", "+966501234567"}, {"body", "x"}});
+  ASSERT_EQ(s1, 202) << ok.dump();
+  EXPECT_EQ(gw_->json("GET", "/v1/messages/" + ok["id"].get<std::string>(), nullptr, key_a_)["from"], "CLINIC-A");
+  auto [s2, spoofed] = send(key_a_, {{"to", "+966501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  EXPECT_EQ(s2, 422);
+  EXPECT_EQ(spoofed["field"], "from");
+  auto [s3, foreign_template] =
+      send(key_a_, {{"to", "+966501234567"},
+                    {"provider_template", {{"id", "HX0000000000000000000000000000bbbb"}, {"variables", {"x"}}}}});
+  EXPECT_EQ(s3, 422);
+  EXPECT_EQ(foreign_template["field"], "provider_template");
+  auto [s4, abroad] = send(key_a_, {{"to", "+971501234567"}, {"body", "x"}});
+  EXPECT_EQ(s4, 422);
+  EXPECT_EQ(abroad["field"], "to");
+  // The other clinic has no such rules.
+  auto [s5, other] = send(key_b_, {{"to", "+971501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  EXPECT_EQ(s5, 202) << other.dump();
+
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a",
+                  {{"allowed_senders", {{"sms", {"CLINIC-A"}}}}, {"default_senders", {{"sms", "OTHER"}}}}, 422)["field"],
+            "default_senders.sms");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"allowed_countries", {"XX"}}}, 422)["field"],
+            "allowed_countries");
+  // Lifting the rules: everything goes again.
+  admin("PUT", "/v1/admin/tenants/clinic-a", json::object(), 200);
+  auto [s6, lifted] = send(key_a_, {{"to", "+971501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  EXPECT_EQ(s6, 202) << lifted.dump();
+}
+
 TEST_F(AdminE2E, AnOperatorRunsAJobNow) {
   // kSections has every job switched off: none can be run.
   EXPECT_EQ(admin("POST", "/v1/admin/jobs/retention/run", nullptr, 404)["status"], 404);

@@ -17,6 +17,15 @@ bool PhoneNormalizer::is_known_region(std::string_view region) {
   return regions.count(std::string(region)) > 0;
 }
 
+std::string PhoneNormalizer::region_of(std::string_view e164) {
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  i18n::phonenumbers::PhoneNumber number;
+  if (util->Parse(std::string(e164), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return {};
+  std::string region;
+  util->GetRegionCodeForNumber(number, &region);
+  return region == "ZZ" ? std::string() : region;
+}
+
 Result<std::string> PhoneNormalizer::to_e164(std::string_view input, std::string_view field) const {
   const std::string f(field);
   if (input.empty()) return Error::invalid(f, "a phone number is required");

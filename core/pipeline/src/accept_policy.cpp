@@ -1,5 +1,7 @@
 #include <barid/core/accept_policy.hpp>
 
+#include <barid/core/tenant_policy.hpp>
+
 #include <algorithm>
 #include <set>
 
@@ -57,7 +59,11 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
     phones[m.tenant_id].push_back(m.to);
   }
   std::map<TenantId, RecipientRecords> known;
+  std::map<TenantId, TenantPolicy> policies;
   for (auto& [tenant, list] : keys) {
+    auto t = catalog_.tenant(tenant);
+    if (!t) return t.error();
+    policies[tenant] = t->policy;
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     auto& tenant_phones = phones[tenant];
@@ -127,6 +133,13 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
         continue;
       }
       m.template_request.reset();
+    }
+
+    // The operator's rules for this tenant: senders, provider templates
+    // (its stored templates' too), destination countries.
+    if (auto st = apply_policy(policies[m.tenant_id], m); !st) {
+      out[i] = st.error();
+      continue;
     }
 
     if (auto reason = suppression_reason(m, mine, records.opt_outs)) {

@@ -296,6 +296,11 @@ CREATE TABLE provider_pace (
            "ADD KEY ix_api_keys_revoked (revoked_at)",
            "ALTER TABLE api_keys ADD CONSTRAINT fk_api_keys_tenant FOREIGN KEY (tenant_id) REFERENCES tenants (id)",
        }},
+      {11,
+       "what each tenant may send (senders, provider templates, countries), as its operator set it",
+       {
+           "ALTER TABLE tenants ADD COLUMN policy TEXT NULL",
+       }},
   };
   return all;
 }

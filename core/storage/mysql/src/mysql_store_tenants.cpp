@@ -5,6 +5,8 @@
 
 #include "sql_helpers.hpp"
 
+#include <barid/core/tenant_policy.hpp>
+
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -16,7 +18,7 @@ using namespace mysql::sql_helpers;
 
 namespace {
 
-constexpr const char* kTenantColumns = "id, name, default_language, retention_days, suspended_at, created_at";
+constexpr const char* kTenantColumns = "id, name, default_language, retention_days, suspended_at, created_at, policy";
 
 Tenant read_tenant(sql::ResultSet& rs) {
   Tenant t;
@@ -26,6 +28,18 @@ Tenant read_tenant(sql::ResultSet& rs) {
   if (!rs.isNull("retention_days")) t.retention_days = rs.getInt("retention_days");
   t.suspended_at = get_time(rs, "suspended_at");
   t.created_at = get_time(rs, "created_at").value_or(TimePoint{});
+  if (const std::string policy = get_str(rs, "policy"); !policy.empty()) {
+    auto parsed = policy_from_json(nlohmann::json::parse(policy, nullptr, false));
+    // Written by set_tenant_policy from a checked policy; should it not read
+    // back, the tenant may send nothing rather than anything.
+    if (parsed) {
+      t.policy = std::move(*parsed);
+    } else {
+      log_error("store", "tenant " + std::to_string(t.id) + " has a policy that does not read back: " +
+                             parsed.error().message);
+      t.policy.allowed_countries = {"ZZ"};
+    }
+  }
   return t;
 }
 
@@ -128,6 +142,15 @@ Result<bool> MySqlStore::set_tenant_suspended(TenantId id, bool suspended) {
   return run(*pool_, "suspend tenant", [&](DbConnection& c, int) {
     c.execute(std::string("UPDATE tenants SET suspended_at = ") +
               (suspended ? "COALESCE(suspended_at, UTC_TIMESTAMP(6))" : "NULL") +
+              ", changed_at = UTC_TIMESTAMP(6) WHERE id = " + std::to_string(id));
+    auto rs = c.query("SELECT 1 FROM tenants WHERE id = " + std::to_string(id));
+    return rs->next();
+  });
+}
+
+Result<bool> MySqlStore::set_tenant_policy(TenantId id, const TenantPolicy& policy) {
+  return run(*pool_, "set tenant policy", [&](DbConnection& c, int) {
+    c.execute("UPDATE tenants SET policy = " + q(c, to_json(policy).dump()) +
               ", changed_at = UTC_TIMESTAMP(6) WHERE id = " + std::to_string(id));
     auto rs = c.query("SELECT 1 FROM tenants WHERE id = " + std::to_string(id));
     return rs->next();

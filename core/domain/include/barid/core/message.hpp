@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ inline std::optional<Priority> priority_from_string(std::string_view s) noexcept
   return std::nullopt;
 }
 
+// What a tenant may send (tenant_policy.hpp applies it).
+struct TenantPolicy {
+  std::map<sdk::Channel, std::set<std::string>> allowed_senders;  // a channel not listed: any sender
+  std::map<sdk::Channel, std::string> default_senders;            // used when a send gives no `from`
+  std::set<std::string> allowed_provider_templates;               // empty: any
+  std::set<std::string> allowed_countries;                        // ISO 3166-1 alpha-2; empty: any
+};
+
 struct Tenant {
   TenantId id = 0;
   std::string name;
@@ -46,6 +55,7 @@ struct Tenant {
   std::optional<int> retention_days;  // overrides the gateway's default
   std::optional<TimePoint> suspended_at;  // set: every call refused, nothing dispatched
   TimePoint created_at{};
+  TenantPolicy policy;
 };
 
 // What a tenant's API key may do. Operator keys manage tenants and keys

@@ -22,6 +22,8 @@ class PhoneNormalizer {
 
   // True for a region libphonenumber knows.
   static bool is_known_region(std::string_view region);
+  // The region ("SA") of a number in E.164; empty when it has none.
+  static std::string region_of(std::string_view e164);
 
   const std::string& default_region() const noexcept { return default_region_; }
 

@@ -37,6 +37,8 @@ class TenantStore {
   virtual Result<std::vector<Tenant>> list_tenants() = 0;
   // Suspends or resumes; false when there is no such tenant.
   virtual Result<bool> set_tenant_suspended(TenantId id, bool suspended) = 0;
+  // Replaces what the tenant may send; false when there is no such tenant.
+  virtual Result<bool> set_tenant_policy(TenantId id, const TenantPolicy& policy) = 0;
 
   // --- API keys (a tenant's, or an operator's with tenant 0)
   virtual Status add_api_key(const ApiKeyRecord& key) = 0;

@@ -30,6 +30,7 @@ class MySqlStore final : public Store {
   Result<std::optional<Tenant>> find_tenant(TenantId id) override;
   Result<std::optional<Tenant>> find_tenant_by_name(const std::string& name) override;
   Result<bool> set_tenant_suspended(TenantId id, bool suspended) override;
+  Result<bool> set_tenant_policy(TenantId id, const TenantPolicy& policy) override;
   Status add_api_key(const ApiKeyRecord& key) override;
   Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) override;
   Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) override;
