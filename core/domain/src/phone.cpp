@@ -64,6 +64,9 @@ Result<std::string> PhoneNormalizer::to_e164(std::string_view input, std::string
   }
   std::string out;
   util->Format(number, PhoneNumberUtil::E164, &out);
+  // libphonenumber calls some long German numbers valid; E.164 itself has
+  // at most 15 digits, and providers refuse longer ones.
+  if (out.size() > 16) return Error::invalid(f, "the number is too long (E.164 has at most 15 digits)");
   return out;
 }
 

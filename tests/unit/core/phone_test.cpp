@@ -138,3 +138,25 @@ TEST(PhoneNormalizer, KnowsRegionsByUpperCaseIsoCode) {
 
 }  // namespace
 }  // namespace barid::core
+
+namespace barid::core {
+namespace {
+
+// Found by fuzz_phone: libphonenumber calls this German number valid, but
+// it has 16 digits and E.164 allows 15.
+TEST(PhoneNormalizer, MoreThanFifteenDigitsIsTooLong) {
+  PhoneNormalizer sa("SA");
+  auto r = sa.to_e164("004971124351351567", "to");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "to");
+  EXPECT_NE(r.error().message.find("15 digits"), std::string::npos);
+}
+
+TEST(PhoneNormalizer, KnowsTheRegionOfANumber) {
+  EXPECT_EQ(PhoneNormalizer::region_of("+966501234567"), "SA");
+  EXPECT_EQ(PhoneNormalizer::region_of("+971501234567"), "AE");
+  EXPECT_EQ(PhoneNormalizer::region_of("not a number"), "");
+}
+
+}  // namespace
+}  // namespace barid::core
