@@ -102,6 +102,8 @@ class Section {
     if (auto r = check_mapping(); !r) return r;
     std::set<std::string> ok(allowed.begin(), allowed.end());
     for (const auto& kv : node_) {
+      if (!kv.first.IsScalar())
+        return Error::invalid(path(), path() + ": a key must be a plain word, not a list or a mapping");
       const auto k = kv.first.as<std::string>();
       if (!ok.count(k)) {
         std::string list;
@@ -448,8 +450,10 @@ Result<bool> read_jobs(const Section& s, JobsConfig& j) {
 
 }  // namespace
 
-Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
-                                   const EnvLookup& env) {
+namespace {
+
+Result<GatewayConfig> read_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
+                                  const EnvLookup& env) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -548,6 +552,20 @@ Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::file
   if (!core::parse_log_level(level, c.log_level))
     return Error::invalid("log.level", "log.level: must be debug, info, warn or error");
   return c;
+}
+
+}  // namespace
+
+Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
+                                   const EnvLookup& env) {
+  // A value of an unexpected shape anywhere (a list where a word belongs, a
+  // mapping as a key) makes yaml-cpp throw while it is read: that is a bad
+  // configuration, said as such, never a crash.
+  try {
+    return read_config(yaml_text, base_dir, env);
+  } catch (const YAML::Exception& e) {
+    return Error::invalid("", std::string("the configuration has a value of the wrong shape: ") + e.what());
+  }
 }
 
 Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env) {

@@ -334,6 +334,15 @@ TEST(Config, BackoffCapBelowInitial) {
                "initial_backoff");
 }
 
+// Found by fuzz_config: a mapping key that is not a word, or a list where a
+// word belongs, used to throw out of the loader and end the process.
+TEST(Config, ValuesOfTheWrongShapeAreErrorsNotCrashes) {
+  expect_error(kMinimal + "dispatch:\n  [a, b]: 1\n", "dispatch", "plain word");
+  expect_error("storage:\n  user: barid\nplugins:\n  path: plugins\nproviders:\n  [mock-sms]:\n    plugin: mock\n", "",
+               "wrong shape");
+  expect_error(kMinimal + "dispatch:\n  ? {x: 1}\n  : 2\n", "dispatch", "plain word");
+}
+
 TEST(Config, LeaseTooShort) { expect_error(kMinimal + "dispatch:\n  lease: 500ms\n", "dispatch.lease", "1s"); }
 
 TEST(Config, SectionThatIsNotAMapping) {
