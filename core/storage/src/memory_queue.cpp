@@ -49,7 +49,16 @@ void MemoryQueue::expire_lease(const MessageId& id) {
   }
 }
 
+std::size_t MemoryQueue::claims() const {
+  std::lock_guard lock(mutex_);
+  return claims_;
+}
+
 Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
+  {
+    std::lock_guard lock(mutex_);
+    ++claims_;
+  }
   Claim out;
   if (req.limit <= 0 || !req.route) return out;
   const PacedRoute first = req.route(1);

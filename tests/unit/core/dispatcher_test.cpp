@@ -257,11 +257,14 @@ TEST_F(DispatcherTest, StopHandsBackWhatWaitsForItsTurnAndReturnsInTime) {
 }
 
 TEST_F(DispatcherTest, NoRouteIsNotAnAttempt) {
-  registry_.replace(std::make_shared<ProviderSet>());
+  // SMS routed to an instance that is not there (removed by a reload).
+  auto set = std::make_shared<ProviderSet>();
+  set->routes[sdk::Channel::sms] = Route{"gone", {}, 0};
+  registry_.replace(set);
   const Message m = add();
   auto d = dispatcher();
   d->start();
-  std::this_thread::sleep_for(milliseconds(200));  // several claim rounds with nothing routed
+  ASSERT_TRUE(eventually([&] { return queue_.claims() >= 5; }));  // several claim rounds
   d->stop();
   EXPECT_EQ(status(m), MessageStatus::queued);
   EXPECT_EQ(queue_.find(m.id)->attempts, 0);

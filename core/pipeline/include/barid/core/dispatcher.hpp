@@ -68,6 +68,8 @@ class Dispatcher {
   void set_opt_out_hook(OptOutHook hook) { opt_out_hook_ = std::move(hook); }
   void set_health_hook(HealthHook hook) { health_hook_ = std::move(hook); }
 
+  // Starts the threads. A dispatcher runs once: after stop() it is not
+  // started again.
   void start();
   // New work was committed: look now rather than at the next poll.
   void wake() noexcept;

@@ -31,6 +31,8 @@ class MemoryQueue final : public MessageQueue {
   std::vector<Event> events_of(const MessageId& id) const;
   // Takes a message's lease away, as the sweep does when it expired.
   void expire_lease(const MessageId& id);
+  // How many claims were asked for (for tests that wait for claim rounds).
+  std::size_t claims() const;
 
   Result<Claim> claim_due(const ClaimRequest& request) override;
   Result<int> record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) override;
@@ -51,6 +53,7 @@ class MemoryQueue final : public MessageQueue {
   std::vector<Row> rows_;  // in arrival order
   std::map<std::string, TimePoint> pace_;  // next free slot per instance
   std::vector<Event> events_;
+  std::size_t claims_ = 0;
 };
 
 }  // namespace barid::core
