@@ -86,6 +86,11 @@ Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where) {
       reply.send_problem(problem(401, "unauthorized", "Authentication required", "the API key is not valid"));
       return Rest::Route::Result::Ok;
     }
+    if (known && !*known && known->error().kind == core::ErrorKind::unavailable) {
+      reply.header("Retry-After", "1");
+      reply.send_problem(problem_for(known->error()));
+      return Rest::Route::Result::Ok;
+    }
     if (where == Where::reactor_if_known && known) {
       run(h, request, reply);
       return Rest::Route::Result::Ok;
@@ -127,10 +132,12 @@ std::optional<core::Principal> bearer(GatewayApp& app, const Rest::Request& requ
   }
   auto p = app.api_keys().authenticate(std::string_view(auth).substr(prefix.size()));
   if (!p) {
-    if (p.error().kind == core::ErrorKind::not_found)
+    if (p.error().kind == core::ErrorKind::not_found) {
       reply.send_problem(problem(401, "unauthorized", "Authentication required", "the API key is not valid"));
-    else
+    } else {
+      if (p.error().kind == core::ErrorKind::unavailable) reply.header("Retry-After", "1");
       send_error(p.error());
+    }
     return std::nullopt;
   }
   return *p;

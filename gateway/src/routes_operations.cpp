@@ -367,6 +367,9 @@ void HttpApi::Routes::metrics(const Rest::Request& request, Reply& reply) {
   counter("barid_intake_failed_total", "Messages answered 503 because the database failed.", intake.failed);
   counter("barid_intake_batches_total", "Accept-path transactions (group commits).", intake.batches);
   gauge("barid_intake_pending", "Messages waiting for their commit.", static_cast<double>(app.writer().pending()));
+  counter("barid_auth_lookups_refused_total",
+          "Requests with a key id this node does not know, answered 503 because the lookup budget was spent.",
+          app.api_keys().lookups_refused());
   if (auto* d = app.dispatcher()) {
     const auto s = d->stats();
     counter("barid_dispatch_claimed_total", "Messages claimed by this node.", s.claimed);

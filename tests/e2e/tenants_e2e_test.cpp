@@ -7,11 +7,17 @@
 #include <barid/core/time.hpp>
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 #include <thread>
 
 namespace barid::testing {
@@ -108,54 +114,92 @@ TEST_F(TenantsE2E, IdempotencyKeysCompareByteForByte) {
   EXPECT_EQ(gw_->wait_for_status(key_a_, second["id"], "delivered")["body"], "Appointment 77 moved to 11:00");
 }
 
-// 20,000 requests with made-up keys, as fast as four clients can send them,
-// while a tenant sends its messages: every one of the tenant's requests is
+// Tests that compare latencies: ctest runs them alone (RUN_SERIAL, see
+// CMakeLists.txt), since a test running beside them on the same two cores
+// would measure that test, not the gateway.
+class TenantsUnderLoadE2E : public TenantsE2E {};
+
+// 20,000 requests with made-up keys (or more: each flood lasts until the
+// tenant's window closes), at 4,000 a second from four clients, while a
+// tenant sends its messages: every one of the tenant's requests is
 // accepted, and its p99 latency stays within twice that of a quiet run.
-TEST_F(TenantsE2E, AFloodOfMadeUpKeysDoesNotSlowDownARealTenant) {
+//
+// Quiet and flooded windows alternate, eight of each, and each side's p99 is
+// taken over all its windows, so that a slow moment of the disk or the machine
+// falls on both sides alike. The flood's clients run at a fixed rate and the
+// lowest CPU priority: in production they are on someone else's machine, and
+// here they share the gateway's two cores, so a client sending as fast as
+// curl can would measure the CPU it takes from the gateway, not the gateway.
+// (Unpaced, the cost per refusal is what bench/README reports.)
+TEST_F(TenantsUnderLoadE2E, AFloodOfMadeUpKeysDoesNotSlowDownARealTenant) {
   start();
-  auto tenant_run = [&](int first) {
-    std::vector<double> ms;
-    int refused = 0;
-    for (int i = 0; i < 300; ++i) {
+  constexpr int kRounds = 8;
+  constexpr int kTenantPerWindow = 150;
+  constexpr int kFloodPerRound = 2500;
+  constexpr int kFloodPerSecond = 4000;
+  int next_number = 0;
+  int refused = 0;
+  auto tenant_window = [&](std::vector<double>& ms) {
+    for (int i = 0; i < kTenantPerWindow; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       long status = 0;
-      gw_->json("POST", "/v1/messages", {{"to", "+9665" + std::to_string(10000000 + first + i)}, {"body", "x"}}, key_b_,
-                &status);
+      gw_->json("POST", "/v1/messages", {{"to", "+9665" + std::to_string(10000000 + next_number++)}, {"body", "x"}},
+                key_b_, &status);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       if (status != 202) ++refused;
     }
-    std::sort(ms.begin(), ms.end());
-    return std::make_pair(ms[ms.size() * 99 / 100], refused);
   };
-  const auto [quiet_p99, quiet_refused] = tenant_run(0);
-  ASSERT_EQ(quiet_refused, 0);
+  auto p99 = [](std::vector<double> ms) {
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() * 99 / 100];
+  };
 
-  std::atomic<bool> flooding{true};
+  std::vector<double> warm_up, quiet, flooded;
+  tenant_window(warm_up);  // connections, caches and the database pool
   std::atomic<int> flood_sent{0}, flood_401{0}, flood_503{0};
-  std::vector<std::thread> flood;
-  for (int t = 0; t < 4; ++t)
-    flood.emplace_back([&, t] {
-      for (int i = 0; i < 5000; ++i) {
-        char key[80];
-        std::snprintf(key, sizeof key, "brd_%08x%08x_%040d", t, i, i);
-        long status = 0;
-        gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key, &status);
-        ++flood_sent;
-        if (status == 401) ++flood_401;
-        if (status == 503) ++flood_503;
-      }
-    });
-  // The tenant's run starts once the flood is going.
-  ASSERT_TRUE(eventually([&] { return flood_sent.load() > 500; }, 60s));
-  const auto [flood_p99, flood_refused] = tenant_run(1000);
-  for (auto& t : flood) t.join();
-  flooding = false;
-  EXPECT_EQ(flood_refused, 0);
-  EXPECT_EQ(flood_401.load() + flood_503.load(), 20000);
+  std::mutex others_mutex;
+  std::map<std::string, int> others;  // any other answer, for the failure message
+  for (int round = 0; round < kRounds; ++round) {
+    tenant_window(quiet);
+    std::atomic<bool> window_done{false};
+    const int sent_before = flood_sent.load();
+    std::vector<std::thread> flood;
+    for (int t = 0; t < 4; ++t)
+      flood.emplace_back([&, t] {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+        auto next = std::chrono::steady_clock::now();
+        for (int i = 0; i < kFloodPerRound / 4 || !window_done; ++i) {
+          next += std::chrono::microseconds(4'000'000 / kFloodPerSecond);
+          std::this_thread::sleep_until(next);
+          char key[80];
+          std::snprintf(key, sizeof key, "brd_%02x%06x%08x_%040d", round, t, i, i);
+          auto resp = gw_->request("POST", "/v1/messages", R"({"to":"+966501234567","body":"x"})", key);
+          ++flood_sent;
+          if (resp.status == 401) {
+            ++flood_401;
+          } else if (resp.status == 503) {
+            ++flood_503;
+          } else {
+            std::lock_guard lock(others_mutex);
+            ++others[std::to_string(resp.status) + " " + resp.error_message];
+          }
+        }
+      });
+    // The tenant's window opens once the flood is going.
+    const bool going = eventually([&] { return flood_sent.load() - sent_before > 200; }, 60s);
+    tenant_window(flooded);
+    window_done = true;
+    for (auto& t : flood) t.join();
+    ASSERT_TRUE(going);
+  }
+  const double quiet_p99 = p99(quiet), flood_p99 = p99(flooded);
+  std::printf("tenant p99: quiet %.2f ms, during the flood %.2f ms; flood: %d sent, %d answered 401, %d 503\n",
+              quiet_p99, flood_p99, flood_sent.load(), flood_401.load(), flood_503.load());
+  EXPECT_EQ(refused, 0);
+  EXPECT_GE(flood_sent.load(), kRounds * kFloodPerRound);
+  EXPECT_EQ(flood_401.load() + flood_503.load(), flood_sent.load()) << ::testing::PrintToString(others);
   EXPECT_LE(flood_p99, 2 * quiet_p99) << "p99 " << flood_p99 << " ms under the flood, " << quiet_p99 << " ms quiet";
-  std::printf("tenant p99: quiet %.2f ms, during the flood %.2f ms; flood: %d answered 401, %d 503\n", quiet_p99,
-              flood_p99, flood_401.load(), flood_503.load());
-  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), "600");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), std::to_string(next_number));
 }
 
 TEST_F(TenantsE2E, MetricsCanRequireAToken) {

@@ -31,6 +31,10 @@ Result<CreatedApiKey> ApiKeys::add(ApiKeyRecord rec, const Tenant& tenant) {
   const std::string secret = random_hex(20);
   rec.secret_hash = OpenSslCrypto().sha256(secret);
   if (auto st = store_.add_api_key(rec); !st) return st.error();
+  {
+    std::lock_guard lock(mutex_);
+    if (directory_) directory_->insert(rec.key_id);
+  }
   return CreatedApiKey{std::string(kPrefix) + rec.key_id + "_" + secret, rec.key_id, tenant};
 }
 
@@ -77,15 +81,35 @@ Status ApiKeys::forget_changed() {
   if (!changes) return changes.error();
   const bool first = !changes_since_;
   changes_since_ = changes->as_of;
-  if (first) return {};
-  for (const auto& k : changes->keys) forget_key(k);
-  for (auto t : changes->tenants) forget_tenant(t);
+  if (!first) {
+    std::lock_guard lock(mutex_);
+    if (directory_)
+      for (const auto& k : changes->added) directory_->insert(k);
+  }
+  if (!first)
+    for (const auto& k : changes->keys) forget_key(k);
+  if (!first)
+    for (auto t : changes->tenants) forget_tenant(t);
+  // Loaded after the watermark is set: a key created meanwhile is in the list
+  // or in the next poll's, one revoked meanwhile leaves with the next poll.
+  if (!has_directory()) {
+    auto ids = store_.active_api_key_ids();
+    if (!ids) return ids.error();
+    std::lock_guard lock(mutex_);
+    directory_.emplace(std::make_move_iterator(ids->begin()), std::make_move_iterator(ids->end()));
+  }
   return {};
+}
+
+bool ApiKeys::has_directory() const {
+  std::lock_guard lock(mutex_);
+  return directory_.has_value();
 }
 
 void ApiKeys::forget_key(const std::string& key_id) {
   std::lock_guard lock(mutex_);
   known_.erase(key_id);
+  if (directory_) directory_->erase(key_id);
 }
 
 void ApiKeys::forget_tenant(TenantId tenant) {
@@ -109,7 +133,16 @@ Result<Principal> ApiKeys::verify(const ApiKeyRecord& record, std::string_view s
   return Principal{record.tenant_id, record.key_id, record.role, record.scopes, record.tenant_suspended};
 }
 
-std::optional<Result<Principal>> ApiKeys::authenticate_cached(std::string_view presented) {
+bool ApiKeys::take_lookup(std::chrono::steady_clock::time_point now) {
+  const double elapsed = std::chrono::duration<double>(now - tokens_at_).count();
+  tokens_at_ = now;
+  lookup_tokens_ = std::min<double>(kLookupsPerSecond, lookup_tokens_ + elapsed * kLookupsPerSecond);
+  if (lookup_tokens_ < 1) return false;
+  lookup_tokens_ -= 1;
+  return true;
+}
+
+std::optional<Result<Principal>> ApiKeys::from_memory(std::string_view presented, Lookup how) {
   auto p = split(presented);
   if (!p) return Result<Principal>(Error::not_found("the API key is not valid"));
   const auto now = std::chrono::steady_clock::now();
@@ -118,11 +151,26 @@ std::optional<Result<Principal>> ApiKeys::authenticate_cached(std::string_view p
     return verify(it->second.record, p->secret);
   if (auto it = unknown_.find(p->key_id); it != unknown_.end() && it->second > now)
     return Result<Principal>(Error::not_found("the API key is not valid"));
+  if (!directory_ || directory_->count(p->key_id)) return std::nullopt;
+  // Made up, or created on another node since the last poll.
+  if (how == Lookup::spend && granted_.erase(p->key_id)) return std::nullopt;
+  if (!take_lookup(now)) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return Result<Principal>(Error::unavailable("the API key cannot be checked now; try again shortly"));
+  }
+  if (how == Lookup::grant) {
+    if (granted_.size() >= 1024) granted_.clear();  // grants whose request never got to its lookup
+    granted_.insert(p->key_id);
+  }
   return std::nullopt;
 }
 
+std::optional<Result<Principal>> ApiKeys::authenticate_cached(std::string_view presented) {
+  return from_memory(presented, Lookup::grant);
+}
+
 Result<Principal> ApiKeys::authenticate(std::string_view presented) {
-  if (auto cached = authenticate_cached(presented)) return *cached;
+  if (auto cached = from_memory(presented, Lookup::spend)) return *cached;
   auto p = split(presented);  // well-formed, or the cache would have said
   auto found = store_.find_api_key(p->key_id);
   if (!found) return found.error();

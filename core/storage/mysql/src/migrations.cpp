@@ -301,6 +301,11 @@ CREATE TABLE provider_pace (
        {
            "ALTER TABLE tenants ADD COLUMN policy TEXT NULL",
        }},
+      {12,
+       "every node keeps the ids of all live keys, and each second reads the keys created since",
+       {
+           "ALTER TABLE api_keys ADD KEY ix_api_keys_created (created_at)",
+       }},
   };
   return all;
 }

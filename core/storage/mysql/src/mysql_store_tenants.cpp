@@ -213,9 +213,20 @@ Result<TenantStore::AuthChanges> MySqlStore::auth_changes_since(TimePoint since)
     const std::string from = "'" + format_db_time(since - std::chrono::seconds(1)) + "'";
     auto keys = c.query("SELECT id FROM api_keys WHERE revoked_at >= " + from);
     while (keys->next()) out.keys.push_back(keys->getString(1).asStdString());
+    auto added = c.query("SELECT id FROM api_keys WHERE created_at >= " + from + " AND revoked_at IS NULL");
+    while (added->next()) out.added.push_back(added->getString(1).asStdString());
     auto tenants = c.query("SELECT id FROM tenants WHERE changed_at >= " + from);
     while (tenants->next()) out.tenants.push_back(static_cast<TenantId>(tenants->getUInt(1)));
     return out;
+  });
+}
+
+Result<std::vector<std::string>> MySqlStore::active_api_key_ids() {
+  return run(*pool_, "active api keys", [&](DbConnection& c, int) {
+    std::vector<std::string> ids;
+    auto rs = c.query("SELECT id FROM api_keys WHERE revoked_at IS NULL");
+    while (rs->next()) ids.push_back(rs->getString(1).asStdString());
+    return ids;
   });
 }
 

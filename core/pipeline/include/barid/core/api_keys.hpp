@@ -5,14 +5,23 @@
 // keys are cached for `cache_ttl` (a revocation takes at most that long to
 // bite) so that the accept path does not query the database per request.
 // Key ids the database did not know are remembered apart, briefly and in a
-// bounded set of their own: a flood of made-up keys can neither evict the
-// real ones nor make every request ask the database.
+// bounded set of their own: a flood of made-up keys cannot evict the real ones.
+//
+// While `watch` runs, the node also holds the ids of every live key (the
+// directory: loaded once, then kept by the same poll that reads revocations).
+// An id outside it is made up, or was created on another node since the last
+// poll; only the second needs the database, so such ids are looked up within
+// a small budget per second, and past it answered `unavailable` (503, try
+// again) without asking: random keys at any rate cost the database nothing
+// more than the budget.
 
 #include <barid/core/message.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/store.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <thread>
 #include <optional>
@@ -20,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace barid::core {
 
@@ -61,12 +71,20 @@ class ApiKeys {
   void forget_tenant(TenantId tenant);
 
   // The tenant a presented key belongs to; not_found for a key that is
-  // malformed, unknown, revoked or wrong. May ask the database.
+  // malformed, unknown, revoked or wrong; unavailable when only the database
+  // could tell and the lookup budget is spent. May ask the database.
   Result<Principal> authenticate(std::string_view presented);
-  // The same from the caches alone, never waiting on the database: nullopt
-  // when only the database can tell (then call authenticate where waiting
-  // is allowed).
+  // The same from memory alone, never waiting on the database: nullopt when
+  // only the database can tell (then call authenticate where waiting is
+  // allowed: the lookup granted here is not charged twice).
   std::optional<Result<Principal>> authenticate_cached(std::string_view presented);
+
+  // Database lookups of ids outside the directory allowed per second.
+  static constexpr int kLookupsPerSecond = 50;
+  // Lookups refused for want of budget, since start.
+  std::uint64_t lookups_refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
+  // Whether the directory of live key ids is loaded (watch is running).
+  bool has_directory() const;
 
  private:
   struct Known {
@@ -78,6 +96,10 @@ class ApiKeys {
     std::string_view secret;
   };
   static std::optional<Presented> split(std::string_view presented);
+  // A grant is made by the reactor's check and spent by the lookup after it.
+  enum class Lookup { grant, spend };
+  std::optional<Result<Principal>> from_memory(std::string_view presented, Lookup how);
+  bool take_lookup(std::chrono::steady_clock::time_point now);  // under mutex_
   static Result<Principal> verify(const ApiKeyRecord& record, std::string_view secret);
 
   Result<CreatedApiKey> add(ApiKeyRecord rec, const Tenant& tenant);
@@ -89,9 +111,14 @@ class ApiKeys {
   std::condition_variable watch_cv_;
   bool stopping_ = false;
   std::thread watcher_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, Known> known_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // key id -> forget at
+  std::optional<std::unordered_set<std::string>> directory_;  // live key ids, while watched
+  std::unordered_set<std::string> granted_;                   // ids granted a lookup, not yet looked up
+  double lookup_tokens_ = kLookupsPerSecond;
+  std::chrono::steady_clock::time_point tokens_at_{};
+  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace barid::core

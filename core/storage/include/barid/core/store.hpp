@@ -48,15 +48,18 @@ class TenantStore {
   // Revokes it now (a revoked key stays revoked); the key as it is after, or
   // nullopt when there is no such key.
   virtual Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) = 0;
-  // Keys revoked and tenants suspended or resumed since `since` (the
-  // database's clock), for the key caches of every node; `as_of` is the next
-  // `since`.
+  // Keys revoked, keys created (and not revoked) and tenants suspended or
+  // resumed since `since` (the database's clock), for the key caches of every
+  // node; `as_of` is the next `since`.
   struct AuthChanges {
     std::vector<std::string> keys;
+    std::vector<std::string> added;
     std::vector<TenantId> tenants;
     TimePoint as_of{};
   };
   virtual Result<AuthChanges> auth_changes_since(TimePoint since) = 0;
+  // The ids of every key that is not revoked.
+  virtual Result<std::vector<std::string>> active_api_key_ids() = 0;
 
   virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
                                         std::optional<int> retention_days) = 0;

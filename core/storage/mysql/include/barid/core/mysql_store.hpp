@@ -36,6 +36,7 @@ class MySqlStore final : public Store {
   Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) override;
   Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) override;
   Result<AuthChanges> auth_changes_since(TimePoint since) override;
+  Result<std::vector<std::string>> active_api_key_ids() override;
 
   Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) override;
 
