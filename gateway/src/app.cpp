@@ -48,6 +48,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
                                                         c.retry.max_attempts);
   app->catalog_ = std::make_unique<core::TemplateCatalog>(store, store, c.template_cache_ttl);
   app->policy_ = std::make_unique<core::AcceptPolicy>(store, *app->catalog_, c.limits);
+  app->policy_->set_pricing([raw = app.get()](sdk::Channel ch) { return raw->price_per_segment(ch); });
   app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
   if (c.dispatch_enabled) {
     app->dispatcher_ = std::make_unique<core::Dispatcher>(store, app->providers_, dispatch, c.retry);

@@ -53,15 +53,6 @@ Result<std::string> interpolate(const std::string& value, const std::string& key
   return out;
 }
 
-std::optional<std::int64_t> parse_money(const std::string& text) {
-  static const std::regex re("([0-9]{1,12})(?:\\.([0-9]{1,6}))?");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) return std::nullopt;
-  std::string frac = m[2].matched ? m[2].str() : "";
-  frac.resize(6, '0');
-  return std::stoll(m[1].str()) * 1000000 + std::stoll(frac);
-}
-
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
   // At most nine digits: a billion days still fits in milliseconds.
   static const std::regex re("\\s*([0-9]{1,9})\\s*(ms|s|m|h|d)\\s*");

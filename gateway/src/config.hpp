@@ -5,6 +5,7 @@
 
 #include "client_address.hpp"
 
+#include <barid/core/money.hpp>
 #include <barid/core/dispatcher.hpp>
 #include <barid/core/http_client.hpp>
 #include <barid/core/intake.hpp>
@@ -101,8 +102,7 @@ std::string public_url_warning(const GatewayConfig& config);
 
 // "500ms", "2s", "5m", "1h", "1d"
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
-// "0.0075" -> 7500 (millionths); at most six decimals
-std::optional<std::int64_t> parse_money(const std::string& text);
+using core::parse_money;  // "0.0075" -> 7500 (millionths)
 
 // Replaces ${VAR} and ${VAR:-default}; an unset VAR without a default is an
 // error naming `key`.

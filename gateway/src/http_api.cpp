@@ -116,6 +116,7 @@ void HttpApi::Routes::run(Handler h, const Rest::Request& request, Reply& reply)
 
 void HttpApi::Routes::send_error(Reply& reply, const core::Error& e) {
   if (e.kind == core::ErrorKind::internal) core::log_error("http", e.message);
+  if (e.retry_after_s > 0) reply.header("Retry-After", std::to_string(e.retry_after_s));
   reply.send_problem(problem_for(e));
 }
 
@@ -234,10 +235,12 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/v1/settings", wrap(&R::get_settings, Where::pool_with_key));
   Put(router, "/v1/settings", wrap(&R::put_settings, Where::pool_with_key));
   Get(router, "/v1/audit", wrap(&R::audit_log, Where::pool_with_key));
+  Get(router, "/v1/usage", wrap(&R::usage, Where::pool_with_key));
   Get(router, "/v1/admin/providers", wrap(&R::admin_providers, Where::pool_with_key));
   Post(router, "/v1/admin/tenants", wrap(&R::admin_create_tenant, Where::pool_with_key));
   Get(router, "/v1/admin/tenants", wrap(&R::admin_list_tenants, Where::pool_with_key));
   Get(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_get_tenant, Where::pool_with_key));
+  Get(router, "/v1/admin/tenants/:tenant/usage", wrap(&R::admin_tenant_usage, Where::pool_with_key));
   Put(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_put_tenant, Where::pool_with_key));
   Post(router, "/v1/admin/tenants/:tenant/suspend", wrap(&R::admin_suspend_tenant, Where::pool_with_key));
   Post(router, "/v1/admin/tenants/:tenant/resume", wrap(&R::admin_resume_tenant, Where::pool_with_key));

@@ -13,14 +13,6 @@ json time_or_null(const std::optional<core::TimePoint>& t) {
 json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 }  // namespace
 
-std::string money_text(std::int64_t micros) {
-  const bool negative = micros < 0;
-  const unsigned long long v = negative ? static_cast<unsigned long long>(-micros) : static_cast<unsigned long long>(micros);
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%s%llu.%06llu", negative ? "-" : "", v / 1000000, v % 1000000);
-  return buf;
-}
-
 json message_json(const core::Message& m) {
   json j;
   j["id"] = m.id.str();
@@ -96,6 +88,10 @@ Problem problem_for(const core::Error& e) {
       return problem(409, "conflict", "The request conflicts with the resource's state", e.message);
     case core::ErrorKind::unavailable:
       return problem(503, "unavailable", "Temporarily unavailable", e.message);
+    case core::ErrorKind::quota:
+      return problem(429, "quota-exceeded", "Quota reached", e.message);
+    case core::ErrorKind::spend_cap:
+      return problem(402, "spend-cap-reached", "Spend cap reached", e.message);
     case core::ErrorKind::internal:
       break;
   }

@@ -2,6 +2,7 @@
 // JSON shapes of the API's resources and errors (application/problem+json,
 // RFC 9457, with the offending field).
 
+#include <barid/core/money.hpp>
 #include <barid/core/message.hpp>
 #include <barid/core/result.hpp>
 
@@ -13,7 +14,7 @@ namespace barid::gateway {
 
 nlohmann::json message_json(const core::Message& m);
 nlohmann::json event_json(const core::MessageEvent& e);
-std::string money_text(std::int64_t micros);  // 7500 -> "0.007500"
+using core::money_text;  // 7500 -> "0.007500"
 
 struct Problem {
   int status = 500;

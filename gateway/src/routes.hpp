@@ -96,6 +96,9 @@ struct HttpApi::Routes {
   void admin_list_keys(const Pistache::Rest::Request&, Reply&);
   void admin_revoke_key(const Pistache::Rest::Request&, Reply&);
   void admin_run_job(const Pistache::Rest::Request&, Reply&);
+  void admin_tenant_usage(const Pistache::Rest::Request&, Reply&);
+  void usage(const Pistache::Rest::Request&, Reply&);
+  void send_usage(Reply& reply, const core::Tenant& tenant);
   void get_settings(const Pistache::Rest::Request&, Reply&);
   void put_settings(const Pistache::Rest::Request&, Reply&);
   void audit_log(const Pistache::Rest::Request&, Reply&);

@@ -7,6 +7,7 @@
 #include <barid/core/tenant_policy.hpp>
 
 #include <algorithm>
+#include <set>
 #include <limits>
 
 namespace barid::gateway {
@@ -110,7 +111,8 @@ void HttpApi::Routes::admin_get_tenant(const Rest::Request& request, Reply& repl
 
 // PUT /v1/admin/tenants/{tenant}: what the tenant may send, replaced as a
 // whole ({"allowed_senders", "default_senders", "allowed_provider_templates",
-// "allowed_countries"}; a rule left out restricts nothing).
+// "allowed_countries", "quotas", "spend_cap"}; a rule left out restricts
+// nothing).
 void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& reply) {
   auto op = authenticate_operator(request, reply);
   if (!op) return;
@@ -119,10 +121,24 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
   auto body = json_body(request, reply);
   if (!body) return;
   JsonReader r(*body);
-  if (auto st = r.only({"allowed_senders", "default_senders", "allowed_provider_templates", "allowed_countries"}); !st)
+  if (auto st = r.only({"allowed_senders", "default_senders", "allowed_provider_templates", "allowed_countries",
+                        "quotas", "spend_cap"});
+      !st)
     return send_error(reply, st.error());
   auto policy = core::policy_from_json(*body);
   if (!policy) return send_error(reply, policy.error());
+  if (policy->spend_cap) {
+    // The cap counts estimated costs, which exist only in the currencies
+    // that instances are priced in.
+    std::set<std::string> priced;
+    for (const auto& p : app.config().providers)
+      if (p.price_per_segment) priced.insert(p.price_per_segment->currency);
+    if (!priced.count(policy->spend_cap->currency))
+      return send_error(reply, core::Error::invalid("spend_cap.currency",
+                                                    "no provider instance is priced in " + policy->spend_cap->currency +
+                                                        " (providers.<instance>.price), so nothing would count "
+                                                        "against this cap"));
+  }
   if (auto saved = app.store().set_tenant_policy(t->id, *policy); !saved) return send_error(reply, saved.error());
   // This node at once; the others within messaging.template_cache_ttl.
   app.catalog().invalidate_tenant(t->id);
@@ -225,6 +241,58 @@ void HttpApi::Routes::admin_run_job(const Rest::Request& request, Reply& reply) 
     return reply.send_problem(
         problem(404, "not-found", "Not found", "no job named '" + name + "' (or it is not enabled in the configuration)"));
   reply.send_json(200, json{{"job", name}, {"result", *result}});
+}
+
+// GET /v1/admin/tenants/{tenant}/usage
+void HttpApi::Routes::admin_tenant_usage(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  auto t = tenant_param(request, reply);
+  if (!t) return;
+  send_usage(reply, *t);
+}
+
+// GET /v1/usage: the calling tenant's own.
+void HttpApi::Routes::usage(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply, core::Scope::read);
+  if (!principal) return;
+  auto t = app.store().find_tenant(principal->tenant_id);
+  if (!t) return send_error(reply, t.error());
+  if (!*t) return send_error(reply, core::Error::not_found("the tenant is gone"));
+  send_usage(reply, **t);
+}
+
+void HttpApi::Routes::send_usage(Reply& reply, const core::Tenant& t) {
+  auto u = app.store().usage(t.id);
+  if (!u) return send_error(reply, u.error());
+  const core::TenantPolicy& p = t.policy;
+  auto period = [](const core::UsagePeriod& up, const std::optional<std::int64_t>& quota) {
+    json costs = json::array();
+    for (const auto& [currency, micros] : up.cost_micros_by_currency)
+      costs.push_back({{"amount", money_text(micros)}, {"currency", currency}});
+    return json{{"start", up.start},
+                {"messages", up.messages},
+                {"segments", up.segments},
+                {"estimated_cost", costs},
+                {"quota", quota ? json(*quota) : json(nullptr)},
+                {"remaining", quota ? json(std::max<std::int64_t>(0, *quota - up.messages)) : json(nullptr)}};
+  };
+  json month = period(u->month, p.quotas.messages_per_month);
+  if (p.spend_cap) {
+    const auto spent = u->month.cost_micros_by_currency.count(p.spend_cap->currency)
+                           ? u->month.cost_micros_by_currency.at(p.spend_cap->currency)
+                           : 0;
+    month["spend_cap"] = {{"amount", money_text(p.spend_cap->micros)},
+                          {"currency", p.spend_cap->currency},
+                          {"remaining", money_text(std::max<std::int64_t>(0, p.spend_cap->micros - spent))}};
+  } else {
+    month["spend_cap"] = nullptr;
+  }
+  reply.send_json(200, json{{"tenant_id", t.id},
+                            {"tenant", t.name},
+                            {"day", period(u->day, p.quotas.messages_per_day)},
+                            {"month", month},
+                            {"sends_per_second",
+                             p.quotas.sends_per_second ? json(*p.quotas.sends_per_second) : json(nullptr)}});
 }
 
 }  // namespace barid::gateway

@@ -126,6 +126,9 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
                                          ")",
                                      "Idempotency-Key"));
         return;
+      case core::InsertOutcome::Kind::over_quota:
+      case core::InsertOutcome::Kind::over_spend_cap:
+        return send_error(*shared, core::limit_error(*r));
       case core::InsertOutcome::Kind::duplicate:
         shared->header("Idempotent-Replayed", "true");
         [[fallthrough]];

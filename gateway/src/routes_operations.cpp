@@ -363,7 +363,7 @@ void HttpApi::Routes::metrics(const Rest::Request& request, Reply& reply) {
   };
   const auto intake = app.writer().stats();
   counter("barid_intake_stored_total", "Messages committed by the accept path (suppressed included).", intake.stored);
-  counter("barid_intake_refused_total", "Messages refused by templates or validation after queueing.", intake.refused);
+  counter("barid_intake_refused_total", "Messages refused after queueing: templates, the tenant's rules, quotas or spend cap.", intake.refused);
   counter("barid_intake_failed_total", "Messages answered 503 because the database failed.", intake.failed);
   counter("barid_intake_batches_total", "Accept-path transactions (group commits).", intake.batches);
   gauge("barid_intake_pending", "Messages waiting for their commit.", static_cast<double>(app.writer().pending()));

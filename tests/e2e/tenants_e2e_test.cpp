@@ -31,6 +31,7 @@ providers:
   mock-sms:
     plugin: mock
     config: {channel: sms, delivered_after_ms: "50"}
+    price: {per_segment: "0.05", currency: USD}
 routing:
   sms: {provider: mock-sms}
 dispatch: {poll_interval: 50ms, lease: 30s}
@@ -357,6 +358,85 @@ TEST_F(AdminE2E, TenantsSeeTheirChannelsNotTheOperatorsConfiguration) {
 // An operator gives a clinic its senders, provider templates and
 // destination countries: anything else is refused, naming the field, and
 // the other clinic is not affected.
+// Quotas answer 429 with Retry-After, the spend cap 402; the usage figures
+// are what was accepted; the other clinic is not touched.
+TEST_F(AdminE2E, QuotasAndTheSpendCapStopATenantAndUsageShowsWhy) {
+  auto send = [&](const std::string& key, const std::string& body, int n = 0) {
+    auto r = gw_->request("POST", "/v1/messages",
+                          json{{"to", "+9665012345" + std::to_string(10 + n)}, {"body", body}}.dump(), key);
+    return r;
+  };
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a", {{"quotas", {{"messages_per_day", 3}}}}, 200);
+  EXPECT_EQ(t["quotas"]["messages_per_day"], 3);
+  EXPECT_EQ(t["quotas"]["messages_per_month"], nullptr);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(send(key_a_, "Appointment reminder", i).status, 202);
+  auto refused = send(key_a_, "Appointment reminder", 3);
+  EXPECT_EQ(refused.status, 429);
+  auto problem = json::parse(refused.body);
+  EXPECT_EQ(problem["type"], "urn:barid:problem:quota-exceeded");
+  EXPECT_NE(problem["detail"].get<std::string>().find("daily quota of 3"), std::string::npos) << refused.body;
+  const std::string retry_after = refused.header("Retry-After");
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GT(std::stoi(retry_after), 0);
+  EXPECT_LE(std::stoi(retry_after), 86400);
+  // A bulk that does not fit is refused whole.
+  long status = 0;
+  gw_->json("POST", "/v1/messages/bulk", {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}},
+            key_a_, &status);
+  EXPECT_EQ(status, 429);
+  // The other clinic sends on.
+  EXPECT_EQ(send(key_b_, "Appointment reminder").status, 202);
+
+  auto usage = gw_->json("GET", "/v1/usage", nullptr, key_a_, &status);
+  ASSERT_EQ(status, 200) << usage.dump();
+  EXPECT_EQ(usage["tenant"], "clinic-a");
+  EXPECT_EQ(usage["day"]["messages"], 3);
+  EXPECT_EQ(usage["day"]["segments"], 3);
+  EXPECT_EQ(usage["day"]["quota"], 3);
+  EXPECT_EQ(usage["day"]["remaining"], 0);
+  EXPECT_EQ(usage["month"]["messages"], 3);
+  EXPECT_EQ(usage["month"]["estimated_cost"], (json{{{"amount", "0.150000"}, {"currency", "USD"}}}));
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = (SELECT id FROM tenants WHERE name = "
+                       "'clinic-a')"),
+            "3");
+  // The operator sees the same.
+  auto seen = admin("GET", "/v1/admin/tenants/clinic-a/usage", nullptr, 200);
+  EXPECT_EQ(seen["day"], usage["day"]);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/clinic-b/usage", nullptr, 200)["day"]["messages"], 1);
+
+  // A monthly spend cap: 0.05 USD a segment, capped at 0.25: two more
+  // one-segment messages fit (0.15 + 0.10), the next does not.
+  admin("PUT", "/v1/admin/tenants/clinic-a", {{"spend_cap", {{"amount", "0.25"}, {"currency", "USD"}}}}, 200);
+  ASSERT_EQ(send(key_a_, "Appointment reminder", 4).status, 202);
+  ASSERT_EQ(send(key_a_, "Appointment reminder", 5).status, 202);
+  auto capped = send(key_a_, "Appointment reminder", 6);
+  EXPECT_EQ(capped.status, 402) << capped.body;
+  EXPECT_EQ(json::parse(capped.body)["type"], "urn:barid:problem:spend-cap-reached");
+  usage = gw_->json("GET", "/v1/usage", nullptr, key_a_, &status);
+  EXPECT_EQ(usage["month"]["messages"], 5);
+  EXPECT_EQ(usage["month"]["spend_cap"]["remaining"], "0.000000");
+  EXPECT_EQ(usage["day"]["quota"], nullptr);  // the PUT replaced the rules: no quota now
+
+  // Sends per second, on this node.
+  admin("PUT", "/v1/admin/tenants/clinic-b", {{"quotas", {{"sends_per_second", 1}}}}, 200);
+  EXPECT_EQ(send(key_b_, "Appointment reminder", 1).status, 202);
+  auto fast = send(key_b_, "Appointment reminder", 2);
+  EXPECT_EQ(fast.status, 429) << fast.body;
+  EXPECT_EQ(fast.header("Retry-After"), "1");
+
+  // What the operator may set.
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"quotas", {{"messages_per_day", -1}}}}, 422)["field"],
+            "quotas.messages_per_day");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"quotas", {{"per_hour", 5}}}}, 422)["field"],
+            "quotas.per_hour");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"spend_cap", {{"amount", "ten"}, {"currency", "USD"}}}},
+                  422)["field"],
+            "spend_cap.amount");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"spend_cap", {{"amount", "10"}, {"currency", "EUR"}}}},
+                  422)["field"],
+            "spend_cap.currency");
+}
+
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
   auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
                  {{"allowed_senders", {{"sms", {"CLINIC-A", "+15017122661"}}}},

@@ -1,5 +1,6 @@
 #include <barid/core/tenant_policy.hpp>
 
+#include <barid/core/money.hpp>
 #include <barid/core/phone.hpp>
 
 namespace barid::core {
@@ -10,10 +11,18 @@ json to_json(const TenantPolicy& p) {
   json senders = json::object(), defaults = json::object();
   for (const auto& [ch, list] : p.allowed_senders) senders[std::string(sdk::to_string(ch))] = list;
   for (const auto& [ch, s] : p.default_senders) defaults[std::string(sdk::to_string(ch))] = s;
+  auto limit = [](const auto& v) { return v ? json(*v) : json(nullptr); };
   return json{{"allowed_senders", senders},
               {"default_senders", defaults},
               {"allowed_provider_templates", p.allowed_provider_templates},
-              {"allowed_countries", p.allowed_countries}};
+              {"allowed_countries", p.allowed_countries},
+              {"quotas",
+               {{"messages_per_day", limit(p.quotas.messages_per_day)},
+                {"messages_per_month", limit(p.quotas.messages_per_month)},
+                {"sends_per_second", limit(p.quotas.sends_per_second)}}},
+              {"spend_cap", p.spend_cap ? json{{"amount", money_text(p.spend_cap->micros)},
+                                               {"currency", p.spend_cap->currency}}
+                                        : json(nullptr)}};
 }
 
 namespace {
@@ -37,6 +46,51 @@ Result<sdk::Channel> channel_key(const std::string& key, const std::string& fiel
   auto ch = sdk::channel_from_string(key);
   if (!ch || *ch == sdk::Channel::email) return Error::invalid(field + "." + key, "'" + key + "' is not sms or whatsapp");
   return *ch;
+}
+
+Result<std::optional<std::int64_t>> limit_value(const json& j, const std::string& field, std::int64_t max) {
+  if (j.is_null()) return std::optional<std::int64_t>();
+  if (!j.is_number_integer() || j.get<std::int64_t>() < 0 || j.get<std::int64_t>() > max)
+    return Error::invalid(field, "a whole number from 0 to " + std::to_string(max) + ", or null for no limit");
+  return std::optional<std::int64_t>(j.get<std::int64_t>());
+}
+
+Result<TenantQuotas> quotas_from_json(const json& j) {
+  TenantQuotas q;
+  if (!j.is_object()) return Error::invalid("quotas", "an object with messages_per_day, messages_per_month, sends_per_second");
+  for (const auto& [key, value] : j.items()) {
+    const std::string field = "quotas." + key;
+    if (key == "messages_per_day" || key == "messages_per_month") {
+      auto v = limit_value(value, field, 1'000'000'000'000);
+      if (!v) return v.error();
+      (key == "messages_per_day" ? q.messages_per_day : q.messages_per_month) = *v;
+    } else if (key == "sends_per_second") {
+      auto v = limit_value(value, field, 100'000);
+      if (!v) return v.error();
+      if (*v && **v == 0) return Error::invalid(field, "at least 1 (suspend the tenant to stop its sends)");
+      if (*v) q.sends_per_second = static_cast<int>(**v);
+    } else {
+      return Error::invalid(field, "unknown quota; use messages_per_day, messages_per_month or sends_per_second");
+    }
+  }
+  return q;
+}
+
+Result<std::optional<sdk::Money>> spend_cap_from_json(const json& j) {
+  if (j.is_null()) return std::optional<sdk::Money>();
+  if (!j.is_object()) return Error::invalid("spend_cap", "an object {\"amount\": \"250.00\", \"currency\": \"USD\"}, or null");
+  for (const auto& [key, value] : j.items())
+    if (key != "amount" && key != "currency") return Error::invalid("spend_cap." + key, "unknown field");
+  auto amount = j.find("amount");
+  if (amount == j.end()) return Error::invalid("spend_cap.amount", "is required");
+  std::optional<std::int64_t> micros;
+  if (amount->is_string()) micros = parse_money(amount->get<std::string>());
+  else if (amount->is_number()) micros = parse_money(amount->dump());  // 250 or 250.5, as written
+  if (!micros) return Error::invalid("spend_cap.amount", "an amount such as \"250.00\" (at most six decimals)");
+  auto currency = j.find("currency");
+  if (currency == j.end() || !currency->is_string() || !is_currency_code(currency->get<std::string>()))
+    return Error::invalid("spend_cap.currency", "an ISO 4217 code such as USD or SAR");
+  return std::optional<sdk::Money>(sdk::Money{*micros, currency->get<std::string>()});
 }
 
 }  // namespace
@@ -80,6 +134,16 @@ Result<TenantPolicy> policy_from_json(const json& j) {
       if (!PhoneNormalizer::is_known_region(c))
         return Error::invalid("allowed_countries", "'" + c + "' is not an ISO 3166-1 alpha-2 region");
     p.allowed_countries = std::move(*list);
+  }
+  if (auto it = j.find("quotas"); it != j.end() && !it->is_null()) {
+    auto q = quotas_from_json(*it);
+    if (!q) return q.error();
+    p.quotas = *q;
+  }
+  if (auto it = j.find("spend_cap"); it != j.end()) {
+    auto cap = spend_cap_from_json(*it);
+    if (!cap) return cap.error();
+    p.spend_cap = *cap;
   }
   return p;
 }

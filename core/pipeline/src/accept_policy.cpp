@@ -48,7 +48,23 @@ void TemplateCatalog::invalidate_tenant(TenantId tenant) {
   tenants_.erase(tenant);
 }
 
-Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMessage>& batch) {
+bool AcceptPolicy::take_send(TenantId tenant, int per_second) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(buckets_mutex_);
+  auto [it, fresh] = buckets_.try_emplace(tenant);
+  Bucket& b = it->second;
+  if (fresh) {
+    b.tokens = per_second;
+  } else {
+    b.tokens = std::min<double>(per_second, b.tokens + std::chrono::duration<double>(now - b.at).count() * per_second);
+  }
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMessage>& batch, bool single_sends) {
   std::vector<std::optional<Error>> out(batch.size());
 
   // What is known about the batch's recipients, per tenant.
@@ -137,7 +153,8 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
 
     // The operator's rules for this tenant: senders, provider templates
     // (its stored templates' too), destination countries.
-    if (auto st = apply_policy(policies[m.tenant_id], m); !st) {
+    const TenantPolicy& policy = policies[m.tenant_id];
+    if (auto st = apply_policy(policy, m); !st) {
       out[i] = st.error();
       continue;
     }
@@ -146,6 +163,23 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       m.status = MessageStatus::suppressed;
       m.status_reason = *reason;
     }
+
+    // The tenant's limits: sends a second here; the daily and monthly quotas
+    // and the spend cap in the store, against the usage of every node.
+    if (single_sends && policy.quotas.sends_per_second && !take_send(m.tenant_id, *policy.quotas.sends_per_second)) {
+      out[i] = Error::quota("more than " + std::to_string(*policy.quotas.sends_per_second) +
+                                " sends a second (this tenant's sends_per_second)",
+                            1);
+      continue;
+    }
+    m.charge = UsageCharge{};
+    if (auto price = pricing_ ? pricing_(m.channel) : std::nullopt) {
+      m.charge.cost_micros = price->micros * m.segments.segments;
+      m.charge.currency = price->currency;
+    }
+    m.charge.day_limit = policy.quotas.messages_per_day;
+    m.charge.month_limit = policy.quotas.messages_per_month;
+    m.charge.spend_cap = policy.spend_cap;
   }
   return out;
 }

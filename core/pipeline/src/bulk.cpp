@@ -50,7 +50,7 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
     index_of.push_back(i);
   }
 
-  auto verdicts = policy_.apply(messages);
+  auto verdicts = policy_.apply(messages, /*single_sends=*/false);
   if (!verdicts) return verdicts.error();
   std::vector<NewMessage> to_store;
   to_store.reserve(messages.size());

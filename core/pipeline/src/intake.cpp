@@ -27,6 +27,11 @@ Status check_text(std::string_view field, std::string_view value, std::size_t ma
 
 }  // namespace
 
+Error limit_error(const InsertOutcome& o) {
+  return o.kind == InsertOutcome::Kind::over_quota ? Error::quota(o.limit_detail, o.retry_after_s)
+                                                   : Error::spend_cap(o.limit_detail, o.retry_after_s);
+}
+
 Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenant, const Actor& actor,
                                           const std::set<sdk::Channel>& routable) const {
   NewMessage m;
@@ -228,10 +233,17 @@ void IntakeWriter::loop() {
     if (to_store.empty()) continue;
     auto outcomes = store_.insert_messages(to_store);
     if (outcomes) {
-      stored_ += to_store.size();
       ++batches_;
-      for (std::size_t k = 0; k < stored_index.size(); ++k)
-        items[stored_index[k]].done(Result<InsertOutcome>((*outcomes)[k]));
+      for (std::size_t k = 0; k < stored_index.size(); ++k) {
+        const InsertOutcome& o = (*outcomes)[k];
+        if (o.kind == InsertOutcome::Kind::over_quota || o.kind == InsertOutcome::Kind::over_spend_cap) {
+          ++refused_;
+          items[stored_index[k]].done(Result<InsertOutcome>(limit_error(o)));
+        } else {
+          ++stored_;
+          items[stored_index[k]].done(Result<InsertOutcome>(o));
+        }
+      }
       if (on_committed_) on_committed_();
       continue;
     }
@@ -252,7 +264,11 @@ void IntakeWriter::loop() {
     for (std::size_t k = 0; k < to_store.size(); ++k) {
       auto one = store_.insert_messages({to_store[k]});
       auto& item = items[stored_index[k]];
-      if (one) {
+      if (one && (one->at(0).kind == InsertOutcome::Kind::over_quota ||
+                  one->at(0).kind == InsertOutcome::Kind::over_spend_cap)) {
+        ++refused_;
+        item.done(Result<InsertOutcome>(limit_error(one->at(0))));
+      } else if (one) {
         ++stored_;
         any = true;
         item.done(Result<InsertOutcome>(one->at(0)));

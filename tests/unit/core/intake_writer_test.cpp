@@ -29,7 +29,17 @@ class RecordingMessageStore final : public MessageStore {
     for (const auto& m : batch)
       if (m.to == poison) return Error::internal("insert messages: Incorrect string value (MySQL error 1366)");
     std::vector<InsertOutcome> out;
-    for (const auto& m : batch) out.push_back({InsertOutcome::Kind::inserted, m.id, m.status, {}});
+    for (const auto& m : batch) {
+      InsertOutcome o;
+      o.id = m.id;
+      o.status = m.status;
+      if (m.to == over_quota) {
+        o.kind = InsertOutcome::Kind::over_quota;
+        o.limit_detail = "the daily quota of 1 messages is reached";
+        o.retry_after_s = 3600;
+      }
+      out.push_back(o);
+    }
     return out;
   }
   void hold_first() { hold_first_ = true; }
@@ -50,6 +60,7 @@ class RecordingMessageStore final : public MessageStore {
   std::vector<std::size_t> batches;
   bool fail = false;
   std::string poison;  // a message to this number is refused, and the batch with it
+  std::string over_quota;  // a message to this number is over its tenant's quota
 
   // Not used by the writer.
   Result<std::optional<Message>> find_message(TenantId, const MessageId&) override { return unused(); }
@@ -155,6 +166,26 @@ TEST(IntakeWriterTest, ABatchWithARowTheDatabaseRefusesFailsThatRequestAlone) {
   writer.stop();
   EXPECT_EQ(writer.stats().stored, 3u);
   EXPECT_EQ(writer.stats().failed, 1u);
+}
+
+TEST(IntakeWriterTest, AMessageOverItsTenantsQuotaIsAnsweredWithTheLimitAndWhenToRetry) {
+  RecordingMessageStore store;
+  store.over_quota = "+966509999998";
+  IntakeWriter writer(store, nullptr, {1, 500, 1000}, [] {});
+  std::promise<Result<InsertOutcome>> refused, stored;
+  NewMessage over = message();
+  over.to = store.over_quota;
+  ASSERT_TRUE(writer.submit(over, [&](const Result<InsertOutcome>& r) { refused.set_value(r); }));
+  ASSERT_TRUE(writer.submit(message(), [&](const Result<InsertOutcome>& r) { stored.set_value(r); }));
+  auto r = refused.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::quota);
+  EXPECT_EQ(r.error().retry_after_s, 3600);
+  EXPECT_EQ(r.error().message, "the daily quota of 1 messages is reached");
+  EXPECT_TRUE(stored.get_future().get().ok());
+  writer.stop();
+  EXPECT_EQ(writer.stats().refused, 1u);
+  EXPECT_EQ(writer.stats().stored, 1u);
 }
 
 TEST(IntakeWriterTest, StopStoresWhatWasQueuedAndAFullQueueSaysSo) {

@@ -306,6 +306,25 @@ CREATE TABLE provider_pace (
        {
            "ALTER TABLE api_keys ADD KEY ix_api_keys_created (created_at)",
        }},
+      {13,
+       "what each tenant sent today and this month, for its quotas, spend cap and GET /v1/usage",
+       {
+           // One tenant's commits spread over `slot` rows, so that two
+           // writers do not wait for each other's row; a tenant with limits
+           // locks its row in `tenants` while it checks and counts.
+           R"sql(
+CREATE TABLE tenant_usage (
+  tenant_id INT UNSIGNED NOT NULL,
+  period CHAR(1) CHARACTER SET ascii NOT NULL,
+  period_start DATE NOT NULL,
+  slot TINYINT UNSIGNED NOT NULL,
+  currency CHAR(3) CHARACTER SET ascii NOT NULL DEFAULT '',
+  messages BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  segments BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  cost_micros BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant_id, period, period_start, slot, currency)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
   };
   return all;
 }

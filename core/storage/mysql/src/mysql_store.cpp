@@ -165,6 +165,8 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
     }
   }
 
+  charge_usage(c, batch, out, stored_before);
+
   std::vector<std::string> events;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;

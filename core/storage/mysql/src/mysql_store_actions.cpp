@@ -165,7 +165,16 @@ Result<Store::BatchInsert> MySqlStore::insert_batch(const Batch& batch, const st
         "," + std::to_string(batch.rejected) + "," + q_or_null(c, batch.idempotency_key) + "," +
         (batch.request_hash.empty() ? "NULL" : hex_literal(batch.request_hash)) + "," + q(c, truncate(batch.actor, 64)) +
         ",UTC_TIMESTAMP(6))");
-    insert_message_rows(c, messages, std::vector<char>(messages.size(), 0));
+    auto outcomes = insert_message_rows(c, messages, std::vector<char>(messages.size(), 0));
+    // A bulk is taken whole or not at all: its counts are the batch's.
+    for (const auto& o : outcomes) {
+      if (o.kind != InsertOutcome::Kind::over_quota && o.kind != InsertOutcome::Kind::over_spend_cap) continue;
+      c.rollback();
+      error = o.kind == InsertOutcome::Kind::over_quota
+                  ? Error::quota(o.limit_detail + "; the bulk was not accepted", o.retry_after_s)
+                  : Error::spend_cap(o.limit_detail + "; the bulk was not accepted", o.retry_after_s);
+      return {batch, false};
+    }
     auto b = existing("id = " + hex_literal(batch.id.raw()));
     c.commit();
     return {b.value_or(batch), false};

@@ -190,6 +190,11 @@ inline bool provider_reportable(MessageStatus s) {
 // idempotency keys and writes the accept events, in the caller's transaction.
 std::vector<InsertOutcome> insert_message_rows(DbConnection& c, const std::vector<NewMessage>& batch,
                                                const std::vector<char>& stored_before);
+// Counts the messages just stored in their tenants' usage, after taking out
+// (and marking over_quota / over_spend_cap) those their limits do not allow;
+// in the caller's transaction, before their events are written.
+void charge_usage(DbConnection& c, const std::vector<NewMessage>& batch, std::vector<InsertOutcome>& out,
+                  const std::vector<char>& stored_before);
 // Which rows of `batch` already exist (an interrupted try committed them).
 std::vector<char> already_stored(DbConnection& c, const std::vector<NewMessage>& batch);
 

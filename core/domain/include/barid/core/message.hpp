@@ -41,11 +41,48 @@ inline std::optional<Priority> priority_from_string(std::string_view s) noexcept
 }
 
 // What a tenant may send (tenant_policy.hpp applies it).
+// How much a tenant may send; an unset limit is no limit. Days and months
+// are UTC calendar days and months.
+struct TenantQuotas {
+  std::optional<std::int64_t> messages_per_day;
+  std::optional<std::int64_t> messages_per_month;
+  std::optional<int> sends_per_second;  // POST /v1/messages calls, per node
+  bool operator==(const TenantQuotas&) const = default;
+};
+
 struct TenantPolicy {
   std::map<sdk::Channel, std::set<std::string>> allowed_senders;  // a channel not listed: any sender
   std::map<sdk::Channel, std::string> default_senders;            // used when a send gives no `from`
   std::set<std::string> allowed_provider_templates;               // empty: any
   std::set<std::string> allowed_countries;                        // ISO 3166-1 alpha-2; empty: any
+  TenantQuotas quotas;
+  // A month's estimated cost (segments x the instance's configured price) in
+  // this currency may not pass this amount.
+  std::optional<sdk::Money> spend_cap;
+};
+
+// What storing a message charges to its tenant's usage, and the limits the
+// charge must stay within: set by the accept path, checked and counted by the
+// store in the transaction that stores the message.
+struct UsageCharge {
+  std::int64_t cost_micros = 0;  // estimated: segments x the serving instance's price
+  std::string currency;          // that price's; empty when the instance has none
+  std::optional<std::int64_t> day_limit, month_limit;
+  std::optional<sdk::Money> spend_cap;
+  bool limited() const noexcept { return day_limit || month_limit || spend_cap; }
+};
+
+// What a tenant has sent in the current UTC day and month: messages stored
+// to be sent (suppressed ones are not counted), their segments and their
+// estimated cost per currency.
+struct UsagePeriod {
+  std::string start;  // YYYY-MM-DD
+  std::int64_t messages = 0;
+  std::int64_t segments = 0;
+  std::map<std::string, std::int64_t> cost_micros_by_currency;
+};
+struct TenantUsage {
+  UsagePeriod day, month;
 };
 
 struct Tenant {
@@ -132,6 +169,7 @@ struct NewMessage {
   std::string reference;  // the client's own reference
   Actor actor;
   std::optional<TemplateRequest> template_request;  // rendered before it is stored
+  UsageCharge charge;
 };
 
 struct InsertOutcome {
@@ -139,11 +177,15 @@ struct InsertOutcome {
     inserted,
     duplicate,             // the idempotency key was used before with the same request
     idempotency_mismatch,  // the idempotency key was used before with another request
+    over_quota,            // not stored: a daily or monthly quota is reached
+    over_spend_cap,        // not stored: the month's spend cap is reached
   };
   Kind kind = Kind::inserted;
   MessageId id;  // the stored message's id (the earlier one for a duplicate)
   MessageStatus status = MessageStatus::queued;
   std::string status_reason;  // why it was suppressed
+  std::string limit_detail;   // over_*: which limit, for people
+  int retry_after_s = 0;      // over_*: until the day or month ends
 };
 
 struct Message {

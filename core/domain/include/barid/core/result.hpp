@@ -15,6 +15,8 @@ enum class ErrorKind {
   not_found,    // 404
   conflict,     // the request conflicts with the resource's state: 409
   unavailable,  // a dependency (database, provider) is down: 503
+  quota,        // the tenant's quota is reached: 429 with Retry-After
+  spend_cap,    // the tenant's monthly spend cap is reached: 402
   internal,     // a bug or an unexpected failure: 500
 };
 
@@ -22,6 +24,7 @@ struct Error {
   ErrorKind kind = ErrorKind::internal;
   std::string message;
   std::string field;  // JSON pointer-ish path of the offending field, e.g. "to"
+  int retry_after_s = 0;  // quota, spend_cap: when trying again can succeed
 
   static Error invalid(std::string field, std::string message) {
     return {ErrorKind::invalid, std::move(message), std::move(field)};
@@ -32,6 +35,12 @@ struct Error {
     return {ErrorKind::unavailable, std::move(message), {}};
   }
   static Error internal(std::string message) { return {ErrorKind::internal, std::move(message), {}}; }
+  static Error quota(std::string message, int retry_after_s) {
+    return {ErrorKind::quota, std::move(message), {}, retry_after_s};
+  }
+  static Error spend_cap(std::string message, int retry_after_s) {
+    return {ErrorKind::spend_cap, std::move(message), {}, retry_after_s};
+  }
 };
 
 template <typename T>

@@ -11,6 +11,7 @@
 #include <barid/core/store.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -51,16 +52,34 @@ class AcceptPolicy {
   AcceptPolicy(RecipientStore& recipients, TemplateCatalog& catalog, IntakeLimits limits)
       : recipients_(recipients), catalog_(catalog), limits_(limits) {}
 
-  // Completes `batch` in place (renders templates, applies preferences and
-  // opt-outs). The result has one entry per message: nullopt when it may be
-  // stored, else the error to answer with. An error for the whole call means
-  // the database could not be asked (nothing should be stored).
-  Result<std::vector<std::optional<Error>>> apply(std::vector<NewMessage>& batch);
+  // The price per segment of the instance that serves a channel (nullopt:
+  // none configured), for the estimated cost that spend caps count.
+  using Pricing = std::function<std::optional<sdk::Money>(sdk::Channel)>;
+  void set_pricing(Pricing pricing) { pricing_ = std::move(pricing); }
+
+  // Completes `batch` in place (renders templates, applies the tenant's
+  // rules, preferences and opt-outs, and sets each message's usage charge
+  // with the tenant's quotas and spend cap for the store to check). The
+  // result has one entry per message: nullopt when it may be stored, else
+  // the error to answer with. An error for the whole call means the database
+  // could not be asked (nothing should be stored). `single_sends`: the
+  // messages are POST /v1/messages calls, held to the tenant's
+  // sends_per_second on this node.
+  Result<std::vector<std::optional<Error>>> apply(std::vector<NewMessage>& batch, bool single_sends = true);
 
  private:
+  bool take_send(TenantId tenant, int per_second);
+
   RecipientStore& recipients_;
   TemplateCatalog& catalog_;
   IntakeLimits limits_;
+  Pricing pricing_;
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at{};
+  };
+  std::mutex buckets_mutex_;
+  std::map<TenantId, Bucket> buckets_;
 };
 
 }  // namespace barid::core

@@ -62,6 +62,10 @@ class MessageIntake {
   int default_max_attempts_;
 };
 
+// The error for a message its tenant's quota or spend cap did not allow
+// (an over_quota or over_spend_cap outcome).
+Error limit_error(const InsertOutcome& o);
+
 struct IntakeWriterOptions {
   int writers = 2;              // concurrent transactions
   std::size_t max_batch = 500;  // messages per transaction
@@ -86,7 +90,7 @@ class IntakeWriter {
 
   struct Stats {
     std::uint64_t stored = 0;     // messages committed (suppressed ones included)
-    std::uint64_t refused = 0;    // messages the accept policy refused (422)
+    std::uint64_t refused = 0;    // refused by the accept policy (422) or the tenant's limits (429, 402)
     std::uint64_t failed = 0;     // messages answered 503 (the database failed)
     std::uint64_t batches = 0;    // transactions
   };

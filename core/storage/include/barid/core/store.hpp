@@ -61,6 +61,10 @@ class TenantStore {
   // The ids of every key that is not revoked.
   virtual Result<std::vector<std::string>> active_api_key_ids() = 0;
 
+  // What the tenant has sent today and this month (UTC), as the accept path
+  // counted it.
+  virtual Result<TenantUsage> usage(TenantId tenant) = 0;
+
   virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
                                         std::optional<int> retention_days) = 0;
   virtual Status add_audit(const AuditEntry& entry) = 0;
@@ -76,7 +80,9 @@ class MessageStore {
   // --- intake
   // Stores a batch in one transaction and returns one outcome per message,
   // in order. Nothing is stored if an error is returned. Safe to call again
-  // with the same batch (ids are the primary key).
+  // with the same batch (ids are the primary key). Each stored message is
+  // counted in its tenant's usage in the same transaction, and one that its
+  // `charge` limits do not allow is not stored (over_quota, over_spend_cap).
   virtual Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) = 0;
 
   // --- reads (scoped to a tenant: another tenant's message is not found)
@@ -102,6 +108,8 @@ class MessageStore {
     Batch batch;
     bool replayed = false;
   };
+  // A batch that its tenant's limits do not allow whole is not stored: the
+  // error is quota or spend_cap.
   virtual Result<BatchInsert> insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) = 0;
   virtual Result<std::optional<Batch>> find_batch(TenantId tenant, const Uuid& id) = 0;
   virtual Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) = 0;

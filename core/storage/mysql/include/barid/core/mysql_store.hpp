@@ -37,6 +37,7 @@ class MySqlStore final : public Store {
   Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) override;
   Result<AuthChanges> auth_changes_since(TimePoint since) override;
   Result<std::vector<std::string>> active_api_key_ids() override;
+  Result<TenantUsage> usage(TenantId tenant) override;
 
   Result<std::vector<InsertOutcome>> insert_messages(const std::vector<NewMessage>& batch) override;
 
