@@ -100,6 +100,7 @@ std::string fingerprint(const ProviderInstanceConfig& p) {
                   std::to_string(p.http.connect_timeout.count()) + "/" + std::to_string(p.http.total_timeout.count()) +
                   "/" + p.http.ca_file + "\n";
   if (p.price_per_segment) f += std::to_string(p.price_per_segment->micros) + p.price_per_segment->currency;
+  f += p.allow_unauthenticated_callbacks ? "\nunauthenticated callbacks allowed" : "";
   for (const auto& [k, v] : p.config) f += "\n" + k + "=" + v;
   return f;
 }
@@ -135,6 +136,15 @@ Result<std::shared_ptr<core::ProviderSet>> GatewayApp::build_providers(const Gat
       std::string detail = instance.error().message;
       for (const auto& f : plugin_failures()) detail += "\n  (a plugin failed to load: " + f.error + ")";
       return Error{instance.error().kind, detail, instance.error().field};
+    }
+    // A webhook anyone can call moves messages and opts patients out: the
+    // operator has to say that this is meant.
+    if (const auto& why = (*instance)->unauthenticated_callbacks(); !why.empty()) {
+      const std::string key = "providers." + p.name + ".allow_unauthenticated_callbacks";
+      if (!p.allow_unauthenticated_callbacks)
+        return Error::invalid(key, "provider instance '" + p.name + "': " + why +
+                                       "; or set " + key + ": true to accept unauthenticated webhooks");
+      core::log_warn("providers", "instance '" + p.name + "' accepts unauthenticated webhooks (" + key + ")");
     }
     core::ProviderSlot slot;
     slot.instance = *instance;

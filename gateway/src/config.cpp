@@ -310,7 +310,7 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     Section inst = s.child(p.name);
     if (!std::regex_match(p.name, name_re))
       return Error::invalid(inst.path(), inst.path() + ": an instance name has lower-case letters, digits, '-', '_'");
-    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http", "price"}));
+    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http", "price", "allow_unauthenticated_callbacks"}));
     TRY(inst.string("plugin", p.plugin));
     if (p.plugin.empty()) return Error::invalid(inst.key_path("plugin"), inst.key_path("plugin") + ": is required");
     Section cfg = inst.child("config");
@@ -323,6 +323,7 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
         p.config[key] = v->value_or("");
       }
     }
+    TRY(inst.boolean("allow_unauthenticated_callbacks", p.allow_unauthenticated_callbacks));
     TRY(inst.number("rate_limit", p.rate_limit, 0, 1e6));
     TRY(inst.number("burst", p.burst, 0, 1e6));
     if (p.burst == 0) p.burst = 1;

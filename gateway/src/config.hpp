@@ -48,7 +48,9 @@ struct ProviderInstanceConfig {
   double rate_limit = 0;  // sends per second; 0: unlimited
   double burst = 0;
   core::HttpClientOptions http;
-  std::optional<sdk::Money> price_per_segment;  // for template preflight estimates
+  std::optional<sdk::Money> price_per_segment;  // for cost estimates (preflight, usage, spend caps)
+  // Start the instance even though its webhooks cannot be authenticated.
+  bool allow_unauthenticated_callbacks = false;
 };
 
 struct RouteConfig {

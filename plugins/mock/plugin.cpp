@@ -45,7 +45,12 @@ sdk::CreateResult create(const sdk::ProviderConfig& config, sdk::HostContext& ho
   MockSettings settings;
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
-  return sdk::CreateResult::ok(std::make_unique<MockProvider>(std::move(settings), host));
+  const bool unsigned_webhooks = settings.webhook_secret.empty();
+  auto created = sdk::CreateResult::ok(std::make_unique<MockProvider>(std::move(settings), host));
+  if (unsigned_webhooks)
+    created.unauthenticated_callbacks =
+        "no webhook_secret is set, so its status and inbound webhooks take any request (set webhook_secret)";
+  return created;
 }
 
 }  // namespace barid::plugins::mock

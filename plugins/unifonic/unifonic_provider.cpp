@@ -134,14 +134,15 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   UnifonicSettings settings;
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
-  if (settings.webhook_secret.empty() && settings.status_callback)
-    host.logger().warn("status_callback is on and webhook_secret is empty: delivery reports are accepted "
-                       "unauthenticated (Unifonic signs none), so anyone who knows the webhook URL can move this "
-                       "instance's messages; set webhook_secret to require a token");
-  else if (settings.webhook_secret.empty())
-    host.logger().info("no webhook_secret: delivery reports are accepted without proof of origin (Unifonic signs "
-                       "none); set webhook_secret to require a token");
-  return sdk::CreateResult::ok(std::make_unique<UnifonicProvider>(std::move(settings), host));
+  const bool unsigned_webhooks = settings.webhook_secret.empty();
+  auto created = sdk::CreateResult::ok(std::make_unique<UnifonicProvider>(std::move(settings), host));
+  // Unifonic signs no delivery report: the secret token in the URL is the
+  // only proof of origin there is.
+  if (unsigned_webhooks)
+    created.unauthenticated_callbacks =
+        "no webhook_secret is set and Unifonic signs no delivery report, so anyone who knows the webhook URL could "
+        "move this instance's messages (set webhook_secret)";
+  return created;
 }
 
 UnifonicProvider::UnifonicProvider(UnifonicSettings settings, sdk::HostContext& host)

@@ -19,6 +19,7 @@ TEST(DatabaseRestartE2E, TheGatewayRecoversAndLosesNothing) {
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, latency_ms: "200", delivered_after_ms: "50"}
 routing:
   sms: {provider: mock-sms}

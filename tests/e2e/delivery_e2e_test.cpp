@@ -77,6 +77,7 @@ class DeliveryE2E : public ::testing::Test {
 providers:
   paced-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     rate_limit: )yaml"
       << rate << R"yaml(
     config: {channel: sms, delivered_after_ms: "50", send_log: ")yaml"

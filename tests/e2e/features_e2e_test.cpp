@@ -40,11 +40,13 @@ const char* kMock = R"yaml(
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, delivered_after_ms: "50", fail_numbers: "+966501110000", optout_numbers: "+966501119999",
              cost_micros_per_segment: "7500", currency: "USD"}
     price: {per_segment: "0.0075", currency: USD}
   mock-whatsapp:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: whatsapp, delivered_after_ms: "50", read_after_ms: "100"}
 routing:
   sms: {provider: mock-sms}
@@ -254,6 +256,7 @@ TEST_F(FeaturesE2E, BulkOfTenThousandWithInvalidAndOptedOutRecipients) {
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, report_mode: poll}
 routing:
   sms: {provider: mock-sms}
@@ -447,6 +450,7 @@ TEST_F(FeaturesE2E, RefreshAsksTheProvider) {
 providers:
   polled:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, report_mode: poll}
 routing:
   sms: {provider: polled}
@@ -503,6 +507,7 @@ TEST_F(FeaturesE2E, StatusRefreshJobCompletesPolledMessages) {
 providers:
   polled:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, report_mode: poll}
 routing:
   sms: {provider: polled}
@@ -627,6 +632,7 @@ providers:
     config: {channel: sms, health: degraded, webhook_secret: "hush-123"}
   down-whatsapp:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: whatsapp, health: unhealthy}
 routing:
   sms: {provider: ok-sms}

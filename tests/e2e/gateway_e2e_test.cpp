@@ -20,9 +20,11 @@ const char* kMockSections = R"yaml(
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, delivered_after_ms: "100", fail_numbers: "+966501110000"}
   mock-whatsapp:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: whatsapp, delivered_after_ms: "50", read_after_ms: "150"}
 routing:
   sms: {provider: mock-sms}
@@ -193,6 +195,7 @@ TEST_F(GatewayE2E, TransientFailuresAreRetriedWithBackoffUntilSent) {
 providers:
   flaky:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, transient_failures: "2"}
 routing:
   sms: {provider: flaky}
@@ -213,6 +216,7 @@ TEST_F(GatewayE2E, RetriesStopAfterMaxAttempts) {
 providers:
   down:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, transient_failures: "100"}
 routing:
   sms: {provider: down}
@@ -248,6 +252,50 @@ routing:
   EXPECT_EQ(gw_->request("POST", "/webhooks/no-such-instance/status", report).status, 404);
   // The secret never reaches the log.
   EXPECT_EQ(gw_->log().find("s3cret"), std::string::npos);
+}
+
+// A provider instance whose webhooks anyone could call is not started unless
+// the operator says so, neither at start nor at a reload.
+TEST(WebhookAuthenticityE2E, AnInstanceThatCannotAuthenticateItsWebhooksNeedsTheOperatorsConsent) {
+  TestDatabase db;
+  const std::string open = R"yaml(
+providers:
+  open-sms:
+    plugin: mock
+    config: {channel: sms}
+routing:
+  sms: {provider: open-sms}
+)yaml";
+  GatewayUnderTest refused(db, open);
+  EXPECT_NE(refused.start_expecting_exit(), std::optional<int>(0));
+  EXPECT_NE(refused.log().find("providers.open-sms.allow_unauthenticated_callbacks"), std::string::npos)
+      << refused.log();
+  EXPECT_NE(refused.log().find("no webhook_secret is set"), std::string::npos) << refused.log();
+
+  GatewayUnderTest signed_hooks(db, R"yaml(
+providers:
+  signed-sms:
+    plugin: mock
+    config: {channel: sms, webhook_secret: "s3cret-s3cret"}
+routing:
+  sms: {provider: signed-sms}
+)yaml");
+  signed_hooks.start();
+  EXPECT_EQ(signed_hooks.log().find("unauthenticated"), std::string::npos) << signed_hooks.log();
+  // A reload to an instance without a secret is refused; the running one stays.
+  signed_hooks.rewrite(open);
+  signed_hooks.signal(SIGHUP);
+  EXPECT_TRUE(eventually(
+      [&] { return signed_hooks.log().find("configuration not reloaded") != std::string::npos; }, 10s))
+      << signed_hooks.log();
+  EXPECT_EQ(signed_hooks.request("GET", "/health").status, 200);
+
+  std::string allowed = open;
+  allowed.replace(allowed.find("    config:"), 0, "    allow_unauthenticated_callbacks: true\n");
+  GatewayUnderTest consented(db, allowed);
+  consented.start();
+  EXPECT_NE(consented.log().find("instance 'open-sms' accepts unauthenticated webhooks"), std::string::npos)
+      << consented.log();
 }
 
 TEST_F(GatewayE2E, HealthAndReadiness) {
@@ -295,6 +343,7 @@ TEST_F(GatewayE2E, SighupSwitchesProvidersWithoutARestart) {
 providers:
   mock-a:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms}
 routing:
   sms: {provider: mock-a}
@@ -311,9 +360,11 @@ messaging: {default_region: SA}
 providers:
   mock-a:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms}
   mock-b:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, delivered_after_ms: "10"}
 routing:
   sms: {provider: mock-b}
@@ -354,6 +405,7 @@ TEST_F(GatewayE2E, KillNineWhileLeasedThenRestartCompletesEveryMessage) {
 providers:
   slow:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, latency_ms: "60000"}
     http: {timeout: 1s}
 routing:
@@ -373,6 +425,7 @@ dispatch: {senders: 4, claim_batch: 10, lease: 5s, lease_sweep: 200ms, poll_inte
 providers:
   slow:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms}
     http: {timeout: 1s}
 routing:
@@ -395,6 +448,7 @@ TEST_F(GatewayE2E, TwoNodesSendEveryMessageExactlyOnce) {
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, latency_ms: "20", delivered_after_ms: "10"}
 routing:
   sms: {provider: mock-sms}
@@ -433,6 +487,7 @@ TEST_F(GatewayE2E, SigtermDrainsAndExitsCleanly) {
 providers:
   slowish:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, latency_ms: "500"}
 routing:
   sms: {provider: slowish}

@@ -30,6 +30,7 @@ const char* kSections = R"yaml(
 providers:
   mock-sms:
     plugin: mock
+    allow_unauthenticated_callbacks: true
     config: {channel: sms, delivered_after_ms: "50"}
     price: {per_segment: "0.05", currency: USD}
 routing:

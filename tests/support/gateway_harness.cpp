@@ -76,6 +76,16 @@ void GatewayUnderTest::start(std::chrono::milliseconds timeout) {
   base_url_ = *url;
 }
 
+std::optional<int> GatewayUnderTest::start_expecting_exit(std::chrono::milliseconds timeout) {
+  ChildProcess::Options opts;
+  opts.program = gateway_binary();
+  opts.args = {"--config", config_path_};
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.stderr_path = dir_ + "/gateway.log";
+  ChildProcess p(opts);
+  return p.wait_exit(timeout);
+}
+
 void GatewayUnderTest::kill9() {
   if (!process_) return;
   process_->signal(SIGKILL);

@@ -27,6 +27,9 @@ class GatewayUnderTest {
 
   // Starts the binary and waits until it listens (fails the test if not).
   void start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Starts the binary for a configuration it should refuse: its exit status
+  // (nullopt if it still runs after `timeout`; it is then killed).
+  std::optional<int> start_expecting_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void kill9();
   void signal(int sig);
   // Writes the configuration again with other sections (then SIGHUP it).

@@ -11,6 +11,8 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   const ProviderSlot* slot = set->find(instance);
   if (!slot) return Error::not_found("no provider instance named '" + instance + "'");
 
+  if (request.body.size() > kMaxBodyBytes)
+    return Error::invalid("body", "a webhook request has at most " + std::to_string(kMaxBodyBytes) + " bytes");
   const sdk::CallbackResult result = slot->instance->provider().parse_callback(request);
   switch (result.verdict) {
     case sdk::CallbackResult::Verdict::forbidden:
@@ -21,6 +23,14 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
       return Error::invalid("body", result.reason.empty() ? "the request could not be understood" : result.reason);
     case sdk::CallbackResult::Verdict::accepted:
       break;
+  }
+
+  if (result.status_updates.size() + result.inbound_messages.size() > kMaxItems) {
+    log_warn("webhooks", "refused a '" + request.kind + "' webhook for " + instance + " with " +
+                             std::to_string(result.status_updates.size() + result.inbound_messages.size()) +
+                             " reports and inbound messages");
+    return Error::invalid("body", "a webhook request carries at most " + std::to_string(kMaxItems) +
+                                      " reports and inbound messages");
   }
 
   CallbackReply reply;

@@ -245,8 +245,10 @@ Result<std::shared_ptr<ProviderInstance>> PluginHost::instantiate(
     return Error::invalid("providers." + instance_name, "provider instance '" + instance_name + "' (plugin '" +
                                                             plugin_name + "') could not be created: " + why);
   }
-  return std::make_shared<ProviderInstance>(instance_name, plugin, std::move(context),
-                                            std::move(created.provider), std::move(*config));
+  auto instance = std::make_shared<ProviderInstance>(instance_name, plugin, std::move(context),
+                                                     std::move(created.provider), std::move(*config));
+  instance->set_unauthenticated_callbacks(std::move(created.unauthenticated_callbacks));
+  return instance;
 }
 
 }  // namespace barid::core

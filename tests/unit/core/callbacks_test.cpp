@@ -155,6 +155,27 @@ TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {
   EXPECT_EQ(post("no-such-instance").error().kind, ErrorKind::not_found);
 }
 
+TEST_F(CallbacksTest, ARequestWithTooManyReportsIsRefusedWhole) {
+  next_ = sdk::CallbackResult{};
+  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  sdk::StatusUpdate delivered;
+  delivered.provider_message_id = "SM1";
+  delivered.status = MessageStatus::delivered;
+  next_.status_updates.assign(CallbackProcessor::kMaxItems, delivered);
+  next_.inbound_messages = {inbound("STOP")};
+  auto r = post();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid);
+  EXPECT_EQ(r.error().field, "body");
+  EXPECT_TRUE(reports_.calls.empty());
+  EXPECT_TRUE(recipients_.opt_outs.empty());
+
+  next_.inbound_messages.clear();  // exactly the limit goes through
+  ASSERT_TRUE(post().ok());
+  ASSERT_EQ(reports_.calls.size(), 1u);
+  EXPECT_EQ(reports_.calls[0].updates.size(), CallbackProcessor::kMaxItems);
+}
+
 TEST_F(CallbacksTest, AnInboundSenderThatIsNotAPhoneNumberIsIgnored) {
   next_ = sdk::CallbackResult{};
   next_.verdict = sdk::CallbackResult::Verdict::accepted;

@@ -130,6 +130,13 @@ class HostContext {
 struct CreateResult {
   std::unique_ptr<Provider> provider;
   std::string error;  // set when provider is null: what is wrong, naming the key
+  // Empty when this instance checks every webhook request for proof that
+  // its provider sent it (a signature, a secret token). An instance that
+  // cannot (no secret configured, or a provider that signs nothing) says
+  // why and what would fix it, e.g. "no webhook_secret is set"; the gateway
+  // then refuses to start it unless the operator sets
+  // providers.<instance>.allow_unauthenticated_callbacks: true.
+  std::string unauthenticated_callbacks;
 
   static CreateResult ok(std::unique_ptr<Provider> p) {
     CreateResult r;

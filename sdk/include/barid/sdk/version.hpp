@@ -10,7 +10,8 @@
 // changes layout.
 //
 // ABI 1.0 is not released yet: until Barid's first release its types may
-// still change (as StatusUpdate::retryable and StatusResult::retryable did)
+// still change (as StatusUpdate::retryable, StatusResult::retryable,
+// OutboundMessage::validity and CreateResult::unauthenticated_callbacks did)
 // without a bump. From the first release on, the rule above holds.
 
 #include <cstdint>

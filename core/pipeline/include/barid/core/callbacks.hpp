@@ -11,6 +11,7 @@
 #include <barid/core/result.hpp>
 #include <barid/core/store.hpp>
 
+#include <cstddef>
 #include <string>
 
 namespace barid::core {
@@ -34,8 +35,15 @@ class CallbackProcessor {
                     PhoneNormalizer phones)
       : reports_(reports), recipients_(recipients), providers_(providers), phones_(std::move(phones)) {}
 
+  // Reports and inbound messages one request may carry; a request with more
+  // is refused whole (providers send a handful; more is a replay or a flood).
+  static constexpr std::size_t kMaxItems = 1000;
+  // The body a webhook may have, checked before the plugin parses it.
+  static constexpr std::size_t kMaxBodyBytes = 1 << 20;
+
   // not_found: no such instance; invalid: the plugin rejected the request
-  // (message says why; `field` is "signature" for a forbidden request).
+  // (message says why; `field` is "signature" for a forbidden request), or
+  // it is over the limits above ("body").
   Result<CallbackReply> process(const std::string& instance, const sdk::CallbackRequest& request, const Actor& actor);
 
  private:

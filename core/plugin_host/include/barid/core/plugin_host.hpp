@@ -41,6 +41,9 @@ class ProviderInstance {
   const sdk::ProviderConfig& config() const noexcept { return config_; }
   sdk::Provider& provider() noexcept { return *provider_; }
   sdk::HostContext& context() noexcept { return *context_; }
+  // Empty when the instance authenticates its webhooks; else why not.
+  const std::string& unauthenticated_callbacks() const noexcept { return unauthenticated_callbacks_; }
+  void set_unauthenticated_callbacks(std::string why) { unauthenticated_callbacks_ = std::move(why); }
 
  private:
   std::string name_;
@@ -48,6 +51,7 @@ class ProviderInstance {
   std::unique_ptr<sdk::HostContext> context_;
   sdk::ProviderConfig config_;
   std::unique_ptr<sdk::Provider> provider_;  // destroyed first
+  std::string unauthenticated_callbacks_;
 };
 
 // Makes the HostContext a new instance gets (the gateway's HTTP client,
