@@ -2,9 +2,10 @@
 # come in through IMPORTED targets, whose include directories are SYSTEM, so
 # their warnings do not fail the build.
 function(barid_strict_warnings target)
-  if(BARID_FUZZ)
-    # The fuzz build uses clang, whose warnings differ from g++'s: the
-    # -Werror gate is the regular (g++) build's.
+  if(BARID_FUZZ OR BARID_SANITIZE)
+    # The fuzz build uses clang, and the sanitizers change what the optimiser
+    # sees (and so g++'s flow warnings): the -Werror gate is the regular
+    # build's.
     target_compile_options(${target} PRIVATE -Wall -Wextra)
   else()
     target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
