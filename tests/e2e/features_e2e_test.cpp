@@ -245,6 +245,18 @@ TEST_F(FeaturesE2E, InboundStopAndStartAndProviderOptOuts) {
   EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, 202)["status"], "queued");
   EXPECT_NE(db_.scalar("SELECT last_inbound_at FROM recipient_sessions WHERE phone = '+966501234567'"), "");
 
+  // Providers retry webhooks: a STOP replayed (same provider id) after a
+  // START changes nothing.
+  auto inbound_with_id = [&](const std::string& body, const std::string& id) {
+    return gw_->request("POST", "/webhooks/mock-sms/inbound",
+                        json{{"from", "+966501234568"}, {"body", body}, {"id", id}}.dump());
+  };
+  EXPECT_EQ(inbound_with_id("STOP", "in-1").status, 200);
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234568"}, {"body", "x"}}, 202)["status"], "suppressed");
+  EXPECT_EQ(inbound_with_id("START", "in-2").status, 200);
+  EXPECT_EQ(inbound_with_id("STOP", "in-1").status, 200);
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501234568"}, {"body", "x"}}, 202)["status"], "queued");
+
   // A provider refusing an unsubscribed number records an opt-out.
   const std::string refused = send({{"to", "+966501119999"}, {"body", "x"}});
   EXPECT_EQ(gw_->wait_for_status(key_, refused, "failed")["error"]["code"], "MOCK-OPTED-OUT");

@@ -2,6 +2,7 @@
 
 #include <barid/core/log.hpp>
 #include <barid/core/recipients.hpp>
+#include <barid/core/segments.hpp>
 
 namespace barid::core {
 
@@ -64,6 +65,19 @@ Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk:
     log_warn("webhooks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
     return {};
   }
+  // Providers retry webhooks: a message handled before changes nothing (a
+  // replayed STOP after a START must not opt the patient out again). An id
+  // too long or not text to keep cannot be told apart, and is handled.
+  const bool keyed = !m.provider_message_id.empty() && m.provider_message_id.size() <= 128 &&
+                     is_valid_utf8(m.provider_message_id);
+  if (keyed) {
+    auto seen = recipients_.inbound_handled(instance, m.provider_message_id);
+    if (!seen) return seen.error();
+    if (*seen) {
+      ++reply.duplicates;
+      return {};
+    }
+  }
   if (auto st = recipients_.record_inbound(*phone, m.channel, instance); !st) return st;
   const std::string channel(sdk::to_string(m.channel));
   switch (classify_inbound(m.body)) {
@@ -89,6 +103,8 @@ Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk:
     case InboundKeyword::none:
       break;
   }
+  // Recorded once handled: if handling failed, the provider's retry is handled.
+  if (keyed) return recipients_.mark_inbound_handled(instance, m.provider_message_id);
   return {};
 }
 

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace barid::core {
 namespace {
 
@@ -63,6 +65,14 @@ class FakeRecipients final : public RecipientStore {
   Result<std::optional<TimePoint>> last_inbound(const std::string&, sdk::Channel) override {
     return std::optional<TimePoint>{};
   }
+  Result<bool> inbound_handled(const std::string& instance, const std::string& id) override {
+    return handled.count(instance + "/" + id) > 0;
+  }
+  Status mark_inbound_handled(const std::string& instance, const std::string& id) override {
+    handled.insert(instance + "/" + id);
+    return {};
+  }
+  std::set<std::string> handled;
   Status put_preferences(TenantId, const RecipientPreferences&) override { return {}; }
   Result<RecipientRecords> find_recipients(TenantId, const std::vector<std::string>&,
                                            const std::vector<std::string>&) override {
@@ -142,6 +152,31 @@ TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->opted_in, 1);
   EXPECT_EQ(recipients_.opt_ins, std::vector<std::string>{"0 +966501234567 sms"});
+}
+
+TEST_F(CallbacksTest, AReplayedInboundMessageChangesNothing) {
+  next_ = sdk::CallbackResult{};
+  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  auto stop = inbound("STOP");
+  stop.provider_message_id = "SM-stop";
+  auto start = inbound("START");
+  start.provider_message_id = "SM-start";
+  next_.inbound_messages = {stop};
+  ASSERT_TRUE(post().ok());
+  next_.inbound_messages = {start};
+  ASSERT_TRUE(post().ok());
+  next_.inbound_messages = {stop};  // the provider retries the STOP webhook
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->duplicates, 1);
+  EXPECT_EQ(r->opted_out, 0);
+  EXPECT_EQ(recipients_.opt_outs.size(), 1u);
+  EXPECT_EQ(recipients_.opt_ins.size(), 1u);
+  EXPECT_EQ(recipients_.handled.count("sms-1/SM-stop"), 1u);  // remembered per instance
+  // Without an id there is nothing to tell a retry by: it is handled again.
+  next_.inbound_messages = {inbound("STOP")};
+  ASSERT_TRUE(post().ok());
+  EXPECT_EQ(recipients_.opt_outs.size(), 2u);
 }
 
 TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {

@@ -325,6 +325,18 @@ CREATE TABLE tenant_usage (
   PRIMARY KEY (tenant_id, period, period_start, slot, currency)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
        }},
+      {14,
+       "inbound messages are handled once per provider id: a webhook the provider retries changes nothing",
+       {
+           R"sql(
+CREATE TABLE inbound_handled (
+  instance VARCHAR(64) NOT NULL,
+  provider_message_id VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  handled_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (instance, provider_message_id),
+  KEY ix_inbound_handled_at (handled_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
   };
   return all;
 }

@@ -83,6 +83,30 @@ Status MySqlStore::record_inbound(const std::string& phone, sdk::Channel channel
   return {};
 }
 
+Result<bool> MySqlStore::inbound_handled(const std::string& instance, const std::string& provider_message_id) {
+  return run(*pool_, "inbound seen", [&](DbConnection& c, int) {
+    auto rs = c.query("SELECT 1 FROM inbound_handled WHERE instance = " + q(c, instance) +
+                      " AND provider_message_id = " + q(c, provider_message_id) + " AND handled_at >= UTC_TIMESTAMP(6) - "
+                      "INTERVAL " + std::to_string(kInboundMemory.count()) + " HOUR");
+    return static_cast<bool>(rs->next());
+  });
+}
+
+Status MySqlStore::mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) {
+  auto r = run(*pool_, "inbound handled", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO inbound_handled (instance, provider_message_id, handled_at) VALUES (" + q(c, instance) +
+              "," + q(c, provider_message_id) +
+              ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE handled_at = VALUES(handled_at)");
+    // What is older than the memory goes a little at a time, with the
+    // traffic that adds to it.
+    c.execute("DELETE FROM inbound_handled WHERE handled_at < UTC_TIMESTAMP(6) - INTERVAL " +
+              std::to_string(kInboundMemory.count()) + " HOUR LIMIT 100");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
 Result<std::optional<TimePoint>> MySqlStore::last_inbound(const std::string& phone, sdk::Channel channel) {
   return run(*pool_, "last inbound", [&](DbConnection& c, int) -> std::optional<TimePoint> {
     auto rs = c.query("SELECT last_inbound_at FROM recipient_sessions WHERE phone = " + q(c, phone) +

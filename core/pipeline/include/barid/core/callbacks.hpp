@@ -27,6 +27,7 @@ struct CallbackReply {
   int inbound = 0;
   int opted_out = 0;
   int opted_in = 0;
+  int duplicates = 0;  // inbound messages handled before (by provider id)
 };
 
 class CallbackProcessor {

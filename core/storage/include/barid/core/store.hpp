@@ -141,6 +141,12 @@ class RecipientStore {
   virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) = 0;
   virtual Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) = 0;
   virtual Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) = 0;
+  // Providers retry webhooks, so an inbound message is handled once per
+  // provider id: whether the instance's message was handled already (within
+  // kInboundMemory), and recording that it has been.
+  static constexpr std::chrono::hours kInboundMemory{24 * 7};
+  virtual Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
+  virtual Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
   virtual Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) = 0;
   // What is known of some recipients, in one round trip: the preferences of
   // `keys` (recipient keys, "id:..." / "phone:...") and the opt-outs that

@@ -71,6 +71,8 @@ class MySqlStore final : public Store {
   Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override;
   Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override;
   Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) override;
+  Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
+  Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
   Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
                                            const std::vector<std::string>& phones) override;
