@@ -48,7 +48,9 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
                                                         c.retry.max_attempts);
   app->catalog_ = std::make_unique<core::TemplateCatalog>(store, store, c.template_cache_ttl);
   app->policy_ = std::make_unique<core::AcceptPolicy>(store, *app->catalog_, c.limits);
-  app->policy_->set_pricing([raw = app.get()](sdk::Channel ch) { return raw->price_per_segment(ch); });
+  app->policy_->set_pricing([raw = app.get()](sdk::Channel ch, const std::string& instance) {
+    return instance.empty() ? raw->price_per_segment(ch) : raw->price_of_instance(instance);
+  });
   app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
   if (c.dispatch_enabled) {
     app->dispatcher_ = std::make_unique<core::Dispatcher>(store, app->providers_, dispatch, c.retry);
@@ -67,6 +69,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
     // instance's health changes now in GET /v1/providers and /ready, not at
     // the next provider-health run.
     // (The health monitor is made below; sends start only after create.)
+    app->dispatcher_->set_tenant_routes([self = app.get()] { return self->tenant_routes(); });
     app->dispatcher_->set_health_hook([self = app.get()](const std::string& instance, const sdk::HealthReport& h) {
       self->health().record(instance, h);
       if (h.state == sdk::HealthState::healthy) core::log_info("health", instance + " is healthy again: " + h.detail);
@@ -240,6 +243,35 @@ std::optional<sdk::Money> GatewayApp::price_per_segment(sdk::Channel channel) co
   if (route == set->routes.end()) return std::nullopt;
   const auto* slot = set->find(route->second.primary);
   return slot ? slot->price_per_segment : std::nullopt;
+}
+
+std::optional<sdk::Money> GatewayApp::price_of_instance(const std::string& instance) const {
+  auto set = providers_.snapshot();
+  const auto* slot = set->find(instance);
+  return slot ? slot->price_per_segment : std::nullopt;
+}
+
+core::Dispatcher::TenantRoutes GatewayApp::tenant_routes() {
+  std::lock_guard lock(tenant_routes_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - tenant_routes_read_ < std::chrono::seconds(2)) return tenant_routes_;
+  tenant_routes_read_ = now;
+  auto tenants = store_->list_tenants();
+  if (!tenants) {
+    core::log_warn("dispatcher", "cannot read the tenants' routes (the last ones read stay): " +
+                                     tenants.error().message);
+    return tenant_routes_;
+  }
+  core::Dispatcher::TenantRoutes routes;
+  for (const auto& t : *tenants)
+    if (!t.policy.routing.empty()) routes[t.id] = t.policy.routing;
+  tenant_routes_ = std::move(routes);
+  return tenant_routes_;
+}
+
+void GatewayApp::forget_tenant_routes() {
+  std::lock_guard lock(tenant_routes_mutex_);
+  tenant_routes_read_ = {};
 }
 
 std::set<sdk::Channel> GatewayApp::routable_channels() const {

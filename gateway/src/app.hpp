@@ -50,6 +50,13 @@ class GatewayApp {
   const std::string& node_id() const noexcept { return node_id_; }
   // The per-segment price of the instance that serves `channel`, if configured.
   std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;
+  // That of one instance.
+  std::optional<sdk::Money> price_of_instance(const std::string& instance) const;
+  // Tenants routed to their own instances, read from the database at most
+  // every two seconds (for the dispatcher's claims).
+  core::Dispatcher::TenantRoutes tenant_routes();
+  // A tenant's routes changed through this node: read them again now.
+  void forget_tenant_routes();
   std::vector<core::LoadFailure> plugin_failures() const;
   // server.public_base_url, or the bound address when that is not configured.
   core::PublicUrl& public_url() noexcept { return *public_url_; }
@@ -91,6 +98,9 @@ class GatewayApp {
   std::unique_ptr<core::AcceptPolicy> policy_;
   std::unique_ptr<core::BulkIntake> bulk_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::mutex tenant_routes_mutex_;
+  core::Dispatcher::TenantRoutes tenant_routes_;
+  std::chrono::steady_clock::time_point tenant_routes_read_{};
   std::unique_ptr<core::IntakeWriter> writer_;
   std::unique_ptr<core::ApiKeys> api_keys_;
   std::unique_ptr<core::CallbackProcessor> callbacks_;

@@ -122,11 +122,30 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
   if (!body) return;
   JsonReader r(*body);
   if (auto st = r.only({"allowed_senders", "default_senders", "allowed_provider_templates", "allowed_countries",
-                        "quotas", "spend_cap"});
+                        "quotas", "spend_cap", "routing"});
       !st)
     return send_error(reply, st.error());
   auto policy = core::policy_from_json(*body);
   if (!policy) return send_error(reply, policy.error());
+  // A tenant's own routes name instances of this configuration that serve
+  // the channel.
+  {
+    const auto set = app.providers().snapshot();
+    for (const auto& [channel, route] : policy->routing) {
+      const std::string field = "routing." + std::string(sdk::to_string(channel));
+      std::vector<std::pair<std::string, std::string>> names{{field + ".provider", route.provider}};
+      for (std::size_t i = 0; i < route.fallback.size(); ++i)
+        names.emplace_back(field + ".fallback[" + std::to_string(i) + "]", route.fallback[i]);
+      for (const auto& [f, name] : names) {
+        const auto* slot = set->find(name);
+        if (!slot)
+          return send_error(reply, core::Error::invalid(f, "no provider instance named '" + name + "' is configured"));
+        if (!slot->instance->descriptor().serves(channel))
+          return send_error(reply, core::Error::invalid(f, "instance '" + name + "' does not serve " +
+                                                               std::string(sdk::to_string(channel))));
+      }
+    }
+  }
   if (policy->spend_cap) {
     // The cap counts estimated costs, which exist only in the currencies
     // that instances are priced in.
@@ -140,8 +159,10 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
                                                         "against this cap"));
   }
   if (auto saved = app.store().set_tenant_policy(t->id, *policy); !saved) return send_error(reply, saved.error());
-  // This node at once; the others within messaging.template_cache_ttl.
+  // This node at once; the others within messaging.template_cache_ttl (the
+  // routes within two seconds).
   app.catalog().invalidate_tenant(t->id);
+  app.forget_tenant_routes();
   admin_audit(*op, request, t->id, "tenant_policy_set", "tenant:" + std::to_string(t->id),
               core::to_json(*policy).dump());
   auto now = app.store().find_tenant(t->id);

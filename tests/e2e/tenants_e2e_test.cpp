@@ -494,5 +494,52 @@ TEST_F(AdminE2E, AnOperatorRunsAJobNow) {
   EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'retention'"), "");
 }
 
+// A clinic with its own provider account: its messages go through its own
+// instance (priced its way), everyone else's through the global route.
+TEST_F(AdminE2E, ATenantRoutedToItsOwnInstanceSendsThroughIt) {
+  gw_->terminate();
+  std::string sections = kSections;
+  sections.replace(sections.find("routing:"), 0, R"yaml(  clinic-a-sms:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, delivered_after_ms: "50"}
+    price: {per_segment: "0.10", currency: USD}
+)yaml");
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
+  gw_->start();
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a", {{"routing", {{"sms", {{"provider", "clinic-a-sms"}}}}}}, 200);
+  EXPECT_EQ(t["routing"]["sms"]["provider"], "clinic-a-sms");
+  auto send = [&](const std::string& key, int n) {
+    long status = 0;
+    auto r = gw_->json("POST", "/v1/messages", {{"to", "+9665012346" + std::to_string(10 + n)}, {"body", "x"}}, key,
+                       &status);
+    EXPECT_EQ(status, 202) << r.dump();
+    return r["id"].get<std::string>();
+  };
+  std::vector<std::string> a_ids, b_ids;
+  for (int i = 0; i < 3; ++i) {
+    a_ids.push_back(send(key_a_, i));
+    b_ids.push_back(send(key_b_, 10 + i));
+  }
+  for (const auto& id : a_ids)
+    EXPECT_EQ(gw_->wait_for_status(key_a_, id, "delivered")["provider"]["instance"], "clinic-a-sms");
+  for (const auto& id : b_ids)
+    EXPECT_EQ(gw_->wait_for_status(key_b_, id, "delivered")["provider"]["instance"], "mock-sms");
+  // Its usage is priced at its own instance's price.
+  long status = 0;
+  auto usage = gw_->json("GET", "/v1/usage", nullptr, key_a_, &status);
+  EXPECT_EQ(usage["month"]["estimated_cost"], (json{{{"amount", "0.300000"}, {"currency", "USD"}}})) << usage.dump();
+
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"routing", {{"sms", {{"provider", "nowhere"}}}}}}, 422)["field"],
+            "routing.sms.provider");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a",
+                  {{"routing", {{"sms", {{"provider", "clinic-a-sms"}, {"fallback", {"nowhere"}}}}}}}, 422)["field"],
+            "routing.sms.fallback[0]");
+  // Back to the global route.
+  admin("PUT", "/v1/admin/tenants/clinic-a", json::object(), 200);
+  const std::string later = send(key_a_, 9);
+  EXPECT_EQ(gw_->wait_for_status(key_a_, later, "delivered", 10s)["provider"]["instance"], "mock-sms");
+}
+
 }  // namespace
 }  // namespace barid::testing

@@ -3,6 +3,8 @@
 #include <barid/core/money.hpp>
 #include <barid/core/phone.hpp>
 
+#include <regex>
+
 namespace barid::core {
 
 using nlohmann::json;
@@ -12,6 +14,10 @@ json to_json(const TenantPolicy& p) {
   for (const auto& [ch, list] : p.allowed_senders) senders[std::string(sdk::to_string(ch))] = list;
   for (const auto& [ch, s] : p.default_senders) defaults[std::string(sdk::to_string(ch))] = s;
   auto limit = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  json routing = json::object();
+  for (const auto& [ch, r] : p.routing)
+    routing[std::string(sdk::to_string(ch))] =
+        json{{"provider", r.provider}, {"fallback", r.fallback}, {"primary_attempts", r.primary_attempts}};
   return json{{"allowed_senders", senders},
               {"default_senders", defaults},
               {"allowed_provider_templates", p.allowed_provider_templates},
@@ -22,7 +28,8 @@ json to_json(const TenantPolicy& p) {
                 {"sends_per_second", limit(p.quotas.sends_per_second)}}},
               {"spend_cap", p.spend_cap ? json{{"amount", money_text(p.spend_cap->micros)},
                                                {"currency", p.spend_cap->currency}}
-                                        : json(nullptr)}};
+                                        : json(nullptr)},
+              {"routing", routing}};
 }
 
 namespace {
@@ -93,6 +100,41 @@ Result<std::optional<sdk::Money>> spend_cap_from_json(const json& j) {
   return std::optional<sdk::Money>(sdk::Money{*micros, currency->get<std::string>()});
 }
 
+Result<std::string> instance_name(const json& j, const std::string& field) {
+  static const std::regex name_re("[A-Za-z0-9_-]{1,64}");
+  if (!j.is_string() || !std::regex_match(j.get_ref<const std::string&>(), name_re))
+    return Error::invalid(field, "a provider instance name of the gateway's configuration");
+  return j.get<std::string>();
+}
+
+Result<TenantRoute> route_from_json(const json& j, const std::string& field) {
+  if (!j.is_object()) return Error::invalid(field, "an object {\"provider\": ..., \"fallback\"?: [...], \"primary_attempts\"?: n}");
+  TenantRoute r;
+  for (const auto& [key, value] : j.items()) {
+    const std::string f = field + "." + key;
+    if (key == "provider") {
+      auto name = instance_name(value, f);
+      if (!name) return name.error();
+      r.provider = *name;
+    } else if (key == "fallback") {
+      if (!value.is_array() || value.size() > 8) return Error::invalid(f, "a list of at most 8 instance names");
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto name = instance_name(value[i], f + "[" + std::to_string(i) + "]");
+        if (!name) return name.error();
+        r.fallback.push_back(*name);
+      }
+    } else if (key == "primary_attempts") {
+      if (!value.is_number_integer() || value.get<int>() < 0 || value.get<int>() > 100)
+        return Error::invalid(f, "a whole number from 0 to 100");
+      r.primary_attempts = value.get<int>();
+    } else {
+      return Error::invalid(f, "unknown field; use provider, fallback, primary_attempts");
+    }
+  }
+  if (r.provider.empty()) return Error::invalid(field + ".provider", "is required");
+  return r;
+}
+
 }  // namespace
 
 Result<TenantPolicy> policy_from_json(const json& j) {
@@ -144,6 +186,16 @@ Result<TenantPolicy> policy_from_json(const json& j) {
     auto cap = spend_cap_from_json(*it);
     if (!cap) return cap.error();
     p.spend_cap = *cap;
+  }
+  if (auto it = j.find("routing"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return Error::invalid("routing", "an object of channel -> route");
+    for (const auto& [key, value] : it->items()) {
+      auto ch = channel_key(key, "routing");
+      if (!ch) return ch.error();
+      auto r = route_from_json(value, "routing." + key);
+      if (!r) return r.error();
+      p.routing[*ch] = std::move(*r);
+    }
   }
   return p;
 }

@@ -173,7 +173,9 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       continue;
     }
     m.charge = UsageCharge{};
-    if (auto price = pricing_ ? pricing_(m.channel) : std::nullopt) {
+    const auto own = policy.routing.find(m.channel);
+    const std::string instance = own == policy.routing.end() ? std::string() : own->second.provider;
+    if (auto price = pricing_ ? pricing_(m.channel, instance) : std::nullopt) {
       m.charge.cost_micros = price->micros * m.segments.segments;
       m.charge.currency = price->currency;
     }

@@ -95,8 +95,8 @@ void Dispatcher::claim_loop() {
   const std::uint64_t capacity = static_cast<std::uint64_t>(options_.senders) * 2;
   auto next_sweep = steady_clock::now();
   auto last_error_log = steady_clock::now() - hours(1);
-  // Paced channels whose instance has no free slot in the horizon until then.
-  std::map<sdk::Channel, steady_clock::time_point> not_before;
+  // Routes whose paced instance has no free slot in the horizon until then.
+  std::map<std::string, steady_clock::time_point> not_before;
 
   for (;;) {
     {
@@ -112,9 +112,29 @@ void Dispatcher::claim_loop() {
     auto wait = duration_cast<microseconds>(options_.idle_poll);
     bool more = false;
     const auto set = providers_.snapshot();
-    for (const auto& [channel, route] : set->routes) {
+    // One claim per route: each channel's global route, without the tenants
+    // that have their own for it; then each tenant's own routes.
+    struct Group {
+      std::string key;
+      sdk::Channel channel;
+      Route route;
+      std::vector<TenantId> only, except;
+    };
+    std::vector<Group> groups;
+    const TenantRoutes own = tenant_routes_ ? tenant_routes_() : TenantRoutes{};
+    std::map<sdk::Channel, std::vector<TenantId>> routed_apart;
+    for (const auto& [tenant, routes] : own)
+      for (const auto& [channel, r] : routes) routed_apart[channel].push_back(tenant);
+    for (const auto& [channel, route] : set->routes)
+      groups.push_back({std::string(sdk::to_string(channel)), channel, route, {}, routed_apart[channel]});
+    for (const auto& [tenant, routes] : own)
+      for (const auto& [channel, r] : routes)
+        groups.push_back({std::string(sdk::to_string(channel)) + "/tenant " + std::to_string(tenant), channel,
+                          Route{r.provider, r.fallback, r.primary_attempts}, {tenant}, {}});
+    for (const auto& g : groups) {
+      const auto channel = g.channel;
       const auto now = steady_clock::now();
-      if (auto nb = not_before.find(channel); nb != not_before.end() && now < nb->second) {
+      if (auto nb = not_before.find(g.key); nb != not_before.end() && now < nb->second) {
         wait = std::min(wait, duration_cast<microseconds>(nb->second - now));
         continue;
       }
@@ -129,9 +149,11 @@ void Dispatcher::claim_loop() {
       req.limit = std::min(static_cast<int>(capacity - in_flight), options_.claim_batch);
       req.lease = options_.lease;
       req.horizon = options_.pace_horizon;
-      req.route = [set, ch = channel](int attempt) -> PacedRoute {
-        const ProviderSlot* slot = set->pick(ch, attempt);
-        if (!slot) return {};
+      req.only_tenants = g.only;
+      req.except_tenants = g.except;
+      req.route = [set, route = g.route](int attempt) -> PacedRoute {
+        const ProviderSlot* slot = set->pick(route, attempt);
+        if (!slot) return {};  // an instance the configuration no longer has: the messages wait
         return {slot->instance->name(), slot->rate, slot->burst};
       };
       const auto started = steady_clock::now();
@@ -145,10 +167,10 @@ void Dispatcher::claim_loop() {
       }
       expired_ += static_cast<std::uint64_t>(claim->expired);
       if (claim->room_in > microseconds(0)) {
-        not_before[channel] = started + claim->room_in;
+        not_before[g.key] = started + claim->room_in;
         wait = std::min(wait, claim->room_in);
       } else {
-        not_before.erase(channel);
+        not_before.erase(g.key);
       }
       if (claim->messages.empty()) continue;
       const auto n = claim->messages.size();

@@ -12,7 +12,10 @@ const ProviderSlot* ProviderSet::find(const std::string& name) const {
 const ProviderSlot* ProviderSet::pick(sdk::Channel channel, int attempt) const {
   auto it = routes.find(channel);
   if (it == routes.end()) return nullptr;
-  const Route& r = it->second;
+  return pick(it->second, attempt);
+}
+
+const ProviderSlot* ProviderSet::pick(const Route& r, int attempt) const {
   if (r.fallbacks.empty() || r.primary_attempts <= 0 || attempt <= r.primary_attempts) return find(r.primary);
   const auto index = static_cast<std::size_t>(attempt - r.primary_attempts - 1) % r.fallbacks.size();
   return find(r.fallbacks[index]);

@@ -83,6 +83,10 @@ Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
   std::vector<Row*> due;
   for (auto& r : rows_) {
     const auto s = r.message.status;
+    const TenantId t = r.message.tenant_id;
+    const auto listed = [t](const std::vector<TenantId>& ids) { return std::find(ids.begin(), ids.end(), t) != ids.end(); };
+    if (!req.only_tenants.empty() && !listed(req.only_tenants)) continue;
+    if (listed(req.except_tenants)) continue;
     if ((s == MessageStatus::queued || s == MessageStatus::scheduled) && r.message.channel == req.channel &&
         r.next <= now)
       due.push_back(&r);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -254,6 +256,47 @@ TEST_F(DispatcherTest, StopHandsBackWhatWaitsForItsTurnAndReturnsInTime) {
   EXPECT_EQ(static_cast<std::size_t>(done), sent);
   EXPECT_EQ(queued + done, 10);  // nothing left leased
   EXPECT_GE(d.stats().handed_back, 1u);
+}
+
+// A tenant routed to its own instance: its messages go there, and the
+// global route's claims leave them alone.
+TEST_F(DispatcherTest, ATenantsOwnRouteTakesItsMessagesAndOnlyThem) {
+  auto global = std::make_unique<RecordingProvider>(milliseconds(0));
+  auto own = std::make_unique<RecordingProvider>(milliseconds(0));
+  RecordingProvider* global_p = global.get();
+  RecordingProvider* own_p = own.get();
+  auto set = std::make_shared<ProviderSet>();
+  ProviderSlot a, b;
+  a.instance = in_process_instance("sms-1", std::move(global));
+  b.instance = in_process_instance("clinic-7-sms", std::move(own));
+  a.send_timeout = b.send_timeout = milliseconds(1000);
+  set->instances.emplace("sms-1", std::move(a));
+  set->instances.emplace("clinic-7-sms", std::move(b));
+  set->routes[sdk::Channel::sms] = Route{"sms-1", {}, 0};
+  registry_.replace(set);
+  std::set<std::string> mine, others;
+  for (int i = 0; i < 10; ++i) {
+    Message m;
+    m.id = Uuid::v7();
+    m.tenant_id = i % 2 ? 7 : 1;
+    m.to = "+966501234567";
+    m.body = "Your appointment is tomorrow";
+    queue_.add(m);
+    (i % 2 ? mine : others).insert(m.id.str());
+  }
+  auto d = dispatcher();
+  d->set_tenant_routes([] {
+    return Dispatcher::TenantRoutes{{7, {{sdk::Channel::sms, TenantRoute{"clinic-7-sms", {}, 0}}}}};
+  });
+  d->start();
+  ASSERT_TRUE(own_p->wait_for_sends(5, seconds(10)));
+  ASSERT_TRUE(global_p->wait_for_sends(5, seconds(10)));
+  d->stop();
+  std::set<std::string> through_own, through_global;
+  for (const auto& s : own_p->snapshot()) through_own.insert(s.id);
+  for (const auto& s : global_p->snapshot()) through_global.insert(s.id);
+  EXPECT_EQ(through_own, mine);
+  EXPECT_EQ(through_global, others);
 }
 
 TEST_F(DispatcherTest, NoRouteIsNotAnAttempt) {

@@ -158,6 +158,14 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
     std::vector<std::string> events;
     const Actor actor{"dispatcher", "", ""};
     const std::string channel(sdk::to_string(req.channel));
+    auto tenant_list = [](const std::vector<TenantId>& ids) {
+      std::string s;
+      for (auto t : ids) s += (s.empty() ? "" : ",") + std::to_string(t);
+      return s;
+    };
+    std::string whose;
+    if (!req.only_tenants.empty()) whose += " AND tenant_id IN (" + tenant_list(req.only_tenants) + ")";
+    if (!req.except_tenants.empty()) whose += " AND tenant_id NOT IN (" + tenant_list(req.except_tenants) + ")";
     // High before normal before low; within one priority, scheduled messages
     // that came due before the queued ones (they were due first).
     for (int priority = 0; priority <= 2; ++priority) {
@@ -168,7 +176,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
           auto rs = c.query("SELECT id, tenant_id, attempts, expires_at IS NOT NULL AND expires_at <= " + now_sql +
                             " AS expired FROM messages WHERE status = '" + status + "' AND channel = '" + channel +
                             "' AND priority = " + std::to_string(priority) + " AND next_attempt_at <= " + now_sql +
-                            " AND tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL)"
+                            " AND tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL)" + whose +
                             " ORDER BY next_attempt_at LIMIT " + std::to_string(want) + " FOR UPDATE SKIP LOCKED");
           int rows = 0;
           std::vector<MessageId> ended;

@@ -50,6 +50,16 @@ struct TenantQuotas {
   bool operator==(const TenantQuotas&) const = default;
 };
 
+// A tenant's own route for a channel (a clinic with its own provider
+// account): instance names of the gateway's configuration, used instead of
+// the global routing for that channel.
+struct TenantRoute {
+  std::string provider;
+  std::vector<std::string> fallback;
+  int primary_attempts = 0;  // attempts on `provider` before the fallbacks (0: never fall back)
+  bool operator==(const TenantRoute&) const = default;
+};
+
 struct TenantPolicy {
   std::map<sdk::Channel, std::set<std::string>> allowed_senders;  // a channel not listed: any sender
   std::map<sdk::Channel, std::string> default_senders;            // used when a send gives no `from`
@@ -59,6 +69,7 @@ struct TenantPolicy {
   // A month's estimated cost (segments x the instance's configured price) in
   // this currency may not pass this amount.
   std::optional<sdk::Money> spend_cap;
+  std::map<sdk::Channel, TenantRoute> routing;  // a channel not listed: the global routing
 };
 
 // What storing a message charges to its tenant's usage, and the limits the

@@ -53,8 +53,9 @@ class AcceptPolicy {
       : recipients_(recipients), catalog_(catalog), limits_(limits) {}
 
   // The price per segment of the instance that serves a channel (nullopt:
-  // none configured), for the estimated cost that spend caps count.
-  using Pricing = std::function<std::optional<sdk::Money>(sdk::Channel)>;
+  // none configured), for the estimated cost that spend caps count:
+  // `instance` is the tenant's own route's, or empty for the global route.
+  using Pricing = std::function<std::optional<sdk::Money>(sdk::Channel, const std::string& instance)>;
   void set_pricing(Pricing pricing) { pricing_ = std::move(pricing); }
 
   // Completes `batch` in place (renders templates, applies the tenant's

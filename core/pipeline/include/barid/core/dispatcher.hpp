@@ -66,6 +66,11 @@ class Dispatcher {
   Dispatcher& operator=(const Dispatcher&) = delete;
 
   void set_opt_out_hook(OptOutHook hook) { opt_out_hook_ = std::move(hook); }
+  // Tenants routed to their own instances (TenantPolicy::routing), asked
+  // before each round of claims: their messages are claimed apart, on their
+  // routes, and left out of the global route's claims. Set before start().
+  using TenantRoutes = std::map<TenantId, std::map<sdk::Channel, TenantRoute>>;
+  void set_tenant_routes(std::function<TenantRoutes()> routes) { tenant_routes_ = std::move(routes); }
   void set_health_hook(HealthHook hook) { health_hook_ = std::move(hook); }
 
   // Starts the threads. A dispatcher runs once: after stop() it is not
@@ -100,6 +105,7 @@ class Dispatcher {
   RetryPolicy retry_;
   OptOutHook opt_out_hook_;
   HealthHook health_hook_;
+  std::function<TenantRoutes()> tenant_routes_;
 
   std::atomic<bool> running_{false};
 

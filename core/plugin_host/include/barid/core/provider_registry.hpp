@@ -42,8 +42,10 @@ struct ProviderSet {
   std::map<sdk::Channel, Route> routes;
 
   const ProviderSlot* find(const std::string& name) const;
-  // The instance to use for the given attempt (1-based) on `channel`.
+  // The instance to use for the given attempt (1-based) on `channel`, or on
+  // `route`.
   const ProviderSlot* pick(sdk::Channel channel, int attempt) const;
+  const ProviderSlot* pick(const Route& route, int attempt) const;
   bool routes_channel(sdk::Channel channel) const { return routes.count(channel) > 0; }
 };
 

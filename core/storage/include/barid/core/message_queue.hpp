@@ -37,6 +37,10 @@ struct ClaimRequest {
   // The route of attempt n (1-based) on this channel. Attempt 1's instance is
   // the one whose pace bounds the claim.
   std::function<PacedRoute(int attempt)> route;
+  // Whose messages: only these tenants' (a tenant's own route), or everyone's
+  // but these (the global route, without the tenants that have their own).
+  std::vector<TenantId> only_tenants;
+  std::vector<TenantId> except_tenants;
 };
 
 struct ClaimedMessage {
