@@ -132,6 +132,13 @@ void Dispatcher::claim_loop() {
         groups.push_back({std::string(sdk::to_string(channel)) + "/tenant " + std::to_string(tenant), channel,
                           Route{r.provider, r.fallback, r.primary_attempts}, {tenant}, {}});
     for (const auto& g : groups) {
+      // A route changed since the round began (an operator's PUT through
+      // this node): the next round claims on the new routes, and this one
+      // claims nothing more on the old.
+      if (tenant_routes_ && tenant_routes_() != own) {
+        more = true;
+        break;
+      }
       const auto channel = g.channel;
       const auto now = steady_clock::now();
       if (auto nb = not_before.find(g.key); nb != not_before.end() && now < nb->second) {
