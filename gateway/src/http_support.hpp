@@ -6,6 +6,7 @@
 
 #include "client_address.hpp"
 #include "representations.hpp"
+#include "request_readers.hpp"
 
 #include <barid/core/message.hpp>
 #include <barid/core/result.hpp>
@@ -54,27 +55,5 @@ class Reply {
 
 bool wants_close(const Pistache::Rest::Request& request);
 
-class JsonReader {
- public:
-  JsonReader(const nlohmann::json& object, std::string prefix = {}) : j_(object), prefix_(std::move(prefix)) {}
-
-  std::string field(const std::string& name) const { return prefix_ + name; }
-  // Every member must be one of `known`.
-  core::Status only(std::initializer_list<const char*> known) const;
-  bool has(const char* name) const;
-
-  core::Result<std::string> str(const char* name, bool required = false) const;
-  core::Result<std::optional<long long>> integer(const char* name) const;
-  core::Result<std::optional<bool>> boolean(const char* name) const;
-  core::Result<std::vector<std::string>> strings(const char* name) const;
-  // An object of strings (numbers are taken as their text).
-  core::Result<std::map<std::string, std::string>> string_map(const char* name) const;
-  // A member that must be an object when present (nullptr when absent).
-  core::Result<const nlohmann::json*> object(const char* name) const;
-
- private:
-  const nlohmann::json& j_;
-  std::string prefix_;
-};
 
 }  // namespace barid::gateway

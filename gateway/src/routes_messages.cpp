@@ -14,62 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-// The fields a single send and a bulk send share.
-core::Status read_common(const JsonReader& r, core::SendRequest& out) {
-  struct {
-    const char* name;
-    std::string* value;
-  } fields[] = {{"body", &out.body},           {"from", &out.from},
-                {"scheduled_at", &out.scheduled_at}, {"reference", &out.reference},
-                {"recipient_id", &out.recipient_id}, {"category", &out.category},
-                {"priority", &out.priority},         {"expires_at", &out.expires_at},
-                {"validity", &out.validity}};
-  for (auto& f : fields) {
-    auto v = r.str(f.name);
-    if (!v) return v.error();
-    *f.value = std::move(*v);
-  }
-  auto channel = r.str("channel");
-  if (!channel) return channel.error();
-  if (!channel->empty()) out.channel = *channel;
-  auto attempts = r.integer("max_attempts");
-  if (!attempts) return attempts.error();
-  // The intake checks the range; clamping only keeps the value an int.
-  if (*attempts) out.max_attempts = static_cast<int>(std::clamp<long long>(**attempts, -1, 1000));
-
-  auto pt = r.object("provider_template");
-  if (!pt) return pt.error();
-  if (*pt) {
-    JsonReader t(**pt, r.field("provider_template."));
-    if (auto st = t.only({"id", "variables"}); !st) return st;
-    auto id = t.str("id", true);
-    if (!id) return id.error();
-    out.provider_template = *id;
-    auto vars = t.strings("variables");
-    if (!vars) return vars.error();
-    out.template_variables = std::move(*vars);
-  }
-
-  auto tpl = r.object("template");
-  if (!tpl) return tpl.error();
-  if (*tpl) {
-    JsonReader t(**tpl, r.field("template."));
-    if (auto st = t.only({"code", "language", "variables"}); !st) return st;
-    core::TemplateRequest req;
-    auto code = t.str("code", true);
-    if (!code) return code.error();
-    req.code = *code;
-    auto lang = t.str("language");
-    if (!lang) return lang.error();
-    req.language = *lang;
-    auto vars = t.string_map("variables");
-    if (!vars) return vars.error();
-    req.variables = std::move(*vars);
-    out.template_request = std::move(req);
-  }
-  return {};
-}
-
 json bulk_problem_json(const core::BulkProblem& p) {
   json j{{"index", p.index}, {"to", p.to}, {"detail", p.detail}};
   if (!p.field.empty()) j["field"] = p.field;
@@ -99,16 +43,9 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
                                           std::to_string(app.config().server.max_message_request_bytes) + " bytes"));
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  core::SendRequest req;
-  if (auto st = r.only({"to", "channel", "body", "from", "scheduled_at", "reference", "recipient_id", "category",
-                        "max_attempts", "provider_template", "template", "priority", "expires_at", "validity"});
-      !st)
-    return send_error(reply, st.error());
-  auto to = r.str("to", true);
-  if (!to) return send_error(reply, to.error());
-  req.to = *to;
-  if (auto st = read_common(r, req); !st) return send_error(reply, st.error());
+  auto read = read_send_request(*body);
+  if (!read) return send_error(reply, read.error());
+  core::SendRequest req = std::move(*read);
   req.idempotency_key = header_value(request.headers(), "Idempotency-Key");
   if (!req.idempotency_key.empty()) req.request_hash = core::OpenSslCrypto().sha256(body->dump());
 
@@ -149,48 +86,9 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  core::BulkRequest req;
-  if (auto st = r.only({"channel", "body", "from", "scheduled_at", "category", "max_attempts", "provider_template",
-                        "template", "recipients", "priority", "expires_at", "validity"});
-      !st)
-    return send_error(reply, st.error());
-  if (auto st = read_common(r, req.common); !st) return send_error(reply, st.error());
-  auto it = body->find("recipients");
-  if (it == body->end() || !it->is_array())
-    return send_error(reply, core::Error::invalid("recipients", "recipients must be a list"));
-  req.recipients.reserve(it->size());
-  for (std::size_t i = 0; i < it->size(); ++i) {
-    const json& item = (*it)[i];
-    const std::string prefix = "recipients[" + std::to_string(i) + "].";
-    core::BulkRecipient rcpt;
-    if (item.is_string()) {
-      rcpt.to = item.get<std::string>();
-    } else if (item.is_object()) {
-      JsonReader ir(item, prefix);
-      if (auto st = ir.only({"to", "recipient_id", "reference", "language", "variables"}); !st)
-        return send_error(reply, st.error());
-      auto to = ir.str("to", true);
-      if (!to) return send_error(reply, to.error());
-      rcpt.to = *to;
-      auto rid = ir.str("recipient_id");
-      auto ref = ir.str("reference");
-      auto lang = ir.str("language");
-      auto vars = ir.string_map("variables");
-      if (!rid) return send_error(reply, rid.error());
-      if (!ref) return send_error(reply, ref.error());
-      if (!lang) return send_error(reply, lang.error());
-      if (!vars) return send_error(reply, vars.error());
-      rcpt.recipient_id = *rid;
-      rcpt.reference = *ref;
-      rcpt.language = *lang;
-      rcpt.variables = std::move(*vars);
-    } else {
-      return send_error(reply, core::Error::invalid("recipients[" + std::to_string(i) + "]",
-                                                    "a recipient is a phone number or an object with 'to'"));
-    }
-    req.recipients.push_back(std::move(rcpt));
-  }
+  auto read = read_bulk_request(*body);
+  if (!read) return send_error(reply, read.error());
+  core::BulkRequest req = std::move(*read);
   req.common.idempotency_key = header_value(request.headers(), "Idempotency-Key");
   if (!req.common.idempotency_key.empty()) req.common.request_hash = core::OpenSslCrypto().sha256(body->dump());
 

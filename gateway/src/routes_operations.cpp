@@ -222,25 +222,14 @@ void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  if (auto st = r.only({"default_language", "retention_days"}); !st) return send_error(reply, st.error());
-  auto lang = r.str("default_language", true);
-  if (!lang) return send_error(reply, lang.error());
-  if (!core::is_language_code(*lang))
-    return send_error(reply, core::Error::invalid("default_language", "'" + *lang + "' is not a language code (e.g. en, ar)"));
-  auto days = r.integer("retention_days");
-  if (!days) return send_error(reply, days.error());
-  std::optional<int> retention;
-  if (*days) {
-    if (**days < 1 || **days > 36500)
-      return send_error(reply, core::Error::invalid("retention_days", "retention_days: 1 to 36500, or null"));
-    retention = static_cast<int>(**days);
-  }
-  if (auto st = app.store().update_tenant_settings(principal->tenant_id, *lang, retention); !st)
+  auto read = read_settings(*body);
+  if (!read) return send_error(reply, read.error());
+  const auto& [lang, retention] = *read;
+  if (auto st = app.store().update_tenant_settings(principal->tenant_id, lang, retention); !st)
     return send_error(reply, st.error());
   app.catalog().invalidate_tenant(principal->tenant_id);
   audit(*principal, request, "settings.updated", "tenant",
-        "default_language " + *lang + ", retention_days " + (retention ? std::to_string(*retention) : "default"));
+        "default_language " + lang + ", retention_days " + (retention ? std::to_string(*retention) : "default"));
   get_settings(request, reply);
 }
 

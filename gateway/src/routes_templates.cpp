@@ -52,63 +52,10 @@ void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  if (auto st = r.only({"channels", "category", "description", "priority", "validity", "translations"}); !st)
-    return send_error(reply, st.error());
-  core::Template t;
+  auto read = read_template(*body, request.param(":code").as<std::string>());
+  if (!read) return send_error(reply, read.error());
+  core::Template t = std::move(*read);
   t.tenant_id = principal->tenant_id;
-  t.code = request.param(":code").as<std::string>();
-  auto channels = r.strings("channels");
-  if (!channels) return send_error(reply, channels.error());
-  for (std::size_t i = 0; i < channels->size(); ++i) {
-    auto c = sdk::channel_from_string((*channels)[i]);
-    if (!c || *c == sdk::Channel::email)
-      return send_error(reply, core::Error::invalid("channels[" + std::to_string(i) + "]", "'" + (*channels)[i] +
-                                                                                               "' is not sms or whatsapp"));
-    t.channels.insert(*c);
-  }
-  auto category = r.str("category");
-  auto description = r.str("description");
-  if (!category) return send_error(reply, category.error());
-  if (!description) return send_error(reply, description.error());
-  t.category = *category;
-  t.description = *description;
-  auto priority = r.str("priority");
-  if (!priority) return send_error(reply, priority.error());
-  if (!priority->empty()) {
-    t.priority = core::priority_from_string(*priority);
-    if (!t.priority) return send_error(reply, core::Error::invalid("priority", "one of high, normal, low"));
-  }
-  auto validity = r.str("validity");
-  if (!validity) return send_error(reply, validity.error());
-  if (!validity->empty()) {
-    t.validity = core::parse_validity(*validity);
-    if (!t.validity)
-      return send_error(reply, core::Error::invalid("validity", "a duration such as 90s, 30m, 2h or 1d, from 1s to 30d"));
-  }
-  auto translations = r.object("translations");
-  if (!translations) return send_error(reply, translations.error());
-  if (*translations) {
-    for (const auto& [lang, tj] : (*translations)->items()) {
-      const std::string prefix = "translations." + lang + ".";
-      if (!tj.is_object())
-        return send_error(reply, core::Error::invalid("translations." + lang, "a translation is an object with a body"));
-      JsonReader tr(tj, prefix);
-      if (auto st = tr.only({"body", "provider_template", "provider_variables"}); !st) return send_error(reply, st.error());
-      core::TemplateTranslation x;
-      auto b = tr.str("body");
-      auto pt = tr.str("provider_template");
-      auto pv = tr.strings("provider_variables");
-      if (!b) return send_error(reply, b.error());
-      if (!pt) return send_error(reply, pt.error());
-      if (!pv) return send_error(reply, pv.error());
-      x.body = *b;
-      x.provider_template = *pt;
-      x.provider_variables = std::move(*pv);
-      t.translations[lang] = std::move(x);
-    }
-  }
-  if (auto st = core::validate_template(t); !st) return send_error(reply, st.error());
 
   auto existed = app.store().find_template(principal->tenant_id, t.code);
   if (!existed) return send_error(reply, existed.error());

@@ -1,0 +1,55 @@
+#pragma once
+// The JSON bodies of the API's requests, read into the core's request types:
+// every error names the offending field. Nothing here touches HTTP, the
+// database or the clock, so that tests/fuzz/fuzz_requests can feed it any
+// bytes.
+
+#include <barid/core/bulk.hpp>
+#include <barid/core/intake.hpp>
+#include <barid/core/result.hpp>
+#include <barid/core/templates.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace barid::gateway {
+
+class JsonReader {
+ public:
+  JsonReader(const nlohmann::json& object, std::string prefix = {}) : j_(object), prefix_(std::move(prefix)) {}
+
+  std::string field(const std::string& name) const { return prefix_ + name; }
+  // Every member must be one of `known`.
+  core::Status only(std::initializer_list<const char*> known) const;
+  bool has(const char* name) const;
+
+  core::Result<std::string> str(const char* name, bool required = false) const;
+  core::Result<std::optional<long long>> integer(const char* name) const;
+  core::Result<std::optional<bool>> boolean(const char* name) const;
+  core::Result<std::vector<std::string>> strings(const char* name) const;
+  // An object of strings (numbers are taken as their text).
+  core::Result<std::map<std::string, std::string>> string_map(const char* name) const;
+  // A member that must be an object when present (nullptr when absent).
+  core::Result<const nlohmann::json*> object(const char* name) const;
+
+ private:
+  const nlohmann::json& j_;
+  std::string prefix_;
+};
+
+// POST /v1/messages
+core::Result<core::SendRequest> read_send_request(const nlohmann::json& body);
+// POST /v1/messages/bulk
+core::Result<core::BulkRequest> read_bulk_request(const nlohmann::json& body);
+// PUT /v1/templates/{code}: the template, checked (its tenant is the caller's to set).
+core::Result<core::Template> read_template(const nlohmann::json& body, const std::string& code);
+// PUT /v1/settings: the default language and the retention (nullopt: the gateway's).
+core::Result<std::pair<std::string, std::optional<int>>> read_settings(const nlohmann::json& body);
+
+}  // namespace barid::gateway
