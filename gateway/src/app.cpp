@@ -251,7 +251,7 @@ std::optional<sdk::Money> GatewayApp::price_of_instance(const std::string& insta
   return slot ? slot->price_per_segment : std::nullopt;
 }
 
-core::Dispatcher::TenantRoutes GatewayApp::tenant_routes() {
+std::shared_ptr<const core::Dispatcher::TenantRoutes> GatewayApp::tenant_routes() {
   std::lock_guard lock(tenant_routes_mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (now - tenant_routes_read_ < std::chrono::seconds(2)) return tenant_routes_;
@@ -265,7 +265,8 @@ core::Dispatcher::TenantRoutes GatewayApp::tenant_routes() {
   core::Dispatcher::TenantRoutes routes;
   for (const auto& t : *tenants)
     if (!t.policy.routing.empty()) routes[t.id] = t.policy.routing;
-  tenant_routes_ = std::move(routes);
+  // The same object while nothing changed: the dispatcher compares pointers.
+  if (routes != *tenant_routes_) tenant_routes_ = std::make_shared<const core::Dispatcher::TenantRoutes>(std::move(routes));
   return tenant_routes_;
 }
 

@@ -54,7 +54,7 @@ class GatewayApp {
   std::optional<sdk::Money> price_of_instance(const std::string& instance) const;
   // Tenants routed to their own instances, read from the database at most
   // every two seconds (for the dispatcher's claims).
-  core::Dispatcher::TenantRoutes tenant_routes();
+  std::shared_ptr<const core::Dispatcher::TenantRoutes> tenant_routes();
   // A tenant's routes changed through this node: read them again now.
   void forget_tenant_routes();
   std::vector<core::LoadFailure> plugin_failures() const;
@@ -99,7 +99,8 @@ class GatewayApp {
   std::unique_ptr<core::BulkIntake> bulk_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::mutex tenant_routes_mutex_;
-  core::Dispatcher::TenantRoutes tenant_routes_;
+  std::shared_ptr<const core::Dispatcher::TenantRoutes> tenant_routes_ =
+      std::make_shared<const core::Dispatcher::TenantRoutes>();
   std::chrono::steady_clock::time_point tenant_routes_read_{};
   std::unique_ptr<core::IntakeWriter> writer_;
   std::unique_ptr<core::ApiKeys> api_keys_;

@@ -121,13 +121,14 @@ void Dispatcher::claim_loop() {
       std::vector<TenantId> only, except;
     };
     std::vector<Group> groups;
-    const TenantRoutes own = tenant_routes_ ? tenant_routes_() : TenantRoutes{};
+    static const auto kNone = std::make_shared<const TenantRoutes>();
+    const std::shared_ptr<const TenantRoutes> own = tenant_routes_ ? tenant_routes_() : kNone;
     std::map<sdk::Channel, std::vector<TenantId>> routed_apart;
-    for (const auto& [tenant, routes] : own)
+    for (const auto& [tenant, routes] : *own)
       for (const auto& [channel, r] : routes) routed_apart[channel].push_back(tenant);
     for (const auto& [channel, route] : set->routes)
       groups.push_back({std::string(sdk::to_string(channel)), channel, route, {}, routed_apart[channel]});
-    for (const auto& [tenant, routes] : own)
+    for (const auto& [tenant, routes] : *own)
       for (const auto& [channel, r] : routes)
         groups.push_back({std::string(sdk::to_string(channel)) + "/tenant " + std::to_string(tenant), channel,
                           Route{r.provider, r.fallback, r.primary_attempts}, {tenant}, {}});
@@ -135,7 +136,7 @@ void Dispatcher::claim_loop() {
       // A route changed since the round began (an operator's PUT through
       // this node): the next round claims on the new routes, and this one
       // claims nothing more on the old.
-      if (tenant_routes_ && tenant_routes_() != own) {
+      if (tenant_routes_ && tenant_routes_() != own) {  // another object: the routes changed
         more = true;
         break;
       }

@@ -97,6 +97,12 @@ class CallbacksTest : public ::testing::Test {
     req.method = "POST";
     return processor_.process(instance, req, Actor{"provider:" + instance, "203.0.113.7", "provider"});
   }
+  static sdk::StatusUpdate delivered_report() {
+    sdk::StatusUpdate u;
+    u.provider_message_id = "SM1";
+    u.status = MessageStatus::delivered;
+    return u;
+  }
   sdk::InboundMessage inbound(std::string body) {
     sdk::InboundMessage m;
     m.from = "+966501234567";
@@ -113,11 +119,8 @@ class CallbacksTest : public ::testing::Test {
 };
 
 TEST_F(CallbacksTest, ReportsAreHandedOnAsTheyAreAndCounted) {
-  next_ = sdk::CallbackResult{};
-  next_.verdict = sdk::CallbackResult::Verdict::accepted;
-  sdk::StatusUpdate delivered;
-  delivered.provider_message_id = "SM1";
-  delivered.status = MessageStatus::delivered;
+  next_ = sdk::CallbackResult::accept();
+  const sdk::StatusUpdate delivered = delivered_report();
   sdk::StatusUpdate stray = delivered;
   stray.provider_message_id = "unknown";
   next_.status_updates = {delivered, stray};
@@ -134,8 +137,7 @@ TEST_F(CallbacksTest, ReportsAreHandedOnAsTheyAreAndCounted) {
 }
 
 TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
-  next_ = sdk::CallbackResult{};
-  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  next_ = sdk::CallbackResult::accept();
   next_.inbound_messages = {inbound("STOP"), inbound("إيقاف"), inbound("See you tomorrow")};
   auto r = post();
   ASSERT_TRUE(r.ok());
@@ -155,8 +157,7 @@ TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
 }
 
 TEST_F(CallbacksTest, AReplayedInboundMessageChangesNothing) {
-  next_ = sdk::CallbackResult{};
-  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  next_ = sdk::CallbackResult::accept();
   auto stop = inbound("STOP");
   stop.provider_message_id = "SM-stop";
   auto start = inbound("START");
@@ -191,11 +192,8 @@ TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {
 }
 
 TEST_F(CallbacksTest, ARequestWithTooManyReportsIsRefusedWhole) {
-  next_ = sdk::CallbackResult{};
-  next_.verdict = sdk::CallbackResult::Verdict::accepted;
-  sdk::StatusUpdate delivered;
-  delivered.provider_message_id = "SM1";
-  delivered.status = MessageStatus::delivered;
+  next_ = sdk::CallbackResult::accept();
+  const sdk::StatusUpdate delivered = delivered_report();
   next_.status_updates.assign(CallbackProcessor::kMaxItems, delivered);
   next_.inbound_messages = {inbound("STOP")};
   auto r = post();
@@ -212,8 +210,7 @@ TEST_F(CallbacksTest, ARequestWithTooManyReportsIsRefusedWhole) {
 }
 
 TEST_F(CallbacksTest, AnInboundSenderThatIsNotAPhoneNumberIsIgnored) {
-  next_ = sdk::CallbackResult{};
-  next_.verdict = sdk::CallbackResult::Verdict::accepted;
+  next_ = sdk::CallbackResult::accept();
   auto m = inbound("STOP");
   m.from = "whatsapp:not-a-number";
   next_.inbound_messages = {m};

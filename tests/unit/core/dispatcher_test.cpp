@@ -285,9 +285,9 @@ TEST_F(DispatcherTest, ATenantsOwnRouteTakesItsMessagesAndOnlyThem) {
     (i % 2 ? mine : others).insert(m.id.str());
   }
   auto d = dispatcher();
-  d->set_tenant_routes([] {
-    return Dispatcher::TenantRoutes{{7, {{sdk::Channel::sms, TenantRoute{"clinic-7-sms", {}, 0}}}}};
-  });
+  const auto routes = std::make_shared<const Dispatcher::TenantRoutes>(
+      Dispatcher::TenantRoutes{{7, {{sdk::Channel::sms, TenantRoute{"clinic-7-sms", {}, 0}}}}});
+  d->set_tenant_routes([routes] { return routes; });
   d->start();
   ASSERT_TRUE(own_p->wait_for_sends(5, seconds(10)));
   ASSERT_TRUE(global_p->wait_for_sends(5, seconds(10)));

@@ -19,6 +19,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -69,8 +71,11 @@ class Dispatcher {
   // Tenants routed to their own instances (TenantPolicy::routing), asked
   // before each round of claims: their messages are claimed apart, on their
   // routes, and left out of the global route's claims. Set before start().
+  // The provider hands out the same object for as long as the routes stay the
+  // same, so that a round of claims can tell a change by the pointer alone.
   using TenantRoutes = std::map<TenantId, std::map<sdk::Channel, TenantRoute>>;
-  void set_tenant_routes(std::function<TenantRoutes()> routes) { tenant_routes_ = std::move(routes); }
+  using TenantRoutesSource = std::function<std::shared_ptr<const TenantRoutes>()>;
+  void set_tenant_routes(TenantRoutesSource routes) { tenant_routes_ = std::move(routes); }
   void set_health_hook(HealthHook hook) { health_hook_ = std::move(hook); }
 
   // Starts the threads. A dispatcher runs once: after stop() it is not
@@ -105,7 +110,7 @@ class Dispatcher {
   RetryPolicy retry_;
   OptOutHook opt_out_hook_;
   HealthHook health_hook_;
-  std::function<TenantRoutes()> tenant_routes_;
+  TenantRoutesSource tenant_routes_;
 
   std::atomic<bool> running_{false};
 
