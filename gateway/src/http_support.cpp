@@ -99,10 +99,13 @@ void Reply::send(int status, const std::string& body, const std::string& content
   const Http::Mime::MediaType mime = content_type == "application/json"           ? json_type
                                      : content_type == "application/problem+json" ? problem_type
                                                                                   : Http::Mime::MediaType::fromString(content_type);
-  std::atomic<int>* counter = outstanding_;
-  response_
-      .send(static_cast<Http::Code>(status), body, mime)
-      .then([counter](ssize_t) { counter->fetch_sub(1); }, [counter](std::exception_ptr&) { counter->fetch_sub(1); });
+  // No continuation on the promise send() returns: Pistache resolves it on
+  // its reactor thread, and a `.then` attached here, on a handler or writer
+  // thread, races with that resolution (Async::Promise is not thread-safe):
+  // under a flood the gateway died with a segfault inside libpistache. The
+  // answer counts as given once Pistache has it.
+  (void)response_.send(static_cast<Http::Code>(status), body, mime);
+  outstanding_->fetch_sub(1);
 }
 
 void Reply::header(const std::string& name, const std::string& value) {
