@@ -81,7 +81,8 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   });
   app->api_keys_ = std::make_unique<core::ApiKeys>(store, c.api_key_cache_ttl);
   app->callbacks_ =
-      std::make_unique<core::CallbackProcessor>(store, store, app->providers_, core::PhoneNormalizer(c.default_region));
+      std::make_unique<core::CallbackProcessor>(store, store, app->providers_, core::PhoneNormalizer(c.default_region),
+                                                c.inbound_assignment_window);
   app->refresher_ = std::make_unique<core::StatusRefresher>(store, store, app->providers_);
   app->health_ = std::make_unique<core::HealthMonitor>(store, app->providers_, app->node_id_);
 
@@ -155,6 +156,7 @@ Result<std::shared_ptr<core::ProviderSet>> GatewayApp::build_providers(const Gat
     slot.burst = p.burst;
     slot.send_timeout = p.http.total_timeout;
     slot.price_per_segment = p.price_per_segment;
+    slot.default_tenant = p.default_tenant;
     slot.fingerprint = print;
     set->instances.emplace(p.name, std::move(slot));
     core::log_info("providers", "instance '" + p.name + "' of plugin '" + p.plugin + "' is ready");
@@ -275,10 +277,27 @@ void GatewayApp::forget_tenant_routes() {
   tenant_routes_read_ = {};
 }
 
-std::set<sdk::Channel> GatewayApp::routable_channels() const {
-  std::set<sdk::Channel> out;
-  for (const auto& [ch, _] : providers_.snapshot()->routes) out.insert(ch);
+std::map<sdk::Channel, core::Route> GatewayApp::routes_of(core::TenantId tenant) {
+  const auto set = providers_.snapshot();
+  std::map<sdk::Channel, core::Route> out = set->routes;
+  const auto own = tenant_routes();
+  const auto mine = own->find(tenant);
+  if (mine == own->end()) return out;
+  for (const auto& [channel, r] : mine->second)
+    if (set->find(r.provider)) out[channel] = core::Route{r.provider, r.fallback, r.primary_attempts};
   return out;
+}
+
+std::set<sdk::Channel> GatewayApp::routable_channels(core::TenantId tenant) {
+  std::set<sdk::Channel> out;
+  for (const auto& [ch, _] : routes_of(tenant)) out.insert(ch);
+  return out;
+}
+
+std::optional<sdk::Money> GatewayApp::price_per_segment(sdk::Channel channel, core::TenantId tenant) {
+  const auto routes = routes_of(tenant);
+  const auto route = routes.find(channel);
+  return route == routes.end() ? std::nullopt : price_of_instance(route->second.primary);
 }
 
 void GatewayApp::start() {

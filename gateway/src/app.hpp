@@ -50,6 +50,9 @@ class GatewayApp {
   const std::string& node_id() const noexcept { return node_id_; }
   // The per-segment price of the instance that serves `channel`, if configured.
   std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;
+  // That of the instance serving `channel` for this tenant (its own route, or
+  // the global one).
+  std::optional<sdk::Money> price_per_segment(sdk::Channel channel, core::TenantId tenant);
   // That of one instance.
   std::optional<sdk::Money> price_of_instance(const std::string& instance) const;
   // Tenants routed to their own instances, read from the database at most
@@ -61,7 +64,12 @@ class GatewayApp {
   // server.public_base_url, or the bound address when that is not configured.
   core::PublicUrl& public_url() noexcept { return *public_url_; }
 
-  std::set<sdk::Channel> routable_channels() const;
+  // The routes this tenant's messages take: its own for the channels it has
+  // its own instances for, the global routing for the others. A tenant route
+  // naming an instance the configuration no longer has is left out.
+  std::map<sdk::Channel, core::Route> routes_of(core::TenantId tenant);
+  // The channels a tenant can send on (the keys of routes_of).
+  std::set<sdk::Channel> routable_channels(core::TenantId tenant);
 
   // Reads the configuration file again and switches provider instances and
   // routing to it (SIGHUP): unchanged instances are kept, changed ones

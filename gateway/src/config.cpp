@@ -310,7 +310,8 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     Section inst = s.child(p.name);
     if (!std::regex_match(p.name, name_re))
       return Error::invalid(inst.path(), inst.path() + ": an instance name has lower-case letters, digits, '-', '_'");
-    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http", "price", "allow_unauthenticated_callbacks"}));
+    TRY(inst.only({"plugin", "config", "rate_limit", "burst", "http", "price", "allow_unauthenticated_callbacks",
+                   "default_tenant"}));
     TRY(inst.string("plugin", p.plugin));
     if (p.plugin.empty()) return Error::invalid(inst.key_path("plugin"), inst.key_path("plugin") + ": is required");
     Section cfg = inst.child("config");
@@ -324,6 +325,7 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
       }
     }
     TRY(inst.boolean("allow_unauthenticated_callbacks", p.allow_unauthenticated_callbacks));
+    TRY(inst.string("default_tenant", p.default_tenant));
     TRY(inst.number("rate_limit", p.rate_limit, 0, 1e6));
     TRY(inst.number("burst", p.burst, 0, 1e6));
     if (p.burst == 0) p.burst = 1;
@@ -518,9 +520,13 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
 
   Section messaging = top.child("messaging");
   TRY(messaging.only({"default_region", "max_sms_characters", "max_whatsapp_characters", "max_bulk_recipients",
-                      "template_cache_ttl"}));
+                      "template_cache_ttl", "inbound_assignment_window"}));
   TRY(messaging.integer("max_bulk_recipients", c.max_bulk_recipients, 1, 1000000));
   TRY(messaging.duration("template_cache_ttl", c.template_cache_ttl));
+  TRY(messaging.duration("inbound_assignment_window", c.inbound_assignment_window));
+  if (c.inbound_assignment_window.count() <= 0)
+    return Error::invalid("messaging.inbound_assignment_window",
+                          "messaging.inbound_assignment_window: at least 1s");
   TRY(messaging.string("default_region", c.default_region));
   if (!c.default_region.empty() && !core::PhoneNormalizer::is_known_region(c.default_region))
     return Error::invalid("messaging.default_region",

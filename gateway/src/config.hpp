@@ -51,6 +51,7 @@ struct ProviderInstanceConfig {
   std::optional<sdk::Money> price_per_segment;  // for cost estimates (preflight, usage, spend caps)
   // Start the instance even though its webhooks cannot be authenticated.
   bool allow_unauthenticated_callbacks = false;
+  std::string default_tenant;  // the tenant inbound messages belong to when no recent send explains them
 };
 
 struct RouteConfig {
@@ -78,6 +79,9 @@ struct GatewayConfig {
   core::IntakeLimits limits;
   std::size_t max_bulk_recipients = 100000;
   std::chrono::milliseconds template_cache_ttl{10000};
+  // How long after a tenant last sent to a number a message from that
+  // number is taken to be for that tenant (messaging.inbound_assignment_window).
+  std::chrono::seconds inbound_assignment_window{std::chrono::hours(24 * 7)};
   JobsConfig jobs;
   std::string default_region;
   core::LogLevel log_level = core::LogLevel::info;

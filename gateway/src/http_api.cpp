@@ -230,6 +230,8 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Delete(router, "/v1/templates/:code", wrap(&R::delete_template, Where::pool_with_key));
   Get(router, "/v1/recipients/:key/preferences", wrap(&R::get_preferences, Where::pool_with_key));
   Put(router, "/v1/recipients/:key/preferences", wrap(&R::put_preferences, Where::pool_with_key));
+  Get(router, "/v1/inbound", wrap(&R::list_inbound, Where::pool_with_key));
+  Get(router, "/v1/admin/inbound", wrap(&R::admin_list_inbound, Where::pool_with_key));
   Get(router, "/v1/stats", wrap(&R::stats, Where::pool_with_key));
   Get(router, "/v1/providers", wrap(&R::providers, Where::pool_with_key));
   Get(router, "/v1/settings", wrap(&R::get_settings, Where::pool_with_key));

@@ -282,4 +282,69 @@ core::Result<std::pair<std::string, std::optional<int>>> read_settings(const jso
   return std::make_pair(*lang, retention);
 }
 
+core::Result<core::RecipientPreferences> read_preferences(const json& body, const core::PhoneNormalizer& phones) {
+  JsonReader r(body);
+  if (auto st = r.only({"phone", "channels", "categories", "language", "opted_out"}); !st) return st.error();
+  core::RecipientPreferences p;
+  auto phone = r.str("phone");
+  if (!phone) return phone.error();
+  if (!phone->empty()) {
+    auto e164 = phones.to_e164(*phone, "phone");
+    if (!e164) return e164.error();
+    p.phone = *e164;
+  }
+  auto channels = r.strings("channels");
+  if (!channels) return channels.error();
+  for (std::size_t i = 0; i < channels->size(); ++i) {
+    auto c = sdk::channel_from_string((*channels)[i]);
+    if (!c || *c == sdk::Channel::email)
+      return core::Error::invalid("channels[" + std::to_string(i) + "]", "'" + (*channels)[i] + "' is not sms or whatsapp");
+    p.channels.insert(*c);
+  }
+  auto categories = r.object("categories");
+  if (!categories) return categories.error();
+  if (*categories) {
+    for (const auto& [name, allowed] : (*categories)->items()) {
+      if (!allowed.is_boolean())
+        return core::Error::invalid("categories." + name, "categories." + name + " must be true or false");
+      if (name.empty() || name.size() > 32)
+        return core::Error::invalid("categories." + name, "a category has 1 to 32 characters");
+      if (!allowed.get<bool>()) p.blocked_categories.insert(name);
+    }
+  }
+  auto language = r.str("language");
+  if (!language) return language.error();
+  if (!language->empty() && !core::is_language_code(*language))
+    return core::Error::invalid("language", "'" + *language + "' is not a language code (e.g. en, ar)");
+  p.language = *language;
+  auto opted_out = r.boolean("opted_out");
+  if (!opted_out) return opted_out.error();
+  p.opted_out = opted_out->value_or(false);
+  return p;
+}
+
+core::Result<std::string> read_new_tenant(const json& body) {
+  JsonReader r(body);
+  if (auto st = r.only({"name"}); !st) return st.error();
+  return r.str("name", true);
+}
+
+core::Result<NewKeyRequest> read_new_key(const json& body) {
+  JsonReader r(body);
+  if (auto st = r.only({"label", "scopes"}); !st) return st.error();
+  NewKeyRequest k;
+  auto label = r.str("label");
+  if (!label) return label.error();
+  if (label->size() > 100) return core::Error::invalid("label", "at most 100 characters");
+  k.label = *label;
+  if (r.has("scopes")) {
+    auto words = r.strings("scopes");
+    if (!words) return words.error();
+    auto parsed = core::scopes_from_list(*words);
+    if (!parsed || *parsed == 0) return core::Error::invalid("scopes", "one or more of send, read, manage");
+    k.scopes = *parsed;
+  }
+  return k;
+}
+
 }  // namespace barid::gateway

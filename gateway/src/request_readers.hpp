@@ -6,6 +6,8 @@
 
 #include <barid/core/bulk.hpp>
 #include <barid/core/intake.hpp>
+#include <barid/core/phone.hpp>
+#include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/templates.hpp>
 
@@ -51,5 +53,18 @@ core::Result<core::BulkRequest> read_bulk_request(const nlohmann::json& body);
 core::Result<core::Template> read_template(const nlohmann::json& body, const std::string& code);
 // PUT /v1/settings: the default language and the retention (nullopt: the gateway's).
 core::Result<std::pair<std::string, std::optional<int>>> read_settings(const nlohmann::json& body);
+// PUT /v1/recipients/{key}/preferences: the preferences, the phone (if any)
+// normalised; the route checks them against the key in the path.
+core::Result<core::RecipientPreferences> read_preferences(const nlohmann::json& body,
+                                                          const core::PhoneNormalizer& phones);
+// POST /v1/admin/tenants: the new tenant's name.
+core::Result<std::string> read_new_tenant(const nlohmann::json& body);
+// POST /v1/admin/tenants/{tenant}/keys: a label and the key's scopes (all
+// three when none are given).
+struct NewKeyRequest {
+  std::string label;
+  core::Scopes scopes = core::kAllScopes;
+};
+core::Result<NewKeyRequest> read_new_key(const nlohmann::json& body);
 
 }  // namespace barid::gateway

@@ -48,6 +48,9 @@ struct HttpApi::Routes {
   std::optional<core::Principal> authenticate_operator(const Pistache::Rest::Request& request, Reply& reply);
   // The {tenant} path parameter (an id or a unique name); answers 404 itself.
   std::optional<core::Tenant> tenant_param(const Pistache::Rest::Request& request, Reply& reply);
+  // A tenant by id or unique name: 404 when there is none, or 422 naming
+  // `query_field` when the reference came in that query parameter.
+  std::optional<core::Tenant> tenant_by_ref(const std::string& ref, Reply& reply, const char* query_field = nullptr);
   // Records an operator's action in the affected tenant's audit log.
   void admin_audit(const core::Principal& op, const Pistache::Rest::Request& request, core::TenantId tenant,
                    const std::string& action, const std::string& subject, const std::string& detail);
@@ -78,6 +81,11 @@ struct HttpApi::Routes {
   // routes_recipients.cpp
   void get_preferences(const Pistache::Rest::Request&, Reply&);
   void put_preferences(const Pistache::Rest::Request&, Reply&);
+  void list_inbound(const Pistache::Rest::Request&, Reply&);
+  void admin_list_inbound(const Pistache::Rest::Request&, Reply&);
+  // The filters of both (phone, since, cursor, limit), or nullopt once an
+  // error is sent.
+  std::optional<core::InboundFilter> inbound_filter(const Pistache::Rest::Request&, Reply&);
 
   // routes_operations.cpp
   void stats(const Pistache::Rest::Request&, Reply&);

@@ -45,7 +45,11 @@ core::Actor operator_actor(const Rest::Request& request, const TrustedProxies& p
 }  // namespace
 
 std::optional<core::Tenant> HttpApi::Routes::tenant_param(const Rest::Request& request, Reply& reply) {
-  const std::string ref = request.param(":tenant").as<std::string>();
+  return tenant_by_ref(request.param(":tenant").as<std::string>(), reply);
+}
+
+std::optional<core::Tenant> HttpApi::Routes::tenant_by_ref(const std::string& ref, Reply& reply,
+                                                           const char* query_field) {
   const bool numeric = !ref.empty() && ref.size() <= 10 && std::all_of(ref.begin(), ref.end(), ::isdigit) &&
                        std::stoull(ref) <= std::numeric_limits<core::TenantId>::max();
   auto found = numeric ? app.store().find_tenant(static_cast<core::TenantId>(std::stoul(ref)))
@@ -56,7 +60,8 @@ std::optional<core::Tenant> HttpApi::Routes::tenant_param(const Rest::Request& r
     return std::nullopt;
   }
   if (!*found) {
-    reply.send_problem(problem(404, "not-found", "Not found", "no tenant with id or name '" + ref + "'"));
+    if (query_field) send_error(reply, core::Error::invalid(query_field, "no tenant with id or name '" + ref + "'"));
+    else reply.send_problem(problem(404, "not-found", "Not found", "no tenant with id or name '" + ref + "'"));
     return std::nullopt;
   }
   return **found;
@@ -80,9 +85,7 @@ void HttpApi::Routes::admin_create_tenant(const Rest::Request& request, Reply& r
   if (!op) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  if (auto st = r.only({"name"}); !st) return send_error(reply, st.error());
-  auto name = r.str("name", true);
+  auto name = read_new_tenant(*body);
   if (!name) return send_error(reply, name.error());
   auto t = app.store().create_tenant(*name);
   if (!t) return send_error(reply, t.error());
@@ -203,27 +206,17 @@ void HttpApi::Routes::admin_create_key(const Rest::Request& request, Reply& repl
   // Both fields are optional, and so is the body.
   auto body = request.body().empty() ? std::optional<json>(json::object()) : json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  if (auto st = r.only({"label", "scopes"}); !st) return send_error(reply, st.error());
-  auto label = r.str("label");
-  if (!label) return send_error(reply, label.error());
-  if (label->size() > 100) return send_error(reply, core::Error::invalid("label", "at most 100 characters"));
-  core::Scopes scopes = core::kAllScopes;
-  if (body->contains("scopes")) {
-    auto words = r.strings("scopes");
-    if (!words) return send_error(reply, words.error());
-    auto parsed = core::scopes_from_list(*words);
-    if (!parsed || *parsed == 0)
-      return send_error(reply, core::Error::invalid("scopes", "one or more of send, read, manage"));
-    scopes = *parsed;
-  }
-  auto created = app.api_keys().create_for(*t, *label, scopes);
+  auto read = read_new_key(*body);
+  if (!read) return send_error(reply, read.error());
+  const std::string& label = read->label;
+  const core::Scopes scopes = read->scopes;
+  auto created = app.api_keys().create_for(*t, label, scopes);
   if (!created) return send_error(reply, created.error());
-  admin_audit(*op, request, t->id, "key_created", "key:" + created->key_id, *label);
+  admin_audit(*op, request, t->id, "key_created", "key:" + created->key_id, label);
   reply.send_json(201, json{{"id", created->key_id},
                             {"key", created->key},
                             {"tenant_id", t->id},
-                            {"label", *label},
+                            {"label", label},
                             {"scopes", core::scopes_to_list(scopes)}});
 }
 

@@ -50,7 +50,7 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
   if (!req.idempotency_key.empty()) req.request_hash = core::OpenSslCrypto().sha256(body->dump());
 
   auto message = app.intake().prepare(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
-                                      app.routable_channels());
+                                      app.routable_channels(principal->tenant_id));
   if (!message) return send_error(reply, message.error());
 
   auto shared = std::make_shared<Reply>(std::move(reply));
@@ -93,7 +93,7 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
   if (!req.common.idempotency_key.empty()) req.common.request_hash = core::OpenSslCrypto().sha256(body->dump());
 
   auto result = app.bulk().submit(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
-                                  app.routable_channels());
+                                  app.routable_channels(principal->tenant_id));
   if (!result) {
     if (result.error().kind == core::ErrorKind::conflict && result.error().field == "Idempotency-Key")
       return reply.send_problem(problem(422, "idempotency-key-reused", "Idempotency key reused", result.error().message,

@@ -104,9 +104,8 @@ void HttpApi::Routes::providers(const Rest::Request& request, Reply& reply) {
   if (!principal) return;
   auto health = app.store().provider_health();
   if (!health) return send_error(reply, health.error());
-  auto set = app.providers().snapshot();
   json channels = json::object();
-  for (const auto& [ch, r] : set->routes) {
+  for (const auto& [ch, r] : app.routes_of(principal->tenant_id)) {
     json instances = json::array();
     bool usable = false;
     auto add = [&](const std::string& name, const char* role) {

@@ -1,5 +1,6 @@
-// Recipient preferences. A recipient is addressed by the tenant's own id for
-// them, or by phone number when the key starts with '+'.
+// Recipient preferences (a recipient is addressed by the tenant's own id for
+// them, or by phone number when the key starts with '+'), and the messages
+// recipients sent.
 
 #include "routes.hpp"
 
@@ -95,7 +96,9 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
       if (!o) return send_error(reply, o.error());
       opt_outs = std::move(o->opt_outs);
     }
-    auto session = app.store().last_inbound(p.phone, sdk::Channel::whatsapp);
+    // Only what this number wrote to this tenant (InboundRecord): another
+    // clinic on the same sender learns nothing of it.
+    auto session = app.store().last_inbound_of(principal->tenant_id, p.phone, sdk::Channel::whatsapp);
     if (!session) return send_error(reply, session.error());
     last_inbound = *session;
   }
@@ -112,49 +115,13 @@ void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply
   if (!key) return send_error(reply, key.error());
   auto body = json_body(request, reply);
   if (!body) return;
-  JsonReader r(*body);
-  if (auto st = r.only({"phone", "channels", "categories", "language", "opted_out"}); !st)
-    return send_error(reply, st.error());
-  core::RecipientPreferences p;
+  auto read = read_preferences(*body, app.intake().phones());
+  if (!read) return send_error(reply, read.error());
+  core::RecipientPreferences p = std::move(*read);
+  if (!key->phone.empty() && !p.phone.empty() && p.phone != key->phone)
+    return send_error(reply, core::Error::invalid("phone", "the phone differs from the one in the path"));
   p.recipient_id = key->id;
-  p.phone = key->phone;
-  auto phone = r.str("phone");
-  if (!phone) return send_error(reply, phone.error());
-  if (!phone->empty()) {
-    auto e164 = app.intake().phones().to_e164(*phone, "phone");
-    if (!e164) return send_error(reply, e164.error());
-    if (!key->phone.empty() && *e164 != key->phone)
-      return send_error(reply, core::Error::invalid("phone", "the phone differs from the one in the path"));
-    p.phone = *e164;
-  }
-  auto channels = r.strings("channels");
-  if (!channels) return send_error(reply, channels.error());
-  for (std::size_t i = 0; i < channels->size(); ++i) {
-    auto c = sdk::channel_from_string((*channels)[i]);
-    if (!c || *c == sdk::Channel::email)
-      return send_error(reply, core::Error::invalid("channels[" + std::to_string(i) + "]",
-                                                    "'" + (*channels)[i] + "' is not sms or whatsapp"));
-    p.channels.insert(*c);
-  }
-  auto categories = r.object("categories");
-  if (!categories) return send_error(reply, categories.error());
-  if (*categories) {
-    for (const auto& [name, allowed] : (*categories)->items()) {
-      if (!allowed.is_boolean())
-        return send_error(reply, core::Error::invalid("categories." + name, "categories." + name + " must be true or false"));
-      if (name.empty() || name.size() > 32)
-        return send_error(reply, core::Error::invalid("categories." + name, "a category has 1 to 32 characters"));
-      if (!allowed.get<bool>()) p.blocked_categories.insert(name);
-    }
-  }
-  auto language = r.str("language");
-  if (!language) return send_error(reply, language.error());
-  if (!language->empty() && !core::is_language_code(*language))
-    return send_error(reply, core::Error::invalid("language", "'" + *language + "' is not a language code (e.g. en, ar)"));
-  p.language = *language;
-  auto opted_out = r.boolean("opted_out");
-  if (!opted_out) return send_error(reply, opted_out.error());
-  p.opted_out = opted_out->value_or(false);
+  if (p.phone.empty()) p.phone = key->phone;
 
   if (auto st = app.store().put_preferences(principal->tenant_id, p); !st) return send_error(reply, st.error());
   audit(*principal, request, "preferences.updated", key->key,
@@ -164,6 +131,105 @@ void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply
   if (!saved) return send_error(reply, saved.error());
   const auto& stored = saved->preferences;
   reply.send_json(200, preferences_json(stored.count(key->key) ? stored.at(key->key) : p, {}));
+}
+
+namespace {
+
+json inbound_json(const core::InboundRecord& m, bool with_tenant) {
+  json j{{"id", m.id.str()},
+         {"channel", std::string(sdk::to_string(m.channel))},
+         {"from", m.from},
+         {"to", m.to},
+         {"body", m.body},
+         {"provider", {{"instance", m.instance},
+                       {"message_id", m.provider_message_id.empty() ? json(nullptr) : json(m.provider_message_id)}}},
+         {"received_at", core::format_iso8601(m.received_at)}};
+  if (with_tenant) j["tenant_id"] = m.tenant_id ? json(*m.tenant_id) : json(nullptr);
+  return j;
+}
+
+json inbound_page(const std::vector<core::InboundRecord>& list, int limit, bool with_tenant) {
+  json items = json::array();
+  for (const auto& m : list) items.push_back(inbound_json(m, with_tenant));
+  return json{{"inbound", items},
+              {"next_cursor", static_cast<int>(list.size()) == limit && !list.empty() ? json(list.back().id.str())
+                                                                                      : json(nullptr)}};
+}
+
+}  // namespace
+
+std::optional<core::InboundFilter> HttpApi::Routes::inbound_filter(const Rest::Request& request, Reply& reply) {
+  core::InboundFilter f;
+  const auto& q = request.query();
+  if (auto v = q.get("phone")) {
+    auto e164 = app.intake().phones().to_e164(*v, "phone");
+    if (!e164) {
+      send_error(reply, e164.error());
+      return std::nullopt;
+    }
+    f.phone = *e164;
+  }
+  if (auto v = q.get("since")) {
+    auto t = core::parse_iso8601(*v);
+    if (!t) {
+      send_error(reply, core::Error::invalid("since", "since: an RFC 3339 time with a zone"));
+      return std::nullopt;
+    }
+    f.since = *t;
+  }
+  if (auto v = q.get("cursor")) {
+    f.before = core::Uuid::parse(*v);
+    if (!f.before) {
+      send_error(reply, core::Error::invalid("cursor", "cursor: the next_cursor of the previous page"));
+      return std::nullopt;
+    }
+  }
+  if (auto v = q.get("limit")) {
+    const bool digits = !v->empty() && v->size() <= 4 && std::all_of(v->begin(), v->end(), ::isdigit);
+    f.limit = digits ? std::stoi(*v) : 0;
+    if (f.limit < 1 || f.limit > 1000) {
+      send_error(reply, core::Error::invalid("limit", "limit: 1 to 1000"));
+      return std::nullopt;
+    }
+  }
+  return f;
+}
+
+// GET /v1/inbound?phone=&since=&cursor=&limit=: the messages recipients sent
+// to this tenant, newest first, bodies included.
+void HttpApi::Routes::list_inbound(const Rest::Request& request, Reply& reply) {
+  auto principal = authenticate(request, reply, core::Scope::read);
+  if (!principal) return;
+  auto f = inbound_filter(request, reply);
+  if (!f) return;
+  f->tenant = principal->tenant_id;
+  auto list = app.store().list_inbound(*f);
+  if (!list) return send_error(reply, list.error());
+  reply.send_json(200, inbound_page(*list, f->limit, false));
+}
+
+// GET /v1/admin/inbound?tenant=&unassigned=true&...: every tenant's, or one
+// tenant's, or those of no tenant (no recent send explained them and the
+// instance has no default_tenant).
+void HttpApi::Routes::admin_list_inbound(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  auto f = inbound_filter(request, reply);
+  if (!f) return;
+  const auto& q = request.query();
+  if (auto v = q.get("unassigned")) {
+    if (*v != "true" && *v != "false")
+      return send_error(reply, core::Error::invalid("unassigned", "unassigned: true or false"));
+    f->unassigned = *v == "true";
+  }
+  if (auto v = q.get("tenant")) {
+    if (f->unassigned) return send_error(reply, core::Error::invalid("tenant", "give tenant or unassigned=true, not both"));
+    auto t = tenant_by_ref(*v, reply, "tenant");
+    if (!t) return;
+    f->tenant = t->id;
+  }
+  auto list = app.store().list_inbound(*f);
+  if (!list) return send_error(reply, list.error());
+  reply.send_json(200, inbound_page(*list, f->limit, true));
 }
 
 }  // namespace barid::gateway

@@ -10,7 +10,12 @@ using nlohmann::json;
 
 namespace {
 
-json template_json(const core::Template& t, const std::optional<sdk::Money>& price) {
+// A template's preflight is priced with the first of its channels that has a
+// price on this tenant's routes (its own instance where it has one).
+json template_json(GatewayApp& app, const core::Template& t) {
+  std::optional<sdk::Money> price;
+  for (auto c : t.channels)
+    if (!price) price = app.price_per_segment(c, t.tenant_id);
   json translations = json::object();
   for (const auto& [lang, tr] : t.translations) {
     json j{{"body", tr.body}};
@@ -64,10 +69,7 @@ void HttpApi::Routes::put_template(const Rest::Request& request, Reply& reply) {
   app.catalog().invalidate(principal->tenant_id, t.code);
   audit(*principal, request, *existed ? "template.replaced" : "template.created", t.code,
         std::to_string(t.translations.size()) + " translation(s)");
-  std::optional<sdk::Money> price;
-  for (auto c : t.channels)
-    if (!price) price = app.price_per_segment(c);
-  reply.send_json(*existed ? 200 : 201, template_json(*saved, price));
+  reply.send_json(*existed ? 200 : 201, template_json(app, *saved));
 }
 
 // GET /v1/templates/:code
@@ -78,10 +80,7 @@ void HttpApi::Routes::get_template(const Rest::Request& request, Reply& reply) {
   auto t = app.store().find_template(principal->tenant_id, code);
   if (!t) return send_error(reply, t.error());
   if (!*t) return reply.send_problem(problem(404, "not-found", "Not found", "no template '" + code + "'"));
-  std::optional<sdk::Money> price;
-  for (auto c : (*t)->channels)
-    if (!price) price = app.price_per_segment(c);
-  reply.send_json(200, template_json(**t, price));
+  reply.send_json(200, template_json(app, **t));
 }
 
 // GET /v1/templates
@@ -92,10 +91,7 @@ void HttpApi::Routes::list_templates(const Rest::Request& request, Reply& reply)
   if (!list) return send_error(reply, list.error());
   json items = json::array();
   for (const auto& t : *list) {
-    std::optional<sdk::Money> price;
-    for (auto c : t.channels)
-      if (!price) price = app.price_per_segment(c);
-    items.push_back(template_json(t, price));
+    items.push_back(template_json(app, t));
   }
   reply.send_json(200, json{{"templates", items}});
 }

@@ -324,7 +324,7 @@ TEST_F(GatewayE2E, TheOpenApiDocumentDescribesEveryRoute) {
                            "/v1/admin/providers", "/v1/admin/tenants", "/v1/admin/tenants/{tenant}",
                            "/v1/admin/tenants/{tenant}/suspend", "/v1/admin/tenants/{tenant}/resume",
                            "/v1/admin/tenants/{tenant}/keys", "/v1/admin/keys/{id}", "/v1/admin/jobs/{name}/run",
-                           "/v1/usage", "/v1/admin/tenants/{tenant}/usage"})
+                           "/v1/usage", "/v1/admin/tenants/{tenant}/usage", "/v1/inbound", "/v1/admin/inbound"})
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
 }
 

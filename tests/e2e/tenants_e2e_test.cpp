@@ -504,10 +504,16 @@ TEST_F(AdminE2E, ATenantRoutedToItsOwnInstanceSendsThroughIt) {
     allow_unauthenticated_callbacks: true
     config: {channel: sms, delivered_after_ms: "50"}
     price: {per_segment: "0.10", currency: USD}
+  clinic-a-whatsapp:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: whatsapp, delivered_after_ms: "50"}
 )yaml");
   gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
   gw_->start();
-  auto t = admin("PUT", "/v1/admin/tenants/clinic-a", {{"routing", {{"sms", {{"provider", "clinic-a-sms"}}}}}}, 200);
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
+                 {{"routing", {{"sms", {{"provider", "clinic-a-sms"}}}, {"whatsapp", {{"provider", "clinic-a-whatsapp"}}}}}},
+                 200);
   EXPECT_EQ(t["routing"]["sms"]["provider"], "clinic-a-sms");
   auto send = [&](const std::string& key, int n) {
     long status = 0;
@@ -530,6 +536,29 @@ TEST_F(AdminE2E, ATenantRoutedToItsOwnInstanceSendsThroughIt) {
   auto usage = gw_->json("GET", "/v1/usage", nullptr, key_a_, &status);
   EXPECT_EQ(usage["month"]["estimated_cost"], (json{{{"amount", "0.300000"}, {"currency", "USD"}}})) << usage.dump();
 
+  // WhatsApp has no global route: only clinic-a, with its own instance, can
+  // use it, and each clinic's view of its channels says so.
+  auto wa = gw_->json("POST", "/v1/messages",
+                      {{"channel", "whatsapp"}, {"to", "+966501234699"}, {"provider_template", {{"id", "HXa1"}}}}, key_a_, &status);
+  ASSERT_EQ(status, 202) << wa.dump();
+  EXPECT_EQ(gw_->wait_for_status(key_a_, wa["id"].get<std::string>(), "delivered")["provider"]["instance"], "clinic-a-whatsapp");
+  auto refused =
+      gw_->json("POST", "/v1/messages", {{"channel", "whatsapp"}, {"to", "+966501234699"}, {"body", "x"}}, key_b_, &status);
+  EXPECT_EQ(status, 422);
+  EXPECT_EQ(refused["field"], "channel");
+  auto a_view = gw_->json("GET", "/v1/providers", nullptr, key_a_);
+  EXPECT_EQ(a_view["channels"]["sms"]["instances"][0]["name"], "clinic-a-sms") << a_view.dump();
+  EXPECT_EQ(a_view["channels"]["whatsapp"]["instances"][0]["name"], "clinic-a-whatsapp") << a_view.dump();
+  auto b_view = gw_->json("GET", "/v1/providers", nullptr, key_b_);
+  EXPECT_EQ(b_view["channels"]["sms"]["instances"][0]["name"], "mock-sms") << b_view.dump();
+  EXPECT_FALSE(b_view["channels"].contains("whatsapp")) << b_view.dump();
+  // A template's estimated cost is each clinic's own price.
+  const json reminder = {{"channels", {"sms"}}, {"translations", {{"en", {{"body", "See you at {{time}}."}}}}}};
+  EXPECT_EQ(gw_->json("PUT", "/v1/templates/reminder", reminder, key_a_)["preflight"]["en"]["estimated_cost"]["amount"],
+            "0.100000");
+  EXPECT_EQ(gw_->json("PUT", "/v1/templates/reminder", reminder, key_b_)["preflight"]["en"]["estimated_cost"]["amount"],
+            "0.050000");
+
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"routing", {{"sms", {{"provider", "nowhere"}}}}}}, 422)["field"],
             "routing.sms.provider");
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a",
@@ -539,6 +568,93 @@ TEST_F(AdminE2E, ATenantRoutedToItsOwnInstanceSendsThroughIt) {
   admin("PUT", "/v1/admin/tenants/clinic-a", json::object(), 200);
   const std::string later = send(key_a_, 9);
   EXPECT_EQ(gw_->wait_for_status(key_a_, later, "delivered", 10s)["provider"]["instance"], "mock-sms");
+}
+
+// What patients write back is kept for the clinic that last wrote to them
+// through that instance, listed for it alone (bodies included), stored once
+// however often the provider retries; what no clinic explains goes to the
+// instance's default tenant, or is kept for the operator. The WhatsApp
+// window a clinic sees is opened only by messages written to it.
+TEST_F(AdminE2E, InboundMessagesBelongToTheClinicThatWroteToTheNumber) {
+  gw_->terminate();
+  std::string sections = kSections;
+  sections.replace(sections.find("routing:"), 0, R"yaml(  mock-whatsapp:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    default_tenant: clinic-b
+    config: {channel: whatsapp, delivered_after_ms: "50"}
+)yaml");
+  sections.replace(sections.find("  sms: {provider: mock-sms}"), 0, "  whatsapp: {provider: mock-whatsapp}\n");
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
+  gw_->start();
+  const std::string a_patient = "+966501230001", b_patient = "+966501230002", stranger = "+966501230003";
+  auto send = [&](const std::string& key, const std::string& channel, const std::string& to) {
+    long status = 0;
+    json body{{"channel", channel}, {"to", to}};
+    if (channel == "sms") body["body"] = "Your appointment is tomorrow at 10:00";
+    else body["provider_template"] = {{"id", "HXreminder"}};
+    auto r = gw_->json("POST", "/v1/messages", body, key, &status);
+    EXPECT_EQ(status, 202) << r.dump();
+    gw_->wait_for_status(key, r["id"].get<std::string>(), "delivered");
+  };
+  send(key_a_, "sms", a_patient);
+  send(key_a_, "whatsapp", a_patient);
+  send(key_b_, "sms", b_patient);
+  auto inbound = [&](const std::string& instance, const json& body) {
+    auto r = gw_->request("POST", "/webhooks/" + instance + "/inbound", body.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  inbound("mock-sms", {{"from", a_patient}, {"to", "+15550001"}, {"body", "نعم"}, {"id", "in-1"}});
+  inbound("mock-sms", {{"from", a_patient}, {"to", "+15550001"}, {"body", "نعم"}, {"id", "in-1"}});  // retried
+  inbound("mock-whatsapp", {{"from", a_patient}, {"body", "See you then"}, {"id", "in-2"}});
+  inbound("mock-sms", {{"from", b_patient}, {"body", "Can I come later?"}, {"id", "in-3"}});
+  inbound("mock-sms", {{"from", stranger}, {"body", "Who is this?"}, {"id", "in-4"}});
+  inbound("mock-whatsapp", {{"from", stranger}, {"body", "Hello"}, {"id", "in-5"}});
+
+  auto a = gw_->json("GET", "/v1/inbound", nullptr, key_a_);
+  ASSERT_EQ(a["inbound"].size(), 2u) << a.dump();
+  EXPECT_EQ(a["inbound"][0]["body"], "See you then");  // newest first
+  EXPECT_EQ(a["inbound"][0]["channel"], "whatsapp");
+  EXPECT_EQ(a["inbound"][1]["body"], "نعم");
+  EXPECT_EQ(a["inbound"][1]["from"], a_patient);
+  EXPECT_EQ(a["inbound"][1]["to"], "+15550001");
+  EXPECT_EQ(a["inbound"][1]["provider"]["message_id"], "in-1");
+  EXPECT_FALSE(a["inbound"][1].contains("tenant_id"));
+  EXPECT_TRUE(a["next_cursor"].is_null());
+  auto b = gw_->json("GET", "/v1/inbound", nullptr, key_b_);
+  ASSERT_EQ(b["inbound"].size(), 2u) << b.dump();
+  EXPECT_EQ(b["inbound"][0]["body"], "Hello");  // the WhatsApp instance's default tenant
+  EXPECT_EQ(b["inbound"][1]["body"], "Can I come later?");
+  // Filters and pages.
+  auto by_phone = gw_->json("GET", "/v1/inbound?phone=0501230001&limit=1", nullptr, key_a_);
+  ASSERT_EQ(by_phone["inbound"].size(), 1u);
+  ASSERT_TRUE(by_phone["next_cursor"].is_string());
+  auto next = gw_->json("GET", "/v1/inbound?phone=0501230001&limit=1&cursor=" +
+                                   by_phone["next_cursor"].get<std::string>(), nullptr, key_a_);
+  ASSERT_EQ(next["inbound"].size(), 1u);
+  EXPECT_EQ(next["inbound"][0]["body"], "نعم");
+  long status = 0;
+  EXPECT_EQ(gw_->json("GET", "/v1/inbound?since=yesterday", nullptr, key_a_, &status)["field"], "since");
+  EXPECT_EQ(status, 422);
+  EXPECT_EQ(gw_->json("GET", "/v1/inbound?since=2000-01-01T00:00:00Z", nullptr, key_b_)["inbound"].size(), 2u);
+
+  // The operator sees those of no clinic.
+  auto nobody = admin("GET", "/v1/admin/inbound?unassigned=true", nullptr, 200);
+  ASSERT_EQ(nobody["inbound"].size(), 1u) << nobody.dump();
+  EXPECT_EQ(nobody["inbound"][0]["body"], "Who is this?");
+  EXPECT_TRUE(nobody["inbound"][0]["tenant_id"].is_null());
+  EXPECT_EQ(admin("GET", "/v1/admin/inbound?tenant=clinic-a", nullptr, 200)["inbound"].size(), 2u);
+  EXPECT_EQ(admin("GET", "/v1/admin/inbound", nullptr, 200)["inbound"].size(), 5u);
+  EXPECT_EQ(admin("GET", "/v1/admin/inbound?tenant=nowhere", nullptr, 422)["field"], "tenant");
+  gw_->json("GET", "/v1/admin/inbound", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 403);
+
+  // The WhatsApp window: clinic A's patient wrote to clinic A; clinic B,
+  // which shares the sender, learns nothing of it.
+  auto prefs = gw_->json("GET", "/v1/recipients/+966501230001/preferences", nullptr, key_a_);
+  EXPECT_EQ(prefs["whatsapp_session"]["open"], true) << prefs.dump();
+  gw_->json("GET", "/v1/recipients/+966501230001/preferences", nullptr, key_b_, &status);
+  EXPECT_EQ(status, 404);
 }
 
 }  // namespace

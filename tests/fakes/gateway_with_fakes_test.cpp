@@ -365,13 +365,19 @@ TEST_F(GatewayWithFakes, WhatsAppTemplateIsRead) {
   EXPECT_EQ(form_value(requests[0], "Body"), "");
 }
 
-// An inbound WhatsApp message opens the recipient's 24-hour session window,
-// shown with their preferences.
-TEST_F(GatewayWithFakes, AnInboundWhatsAppMessageOpensTheSessionWindow) {
+// A patient's WhatsApp reply opens their 24-hour session window, shown with
+// their preferences to the clinic that wrote to them (through the same
+// instance), and to that clinic only.
+TEST_F(GatewayWithFakes, AWhatsAppReplyOpensTheSessionWindowForTheClinicThatWrote) {
   start("tw-sms");
   long status = 0;
   gw->json("GET", "/v1/recipients/+966501234591/preferences", nullptr, key, &status);
   EXPECT_EQ(status, 404);  // nothing known about this number yet
+  control(twilio, "POST", "/_control/rules", {{"to", "+966501234591"}, {"progression", {"sent"}}});
+  const std::string id = send({{"to", "+966501234591"},
+                               {"channel", "whatsapp"},
+                               {"provider_template", {{"id", kContent}, {"variables", {"Sara", "10:00"}}}}});
+  ASSERT_EQ(gw->wait_for_status(key, id, "sent")["status"], "sent");
   auto r = control(twilio, "POST", "/_control/inbound",
                    {{"url", gw->base_url() + "/webhooks/tw-wa/inbound"},
                     {"from", "+966501234591"},
@@ -391,6 +397,16 @@ TEST_F(GatewayWithFakes, AnInboundWhatsAppMessageOpensTheSessionWindow) {
   EXPECT_EQ(prefs["opt_outs"].size(), 0u);
   EXPECT_EQ(gw->json("POST", "/v1/messages", {{"to", "+966501234591"}, {"channel", "whatsapp"}, {"body", "x"}}, key)["status"],
             "queued");
+  auto kept = gw->json("GET", "/v1/inbound", nullptr, key);
+  ASSERT_EQ(kept["inbound"].size(), 1u) << kept.dump();
+  EXPECT_EQ(kept["inbound"][0]["body"], "Thank you, see you tomorrow");
+  EXPECT_EQ(kept["inbound"][0]["channel"], "whatsapp");
+  EXPECT_EQ(kept["inbound"][0]["from"], "+966501234591");
+  // Another clinic on the same sender learns nothing of it.
+  const std::string other = gw->create_api_key("clinic-other");
+  gw->json("GET", "/v1/recipients/+966501234591/preferences", nullptr, other, &status);
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(gw->json("GET", "/v1/inbound", nullptr, other)["inbound"].size(), 0u);
 }
 
 // A send the provider refuses for bad credentials fails at once, and the

@@ -1,5 +1,6 @@
 // The REST API's JSON request bodies on arbitrary bytes: every reader (send,
-// bulk, template, settings, and a tenant's rules) either reads the request or
+// bulk, template, settings, preferences, a tenant's rules, a new tenant and
+// a new key) either reads the request or
 // refuses it as invalid input naming what is wrong, never a crash; a send it
 // reads then goes through the intake's validation as the route does.
 #include "request_readers.hpp"
@@ -40,5 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_invalid_or_read(gateway::read_template(body, "appointment_reminder"));
   expect_invalid_or_read(gateway::read_settings(body));
   expect_invalid_or_read(core::policy_from_json(body));
+  static const core::PhoneNormalizer phones("SA");
+  expect_invalid_or_read(gateway::read_preferences(body, phones));
+  expect_invalid_or_read(gateway::read_new_tenant(body));
+  expect_invalid_or_read(gateway::read_new_key(body));
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include "store_fixture.hpp"
 
+#include <barid/sdk/encoding.hpp>
+
 #include <gtest/gtest.h>
 
 namespace barid::core {
@@ -84,6 +86,117 @@ TEST_F(MySqlStoreTest, FindsRecipientsOfABulkSizedListInChunks) {
   EXPECT_EQ(r->preferences.begin()->first, recipient_key_for_phone("+966500002400"));
   ASSERT_EQ(r->opt_outs.size(), 1u);
   EXPECT_EQ(r->opt_outs[0].phone, "+966500001100");
+}
+
+// A message from a number belongs to the tenant that last wrote to it
+// through that instance (one that wrote from the number written to wins),
+// else to the instance's default tenant, else to none.
+TEST_F(MySqlStoreTest, AnInboundMessageBelongsToTheTenantThatLastWroteToTheNumber) {
+  const std::string phone = "+966501234567";
+  auto sent = [&](TenantId tenant, const std::string& sender, const std::string& instance, int hours_ago) {
+    NewMessage m = message(phone);
+    m.tenant_id = tenant;
+    m.from = sender;
+    insert({m});
+    db_->execute("UPDATE messages SET provider_instance = '" + instance +
+                 "', created_at = UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(hours_ago) +
+                 " HOUR WHERE id = X'" + sdk::hex_encode(m.id.raw()) + "'");
+  };
+  sent(tenant_, "+15550001", "twilio-sms", 48);
+  sent(other_tenant_, "", "twilio-sms", 24);
+  InboundAssignment rule;
+  auto tenant_of = [&](const std::string& instance, const std::string& to) {
+    auto r = store_->inbound_tenant(phone, instance, to, rule);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : std::nullopt;
+  };
+  EXPECT_EQ(tenant_of("twilio-sms", ""), other_tenant_);                // the latest
+  EXPECT_EQ(tenant_of("twilio-sms", "+15550002"), other_tenant_);       // no message from that sender
+  EXPECT_EQ(tenant_of("twilio-sms", "+15550001"), tenant_);             // narrowed by the sender written to
+  EXPECT_EQ(tenant_of("unifonic-sms", ""), std::nullopt);               // another instance
+  rule.default_tenant = "clinic-a";
+  EXPECT_EQ(tenant_of("unifonic-sms", ""), tenant_);                    // its default tenant
+  rule.default_tenant = "no-such-clinic";
+  EXPECT_EQ(tenant_of("unifonic-sms", ""), std::nullopt);
+  rule.window = std::chrono::hours(36);
+  EXPECT_EQ(tenant_of("twilio-sms", "+15550001"), other_tenant_);       // A's is outside the window
+  rule.window = std::chrono::hours(12);
+  EXPECT_EQ(tenant_of("twilio-sms", ""), std::nullopt);
+}
+
+TEST_F(MySqlStoreTest, InboundMessagesAreKeptOncePerProviderIdAndListedPerTenant) {
+  auto inbound = [&](std::optional<TenantId> tenant, std::string from, std::string id, std::string body) {
+    InboundRecord m;
+    m.id = Uuid::v7();
+    m.tenant_id = tenant;
+    m.channel = sdk::Channel::whatsapp;
+    m.instance = "twilio-whatsapp";
+    m.from = std::move(from);
+    m.to = "whatsapp:+15550001";
+    m.body = std::move(body);
+    m.provider_message_id = std::move(id);
+    m.received_at = now_us();
+    return m;
+  };
+  auto keep = [&](const InboundRecord& m) {
+    auto r = store_->keep_inbound(m);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() && *r;
+  };
+  EXPECT_TRUE(keep(inbound(tenant_, "+966501234567", "SM1", "نعم، سأحضر")));
+  EXPECT_FALSE(keep(inbound(tenant_, "+966501234567", "SM1", "نعم، سأحضر")));  // the provider retried
+  EXPECT_TRUE(keep(inbound(tenant_, "+966501234568", "SM2", "2")));
+  EXPECT_TRUE(keep(inbound(tenant_, "+966501234568", "", "no id")));
+  EXPECT_TRUE(keep(inbound(tenant_, "+966501234568", "", "no id")));  // nothing to tell a retry by
+  EXPECT_TRUE(keep(inbound(other_tenant_, "+966501234567", "SM3", "theirs")));
+  EXPECT_TRUE(keep(inbound(std::nullopt, "+966501234569", "SM4", "nobody's")));
+
+  InboundFilter f;
+  f.tenant = tenant_;
+  auto mine = store_->list_inbound(f);
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  ASSERT_EQ(mine->size(), 4u);
+  EXPECT_EQ(mine->back().body, "نعم، سأحضر");  // newest first
+  EXPECT_EQ(mine->back().provider_message_id, "SM1");
+  EXPECT_EQ(mine->back().to, "whatsapp:+15550001");
+  EXPECT_EQ(mine->back().channel, sdk::Channel::whatsapp);
+  for (const auto& m : *mine) EXPECT_EQ(m.tenant_id, std::optional<TenantId>(tenant_));
+  // Pages by cursor.
+  f.limit = 3;
+  auto first = store_->list_inbound(f);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+  f.before = first->back().id;
+  auto rest = store_->list_inbound(f);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(rest->front().provider_message_id, "SM1");
+  // By phone, and the operator's view of those of no tenant.
+  InboundFilter by_phone;
+  by_phone.tenant = tenant_;
+  by_phone.phone = "+966501234567";
+  EXPECT_EQ(store_->list_inbound(by_phone)->size(), 1u);
+  InboundFilter nobody;
+  nobody.unassigned = true;
+  auto unassigned = store_->list_inbound(nobody);
+  ASSERT_TRUE(unassigned.ok());
+  ASSERT_EQ(unassigned->size(), 1u);
+  EXPECT_EQ(unassigned->front().body, "nobody's");
+  EXPECT_EQ(store_->list_inbound(InboundFilter{})->size(), 6u);
+
+  // When a number last wrote, as one tenant sees it.
+  auto last = store_->last_inbound_of(tenant_, "+966501234567", sdk::Channel::whatsapp);
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->has_value());
+  EXPECT_FALSE(store_->last_inbound_of(tenant_, "+966501234569", sdk::Channel::whatsapp)->has_value());
+  EXPECT_FALSE(store_->last_inbound_of(tenant_, "+966501234567", sdk::Channel::sms)->has_value());
+
+  // Retention: a tenant's old inbound messages go with its old messages.
+  db_->execute("UPDATE inbound_messages SET received_at = UTC_TIMESTAMP(6) - INTERVAL 100 DAY");
+  auto deleted = store_->delete_messages_before(tenant_, now_us() - std::chrono::hours(24 * 90), 1000);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 4);
+  EXPECT_EQ(store_->list_inbound(InboundFilter{})->size(), 2u);
 }
 
 }  // namespace

@@ -51,15 +51,15 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   }
   reply.inbound = static_cast<int>(result.inbound_messages.size());
   for (const auto& m : result.inbound_messages)
-    if (auto st = handle_inbound(instance, m, reply); !st) return st.error();
+    if (auto st = handle_inbound(*slot, instance, m, reply); !st) return st.error();
   log_debug("webhooks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
                             std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
                             " unknown, " + std::to_string(reply.inbound) + " inbound");
   return reply;
 }
 
-Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk::InboundMessage& m,
-                                         CallbackReply& reply) {
+Status CallbackProcessor::handle_inbound(const ProviderSlot& slot, const std::string& instance,
+                                         const sdk::InboundMessage& m, CallbackReply& reply) {
   auto phone = phones_.to_e164(m.from, "from");
   if (!phone) {
     log_warn("webhooks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
@@ -78,7 +78,24 @@ Status CallbackProcessor::handle_inbound(const std::string& instance, const sdk:
       return {};
     }
   }
-  if (auto st = recipients_.record_inbound(*phone, m.channel, instance); !st) return st;
+  // Kept for the tenant it answers (or the instance's default tenant).
+  InboundRecord kept;
+  kept.id = Uuid::v7();
+  kept.channel = m.channel;
+  kept.instance = instance;
+  kept.from = *phone;
+  kept.to = m.to;
+  kept.body = m.body;
+  kept.provider_message_id = keyed ? m.provider_message_id : std::string();
+  kept.received_at = now_us();
+  auto tenant = recipients_.inbound_tenant(*phone, instance, m.to, InboundAssignment{assignment_window_, slot.default_tenant});
+  if (!tenant) return tenant.error();
+  kept.tenant_id = *tenant;
+  if (auto st = recipients_.keep_inbound(kept); !st) return st.error();
+  if (!kept.tenant_id) {
+    ++reply.unassigned;
+    log_info("webhooks", "inbound message " + kept.id.str() + " via " + instance + " belongs to no tenant");
+  }
   const std::string channel(sdk::to_string(m.channel));
   switch (classify_inbound(m.body)) {
     case InboundKeyword::stop: {

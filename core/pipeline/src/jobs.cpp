@@ -228,7 +228,7 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                           if (*n < j.retention_batch) break;
                         }
                       }
-                      return std::to_string(deleted) + " messages (and their events) deleted in " +
+                      return std::to_string(deleted) + " messages (and their events) and inbound messages deleted in " +
                              std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
                     }});
   if (j.provider_health.enabled)

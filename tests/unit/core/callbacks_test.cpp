@@ -58,13 +58,6 @@ class FakeRecipients final : public RecipientStore {
     opt_ins.push_back(std::to_string(tenant) + " " + phone + " " + channel);
     return 1;
   }
-  Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override {
-    inbound.push_back(phone + " " + std::string(sdk::to_string(channel)) + " " + instance);
-    return {};
-  }
-  Result<std::optional<TimePoint>> last_inbound(const std::string&, sdk::Channel) override {
-    return std::optional<TimePoint>{};
-  }
   Result<bool> inbound_handled(const std::string& instance, const std::string& id) override {
     return handled.count(instance + "/" + id) > 0;
   }
@@ -73,13 +66,29 @@ class FakeRecipients final : public RecipientStore {
     return {};
   }
   std::set<std::string> handled;
+  Result<std::optional<TenantId>> inbound_tenant(const std::string&, const std::string&, const std::string&,
+                                                 const InboundAssignment& rule) override {
+    assignments.push_back(rule);
+    return tenant_of_inbound;
+  }
+  Result<bool> keep_inbound(const InboundRecord& m) override {
+    kept.push_back(m);
+    return true;
+  }
+  Result<std::vector<InboundRecord>> list_inbound(const InboundFilter&) override { return kept; }
+  Result<std::optional<TimePoint>> last_inbound_of(TenantId, const std::string&, sdk::Channel) override {
+    return std::optional<TimePoint>{};
+  }
+  std::optional<TenantId> tenant_of_inbound;
+  std::vector<InboundAssignment> assignments;
+  std::vector<InboundRecord> kept;
   Status put_preferences(TenantId, const RecipientPreferences&) override { return {}; }
   Result<RecipientRecords> find_recipients(TenantId, const std::vector<std::string>&,
                                            const std::vector<std::string>&) override {
     return RecipientRecords{};
   }
   std::vector<OptOut> opt_outs;
-  std::vector<std::string> opt_ins, inbound;
+  std::vector<std::string> opt_ins;
 };
 
 class CallbacksTest : public ::testing::Test {
@@ -88,6 +97,7 @@ class CallbacksTest : public ::testing::Test {
     auto set = std::make_shared<ProviderSet>();
     ProviderSlot slot;
     slot.instance = in_process_instance("sms-1", std::make_unique<ScriptedCallbacks>(&next_));
+    slot.default_tenant = "front-desk";
     set->instances.emplace("sms-1", std::move(slot));
     registry_.replace(set);
   }
@@ -115,7 +125,7 @@ class CallbacksTest : public ::testing::Test {
   FakeReports reports_;
   FakeRecipients recipients_;
   ProviderRegistry registry_;
-  CallbackProcessor processor_{reports_, recipients_, registry_, PhoneNormalizer("SA")};
+  CallbackProcessor processor_{reports_, recipients_, registry_, PhoneNormalizer("SA"), std::chrono::hours(48)};
 };
 
 TEST_F(CallbacksTest, ReportsAreHandedOnAsTheyAreAndCounted) {
@@ -147,7 +157,7 @@ TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
   EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 0u);  // every tenant
   EXPECT_EQ(recipients_.opt_outs[0].phone, "+966501234567");
   EXPECT_EQ(recipients_.opt_outs[0].channel, "sms");
-  EXPECT_EQ(recipients_.inbound.size(), 3u);  // each one keeps the session window
+  EXPECT_EQ(recipients_.kept.size(), 3u);  // each one is kept (and keeps the session window)
 
   next_.inbound_messages = {inbound("START")};
   r = post();
@@ -178,6 +188,42 @@ TEST_F(CallbacksTest, AReplayedInboundMessageChangesNothing) {
   next_.inbound_messages = {inbound("STOP")};
   ASSERT_TRUE(post().ok());
   EXPECT_EQ(recipients_.opt_outs.size(), 2u);
+}
+
+TEST_F(CallbacksTest, AnInboundMessageIsKeptForTheTenantTheStoreAssignsItTo) {
+  next_ = sdk::CallbackResult::accept();
+  auto reply = inbound("Yes, see you then");
+  reply.provider_message_id = "SM-reply";
+  next_.inbound_messages = {reply};
+  recipients_.tenant_of_inbound = 7;
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(recipients_.kept.size(), 1u);
+  const InboundRecord& kept = recipients_.kept[0];
+  EXPECT_EQ(kept.tenant_id, std::optional<TenantId>(7));
+  EXPECT_EQ(kept.instance, "sms-1");
+  EXPECT_EQ(kept.from, "+966501234567");
+  EXPECT_EQ(kept.to, "+15017122661");
+  EXPECT_EQ(kept.body, "Yes, see you then");
+  EXPECT_EQ(kept.provider_message_id, "SM-reply");
+  EXPECT_FALSE(kept.id.is_nil());
+  EXPECT_EQ(r->unassigned, 0);
+  // The rule carries the instance's default tenant and the window.
+  ASSERT_EQ(recipients_.assignments.size(), 1u);
+  EXPECT_EQ(recipients_.assignments[0].default_tenant, "front-desk");
+  EXPECT_EQ(recipients_.assignments[0].window, std::chrono::hours(48));
+
+  // No tenant: kept all the same, for the operator. A retry is not kept twice.
+  recipients_.tenant_of_inbound.reset();
+  auto other = inbound("Who is this?");
+  other.provider_message_id = "SM-other";
+  next_.inbound_messages = {other, reply};
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->unassigned, 1);
+  EXPECT_EQ(r->duplicates, 1);
+  ASSERT_EQ(recipients_.kept.size(), 2u);
+  EXPECT_FALSE(recipients_.kept[1].tenant_id.has_value());
 }
 
 TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {
@@ -217,7 +263,7 @@ TEST_F(CallbacksTest, AnInboundSenderThatIsNotAPhoneNumberIsIgnored) {
   auto r = post();
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(recipients_.opt_outs.empty());
-  EXPECT_TRUE(recipients_.inbound.empty());
+  EXPECT_TRUE(recipients_.kept.empty());
 }
 
 }  // namespace

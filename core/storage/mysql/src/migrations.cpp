@@ -337,6 +337,33 @@ CREATE TABLE inbound_handled (
   KEY ix_inbound_handled_at (handled_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
        }},
+      {15,
+       "inbound messages are kept, each with the tenant it belongs to; messages are found by recipient (the "
+       "tenant that last wrote to a number)",
+       {
+           // tenant_id NULL: no tenant could be found (the operator sees it).
+           R"sql(
+CREATE TABLE inbound_messages (
+  id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NULL,
+  channel VARCHAR(16) NOT NULL,
+  instance VARCHAR(64) NOT NULL,
+  from_phone VARCHAR(32) NOT NULL,
+  to_address VARCHAR(64) NOT NULL DEFAULT '',
+  body TEXT NOT NULL,
+  provider_message_id VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  received_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_inbound_provider_id (instance, provider_message_id),
+  KEY ix_inbound_tenant (tenant_id, id),
+  KEY ix_inbound_tenant_phone (tenant_id, from_phone, id),
+  KEY ix_inbound_received (received_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           "ALTER TABLE messages ADD KEY ix_messages_recipient (recipient, created_at)",
+           // When a number last wrote is now read per tenant from the kept
+           // messages: the global record told every tenant of every number.
+           "DROP TABLE recipient_sessions",
+       }},
   };
   return all;
 }

@@ -202,7 +202,11 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
       c.execute("DELETE FROM message_events WHERE message_id IN (" + in + ")");
       c.execute("DELETE FROM messages WHERE id IN (" + in + ")");
     }
-    if (static_cast<int>(ids.size()) < limit) {
+    // What the tenant's recipients wrote goes by the same rule.
+    const auto inbound = c.update("DELETE FROM inbound_messages WHERE tenant_id = " + std::to_string(tenant) +
+                                  " AND received_at < '" + format_db_time(cutoff) + "' ORDER BY received_at LIMIT " +
+                                  std::to_string(limit));
+    if (static_cast<int>(ids.size()) < limit && static_cast<int>(inbound) < limit) {
       // The last round for this tenant: old batches none of whose messages
       // are left go too.
       c.execute("DELETE FROM batches WHERE " + where +
@@ -210,7 +214,7 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
                 std::to_string(limit));
     }
     c.commit();
-    return static_cast<int>(ids.size());
+    return static_cast<int>(ids.size() + inbound);
   });
 }
 

@@ -1,9 +1,10 @@
-// MySqlStore: opt-outs, recipient sessions and preferences, templates.
+// MySqlStore: opt-outs, inbound messages and preferences, templates.
 
 #include <barid/core/mysql_store.hpp>
 
 #include "sql_helpers.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace barid::core {
@@ -71,18 +72,6 @@ Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone
   });
 }
 
-Status MySqlStore::record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) {
-  auto r = run(*pool_, "record inbound", [&](DbConnection& c, int) {
-    c.execute("INSERT INTO recipient_sessions (phone, channel, provider_instance, last_inbound_at) VALUES (" +
-              q(c, phone) + ",'" + std::string(sdk::to_string(channel)) + "'," + q(c, instance) +
-              ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE provider_instance = VALUES(provider_instance), "
-              "last_inbound_at = VALUES(last_inbound_at)");
-    return true;
-  });
-  if (!r) return r.error();
-  return {};
-}
-
 Result<bool> MySqlStore::inbound_handled(const std::string& instance, const std::string& provider_message_id) {
   return run(*pool_, "inbound seen", [&](DbConnection& c, int) {
     auto rs = c.query("SELECT 1 FROM inbound_handled WHERE instance = " + q(c, instance) +
@@ -107,12 +96,78 @@ Status MySqlStore::mark_inbound_handled(const std::string& instance, const std::
   return {};
 }
 
-Result<std::optional<TimePoint>> MySqlStore::last_inbound(const std::string& phone, sdk::Channel channel) {
-  return run(*pool_, "last inbound", [&](DbConnection& c, int) -> std::optional<TimePoint> {
-    auto rs = c.query("SELECT last_inbound_at FROM recipient_sessions WHERE phone = " + q(c, phone) +
-                      " AND channel = '" + std::string(sdk::to_string(channel)) + "'");
+Result<std::optional<TenantId>> MySqlStore::inbound_tenant(const std::string& phone, const std::string& instance,
+                                                           const std::string& to, const InboundAssignment& rule) {
+  return run(*pool_, "inbound tenant", [&](DbConnection& c, int) -> std::optional<TenantId> {
+    // The recipient's messages of the window, by ix_messages_recipient; one
+    // sent from the number written to first, then the latest.
+    auto rs = c.query("SELECT tenant_id FROM messages WHERE recipient = " + q(c, phone) +
+                      " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(rule.window.count()) +
+                      " SECOND AND provider_instance = " + q(c, instance) + " ORDER BY " +
+                      (to.empty() ? std::string() : "sender = " + q(c, to) + " DESC, ") + "created_at DESC LIMIT 1");
+    if (rs->next()) return static_cast<TenantId>(rs->getUInt("tenant_id"));
+    if (rule.default_tenant.empty()) return std::nullopt;
+    rs = c.query("SELECT id FROM tenants WHERE name = " + q(c, rule.default_tenant));
+    if (rs->next()) return static_cast<TenantId>(rs->getUInt("id"));
+    return std::nullopt;
+  });
+}
+
+Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
+  return run(*pool_, "keep inbound", [&](DbConnection& c, int) {
+    // INSERT IGNORE: the unique key on (instance, provider_message_id) makes
+    // a retried webhook a no-op; the values are made to fit their columns.
+    const auto n = c.update(
+        "INSERT IGNORE INTO inbound_messages (id, tenant_id, channel, instance, from_phone, to_address, body, "
+        "provider_message_id, received_at) VALUES (" +
+        hex_literal(m.id.raw()) + "," + (m.tenant_id ? std::to_string(*m.tenant_id) : std::string("NULL")) + ",'" +
+        std::string(sdk::to_string(m.channel)) + "'," + q(c, truncate(m.instance, 64)) + "," +
+        q(c, truncate(m.from, 32)) + "," + q(c, truncate(to_valid_utf8(m.to), 64)) + "," +
+        q(c, truncate(to_valid_utf8(m.body), 65535)) + "," +
+        q_or_null(c, truncate(to_valid_utf8(m.provider_message_id), 128)) + ",'" + format_db_time(m.received_at) + "')");
+    return n > 0;
+  });
+}
+
+Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter& f) {
+  return run(*pool_, "list inbound", [&](DbConnection& c, int) {
+    std::vector<std::string> where;
+    if (f.tenant) where.push_back("tenant_id = " + std::to_string(*f.tenant));
+    else if (f.unassigned) where.push_back("tenant_id IS NULL");
+    if (!f.phone.empty()) where.push_back("from_phone = " + q(c, f.phone));
+    if (f.since) where.push_back("received_at >= '" + format_db_time(*f.since) + "'");
+    if (f.before) where.push_back("id < " + hex_literal(f.before->raw()));
+    std::string sql =
+        "SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at "
+        "FROM inbound_messages";
+    for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+    std::vector<InboundRecord> out;
+    auto rs = c.query(sql + " ORDER BY id DESC LIMIT " + std::to_string(std::clamp(f.limit, 1, 1000)));
+    while (rs->next()) {
+      InboundRecord m;
+      m.id = Uuid::from_bytes(rs->getString("id").asStdString());
+      if (!rs->isNull("tenant_id")) m.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+      m.channel = sdk::channel_from_string(get_str(*rs, "channel")).value_or(sdk::Channel::sms);
+      m.instance = get_str(*rs, "instance");
+      m.from = get_str(*rs, "from_phone");
+      m.to = get_str(*rs, "to_address");
+      m.body = get_str(*rs, "body");
+      m.provider_message_id = get_str(*rs, "provider_message_id");
+      m.received_at = get_time(*rs, "received_at").value_or(TimePoint{});
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<TimePoint>> MySqlStore::last_inbound_of(TenantId tenant, const std::string& phone,
+                                                            sdk::Channel channel) {
+  return run(*pool_, "last inbound of tenant", [&](DbConnection& c, int) -> std::optional<TimePoint> {
+    auto rs = c.query("SELECT MAX(received_at) AS last FROM inbound_messages WHERE tenant_id = " +
+                      std::to_string(tenant) + " AND from_phone = " + q(c, phone) + " AND channel = '" +
+                      std::string(sdk::to_string(channel)) + "'");
     if (!rs->next()) return std::nullopt;
-    return get_time(*rs, "last_inbound_at");
+    return get_time(*rs, "last");
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <barid/core/message.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -36,6 +37,39 @@ struct RecipientPreferences {
 
   // "id:<recipient_id>" when there is one, else "phone:<E.164>".
   std::string key() const;
+};
+
+// A message a recipient sent (SMS or WhatsApp), as kept. It belongs to the
+// tenant that last sent to that number through the same instance (within
+// the assignment window; a message sent from the number written to wins over
+// more recent ones from other senders), else to the instance's default
+// tenant, else to no tenant (the operator sees it).
+struct InboundRecord {
+  Uuid id;
+  std::optional<TenantId> tenant_id;
+  sdk::Channel channel = sdk::Channel::sms;
+  std::string instance;
+  std::string from;  // E.164
+  std::string to;    // the number or sender written to, as the provider reported it
+  std::string body;
+  std::string provider_message_id;
+  TimePoint received_at{};
+};
+
+// Which inbound messages to list (newest first).
+struct InboundFilter {
+  std::optional<TenantId> tenant;  // nullopt: every tenant's (the operator)
+  bool unassigned = false;         // only those of no tenant (with tenant nullopt)
+  std::string phone;               // E.164 of the sender, or empty
+  std::optional<TimePoint> since;
+  std::optional<Uuid> before;  // the cursor: the last id of the previous page
+  int limit = 100;
+};
+
+// How an inbound message finds its tenant (see InboundRecord).
+struct InboundAssignment {
+  std::chrono::seconds window{std::chrono::hours(24 * 7)};
+  std::string default_tenant;  // the instance's default tenant (a name), or empty
 };
 
 // What the store knows of a set of recipients (Store::find_recipients).

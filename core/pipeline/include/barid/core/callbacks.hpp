@@ -2,7 +2,8 @@
 // Provider webhooks: the raw request goes to the instance's plugin, which
 // checks that it is authentic and turns it into delivery reports and inbound
 // messages; reports are applied through the state machine (never backwards).
-// An inbound message records when its sender last wrote (the WhatsApp
+// An inbound message is kept, with the tenant it belongs to (see
+// InboundRecord), and records when its sender last wrote (the WhatsApp
 // 24-hour window); STOP opts the sender out of that channel for every
 // tenant, START opts them back in.
 
@@ -11,6 +12,7 @@
 #include <barid/core/result.hpp>
 #include <barid/core/store.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -28,13 +30,20 @@ struct CallbackReply {
   int opted_out = 0;
   int opted_in = 0;
   int duplicates = 0;  // inbound messages handled before (by provider id)
+  int unassigned = 0;  // inbound messages kept for no tenant
 };
 
 class CallbackProcessor {
  public:
+  // `assignment_window`: how long after a tenant last sent to a number a
+  // message from that number is taken to be for that tenant.
   CallbackProcessor(DeliveryReports& reports, RecipientStore& recipients, ProviderRegistry& providers,
-                    PhoneNormalizer phones)
-      : reports_(reports), recipients_(recipients), providers_(providers), phones_(std::move(phones)) {}
+                    PhoneNormalizer phones, std::chrono::seconds assignment_window = std::chrono::hours(24 * 7))
+      : reports_(reports),
+        recipients_(recipients),
+        providers_(providers),
+        phones_(std::move(phones)),
+        assignment_window_(assignment_window) {}
 
   // Reports and inbound messages one request may carry; a request with more
   // is refused whole (providers send a handful; more is a replay or a flood).
@@ -48,12 +57,14 @@ class CallbackProcessor {
   Result<CallbackReply> process(const std::string& instance, const sdk::CallbackRequest& request, const Actor& actor);
 
  private:
-  Status handle_inbound(const std::string& instance, const sdk::InboundMessage& m, CallbackReply& reply);
+  Status handle_inbound(const ProviderSlot& slot, const std::string& instance, const sdk::InboundMessage& m,
+                        CallbackReply& reply);
 
   DeliveryReports& reports_;
   RecipientStore& recipients_;
   ProviderRegistry& providers_;
   PhoneNormalizer phones_;
+  std::chrono::seconds assignment_window_;
 };
 
 }  // namespace barid::core

@@ -26,6 +26,9 @@ struct ProviderSlot {
   // starts a send that could outlive its lease.
   std::chrono::milliseconds send_timeout{30000};
   std::optional<sdk::Money> price_per_segment;  // for estimates (template preflight)
+  // The tenant (a name) that inbound messages no tenant's recent message
+  // explains belong to; empty: none (they are kept for the operator).
+  std::string default_tenant;
   // Everything the instance was configured with: a reload keeps the instance
   // when this is unchanged.
   std::string fingerprint;

@@ -139,14 +139,24 @@ class RecipientStore {
   virtual Status add_opt_out(const OptOut& opt_out) = 0;
   // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`.
   virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) = 0;
-  virtual Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) = 0;
-  virtual Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) = 0;
   // Providers retry webhooks, so an inbound message is handled once per
   // provider id: whether the instance's message was handled already (within
   // kInboundMemory), and recording that it has been.
   static constexpr std::chrono::hours kInboundMemory{24 * 7};
   virtual Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
   virtual Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
+  // --- inbound messages
+  // The tenant an inbound message from `phone` to `to` through `instance`
+  // belongs to, by the rule of InboundRecord; nullopt: none.
+  virtual Result<std::optional<TenantId>> inbound_tenant(const std::string& phone, const std::string& instance,
+                                                         const std::string& to, const InboundAssignment& rule) = 0;
+  // Keeps an inbound message; one the instance's provider id was kept for
+  // before is not kept again (false).
+  virtual Result<bool> keep_inbound(const InboundRecord& m) = 0;
+  virtual Result<std::vector<InboundRecord>> list_inbound(const InboundFilter& f) = 0;
+  // When `phone` last wrote on `channel` in a message kept for `tenant`.
+  virtual Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
+                                                          sdk::Channel channel) = 0;
   virtual Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) = 0;
   // What is known of some recipients, in one round trip: the preferences of
   // `keys` (recipient keys, "id:..." / "phone:...") and the opt-outs that
@@ -206,8 +216,9 @@ class JobStore {
   virtual Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) = 0;
   // Deletes up to `limit` messages of `tenant` accepted before `cutoff`, and
   // their events; messages not yet sent (scheduled, queued, sending) are kept.
-  // When fewer than `limit` are left, old batches with no message left go
-  // too. Returns how many messages.
+  // Up to `limit` of its inbound messages received before `cutoff` go too.
+  // When fewer than `limit` of each are left, old batches with no message
+  // left go too. Returns how many messages and inbound messages.
   virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
   virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                       const std::string& node) = 0;

@@ -69,10 +69,14 @@ class MySqlStore final : public Store {
 
   Status add_opt_out(const OptOut& opt_out) override;
   Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override;
-  Status record_inbound(const std::string& phone, sdk::Channel channel, const std::string& instance) override;
-  Result<std::optional<TimePoint>> last_inbound(const std::string& phone, sdk::Channel channel) override;
   Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
   Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
+  Result<std::optional<TenantId>> inbound_tenant(const std::string& phone, const std::string& instance,
+                                                 const std::string& to, const InboundAssignment& rule) override;
+  Result<bool> keep_inbound(const InboundRecord& m) override;
+  Result<std::vector<InboundRecord>> list_inbound(const InboundFilter& f) override;
+  Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
+                                                  sdk::Channel channel) override;
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
   Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
                                            const std::vector<std::string>& phones) override;
