@@ -52,6 +52,12 @@ json message_json(const core::Message& m) {
   j["read_at"] = time_or_null(m.read_at);
   j["failed_at"] = time_or_null(m.failed_at);
   j["updated_at"] = core::format_iso8601(m.updated_at);
+  // The answers it expects (as normalised) until replies_until, and the
+  // latest that answered it.
+  j["replies"] = m.replies.empty() ? json(nullptr) : json(m.replies);
+  j["replies_until"] = time_or_null(m.replies_until);
+  j["reply"] = m.reply_intent.empty() ? json(nullptr)
+                                      : json{{"intent", m.reply_intent}, {"at", time_or_null(m.replied_at)}};
   return j;
 }
 

@@ -95,7 +95,7 @@ core::Status read_common(const JsonReader& r, core::SendRequest& out) {
                 {"scheduled_at", &out.scheduled_at}, {"reference", &out.reference},
                 {"recipient_id", &out.recipient_id}, {"category", &out.category},
                 {"priority", &out.priority},         {"expires_at", &out.expires_at},
-                {"validity", &out.validity}};
+                {"validity", &out.validity},         {"reply_window", &out.reply_window}};
   for (auto& f : fields) {
     auto v = r.str(f.name);
     if (!v) return v.error();
@@ -108,6 +108,10 @@ core::Status read_common(const JsonReader& r, core::SendRequest& out) {
   if (!attempts) return attempts.error();
   // The intake checks the range; clamping only keeps the value an int.
   if (*attempts) out.max_attempts = static_cast<int>(std::clamp<long long>(**attempts, -1, 1000));
+
+  auto replies = r.string_map("replies");
+  if (!replies) return replies.error();
+  out.replies = std::move(*replies);
 
   auto pt = r.object("provider_template");
   if (!pt) return pt.error();
@@ -148,7 +152,8 @@ core::Result<core::SendRequest> read_send_request(const json& body) {
   JsonReader r(body);
   core::SendRequest req;
   if (auto st = r.only({"to", "channel", "body", "from", "scheduled_at", "reference", "recipient_id", "category",
-                        "max_attempts", "provider_template", "template", "priority", "expires_at", "validity"});
+                        "max_attempts", "provider_template", "template", "priority", "expires_at", "validity",
+                        "replies", "reply_window"});
       !st)
     return st.error();
   auto to = r.str("to", true);
@@ -162,7 +167,7 @@ core::Result<core::BulkRequest> read_bulk_request(const json& body) {
   JsonReader r(body);
   core::BulkRequest req;
   if (auto st = r.only({"channel", "body", "from", "scheduled_at", "category", "max_attempts", "provider_template",
-                        "template", "recipients", "priority", "expires_at", "validity"});
+                        "template", "recipients", "priority", "expires_at", "validity", "replies", "reply_window"});
       !st)
     return st.error();
   if (auto st = read_common(r, req.common); !st) return st.error();
@@ -246,7 +251,7 @@ core::Result<core::Template> read_template(const json& body, const std::string& 
       if (!tj.is_object())
         return core::Error::invalid("translations." + lang, "a translation is an object with a body");
       JsonReader tr(tj, prefix);
-      if (auto st = tr.only({"body", "provider_template", "provider_variables"}); !st) return st.error();
+      if (auto st = tr.only({"body", "provider_template", "provider_variables", "replies"}); !st) return st.error();
       core::TemplateTranslation x;
       auto b = tr.str("body");
       auto pt = tr.str("provider_template");
@@ -257,6 +262,11 @@ core::Result<core::Template> read_template(const json& body, const std::string& 
       x.body = *b;
       x.provider_template = *pt;
       x.provider_variables = std::move(*pv);
+      auto replies = tr.string_map("replies");
+      if (!replies) return replies.error();
+      auto checked = core::check_replies(*replies, prefix + "replies");
+      if (!checked) return checked.error();
+      x.replies = std::move(*checked);
       t.translations[lang] = std::move(x);
     }
   }

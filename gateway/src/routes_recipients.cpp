@@ -143,7 +143,8 @@ json inbound_json(const core::InboundRecord& m, bool with_tenant) {
          {"body", m.body},
          {"provider", {{"instance", m.instance},
                        {"message_id", m.provider_message_id.empty() ? json(nullptr) : json(m.provider_message_id)}}},
-         {"received_at", core::format_iso8601(m.received_at)}};
+         {"received_at", core::format_iso8601(m.received_at)},
+         {"answers", m.message_id ? json{{"message_id", m.message_id->str()}, {"intent", m.intent}} : json(nullptr)}};
   if (with_tenant) j["tenant_id"] = m.tenant_id ? json(*m.tenant_id) : json(nullptr);
   return j;
 }

@@ -21,6 +21,7 @@ json template_json(GatewayApp& app, const core::Template& t) {
     json j{{"body", tr.body}};
     j["provider_template"] = tr.provider_template.empty() ? json(nullptr) : json(tr.provider_template);
     j["provider_variables"] = tr.provider_variables;
+    j["replies"] = tr.replies;  // normalised answer -> intent
     translations[lang] = std::move(j);
   }
   json channels = json::array();

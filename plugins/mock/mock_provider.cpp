@@ -277,7 +277,7 @@ sdk::CallbackResult MockProvider::parse_callback(const sdk::CallbackRequest& req
 }
 
 // kind "status": {"reports":[{"id","message_id","status"}]}
-// kind "inbound": {"from","to","body"[,"id"]}
+// kind "inbound": {"from","to","body"[,"id"][,"button_payload"]}
 // With webhook_secret set, X-Mock-Signature must be the hex HMAC-SHA256 of
 // the body.
 sdk::CallbackResult MockProvider::do_parse_callback(const sdk::CallbackRequest& request) {
@@ -322,6 +322,8 @@ sdk::CallbackResult MockProvider::do_parse_callback(const sdk::CallbackRequest& 
     m.body = doc["body"].get<std::string>();
     if (doc.contains("to") && doc["to"].is_string()) m.to = doc["to"].get<std::string>();
     if (doc.contains("id") && doc["id"].is_string()) m.provider_message_id = doc["id"].get<std::string>();
+    if (doc.contains("button_payload") && doc["button_payload"].is_string())
+      m.button_payload = doc["button_payload"].get<std::string>();
     result.inbound_messages.push_back(std::move(m));
     return result;
   }

@@ -367,6 +367,10 @@ sdk::CallbackResult TwilioProvider::parse_inbound(const sdk::FormFields& params)
   m.from = strip_channel_prefix(from);
   m.to = strip_channel_prefix(sdk::form_value(params, "To"));
   m.body = sdk::form_value(params, "Body");
+  // A WhatsApp quick-reply button: its payload, and its text as the body
+  // when Twilio sent no Body.
+  m.button_payload = sdk::form_value(params, "ButtonPayload");
+  if (m.body.empty()) m.body = sdk::form_value(params, "ButtonText");
   m.provider_message_id = first_of(params, {"MessageSid", "SmsMessageSid", "SmsSid"});
   auto result = sdk::CallbackResult::accept();
   result.inbound_messages.push_back(std::move(m));

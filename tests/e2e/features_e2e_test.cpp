@@ -223,6 +223,73 @@ TEST_F(FeaturesE2E, PreferencesSuppressWithTheReasonInTheAuditTrail) {
   EXPECT_EQ(audit["entries"][0]["user_agent"], "barid-gateway");
 }
 
+// A reminder that expects answers: the patient's "٢" resolves to the intent
+// "cancel" on the original message (which keeps its reference), and is kept
+// with the inbound message; «إلغاء», an expected answer, answers instead of
+// opting out, while with no open question it still opts out, and STOP
+// always does. A template carries default answers per language.
+TEST_F(FeaturesE2E, RepliesResolveToTheIntentsTheSendExpected) {
+  start();
+  auto inbound = [&](const std::string& from, const std::string& body, const std::string& id) {
+    auto r = gw_->request("POST", "/webhooks/mock-sms/inbound", json{{"from", from}, {"body", body}, {"id", id}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  auto status_of_a_send_to = [&](const std::string& to) {
+    return call("POST", "/v1/messages", {{"to", to}, {"body", "x"}}, 202)["status"].get<std::string>();
+  };
+  const std::string asked = send({{"to", "+966501230101"},
+                                  {"body", "Your appointment is tomorrow at 10:00. Reply 1 to confirm, 2 to cancel."},
+                                  {"reference", "appt-77"},
+                                  {"replies", {{"1", "confirm"}, {"2", "cancel"}, {"نعم", "confirm"}, {"إلغاء", "cancel"}}}});
+  auto m = gw_->wait_for_status(key_, asked, "delivered");
+  EXPECT_EQ(m["replies"], (json{{"1", "confirm"}, {"2", "cancel"}, {"نعم", "confirm"}, {"الغاء", "cancel"}}));
+  ASSERT_TRUE(m["replies_until"].is_string());
+  EXPECT_TRUE(m["reply"].is_null());
+
+  inbound("+966501230101", "٢", "r-1");
+  m = call("GET", "/v1/messages/" + asked, nullptr, 200);
+  EXPECT_EQ(m["reply"]["intent"], "cancel") << m.dump();
+  EXPECT_EQ(m["reference"], "appt-77");
+  EXPECT_EQ(event_types(asked).back(), "replied");
+  auto kept = call("GET", "/v1/inbound?phone=0501230101", nullptr, 200);
+  ASSERT_EQ(kept["inbound"].size(), 1u);
+  EXPECT_EQ(kept["inbound"][0]["body"], "٢");
+  EXPECT_EQ(kept["inbound"][0]["answers"], (json{{"message_id", asked}, {"intent", "cancel"}}));
+  EXPECT_EQ(status_of_a_send_to("+966501230101"), "queued");
+
+  inbound("+966501230101", "«إلغاء»", "r-2");  // an expected answer: no opt-out
+  EXPECT_EQ(status_of_a_send_to("+966501230101"), "queued");
+  EXPECT_EQ(call("GET", "/v1/messages/" + asked, nullptr, 200)["reply"]["intent"], "cancel");
+  inbound("+966501230101", "STOP", "r-3");  // always an opt-out
+  EXPECT_EQ(status_of_a_send_to("+966501230101"), "suppressed");
+
+  // No question open: «إلغاء» opts out as it always did.
+  gw_->wait_for_status(key_, send({{"to", "+966501230102"}, {"body", "See you tomorrow"}}), "delivered");
+  inbound("+966501230102", "إلغاء", "r-4");
+  EXPECT_EQ(status_of_a_send_to("+966501230102"), "suppressed");
+
+  // A template's answers per language.
+  call("PUT", "/v1/templates/visit_check",
+       {{"channels", {"sms"}},
+        {"translations",
+         {{"en", {{"body", "Will you come on {{date}}? Reply YES or NO."}, {"replies", {{"yes", "confirm"}, {"no", "cancel"}}}}},
+          {"ar", {{"body", "هل ستحضر يوم {{date}}؟ أجب بنعم أو لا."}, {"replies", {{"نعم", "confirm"}, {"لا", "cancel"}}}}}}}},
+       201);
+  const std::string from_template = send({{"to", "+966501230103"},
+                                          {"template", {{"code", "visit_check"}, {"language", "ar"},
+                                                        {"variables", {{"date", "2026-12-03"}}}}}});
+  gw_->wait_for_status(key_, from_template, "delivered");
+  inbound("+966501230103", " نَعَم! ", "r-5");
+  EXPECT_EQ(call("GET", "/v1/messages/" + from_template, nullptr, 200)["reply"]["intent"], "confirm");
+
+  // Answers are checked at the door.
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", "+966501230104"}, {"body", "x"}, {"replies", {{"1", "con firm"}}}}, 422)["field"],
+            "replies.1");
+  EXPECT_EQ(call("POST", "/v1/messages",
+                 {{"to", "+966501230104"}, {"body", "x"}, {"replies", {{"1", "confirm"}}}, {"reply_window", "99d"}}, 422)["field"],
+            "reply_window");
+}
+
 TEST_F(FeaturesE2E, InboundStopAndStartAndProviderOptOuts) {
   start();
   auto inbound = [&](const std::string& body) {

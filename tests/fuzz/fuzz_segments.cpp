@@ -1,5 +1,8 @@
-// Segment counting and the UTF-8 helpers on arbitrary bytes: counts stay
-// sane, repaired text is valid UTF-8, cut text is too.
+// Segment counting, the UTF-8 helpers and the reading of replies on
+// arbitrary bytes: counts stay sane, repaired text is valid UTF-8, cut text
+// is too; a normalised reply is valid UTF-8 and reads the same when
+// normalised again, and an answer is accepted or refused naming a field.
+#include <barid/core/recipients.hpp>
 #include <barid/core/segments.hpp>
 
 #include <cstdint>
@@ -19,5 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const SegmentCount c = count_segments(text);
     if (c.segments < 1 || c.characters < 0 || c.units < c.characters) std::abort();
   }
+  const std::string reply = normalise_reply(text);
+  if (!is_valid_utf8(reply) || normalise_reply(reply) != reply) std::abort();
+  (void)classify_inbound(text);
+  auto answers = check_replies({{text, "confirm"}});
+  if (!answers.ok() && answers.error().field.empty()) std::abort();
+  if (answers.ok() && (answers->size() != 1 || answers->begin()->first != reply)) std::abort();
   return 0;
 }

@@ -199,5 +199,65 @@ TEST_F(MySqlStoreTest, InboundMessagesAreKeptOncePerProviderIdAndListedPerTenant
   EXPECT_EQ(store_->list_inbound(InboundFilter{})->size(), 2u);
 }
 
+// A message's replies stay open for its window; the latest open one of the
+// tenant to that number through that instance is the question a reply
+// answers, and the answer is kept on it with a "replied" event.
+TEST_F(MySqlStoreTest, TheLatestOpenQuestionTakesTheAnswer) {
+  const std::string phone = "+966501234567";
+  auto asked = [&](TenantId tenant, std::map<std::string, std::string> replies, std::chrono::seconds window,
+                   const std::string& reference) {
+    NewMessage m = message(phone);
+    m.tenant_id = tenant;
+    m.reference = reference;
+    m.replies = std::move(replies);
+    m.reply_window = window;
+    insert({m});
+    db_->execute("UPDATE messages SET provider_instance = 'twilio-sms', status = 'delivered' WHERE id = X'" +
+                 sdk::hex_encode(m.id.raw()) + "'");
+    return m.id;
+  };
+  auto question = [&](TenantId tenant, const std::string& instance = "twilio-sms") {
+    auto r = store_->open_question(tenant, phone, instance);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : std::nullopt;
+  };
+  EXPECT_FALSE(question(tenant_).has_value());
+  const MessageId first = asked(tenant_, {{"1", "confirm"}, {"2", "cancel"}}, std::chrono::hours(72), "appt-1");
+  asked(tenant_, {}, std::chrono::hours(72), "no-question");  // later, but asks nothing
+  auto q = question(tenant_);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->message_id, first);
+  EXPECT_EQ(q->reference, "appt-1");
+  EXPECT_EQ(q->replies, (std::map<std::string, std::string>{{"1", "confirm"}, {"2", "cancel"}}));
+  EXPECT_FALSE(question(other_tenant_).has_value());          // another tenant asked nothing
+  EXPECT_FALSE(question(tenant_, "unifonic-sms").has_value());  // not through that instance
+  db_->execute("UPDATE messages SET created_at = created_at - INTERVAL 1 SECOND WHERE id = X'" +
+               sdk::hex_encode(first.raw()) + "'");
+  const MessageId second = asked(tenant_, {{"yes", "confirm"}}, std::chrono::hours(1), "appt-2");
+  EXPECT_EQ(question(tenant_)->message_id, second);  // the latest wins
+  db_->execute("UPDATE messages SET replies_until = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE id = X'" +
+               sdk::hex_encode(second.raw()) + "'");
+  EXPECT_EQ(question(tenant_)->message_id, first);  // the later one's window closed
+  const MessageId failed = asked(tenant_, {{"1", "confirm"}}, std::chrono::hours(72), "appt-3");
+  db_->execute("UPDATE messages SET status = 'failed' WHERE id = X'" + sdk::hex_encode(failed.raw()) + "'");
+  EXPECT_EQ(question(tenant_)->message_id, first);  // one that never went out asked nothing
+
+  const Uuid inbound = Uuid::v7();
+  ASSERT_TRUE(store_->record_reply(tenant_, first, "cancel", inbound).ok());
+  const Message m = get(first);
+  EXPECT_EQ(m.reply_intent, "cancel");
+  EXPECT_TRUE(m.replied_at.has_value());
+  ASSERT_TRUE(m.replies_until.has_value());
+  EXPECT_GT(*m.replies_until, now_us() + std::chrono::hours(71));
+  EXPECT_EQ(m.replies.size(), 2u);
+  EXPECT_EQ(event_types(first).back(), "replied");
+  auto events = store_->list_events(tenant_, first);
+  ASSERT_TRUE(events.ok());
+  EXPECT_NE(events->back().detail.find(inbound.str()), std::string::npos);
+  // Another tenant cannot answer it.
+  ASSERT_TRUE(store_->record_reply(other_tenant_, second, "confirm", inbound).ok());
+  EXPECT_EQ(get(second).reply_intent, "");
+}
+
 }  // namespace
 }  // namespace barid::core

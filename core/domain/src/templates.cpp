@@ -130,6 +130,7 @@ Result<RenderedMessage> render_template(const Template& t, const std::vector<std
     return Error::invalid("template.variables." + missing, "template '" + t.code + "' (" + language +
                                                                ") needs the variable '" + missing + "'");
   out.provider_template = tr->provider_template;
+  out.replies = tr->replies;
   for (const auto& name : tr->provider_variables) {
     auto it = variables.find(name);
     if (it == variables.end())

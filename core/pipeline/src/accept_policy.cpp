@@ -133,6 +133,7 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       if (!m.priority) m.priority = tpl.priority;
       if (!m.expires_at && tpl.validity) m.expires_at = m.scheduled_at.value_or(now_us()) + *tpl.validity;
       m.body = std::move(rendered->body);
+      if (m.replies.empty()) m.replies = std::move(rendered->replies);
       // A provider template (WhatsApp) goes out with its ordered variables;
       // the rendered body is what the gateway shows and counts.
       if (m.channel == sdk::Channel::whatsapp && !rendered->provider_template.empty()) {

@@ -91,34 +91,65 @@ Status CallbackProcessor::handle_inbound(const ProviderSlot& slot, const std::st
   auto tenant = recipients_.inbound_tenant(*phone, instance, m.to, InboundAssignment{assignment_window_, slot.default_tenant});
   if (!tenant) return tenant.error();
   kept.tenant_id = *tenant;
+
+  // An answer to the open question that tenant asked this number: a quick
+  // reply button's payload, else the text, read as normalise_reply does.
+  // STOP and its kind are never an answer.
+  const InboundKeyword keyword = classify_inbound(m.body);
+  std::optional<OpenQuestion> question;
+  if (kept.tenant_id && keyword != InboundKeyword::stop) {
+    auto open = recipients_.open_question(*kept.tenant_id, *phone, instance);
+    if (!open) return open.error();
+    question = std::move(*open);
+  }
+  if (question) {
+    for (const std::string* text : {&m.button_payload, &m.body}) {
+      auto it = question->replies.find(normalise_reply(*text));
+      if (text->empty() || it == question->replies.end()) continue;
+      kept.message_id = question->message_id;
+      kept.intent = it->second;
+      break;
+    }
+  }
   if (auto st = recipients_.keep_inbound(kept); !st) return st.error();
   if (!kept.tenant_id) {
     ++reply.unassigned;
     log_info("webhooks", "inbound message " + kept.id.str() + " via " + instance + " belongs to no tenant");
   }
-  const std::string channel(sdk::to_string(m.channel));
-  switch (classify_inbound(m.body)) {
-    case InboundKeyword::stop: {
-      OptOut o;
-      o.tenant_id = 0;
-      o.phone = *phone;
-      o.channel = channel;
-      o.source = "inbound:" + instance;
-      o.detail = "the recipient replied with an opt-out keyword";
-      if (auto st = recipients_.add_opt_out(o); !st) return st;
-      ++reply.opted_out;
-      log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
-      break;
+
+  // STOP and its kind always opt out; CANCEL and its kind (and START) do what
+  // they say unless they answered the question (then the answer is all).
+  if (kept.message_id) {
+    if (auto st = recipients_.record_reply(*kept.tenant_id, *kept.message_id, kept.intent, kept.id); !st) return st;
+    ++reply.replied;
+    log_info("webhooks", "inbound message " + kept.id.str() + " answers message " + kept.message_id->str() +
+                             " (" + kept.intent + ")");
+  } else {
+    const std::string channel(sdk::to_string(m.channel));
+    switch (keyword) {
+      case InboundKeyword::stop:
+      case InboundKeyword::cancel: {
+        OptOut o;
+        o.tenant_id = 0;
+        o.phone = *phone;
+        o.channel = channel;
+        o.source = "inbound:" + instance;
+        o.detail = "the recipient replied with an opt-out keyword";
+        if (auto st = recipients_.add_opt_out(o); !st) return st;
+        ++reply.opted_out;
+        log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
+        break;
+      }
+      case InboundKeyword::start: {
+        auto removed = recipients_.remove_opt_out(0, *phone, channel);
+        if (!removed) return removed.error();
+        ++reply.opted_in;
+        log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");
+        break;
+      }
+      case InboundKeyword::none:
+        break;
     }
-    case InboundKeyword::start: {
-      auto removed = recipients_.remove_opt_out(0, *phone, channel);
-      if (!removed) return removed.error();
-      ++reply.opted_in;
-      log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");
-      break;
-    }
-    case InboundKeyword::none:
-      break;
   }
   // Recorded once handled: if handling failed, the provider's retry is handled.
   if (keyed) return recipients_.mark_inbound_handled(instance, m.provider_message_id);

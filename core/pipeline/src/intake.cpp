@@ -1,6 +1,7 @@
 #include <barid/core/intake.hpp>
 
 #include <barid/core/log.hpp>
+#include <barid/core/recipients.hpp>
 #include <barid/core/templates.hpp>
 
 #include <regex>
@@ -131,6 +132,19 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
     auto validity = parse_validity(req.validity);
     if (!validity) return Error::invalid("validity", "a duration such as 90s, 30m, 2h or 1d, from 1s to 30d");
     m.expires_at = due + *validity;
+  }
+
+  if (!req.replies.empty()) {
+    auto replies = check_replies(req.replies);
+    if (!replies) return replies.error();
+    m.replies = std::move(*replies);
+  }
+  if (!req.reply_window.empty()) {
+    if (req.replies.empty() && !req.template_request)
+      return Error::invalid("reply_window", "a reply_window needs replies (or a template that has them)");
+    auto window = parse_validity(req.reply_window);
+    if (!window) return Error::invalid("reply_window", "a duration such as 30m, 72h or 7d, from 1s to 30d");
+    m.reply_window = *window;
   }
 
   if (!req.idempotency_key.empty()) {

@@ -79,6 +79,25 @@ class FakeRecipients final : public RecipientStore {
   Result<std::optional<TimePoint>> last_inbound_of(TenantId, const std::string&, sdk::Channel) override {
     return std::optional<TimePoint>{};
   }
+  Result<std::optional<OpenQuestion>> open_question(TenantId tenant, const std::string& phone,
+                                                    const std::string& instance) override {
+    questions_asked.push_back(std::to_string(tenant) + " " + phone + " " + instance);
+    return question;
+  }
+  Status record_reply(TenantId tenant, const MessageId& message, const std::string& intent,
+                      const Uuid& inbound) override {
+    replies.push_back({tenant, message, intent, inbound});
+    return {};
+  }
+  struct Reply {
+    TenantId tenant;
+    MessageId message;
+    std::string intent;
+    Uuid inbound;
+  };
+  std::optional<OpenQuestion> question;
+  std::vector<std::string> questions_asked;
+  std::vector<Reply> replies;
   std::optional<TenantId> tenant_of_inbound;
   std::vector<InboundAssignment> assignments;
   std::vector<InboundRecord> kept;
@@ -224,6 +243,83 @@ TEST_F(CallbacksTest, AnInboundMessageIsKeptForTheTenantTheStoreAssignsItTo) {
   EXPECT_EQ(r->duplicates, 1);
   ASSERT_EQ(recipients_.kept.size(), 2u);
   EXPECT_FALSE(recipients_.kept[1].tenant_id.has_value());
+}
+
+// A reply to the open question resolves to its intent: "٢" is 2, and a
+// cancel word that the question expects answers it instead of opting out.
+TEST_F(CallbacksTest, AReplyToTheOpenQuestionIsRecordedAsItsIntent) {
+  next_ = sdk::CallbackResult::accept();
+  recipients_.tenant_of_inbound = 7;
+  OpenQuestion q;
+  q.message_id = Uuid::v7();
+  q.reference = "appt-77";
+  q.replies = {{"1", "confirm"}, {"2", "cancel"}, {"الغاء", "cancel"}};
+  recipients_.question = q;
+
+  next_.inbound_messages = {inbound("٢")};
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replied, 1);
+  ASSERT_EQ(recipients_.replies.size(), 1u);
+  EXPECT_EQ(recipients_.replies[0].tenant, 7u);
+  EXPECT_EQ(recipients_.replies[0].message, q.message_id);
+  EXPECT_EQ(recipients_.replies[0].intent, "cancel");
+  EXPECT_EQ(recipients_.replies[0].inbound, recipients_.kept.back().id);
+  EXPECT_EQ(recipients_.kept.back().message_id, std::optional<MessageId>(q.message_id));
+  EXPECT_EQ(recipients_.kept.back().intent, "cancel");
+  EXPECT_EQ(recipients_.questions_asked, std::vector<std::string>{"7 +966501234567 sms-1"});
+
+  next_.inbound_messages = {inbound("«إلغاء»")};  // a cancel word the question expects
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replied, 1);
+  EXPECT_EQ(r->opted_out, 0);
+  EXPECT_TRUE(recipients_.opt_outs.empty());
+
+  next_.inbound_messages = {inbound("STOP")};  // always an opt-out, never an answer
+  recipients_.question->replies["stop"] = "cancel";
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replied, 0);
+  EXPECT_EQ(r->opted_out, 1);
+  EXPECT_FALSE(recipients_.kept.back().message_id.has_value());  // kept as no answer
+
+  next_.inbound_messages = {inbound("maybe")};  // no answer: kept, nothing else
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replied, 0);
+  EXPECT_FALSE(recipients_.kept.back().message_id.has_value());
+  EXPECT_EQ(recipients_.replies.size(), 2u);
+
+  // A quick-reply button answers by its payload.
+  auto button = inbound("Yes, I will come");
+  button.button_payload = "1";
+  next_.inbound_messages = {button};
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replied, 1);
+  EXPECT_EQ(recipients_.replies.back().intent, "confirm");
+}
+
+// Outside a question (or with no tenant to ask one) CANCEL opts out as before.
+TEST_F(CallbacksTest, ACancelWordWithNoOpenQuestionOptsOut) {
+  next_ = sdk::CallbackResult::accept();
+  recipients_.tenant_of_inbound = 7;
+  next_.inbound_messages = {inbound("إلغاء")};
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->opted_out, 1);
+  EXPECT_EQ(r->replied, 0);
+  recipients_.tenant_of_inbound.reset();
+  OpenQuestion q;
+  q.message_id = Uuid::v7();
+  q.replies = {{"cancel", "cancel"}};
+  recipients_.question = q;  // a question, but no tenant asked it of this number
+  next_.inbound_messages = {inbound("CANCEL")};
+  r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->opted_out, 1);
+  EXPECT_EQ(recipients_.questions_asked.size(), 1u);
 }
 
 TEST_F(CallbacksTest, ARefusedRequestChangesNothing) {

@@ -697,6 +697,19 @@ TEST(TwilioWebhook, WhatsAppInboundLosesThePrefix) {
   EXPECT_EQ(r.inbound_messages.at(0).body, "stop");
 }
 
+// A quick-reply button press carries the button's payload (and its text).
+TEST(TwilioWebhook, AWhatsAppButtonPressCarriesItsPayload) {
+  Fixture f(sdk::Channel::whatsapp);
+  auto r = f.provider->parse_callback(f.webhook("inbound", {{"From", "whatsapp:+966501234567"},
+                                                            {"To", "whatsapp:+14155238886"},
+                                                            {"ButtonText", "Cancel appointment"},
+                                                            {"ButtonPayload", "2"},
+                                                            {"MessageSid", kSid}}));
+  ASSERT_EQ(r.verdict, sdk::CallbackResult::Verdict::accepted) << r.reason;
+  EXPECT_EQ(r.inbound_messages.at(0).button_payload, "2");
+  EXPECT_EQ(r.inbound_messages.at(0).body, "Cancel appointment");  // no Body: the button's text
+}
+
 TEST(TwilioWebhook, InboundWithoutFromIsMalformed) {
   Fixture f;
   EXPECT_EQ(f.provider->parse_callback(f.webhook("inbound", {{"Body", "STOP"}})).verdict,

@@ -353,6 +353,8 @@ CREATE TABLE inbound_messages (
   body TEXT NOT NULL,
   provider_message_id VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
   received_at DATETIME(6) NOT NULL,
+  message_id BINARY(16) NULL,
+  intent VARCHAR(64) NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_inbound_provider_id (instance, provider_message_id),
   KEY ix_inbound_tenant (tenant_id, id),
@@ -363,6 +365,13 @@ CREATE TABLE inbound_messages (
            // When a number last wrote is now read per tenant from the kept
            // messages: the global record told every tenant of every number.
            "DROP TABLE recipient_sessions",
+       }},
+      {16,
+       "a send may expect replies (answer -> intent) for a while; the intent of the reply that answered it",
+       {
+           "ALTER TABLE messages ADD COLUMN replies TEXT NULL, ADD COLUMN replies_until DATETIME(6) NULL, "
+           "ADD COLUMN reply_intent VARCHAR(64) NULL, ADD COLUMN replied_at DATETIME(6) NULL",
+           "ALTER TABLE template_translations ADD COLUMN replies TEXT NULL",
        }},
   };
   return all;

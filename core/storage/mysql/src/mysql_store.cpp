@@ -97,7 +97,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
         "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
         "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
         "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
-        "reference, priority, expires_at, created_at, scheduled_at, updated_at) VALUES ";
+        "reference, priority, expires_at, created_at, scheduled_at, updated_at, replies, replies_until) VALUES ";
     for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
       const NewMessage& m = batch[to_insert[k]];
       std::string vars;
@@ -117,7 +117,12 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
              q_or_null(c, m.reference) + "," +
              std::to_string(static_cast<int>(m.priority.value_or(Priority::normal))) + "," +
              time_or_null(m.expires_at) + ",UTC_TIMESTAMP(6)," + time_or_null(m.scheduled_at) +
-             ",UTC_TIMESTAMP(6))";
+             ",UTC_TIMESTAMP(6)," + q_or_null(c, replies_text(m.replies)) + "," +
+             // Replies answer the message for its reply window from the time it is due.
+             (m.replies.empty() ? std::string("NULL")
+              : m.scheduled_at ? "'" + format_db_time(*m.scheduled_at + m.reply_window) + "'"
+                               : "UTC_TIMESTAMP(6) + INTERVAL " + std::to_string(m.reply_window.count()) + " SECOND") +
+             ")";
     }
     // A row whose idempotency key is taken is left as it is.
     sql += " ON DUPLICATE KEY UPDATE id = id";

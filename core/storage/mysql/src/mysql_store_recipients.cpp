@@ -119,14 +119,58 @@ Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
     // a retried webhook a no-op; the values are made to fit their columns.
     const auto n = c.update(
         "INSERT IGNORE INTO inbound_messages (id, tenant_id, channel, instance, from_phone, to_address, body, "
-        "provider_message_id, received_at) VALUES (" +
+        "provider_message_id, received_at, message_id, intent) VALUES (" +
         hex_literal(m.id.raw()) + "," + (m.tenant_id ? std::to_string(*m.tenant_id) : std::string("NULL")) + ",'" +
         std::string(sdk::to_string(m.channel)) + "'," + q(c, truncate(m.instance, 64)) + "," +
         q(c, truncate(m.from, 32)) + "," + q(c, truncate(to_valid_utf8(m.to), 64)) + "," +
         q(c, truncate(to_valid_utf8(m.body), 65535)) + "," +
-        q_or_null(c, truncate(to_valid_utf8(m.provider_message_id), 128)) + ",'" + format_db_time(m.received_at) + "')");
+        q_or_null(c, truncate(to_valid_utf8(m.provider_message_id), 128)) + ",'" + format_db_time(m.received_at) +
+        "'," + (m.message_id ? hex_literal(m.message_id->raw()) : std::string("NULL")) + "," +
+        q_or_null(c, m.intent) + ")");
     return n > 0;
   });
+}
+
+Result<std::optional<OpenQuestion>> MySqlStore::open_question(TenantId tenant, const std::string& phone,
+                                                              const std::string& instance) {
+  return run(*pool_, "open question", [&](DbConnection& c, int) -> std::optional<OpenQuestion> {
+    // The recipient's messages by ix_messages_recipient; only one that went
+    // out can have been answered. A question is open
+    // at most 30 days (the longest reply_window) after it is due, and it is
+    // due at most a year after it was accepted: that bounds the range.
+    auto rs = c.query("SELECT id, reference, replies FROM messages WHERE recipient = " + q(c, phone) +
+                      " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 400 DAY AND tenant_id = " +
+                      std::to_string(tenant) + " AND provider_instance = " + q(c, instance) +
+                      " AND replies_until > UTC_TIMESTAMP(6) AND status IN ('sent', 'delivered', 'read') "
+                      "ORDER BY created_at DESC LIMIT 1");
+    if (!rs->next()) return std::nullopt;
+    OpenQuestion out;
+    out.message_id = Uuid::from_bytes(rs->getString("id").asStdString());
+    out.reference = get_str(*rs, "reference");
+    out.replies = replies_from_text(get_str(*rs, "replies"));
+    return out;
+  });
+}
+
+Status MySqlStore::record_reply(TenantId tenant, const MessageId& message, const std::string& intent,
+                                const Uuid& inbound) {
+  auto r = run(*pool_, "record reply", [&](DbConnection& c, int) {
+    c.begin();
+    const auto found = c.update("UPDATE messages SET reply_intent = " + q(c, intent) +
+                                ", replied_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) WHERE id = " +
+                                hex_literal(message.raw()) + " AND tenant_id = " + std::to_string(tenant));
+    if (found == 0) {  // not this tenant's (or gone): nothing to record
+      c.rollback();
+      return false;
+    }
+    c.execute("INSERT INTO message_events (message_id, tenant_id, at, type, detail, actor) VALUES (" +
+              hex_literal(message.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6),'replied'," +
+              q(c, "intent " + intent + " (inbound message " + inbound.str() + ")") + ",'recipient')");
+    c.commit();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
 }
 
 Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter& f) {
@@ -138,8 +182,8 @@ Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter&
     if (f.since) where.push_back("received_at >= '" + format_db_time(*f.since) + "'");
     if (f.before) where.push_back("id < " + hex_literal(f.before->raw()));
     std::string sql =
-        "SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at "
-        "FROM inbound_messages";
+        "SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at, "
+        "message_id, intent FROM inbound_messages";
     for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
     std::vector<InboundRecord> out;
     auto rs = c.query(sql + " ORDER BY id DESC LIMIT " + std::to_string(std::clamp(f.limit, 1, 1000)));
@@ -154,6 +198,8 @@ Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter&
       m.body = get_str(*rs, "body");
       m.provider_message_id = get_str(*rs, "provider_message_id");
       m.received_at = get_time(*rs, "received_at").value_or(TimePoint{});
+      if (!rs->isNull("message_id")) m.message_id = Uuid::from_bytes(rs->getString("message_id").asStdString());
+      m.intent = get_str(*rs, "intent");
       out.push_back(std::move(m));
     }
     return out;
@@ -254,13 +300,14 @@ void load_translations(DbConnection& c, std::map<std::int64_t, Template*>& by_id
   std::string ids;
   for (const auto& [id, _] : by_id) ids += (ids.empty() ? "" : ",") + std::to_string(id);
   auto rs = c.query(
-      "SELECT template_id, language, body, provider_template, provider_variables FROM template_translations "
+      "SELECT template_id, language, body, provider_template, provider_variables, replies FROM template_translations "
       "WHERE template_id IN (" + ids + ")");
   while (rs->next()) {
     TemplateTranslation tr;
     tr.body = get_str(*rs, "body");
     tr.provider_template = get_str(*rs, "provider_template");
     tr.provider_variables = split(get_str(*rs, "provider_variables"));
+    tr.replies = replies_from_text(get_str(*rs, "replies"));
     by_id[static_cast<std::int64_t>(rs->getUInt64("template_id"))]->translations[get_str(*rs, "language")] = tr;
   }
 }
@@ -312,8 +359,9 @@ Result<Template> MySqlStore::put_template(const Template& t) {
     c.execute("DELETE FROM template_translations WHERE template_id = " + std::to_string(id));
     for (const auto& [lang, tr] : t.translations) {
       c.execute("INSERT INTO template_translations (template_id, language, body, provider_template, "
-                "provider_variables) VALUES (" + std::to_string(id) + "," + q(c, lang) + "," + q(c, tr.body) + "," +
-                q_or_null(c, tr.provider_template) + "," + q_or_null(c, join(tr.provider_variables)) + ")");
+                "provider_variables, replies) VALUES (" + std::to_string(id) + "," + q(c, lang) + "," +
+                q(c, tr.body) + "," + q_or_null(c, tr.provider_template) + "," +
+                q_or_null(c, join(tr.provider_variables)) + "," + q_or_null(c, replies_text(tr.replies)) + ")");
     }
     auto saved = load_templates(c, "id = " + std::to_string(id));
     c.commit();

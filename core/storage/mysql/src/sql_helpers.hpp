@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -79,6 +80,21 @@ inline std::string time_or_null(const std::optional<TimePoint>& t) {
 
 inline std::string truncate(std::string s, std::size_t max_bytes) { return truncate_utf8(std::move(s), max_bytes); }
 
+// Expected replies (answer -> intent) as stored: a JSON object, or empty
+// (NULL) for none.
+inline std::string replies_text(const std::map<std::string, std::string>& replies) {
+  return replies.empty() ? std::string() : nlohmann::json(replies).dump();
+}
+inline std::map<std::string, std::string> replies_from_text(const std::string& text) {
+  std::map<std::string, std::string> out;
+  if (text.empty()) return out;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return out;
+  for (const auto& [k, v] : j.items())
+    if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
 // Every channel and priority: ix_messages_due is (status, channel, priority,
 // next_attempt_at), so a range of next_attempt_at within one status names
 // them all to stay a handful of index ranges instead of the whole status.
@@ -91,7 +107,8 @@ inline const char* kMessageColumns =
     "provider_instance, provider_message_id, segments, encoding, cost_micros, cost_currency, error_code, "
     "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
     "provider_template, template_variables, reference, priority, expires_at, created_at, scheduled_at, "
-    "next_attempt_at, sent_at, delivered_at, read_at, failed_at, updated_at";
+    "next_attempt_at, sent_at, delivered_at, read_at, failed_at, updated_at, replies, replies_until, reply_intent, "
+    "replied_at";
 
 inline std::string get_str(sql::ResultSet& rs, const char* col) {
   return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
@@ -145,6 +162,10 @@ inline Message read_message(sql::ResultSet& rs) {
   m.read_at = get_time(rs, "read_at");
   m.failed_at = get_time(rs, "failed_at");
   m.updated_at = get_time(rs, "updated_at").value_or(TimePoint{});
+  m.replies = replies_from_text(get_str(rs, "replies"));
+  m.replies_until = get_time(rs, "replies_until");
+  m.reply_intent = get_str(rs, "reply_intent");
+  m.replied_at = get_time(rs, "replied_at");
   return m;
 }
 

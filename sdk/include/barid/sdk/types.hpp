@@ -216,6 +216,9 @@ struct InboundMessage {
   std::string to;
   std::string body;
   std::string provider_message_id;
+  // A WhatsApp quick-reply button's payload (Twilio's ButtonPayload), when
+  // the message is a button press; `body` then holds the button's text.
+  std::string button_payload;
 };
 
 }  // namespace barid::sdk

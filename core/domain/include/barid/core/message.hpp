@@ -9,6 +9,7 @@
 #include <barid/sdk/types.hpp>
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -181,6 +182,10 @@ struct NewMessage {
   Actor actor;
   std::optional<TemplateRequest> template_request;  // rendered before it is stored
   UsageCharge charge;
+  // The answers the send expects, keyed by their normalised form
+  // (normalise_reply), and how long after the due time a reply may answer.
+  std::map<std::string, std::string> replies;
+  std::chrono::seconds reply_window{std::chrono::hours(72)};
 };
 
 struct InsertOutcome {
@@ -236,6 +241,20 @@ struct Message {
   std::optional<TimePoint> read_at;
   std::optional<TimePoint> failed_at;
   TimePoint updated_at{};
+  // The answers it expects (normalised answer -> intent), until when, and
+  // the intent of the latest reply that answered it.
+  std::map<std::string, std::string> replies;
+  std::optional<TimePoint> replies_until;
+  std::string reply_intent;
+  std::optional<TimePoint> replied_at;
+};
+
+// The message a recipient's reply may answer: the latest one sent to them
+// with replies that are still open.
+struct OpenQuestion {
+  MessageId message_id;
+  std::string reference;
+  std::map<std::string, std::string> replies;
 };
 
 struct MessageEvent {

@@ -4,6 +4,7 @@
 // whether a message may go to them.
 
 #include <barid/core/message.hpp>
+#include <barid/core/result.hpp>
 
 #include <chrono>
 #include <map>
@@ -54,6 +55,9 @@ struct InboundRecord {
   std::string body;
   std::string provider_message_id;
   TimePoint received_at{};
+  // The message it answered (a reply intent of that message's question).
+  std::optional<MessageId> message_id;
+  std::string intent;
 };
 
 // Which inbound messages to list (newest first).
@@ -88,8 +92,27 @@ std::optional<std::string> suppression_reason(const NewMessage& message,
                                               const std::vector<const RecipientPreferences*>& preferences,
                                               const std::vector<OptOut>& opt_outs);
 
-// Inbound keywords. STOP and the like opt the sender out, START opts back in.
-enum class InboundKeyword { none, stop, start };
+// A recipient's text as replies and keywords are matched: ASCII lower-cased;
+// spaces and punctuation (ASCII, Arabic and typographic) trimmed around and
+// inner runs of spaces made one; Arabic diacritics and the tatweel dropped;
+// the alef forms (أ إ آ ٱ) read as ا; Arabic-Indic and Persian digits read as
+// ASCII (١ = 1). "  Cancel! ", "CANCEL" and "cancel" are one answer, and so
+// are «إلغاء», «الغاء» and «إِلْغَاء».
+std::string normalise_reply(std::string_view text);
+
+// Inbound keywords. `stop` (STOP, STOPALL, UNSUBSCRIBE, «إيقاف» ...) always
+// opts the sender out. `cancel` (CANCEL, END, QUIT, «إلغاء») opts out too,
+// unless it answers the open question the sender was asked (a reply intent of
+// that message), and so does `start` opt back in (START, YES ...).
+enum class InboundKeyword { none, stop, cancel, start };
 InboundKeyword classify_inbound(std::string_view body);
+
+// The replies a send may expect: at most kMaxReplies answers, each of 1 to 64
+// characters once normalised (normalise_reply), each naming an intent of 1 to
+// 64 letters, digits, '_', '-' or '.'. Returns them keyed by their
+// normalised form; an error names the offending field under `field`.
+inline constexpr std::size_t kMaxReplies = 20;
+Result<std::map<std::string, std::string>> check_replies(const std::map<std::string, std::string>& replies,
+                                                          const std::string& field = "replies");
 
 }  // namespace barid::core

@@ -19,6 +19,9 @@ struct TemplateTranslation {
   std::string body;
   std::string provider_template;                // e.g. a Twilio Content SID; empty: none
   std::vector<std::string> provider_variables;  // variable names, in the provider's order
+  // The answers a send in this language expects when it names none itself
+  // (normalised answer -> intent; see check_replies).
+  std::map<std::string, std::string> replies;
 };
 
 struct Template {
@@ -49,6 +52,7 @@ struct RenderedMessage {
   std::string body;
   std::string provider_template;
   std::vector<std::string> provider_variables;  // values, in the provider's order
+  std::map<std::string, std::string> replies;   // the translation's default replies
 };
 
 // Picks the first language of `preference` the template has (the caller

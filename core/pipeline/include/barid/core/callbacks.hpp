@@ -31,6 +31,7 @@ struct CallbackReply {
   int opted_in = 0;
   int duplicates = 0;  // inbound messages handled before (by provider id)
   int unassigned = 0;  // inbound messages kept for no tenant
+  int replied = 0;     // inbound messages that answered a message's question
 };
 
 class CallbackProcessor {

@@ -41,6 +41,8 @@ struct SendRequest {
   std::vector<std::string> template_variables;
   std::optional<TemplateRequest> template_request;  // send from a stored template
   std::optional<int> max_attempts;
+  std::map<std::string, std::string> replies;  // answer -> intent
+  std::string reply_window;                    // "72h": how long replies are taken as answers
   std::string idempotency_key;
   std::string request_hash;  // SHA-256 of the canonical request (raw bytes)
 };

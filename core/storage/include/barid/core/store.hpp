@@ -154,6 +154,14 @@ class RecipientStore {
   // before is not kept again (false).
   virtual Result<bool> keep_inbound(const InboundRecord& m) = 0;
   virtual Result<std::vector<InboundRecord>> list_inbound(const InboundFilter& f) = 0;
+  // The latest message of `tenant` to `phone` sent through `instance` whose
+  // replies are still open (see Message::replies), if any.
+  virtual Result<std::optional<OpenQuestion>> open_question(TenantId tenant, const std::string& phone,
+                                                            const std::string& instance) = 0;
+  // Records that inbound message `inbound` answered `message` with `intent`:
+  // the message's reply intent and a "replied" event, in one transaction.
+  virtual Status record_reply(TenantId tenant, const MessageId& message, const std::string& intent,
+                              const Uuid& inbound) = 0;
   // When `phone` last wrote on `channel` in a message kept for `tenant`.
   virtual Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                           sdk::Channel channel) = 0;

@@ -74,6 +74,10 @@ class MySqlStore final : public Store {
   Result<std::optional<TenantId>> inbound_tenant(const std::string& phone, const std::string& instance,
                                                  const std::string& to, const InboundAssignment& rule) override;
   Result<bool> keep_inbound(const InboundRecord& m) override;
+  Result<std::optional<OpenQuestion>> open_question(TenantId tenant, const std::string& phone,
+                                                    const std::string& instance) override;
+  Status record_reply(TenantId tenant, const MessageId& message, const std::string& intent,
+                      const Uuid& inbound) override;
   Result<std::vector<InboundRecord>> list_inbound(const InboundFilter& f) override;
   Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                   sdk::Channel channel) override;
