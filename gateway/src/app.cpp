@@ -62,6 +62,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
       o.channel = std::string(sdk::to_string(m.channel));
       o.source = "provider:" + instance;
       o.detail = "the provider refused the recipient as unsubscribed";
+      o.notify_tenant = m.tenant_id;
       if (auto st = store.add_opt_out(o); !st)
         core::log_warn("dispatcher", "cannot record an opt-out: " + st.error().message);
     });
@@ -92,6 +93,12 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   });
   const auto& j = c.jobs;
   app->jobs_ = std::make_unique<core::JobScheduler>(store, app->node_id_, std::move(jobs), j.poll);
+  core::HttpClientOptions hook_http;
+  hook_http.total_timeout = c.webhooks.timeout;
+  hook_http.connect_timeout = std::min(c.webhooks.timeout, std::chrono::milliseconds(5000));
+  hook_http.user_agent = "barid-webhooks";
+  app->webhook_http_ = std::make_unique<core::CurlHttpClient>(hook_http);
+  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, *app->webhook_http_, c.webhooks, app->node_id_);
   return app;
 }
 
@@ -205,6 +212,13 @@ Status GatewayApp::reload() {
           "retry");
   differs(a.dispatch.senders != b.dispatch.senders || a.dispatch.lease != b.dispatch.lease, "dispatch");
   differs(a.default_region != b.default_region, "messaging.default_region");
+  differs(a.webhooks.allow_http_hosts != b.webhooks.allow_http_hosts || a.webhooks.workers != b.webhooks.workers ||
+              a.webhooks.timeout != b.webhooks.timeout || a.webhooks.poll_interval != b.webhooks.poll_interval ||
+              a.webhooks.initial_backoff != b.webhooks.initial_backoff ||
+              a.webhooks.max_backoff != b.webhooks.max_backoff || a.webhooks.give_up_after != b.webhooks.give_up_after ||
+              a.webhooks.disable_after != b.webhooks.disable_after ||
+              a.webhooks.secret_overlap != b.webhooks.secret_overlap,
+          "webhooks");
   auto set = build_providers(b, providers_.snapshot().get());
   if (!set) return set.error();
   const auto old = providers_.snapshot();
@@ -305,6 +319,7 @@ void GatewayApp::start() {
   api_keys_->watch(config_.revocation_poll);
   if (dispatcher_) dispatcher_->start();
   if (jobs_) jobs_->start();
+  if (webhooks_) webhooks_->start();
 }
 
 void GatewayApp::begin_stop() {
@@ -319,6 +334,7 @@ void GatewayApp::stop(std::chrono::steady_clock::time_point deadline) {
   if (jobs_) jobs_->request_stop();
   if (writer_) writer_->stop();
   if (dispatcher_) dispatcher_->stop(deadline);
+  if (webhooks_) webhooks_->stop();  // the requests under way finish; the rest waits in the outbox
   if (jobs_) jobs_->stop();
 }
 

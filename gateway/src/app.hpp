@@ -47,6 +47,7 @@ class GatewayApp {
   core::StatusRefresher& refresher() noexcept { return *refresher_; }
   core::HealthMonitor& health() noexcept { return *health_; }
   core::JobScheduler& jobs() noexcept { return *jobs_; }
+  core::WebhookSender& webhooks() noexcept { return *webhooks_; }
   const std::string& node_id() const noexcept { return node_id_; }
   // The per-segment price of the instance that serves `channel`, if configured.
   std::optional<sdk::Money> price_per_segment(sdk::Channel channel) const;
@@ -116,6 +117,8 @@ class GatewayApp {
   std::unique_ptr<core::StatusRefresher> refresher_;
   std::unique_ptr<core::HealthMonitor> health_;
   std::unique_ptr<core::JobScheduler> jobs_;
+  std::unique_ptr<core::CurlHttpClient> webhook_http_;
+  std::unique_ptr<core::WebhookSender> webhooks_;
 };
 
 }  // namespace barid::gateway

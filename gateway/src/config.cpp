@@ -458,7 +458,7 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
   Section top(root, "", env);
   if (top.present() && !root.IsMap()) return Error::invalid("", "the configuration must be a YAML mapping");
   TRY(top.only({"server", "storage", "plugins", "providers", "routing", "retry", "dispatch", "intake", "messaging",
-                "jobs", "auth", "log"}));
+                "jobs", "auth", "log", "webhooks"}));
 
   TRY(read_server(top.child("server"), c.server, base_dir));
   if (!top.child("storage").present()) return Error::invalid("storage", "storage: is required");
@@ -542,6 +542,36 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
   TRY(auth.duration("revocation_poll", c.revocation_poll));
   if (c.revocation_poll < std::chrono::milliseconds(100))
     return Error::invalid("auth.revocation_poll", "auth.revocation_poll: at least 100ms");
+
+  Section hooks = top.child("webhooks");
+  TRY(hooks.only({"allow_http_hosts", "workers", "timeout", "poll_interval", "initial_backoff", "max_backoff",
+                  "give_up_after", "disable_after", "secret_overlap"}));
+  auto http_hosts = hooks.list("allow_http_hosts");
+  if (!http_hosts) return http_hosts.error();
+  for (auto h : *http_hosts) {
+    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+    c.webhooks.allow_http_hosts.push_back(h);
+  }
+  TRY(hooks.integer("workers", c.webhooks.workers, 1, 64));
+  TRY(hooks.duration("timeout", c.webhooks.timeout));
+  TRY(hooks.duration("poll_interval", c.webhooks.poll_interval));
+  TRY(hooks.duration("initial_backoff", c.webhooks.initial_backoff));
+  TRY(hooks.duration("max_backoff", c.webhooks.max_backoff));
+  TRY(hooks.duration("give_up_after", c.webhooks.give_up_after));
+  TRY(hooks.duration("disable_after", c.webhooks.disable_after));
+  TRY(hooks.duration("secret_overlap", c.webhooks.secret_overlap));
+  if (c.webhooks.timeout < std::chrono::milliseconds(100) || c.webhooks.timeout > std::chrono::minutes(2))
+    return Error::invalid("webhooks.timeout", "webhooks.timeout: 100ms to 2m");
+  if (c.webhooks.poll_interval < std::chrono::milliseconds(10))
+    return Error::invalid("webhooks.poll_interval", "webhooks.poll_interval: at least 10ms");
+  if (c.webhooks.initial_backoff < std::chrono::milliseconds(100) ||
+      c.webhooks.max_backoff < c.webhooks.initial_backoff)
+    return Error::invalid("webhooks.max_backoff",
+                          "webhooks: initial_backoff at least 100ms, and max_backoff at least initial_backoff");
+  if (c.webhooks.give_up_after < std::chrono::hours(24))
+    return Error::invalid("webhooks.give_up_after", "webhooks.give_up_after: at least 24h");
+  if (c.webhooks.disable_after < std::chrono::hours(24))
+    return Error::invalid("webhooks.disable_after", "webhooks.disable_after: at least 24h");
 
   Section log = top.child("log");
   TRY(log.only({"level"}));

@@ -14,6 +14,7 @@
 #include <barid/core/mysql_options.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/retry_policy.hpp>
+#include <barid/core/webhook_sender.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -87,6 +88,7 @@ struct GatewayConfig {
   core::LogLevel log_level = core::LogLevel::info;
   std::chrono::seconds api_key_cache_ttl{30};
   std::chrono::milliseconds revocation_poll{1000};  // how often each node asks which keys were revoked
+  core::WebhookOptions webhooks;  // the webhooks section: delivery of tenants' event webhooks
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -231,6 +231,14 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/v1/recipients/:key/preferences", wrap(&R::get_preferences, Where::pool_with_key));
   Put(router, "/v1/recipients/:key/preferences", wrap(&R::put_preferences, Where::pool_with_key));
   Get(router, "/v1/inbound", wrap(&R::list_inbound, Where::pool_with_key));
+  Post(router, "/v1/webhooks", wrap(&R::create_webhook, Where::pool_with_key));
+  Get(router, "/v1/webhooks", wrap(&R::list_webhooks, Where::pool_with_key));
+  Get(router, "/v1/webhooks/:id", wrap(&R::get_webhook, Where::pool_with_key));
+  Patch(router, "/v1/webhooks/:id", wrap(&R::patch_webhook, Where::pool_with_key));
+  Delete(router, "/v1/webhooks/:id", wrap(&R::delete_webhook, Where::pool_with_key));
+  Post(router, "/v1/webhooks/:id/rotate-secret", wrap(&R::rotate_webhook_secret, Where::pool_with_key));
+  Get(router, "/v1/webhooks/:id/deliveries", wrap(&R::webhook_deliveries, Where::pool_with_key));
+  Post(router, "/v1/webhooks/:id/replay", wrap(&R::replay_webhook, Where::pool_with_key));
   Get(router, "/v1/admin/inbound", wrap(&R::admin_list_inbound, Where::pool_with_key));
   Get(router, "/v1/stats", wrap(&R::stats, Where::pool_with_key));
   Get(router, "/v1/providers", wrap(&R::providers, Where::pool_with_key));

@@ -357,4 +357,49 @@ core::Result<NewKeyRequest> read_new_key(const json& body) {
   return k;
 }
 
+core::Result<WebhookRequest> read_webhook(const json& body, bool create,
+                                          const std::vector<std::string>& allow_http_hosts) {
+  JsonReader r(body);
+  if (create) {
+    if (auto st = r.only({"url", "events", "description", "include_body"}); !st) return st.error();
+  } else if (auto st = r.only({"url", "events", "description", "include_body", "enabled"}); !st) {
+    return st.error();
+  }
+  WebhookRequest w;
+  if (create || r.has("url")) {
+    auto url = r.str("url", true);
+    if (!url) return url.error();
+    if (auto why = core::webhook_url_problem(*url, allow_http_hosts); !why.empty())
+      return core::Error::invalid("url", why);
+    w.url = *url;
+  }
+  if (r.has("events")) {
+    auto events = r.strings("events");
+    if (!events) return events.error();
+    std::set<std::string> set;
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      if (!core::is_webhook_event_type((*events)[i]))
+        return core::Error::invalid("events[" + std::to_string(i) + "]",
+                                    "'" + (*events)[i] + "' is not an event type (e.g. message.delivered)");
+      set.insert((*events)[i]);
+    }
+    w.events = std::move(set);
+  }
+  if (r.has("description")) {
+    auto d = r.str("description");
+    if (!d) return d.error();
+    if (d->size() > 255) return core::Error::invalid("description", "at most 255 bytes");
+    w.description = *d;
+  }
+  auto include = r.boolean("include_body");
+  if (!include) return include.error();
+  w.include_body = *include;
+  if (!create) {
+    auto enabled = r.boolean("enabled");
+    if (!enabled) return enabled.error();
+    w.enabled = *enabled;
+  }
+  return w;
+}
+
 }  // namespace barid::gateway

@@ -10,12 +10,14 @@
 #include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
 #include <barid/core/templates.hpp>
+#include <barid/core/webhooks.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,5 +68,17 @@ struct NewKeyRequest {
   core::Scopes scopes = core::kAllScopes;
 };
 core::Result<NewKeyRequest> read_new_key(const nlohmann::json& body);
+// POST /v1/webhooks and PATCH /v1/webhooks/{id}: what the request sets (a
+// member left out: unchanged, or the default). `url` is checked against
+// `allow_http_hosts`; `url` is required on create.
+struct WebhookRequest {
+  std::optional<std::string> url;
+  std::optional<std::set<std::string>> events;  // empty set: every type
+  std::optional<std::string> description;
+  std::optional<bool> include_body;
+  std::optional<bool> enabled;  // PATCH only
+};
+core::Result<WebhookRequest> read_webhook(const nlohmann::json& body, bool create,
+                                          const std::vector<std::string>& allow_http_hosts);
 
 }  // namespace barid::gateway

@@ -82,6 +82,18 @@ struct HttpApi::Routes {
   void get_preferences(const Pistache::Rest::Request&, Reply&);
   void put_preferences(const Pistache::Rest::Request&, Reply&);
   void list_inbound(const Pistache::Rest::Request&, Reply&);
+
+  // routes_webhooks.cpp
+  void create_webhook(const Pistache::Rest::Request&, Reply&);
+  void list_webhooks(const Pistache::Rest::Request&, Reply&);
+  void get_webhook(const Pistache::Rest::Request&, Reply&);
+  void patch_webhook(const Pistache::Rest::Request&, Reply&);
+  void delete_webhook(const Pistache::Rest::Request&, Reply&);
+  void rotate_webhook_secret(const Pistache::Rest::Request&, Reply&);
+  void webhook_deliveries(const Pistache::Rest::Request&, Reply&);
+  void replay_webhook(const Pistache::Rest::Request&, Reply&);
+  // The caller's endpoint named in the path, or nullopt once 404 is sent.
+  std::optional<core::WebhookEndpoint> webhook_param(const Pistache::Rest::Request&, Reply&, core::TenantId tenant);
   void admin_list_inbound(const Pistache::Rest::Request&, Reply&);
   // The filters of both (phone, since, cursor, limit), or nullopt once an
   // error is sent.

@@ -352,6 +352,10 @@ void HttpApi::Routes::metrics(const Rest::Request& request, Reply& reply) {
   const auto intake = app.writer().stats();
   counter("barid_intake_stored_total", "Messages committed by the accept path (suppressed included).", intake.stored);
   counter("barid_intake_refused_total", "Messages refused after queueing: templates, the tenant's rules, quotas or spend cap.", intake.refused);
+  const auto hooks = app.webhooks().stats();
+  counter("barid_webhook_delivered_total", "Webhook events delivered (a 2xx from the endpoint), by this node.", hooks.delivered);
+  counter("barid_webhook_failed_attempts_total", "Webhook attempts that failed and will be tried again.", hooks.failed_attempts);
+  counter("barid_webhook_given_up_total", "Webhook deliveries given up (too old, or their message is gone).", hooks.given_up);
   counter("barid_intake_failed_total", "Messages answered 503 because the database failed.", intake.failed);
   counter("barid_intake_batches_total", "Accept-path transactions (group commits).", intake.batches);
   gauge("barid_intake_pending", "Messages waiting for their commit.", static_cast<double>(app.writer().pending()));

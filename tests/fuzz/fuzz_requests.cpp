@@ -1,6 +1,6 @@
 // The REST API's JSON request bodies on arbitrary bytes: every reader (send,
-// bulk, template, settings, preferences, a tenant's rules, a new tenant and
-// a new key) either reads the request or
+// bulk, template, settings, preferences, a tenant's rules, a new tenant, a
+// new key, a webhook endpoint) either reads the request or
 // refuses it as invalid input naming what is wrong, never a crash; a send it
 // reads then goes through the intake's validation as the route does.
 #include "request_readers.hpp"
@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -45,5 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_invalid_or_read(gateway::read_preferences(body, phones));
   expect_invalid_or_read(gateway::read_new_tenant(body));
   expect_invalid_or_read(gateway::read_new_key(body));
+  static const std::vector<std::string> http_hosts{"127.0.0.1"};
+  expect_invalid_or_read(gateway::read_webhook(body, true, http_hosts));
+  expect_invalid_or_read(gateway::read_webhook(body, false, http_hosts));
   return 0;
 }

@@ -135,13 +135,14 @@ Status CallbackProcessor::handle_inbound(const ProviderSlot& slot, const std::st
         o.channel = channel;
         o.source = "inbound:" + instance;
         o.detail = "the recipient replied with an opt-out keyword";
+        o.notify_tenant = kept.tenant_id;
         if (auto st = recipients_.add_opt_out(o); !st) return st;
         ++reply.opted_out;
         log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
         break;
       }
       case InboundKeyword::start: {
-        auto removed = recipients_.remove_opt_out(0, *phone, channel);
+        auto removed = recipients_.remove_opt_out(0, *phone, channel, kept.tenant_id);
         if (!removed) return removed.error();
         ++reply.opted_in;
         log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");

@@ -54,7 +54,8 @@ class FakeRecipients final : public RecipientStore {
     opt_outs.push_back(o);
     return {};
   }
-  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override {
+  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+                             std::optional<TenantId>) override {
     opt_ins.push_back(std::to_string(tenant) + " " + phone + " " + channel);
     return 1;
   }

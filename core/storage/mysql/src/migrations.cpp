@@ -373,6 +373,85 @@ CREATE TABLE inbound_messages (
            "ADD COLUMN reply_intent VARCHAR(64) NULL, ADD COLUMN replied_at DATETIME(6) NULL",
            "ALTER TABLE template_translations ADD COLUMN replies TEXT NULL",
        }},
+      {17,
+       "event webhooks: tenants' endpoints, the outbox of events, a delivery per event and endpoint, and every "
+       "attempt",
+       {
+           // events: a comma-separated list of types, '' for all.
+           R"sql(
+CREATE TABLE webhook_endpoints (
+  id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NOT NULL,
+  url VARCHAR(2048) NOT NULL,
+  description VARCHAR(255) NOT NULL DEFAULT '',
+  events VARCHAR(512) NOT NULL DEFAULT '',
+  include_body TINYINT(1) NOT NULL DEFAULT 0,
+  secret VARCHAR(128) CHARACTER SET ascii NOT NULL,
+  previous_secret VARCHAR(128) CHARACTER SET ascii NULL,
+  previous_secret_until DATETIME(6) NULL,
+  disabled_at DATETIME(6) NULL,
+  disabled_reason VARCHAR(255) NULL,
+  failing_since DATETIME(6) NULL,
+  created_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_webhook_endpoints_tenant (tenant_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // seq: the order events were written; a message's events are
+           // written under its row lock, so seq is their order.
+           R"sql(
+CREATE TABLE webhook_events (
+  seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  message_id BINARY(16) NULL,
+  status VARCHAR(16) NULL,
+  detail VARCHAR(1024) NOT NULL DEFAULT '',
+  inbound_id BINARY(16) NULL,
+  phone VARCHAR(32) NULL,
+  channel VARCHAR(16) NULL,
+  occurred_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (seq),
+  UNIQUE KEY uq_webhook_events_id (id),
+  KEY ix_webhook_events_tenant_time (tenant_id, occurred_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           // status: pending, delivered or failed (given up).
+           R"sql(
+CREATE TABLE webhook_deliveries (
+  event_seq BIGINT UNSIGNED NOT NULL,
+  endpoint_id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NOT NULL,
+  message_id BINARY(16) NULL,
+  status VARCHAR(16) NOT NULL,
+  attempts INT UNSIGNED NOT NULL DEFAULT 0,
+  next_attempt_at DATETIME(6) NOT NULL,
+  lease_owner VARCHAR(64) NULL,
+  lease_expires_at DATETIME(6) NULL,
+  last_status_code SMALLINT NULL,
+  last_error VARCHAR(512) NULL,
+  created_at DATETIME(6) NOT NULL,
+  delivered_at DATETIME(6) NULL,
+  PRIMARY KEY (event_seq, endpoint_id),
+  KEY ix_webhook_deliveries_due (status, next_attempt_at),
+  KEY ix_webhook_deliveries_order (endpoint_id, message_id, event_seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+           R"sql(
+CREATE TABLE webhook_attempts (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  endpoint_id BINARY(16) NOT NULL,
+  tenant_id INT UNSIGNED NOT NULL,
+  event_seq BIGINT UNSIGNED NOT NULL,
+  at DATETIME(6) NOT NULL,
+  status_code SMALLINT NULL,
+  latency_ms INT UNSIGNED NOT NULL,
+  error VARCHAR(512) NULL,
+  delivered TINYINT(1) NOT NULL,
+  PRIMARY KEY (id),
+  KEY ix_webhook_attempts_endpoint (endpoint_id, id),
+  KEY ix_webhook_attempts_event (event_seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
   };
   return all;
 }

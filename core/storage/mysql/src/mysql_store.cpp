@@ -172,7 +172,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
 
   charge_usage(c, batch, out, stored_before);
 
-  std::vector<std::string> events;
+  std::vector<EventRow> events;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;
     const NewMessage& m = batch[i];
@@ -300,7 +300,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
       load("provider_instance = " + q(c, instance) + " AND provider_message_id IN (" + provider_ids + ")");
 
     std::vector<ReportOutcome> out;
-    std::vector<std::string> events;
+    std::vector<EventRow> events;
     for (const auto& u : updates) {
       ReportOutcome o;
       Row* row = nullptr;

@@ -158,7 +158,7 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
   return run(*pool_, "requeue retryable failures", [&](DbConnection& c, int) {
     c.begin();
     std::vector<MessageId> ids;
-    std::vector<std::string> events;
+    std::vector<EventRow> events;
     Actor actor{"job:retry-sweep", "", ""};
     for (const char* status : {"failed", "undelivered"}) {
       auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
@@ -209,6 +209,12 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
     if (static_cast<int>(ids.size()) < limit && static_cast<int>(inbound) < limit) {
       // The last round for this tenant: old batches none of whose messages
       // are left go too.
+      // The webhook outbox of the same age: events, deliveries, attempts.
+      const std::string old_events = "e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at < '" +
+                                     format_db_time(cutoff) + "'";
+      c.execute("DELETE a FROM webhook_attempts a JOIN webhook_events e ON e.seq = a.event_seq WHERE " + old_events);
+      c.execute("DELETE d FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq WHERE " + old_events);
+      c.execute("DELETE e FROM webhook_events e WHERE " + old_events);
       c.execute("DELETE FROM batches WHERE " + where +
                 " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = batches.id) LIMIT " +
                 std::to_string(limit));

@@ -48,7 +48,7 @@ constexpr int kSegmentsColumnMax = 65535;
 // `minimal` leaves out everything the provider said but the decision: the
 // fallback for a row whose values the database refused.
 bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& a, bool minimal,
-                std::vector<std::string>& events) {
+                std::vector<EventRow>& events) {
   const std::string guard = " WHERE id = " + hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) +
                             " AND attempts = " + std::to_string(a.attempt);
   const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
@@ -155,7 +155,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
     };
     std::vector<Picked> picked;
     std::vector<MessageId> expired;
-    std::vector<std::string> events;
+    std::vector<EventRow> events;
     const Actor actor{"dispatcher", "", ""};
     const std::string channel(sdk::to_string(req.channel));
     auto tenant_list = [](const std::vector<TenantId>& ids) {
@@ -257,7 +257,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
 Result<int> MySqlStore::record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) {
   if (results.empty()) return 0;
   auto all = run(*pool_, "record attempts", [&](DbConnection& c, int) {
-    std::vector<std::string> events;
+    std::vector<EventRow> events;
     int lost = 0;
     c.begin();
     for (const auto& a : results)
@@ -277,7 +277,7 @@ Result<int> MySqlStore::record_attempts(const std::string& owner, const std::vec
     Result<int> one = Error::internal("not tried");
     for (bool minimal : {false, true}) {
       one = run(*pool_, "record one attempt", [&](DbConnection& c, int) {
-        std::vector<std::string> events;
+        std::vector<EventRow> events;
         c.begin();
         const int dropped = record_one(c, owner, a, minimal, events) ? 0 : 1;
         insert_events(c, events);
@@ -317,7 +317,7 @@ Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack
         "SELECT id, tenant_id, attempts, max_attempts, lease_owner FROM messages WHERE status = 'sending' "
         "AND lease_expires_at < UTC_TIMESTAMP(6) LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
     std::vector<MessageId> requeue, give_up;
-    std::vector<std::string> events;
+    std::vector<EventRow> events;
     Actor actor{"dispatcher", "", ""};
     while (rs->next()) {
       auto id = Uuid::from_bytes(rs->getString("id").asStdString());

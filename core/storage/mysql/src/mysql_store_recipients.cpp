@@ -54,21 +54,33 @@ std::string quoted_list(DbConnection& c, const std::vector<std::string>& items) 
 
 Status MySqlStore::add_opt_out(const OptOut& o) {
   auto r = run(*pool_, "add opt-out", [&](DbConnection& c, int) {
+    c.begin();
     c.execute("INSERT INTO opt_outs (tenant_id, phone, channel, source, detail, created_at) VALUES (" +
               std::to_string(o.tenant_id) + "," + q(c, o.phone) + "," + q(c, o.channel) + "," +
               q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
               ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE source = VALUES(source), detail = VALUES(detail)");
+    if (o.notify_tenant)
+      write_outbox(c, {OutboxEvent{*o.notify_tenant, "recipient.opted_out", std::nullopt, std::nullopt, o.source,
+                                   std::nullopt, o.phone, o.channel}});
+    c.commit();
     return true;
   });
   if (!r) return r.error();
   return {};
 }
 
-Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) {
+Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+                                       std::optional<TenantId> notify) {
   return run(*pool_, "remove opt-out", [&](DbConnection& c, int) {
-    return static_cast<int>(c.update("DELETE FROM opt_outs WHERE phone = " + q(c, phone) +
-                                     " AND tenant_id = " + std::to_string(tenant) + " AND channel IN (" +
-                                     q(c, channel) + ", '*')"));
+    c.begin();
+    const auto n = static_cast<int>(c.update("DELETE FROM opt_outs WHERE phone = " + q(c, phone) +
+                                             " AND tenant_id = " + std::to_string(tenant) + " AND channel IN (" +
+                                             q(c, channel) + ", '*')"));
+    if (notify && n > 0)
+      write_outbox(c, {OutboxEvent{*notify, "recipient.opted_in", std::nullopt, std::nullopt, "", std::nullopt, phone,
+                                   channel}});
+    c.commit();
+    return n;
   });
 }
 
@@ -115,6 +127,7 @@ Result<std::optional<TenantId>> MySqlStore::inbound_tenant(const std::string& ph
 
 Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
   return run(*pool_, "keep inbound", [&](DbConnection& c, int) {
+    c.begin();
     // INSERT IGNORE: the unique key on (instance, provider_message_id) makes
     // a retried webhook a no-op; the values are made to fit their columns.
     const auto n = c.update(
@@ -127,6 +140,10 @@ Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
         q_or_null(c, truncate(to_valid_utf8(m.provider_message_id), 128)) + ",'" + format_db_time(m.received_at) +
         "'," + (m.message_id ? hex_literal(m.message_id->raw()) : std::string("NULL")) + "," +
         q_or_null(c, m.intent) + ")");
+    if (n > 0 && m.tenant_id)
+      write_outbox(c, {OutboxEvent{*m.tenant_id, "inbound.received", std::nullopt, std::nullopt, "", m.id,
+                                   m.from, std::string(sdk::to_string(m.channel))}});
+    c.commit();
     return n > 0;
   });
 }
@@ -166,6 +183,7 @@ Status MySqlStore::record_reply(TenantId tenant, const MessageId& message, const
     c.execute("INSERT INTO message_events (message_id, tenant_id, at, type, detail, actor) VALUES (" +
               hex_literal(message.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6),'replied'," +
               q(c, "intent " + intent + " (inbound message " + inbound.str() + ")") + ",'recipient')");
+    write_outbox(c, {OutboxEvent{tenant, "message.replied", message, std::nullopt, intent, inbound, {}, {}}});
     c.commit();
     return true;
   });

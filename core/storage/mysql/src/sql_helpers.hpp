@@ -5,6 +5,7 @@
 
 #include <barid/core/log.hpp>
 #include <barid/core/message.hpp>
+#include <barid/core/webhooks.hpp>
 #include <barid/core/result.hpp>
 #include <barid/sdk/encoding.hpp>
 
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
+#include <set>
 #include <map>
 #include <sstream>
 #include <string>
@@ -169,28 +171,100 @@ inline Message read_message(sql::ResultSet& rs) {
   return m;
 }
 
-// One row of message_events, as SQL values.
-inline std::string event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
-                      std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
+// An event of the webhook outbox, before it is written.
+struct OutboxEvent {
+  TenantId tenant = 0;
+  std::string type;  // one of kWebhookEventTypes
+  std::optional<MessageId> message_id;
+  std::optional<MessageStatus> status;
+  std::string detail;
+  std::optional<Uuid> inbound_id;
+  std::string phone;
+  std::string channel;
+};
+
+// Writes `events` to the webhook outbox, inside the caller's transaction:
+// only those of tenants that have an endpoint (enabled or not, so that a
+// replay can find them), each with a delivery for every enabled endpoint of
+// its tenant that wants its type. A tenant without endpoints costs one
+// indexed read.
+inline void write_outbox(DbConnection& c, const std::vector<OutboxEvent>& events) {
+  if (events.empty()) return;
+  std::set<TenantId> tenants;
+  for (const auto& e : events) tenants.insert(e.tenant);
+  std::string in;
+  for (TenantId t : tenants) in += (in.empty() ? "" : ",") + std::to_string(t);
+  std::set<TenantId> with_endpoints;
+  auto rs = c.query("SELECT DISTINCT tenant_id FROM webhook_endpoints WHERE tenant_id IN (" + in + ")");
+  while (rs->next()) with_endpoints.insert(static_cast<TenantId>(rs->getUInt(1)));
+  if (with_endpoints.empty()) return;
+  std::string rows, ids;
+  for (const auto& e : events) {
+    if (!with_endpoints.count(e.tenant)) continue;
+    const Uuid id = Uuid::v7();
+    if (!rows.empty()) {
+      rows += ',';
+      ids += ',';
+    }
+    ids += hex_literal(id.raw());
+    rows += "(" + hex_literal(id.raw()) + "," + std::to_string(e.tenant) + "," + c.quote(e.type) + "," +
+            (e.message_id ? hex_literal(e.message_id->raw()) : std::string("NULL")) + "," +
+            (e.status ? status_sql(*e.status) : std::string("NULL")) + "," +
+            c.quote(truncate(to_valid_utf8(e.detail), 1024)) + "," +
+            (e.inbound_id ? hex_literal(e.inbound_id->raw()) : std::string("NULL")) + "," +
+            (e.phone.empty() ? std::string("NULL") : c.quote(e.phone)) + "," +
+            (e.channel.empty() ? std::string("NULL") : c.quote(e.channel)) + ",UTC_TIMESTAMP(6))";
+  }
+  if (rows.empty()) return;
+  c.execute("INSERT INTO webhook_events (id, tenant_id, type, message_id, status, detail, inbound_id, phone, channel, "
+            "occurred_at) VALUES " + rows);
+  c.execute(
+      "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
+      "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, UTC_TIMESTAMP(6), "
+      "UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND "
+      "w.disabled_at IS NULL AND (w.events = '' OR FIND_IN_SET(e.type, w.events) > 0) WHERE e.id IN (" + ids + ")");
+}
+
+// One row of message_events: its SQL values, and what the outbox needs.
+struct EventRow {
+  std::string values;
+  MessageId id;
+  TenantId tenant = 0;
+  std::optional<MessageStatus> status;
+  std::string detail;
+};
+
+inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
+                          std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
   std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
                     q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
                     q(c, truncate(to_valid_utf8(detail), 1024)) + "," + q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
                     q(c, truncate(to_valid_utf8(actor.ip), 45)) + "," +
                     q(c, truncate(to_valid_utf8(actor.user_agent), 255)) + ")";
-  return row;
+  return EventRow{std::move(row), id, tenant, status, std::string(detail)};
 }
 
-inline void insert_events(DbConnection& c, const std::vector<std::string>& rows) {
+// Writes message events, and the webhook events their status changes are
+// (webhook_event_for), in the caller's transaction.
+inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
+  std::vector<OutboxEvent> outbox;
   for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
     std::string sql =
         "INSERT INTO message_events (message_id, tenant_id, at, type, status, detail, actor, ip, user_agent) "
         "VALUES ";
     for (std::size_t i = start; i < std::min(rows.size(), start + kRowsPerInsert); ++i) {
       if (i != start) sql += ',';
-      sql += rows[i];
+      sql += rows[i].values;
     }
     c.execute(sql);
   }
+  for (const auto& r : rows) {
+    if (!r.status) continue;
+    std::string type = webhook_event_for(*r.status);
+    if (type.empty()) continue;
+    outbox.push_back(OutboxEvent{r.tenant, std::move(type), r.id, r.status, r.detail, std::nullopt, {}, {}});
+  }
+  write_outbox(c, outbox);
 }
 
 inline std::string money_detail(const std::optional<sdk::Money>& m) {

@@ -25,6 +25,9 @@ struct OptOut {
   std::string source;  // "inbound:<instance>", "provider:<instance>", ...
   std::string detail;
   TimePoint created_at{};
+  // The tenant told of it by a recipient.opted_out webhook event (the one
+  // whose message or question the recipient answered), if any.
+  std::optional<TenantId> notify_tenant;
 };
 
 struct RecipientPreferences {

@@ -13,6 +13,7 @@
 #include <barid/core/result.hpp>
 #include <barid/core/statistics.hpp>
 #include <barid/core/templates.hpp>
+#include <barid/core/webhooks.hpp>
 
 #include <chrono>
 #include <optional>
@@ -137,8 +138,10 @@ class RecipientStore {
 
   // --- recipients
   virtual Status add_opt_out(const OptOut& opt_out) = 0;
-  // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`.
-  virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) = 0;
+  // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`;
+  // `notify` gets a recipient.opted_in webhook event.
+  virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+                                     std::optional<TenantId> notify = std::nullopt) = 0;
   // Providers retry webhooks, so an inbound message is handled once per
   // provider id: whether the instance's message was handled already (within
   // kInboundMemory), and recording that it has been.
@@ -238,6 +241,51 @@ class JobStore {
   virtual Result<std::map<std::string, HealthRecord>> provider_health() = 0;
 };
 
+// Event webhooks: a tenant's endpoints, and the outbox's deliveries. Events
+// themselves are written by the store in the transaction of the change they
+// describe (a status change, a reply, an inbound message, an opt-out), for
+// tenants that have an endpoint, with a delivery per enabled endpoint that
+// wants the type.
+class WebhookStore {
+ public:
+  virtual ~WebhookStore() = default;
+
+  virtual Status add_webhook(const WebhookEndpoint& endpoint) = 0;
+  virtual Result<std::vector<WebhookEndpoint>> list_webhooks(TenantId tenant) = 0;
+  virtual Result<std::optional<WebhookEndpoint>> find_webhook(TenantId tenant, const Uuid& id) = 0;
+  // Saves url, description, events and include_body; and, when `enabled`
+  // is given, enables the endpoint (clearing failing_since) or disables it
+  // with endpoint.disabled_reason.
+  virtual Result<bool> update_webhook(const WebhookEndpoint& endpoint, std::optional<bool> enabled) = 0;
+  // The endpoint goes, with its deliveries and attempts.
+  virtual Result<bool> delete_webhook(TenantId tenant, const Uuid& id) = 0;
+  // A new secret; the current one keeps signing until `previous_until`.
+  virtual Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
+                                             TimePoint previous_until) = 0;
+
+  // Leases up to `limit` due deliveries of enabled endpoints for `lease`
+  // (database clock), oldest due first. A delivery waits while an earlier
+  // event of the same message is still pending for the same endpoint, so
+  // that a message's events arrive in order.
+  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
+                                                                        std::chrono::milliseconds lease) = 0;
+  // Records the attempts and what follows each (see WebhookAttemptOutcome),
+  // in one transaction; outcomes[i] is that of deliveries[i].
+  virtual Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
+                                           const std::vector<WebhookAttemptOutcome>& outcomes) = 0;
+  Status finish_webhook_delivery(const WebhookDelivery& delivery, const WebhookAttemptOutcome& outcome) {
+    return finish_webhook_deliveries({delivery}, {outcome});
+  }
+  // The endpoint's attempts, newest first (before: the cursor, an attempt id).
+  virtual Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
+                                                                    std::optional<std::int64_t> before) = 0;
+  // Queues again, for the endpoint, every kept event of its tenant since
+  // `since` that it wants; returns how many.
+  virtual Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) = 0;
+  // What a delivery's data is built from: the inbound message an event names.
+  virtual Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) = 0;
+};
+
 // The whole storage backend: every interface above, the dispatcher's queue
 // (MessageQueue), and the schema. Code takes the narrowest interface it
 // needs, so that each part can be tested against a fake of just that.
@@ -248,7 +296,8 @@ class Store : public TenantStore,
               public RecipientStore,
               public TemplateStore,
               public StatisticsStore,
-              public JobStore {
+              public JobStore,
+              public WebhookStore {
  public:
   // Applies pending schema migrations (idempotent; safe with several nodes
   // starting at once).

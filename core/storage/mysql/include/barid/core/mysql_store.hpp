@@ -68,7 +68,8 @@ class MySqlStore final : public Store {
   Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) override;
 
   Status add_opt_out(const OptOut& opt_out) override;
-  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel) override;
+  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+                             std::optional<TenantId> notify = std::nullopt) override;
   Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
   Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
   Result<std::optional<TenantId>> inbound_tenant(const std::string& phone, const std::string& instance,
@@ -79,6 +80,22 @@ class MySqlStore final : public Store {
   Status record_reply(TenantId tenant, const MessageId& message, const std::string& intent,
                       const Uuid& inbound) override;
   Result<std::vector<InboundRecord>> list_inbound(const InboundFilter& f) override;
+  // WebhookStore
+  Status add_webhook(const WebhookEndpoint& endpoint) override;
+  Result<std::vector<WebhookEndpoint>> list_webhooks(TenantId tenant) override;
+  Result<std::optional<WebhookEndpoint>> find_webhook(TenantId tenant, const Uuid& id) override;
+  Result<bool> update_webhook(const WebhookEndpoint& endpoint, std::optional<bool> enabled) override;
+  Result<bool> delete_webhook(TenantId tenant, const Uuid& id) override;
+  Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
+                                     TimePoint previous_until) override;
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
+                                                                std::chrono::milliseconds lease) override;
+  Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
+                                   const std::vector<WebhookAttemptOutcome>& outcomes) override;
+  Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
+                                                            std::optional<std::int64_t> before) override;
+  Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) override;
+  Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) override;
   Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                   sdk::Channel channel) override;
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;

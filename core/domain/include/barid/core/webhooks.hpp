@@ -1,0 +1,126 @@
+#pragma once
+// Event webhooks: a tenant's endpoints, the events written to an outbox in
+// the transaction of the change they describe, and the Standard Webhooks
+// signature every delivery carries (https://www.standardwebhooks.com):
+//
+//   webhook-id: evt_<event uuid>      (the same on every attempt)
+//   webhook-timestamp: <unix seconds of the attempt>
+//   webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>
+//
+// where key is the base64 part of the endpoint's "whsec_..." secret, decoded.
+// During a rotation's overlap the header has one "v1,..." per secret,
+// separated by spaces.
+
+#include <barid/core/ids.hpp>
+#include <barid/core/message_status.hpp>
+#include <barid/core/result.hpp>
+#include <barid/core/time.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace barid::core {
+
+using TenantId = std::uint32_t;
+
+inline constexpr std::array<std::string_view, 11> kWebhookEventTypes = {
+    "message.sent",      "message.delivered",  "message.read",     "message.failed",
+    "message.undelivered", "message.expired",  "message.suppressed", "message.replied",
+    "inbound.received",  "recipient.opted_out", "recipient.opted_in"};
+
+bool is_webhook_event_type(std::string_view type);
+
+// The event a message's move to `status` is: "message.<status>" for sent,
+// delivered, read, failed, undelivered, expired and suppressed; empty for
+// the others (queued, scheduled, sending, canceled).
+std::string webhook_event_for(MessageStatus status);
+
+struct WebhookEndpoint {
+  Uuid id;
+  TenantId tenant_id = 0;
+  std::string url;
+  std::string description;
+  std::set<std::string> events;  // empty: every type
+  bool include_body = false;     // message bodies (and numbers) in the events' data
+  std::string secret;            // "whsec_" + base64
+  std::string previous_secret;   // still signing until previous_secret_until (a rotation)
+  std::optional<TimePoint> previous_secret_until;
+  std::optional<TimePoint> disabled_at;
+  std::string disabled_reason;
+  std::optional<TimePoint> failing_since;  // the first failure since the last success
+  TimePoint created_at{};
+  TimePoint updated_at{};
+
+  bool wants(std::string_view type) const { return events.empty() || events.count(std::string(type)) > 0; }
+};
+
+// An event of the outbox.
+struct WebhookEvent {
+  std::int64_t seq = 0;  // increases with the order events were written
+  Uuid id;
+  TenantId tenant_id = 0;
+  std::string type;
+  std::optional<Uuid> message_id;
+  std::optional<MessageStatus> status;
+  std::string detail;  // message.replied: the intent; message.failed: the error
+  std::optional<Uuid> inbound_id;
+  std::string phone;    // recipient.*: the number
+  std::string channel;  // recipient.*: the channel ("*": every channel)
+  TimePoint occurred_at{};
+};
+
+// One event on its way to one endpoint.
+struct WebhookDelivery {
+  WebhookEvent event;
+  WebhookEndpoint endpoint;
+  int attempts = 0;  // this one included
+  TimePoint created_at{};
+};
+
+// How an attempt went, and what is next: delivered; or again at
+// `next_attempt_at`; or given up (neither). `disable_reason` disables the
+// endpoint.
+struct WebhookAttemptOutcome {
+  bool delivered = false;
+  int status_code = 0;  // 0: no answer
+  std::chrono::milliseconds latency{0};
+  std::string error;
+  std::optional<TimePoint> next_attempt_at;
+  std::string disable_reason;
+  bool skipped = false;  // nothing was sent (what the event describes is gone): says nothing of the endpoint
+};
+
+// An attempt as GET /v1/webhooks/{id}/deliveries lists it.
+struct WebhookAttempt {
+  std::int64_t id = 0;
+  Uuid event_id;
+  std::string type;
+  TimePoint at{};
+  int status_code = 0;
+  int latency_ms = 0;
+  std::string error;
+  bool delivered = false;
+};
+
+// "whsec_" + base64 of 32 random bytes from OpenSSL's CSPRNG.
+std::string new_webhook_secret();
+
+// "v1,<base64 signature>" of `body` sent as event `id` at `timestamp` (unix
+// seconds) with `secret` ("whsec_..."); empty when the secret is malformed.
+std::string sign_webhook(std::string_view secret, std::string_view id, std::int64_t timestamp, std::string_view body);
+
+// Whether events may go to `url`: an absolute https URL, or http to a host
+// the operator listed (webhooks.allow_http_hosts). Empty when it may, else
+// why not.
+std::string webhook_url_problem(std::string_view url, const std::vector<std::string>& allow_http_hosts);
+
+// The webhook-id of an event.
+inline std::string webhook_id(const Uuid& event) { return "evt_" + event.str(); }
+
+}  // namespace barid::core

@@ -1,0 +1,228 @@
+#include <barid/core/webhook_sender.hpp>
+
+#include <barid/core/log.hpp>
+#include <barid/core/money.hpp>
+#include <barid/core/time.hpp>
+
+#include <algorithm>
+#include <future>
+#include <random>
+
+namespace barid::core {
+
+using nlohmann::json;
+
+namespace {
+
+json time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_iso8601(*t)) : json(nullptr); }
+json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) {
+  if (value.empty() || value.size() > 9 || !std::all_of(value.begin(), value.end(), ::isdigit)) return std::nullopt;
+  return std::chrono::seconds(std::stoll(value));
+}
+
+}  // namespace
+
+WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, sdk::HttpClient& http,
+                             WebhookOptions options, std::string node_id)
+    : hooks_(hooks), messages_(messages), http_(http), options_(std::move(options)), owner_(std::move(node_id)) {}
+
+WebhookSender::~WebhookSender() { stop(); }
+
+void WebhookSender::start() {
+  std::lock_guard lock(mutex_);
+  if (!threads_.empty()) return;
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { loop(); });
+}
+
+void WebhookSender::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+WebhookSender::Stats WebhookSender::stats() const noexcept {
+  return {delivered_.load(), failed_.load(), given_up_.load()};
+}
+
+void WebhookSender::loop() {
+  // The lease outlives the batch's requests, made at once.
+  const auto lease = options_.timeout * 2 + std::chrono::seconds(5);
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    auto claimed = hooks_.claim_webhook_deliveries(owner_, options_.batch, std::chrono::duration_cast<std::chrono::milliseconds>(lease));
+    if (!claimed) log_warn("webhooks", "cannot claim deliveries: " + claimed.error().message);
+    if (claimed && !claimed->empty()) {
+      // The batch's requests at once (each endpoint's events of one message
+      // are never in the same batch), recorded in one transaction.
+      std::vector<std::future<WebhookAttemptOutcome>> running;
+      for (const auto& d : *claimed) running.push_back(std::async(std::launch::async, [this, &d] { return deliver(d); }));
+      std::vector<WebhookAttemptOutcome> outcomes;
+      for (auto& f : running) outcomes.push_back(f.get());
+      if (auto st = hooks_.finish_webhook_deliveries(*claimed, outcomes); !st)
+        log_warn("webhooks", "cannot record " + std::to_string(claimed->size()) + " attempts: " + st.error().message +
+                                 " (they are tried again when their lease ends)");
+      for (std::size_t i = 0; i < claimed->size(); ++i)
+        if (!outcomes[i].disable_reason.empty())
+          log_warn("webhooks", "endpoint " + (*claimed)[i].endpoint.id.str() + " disabled: " + outcomes[i].disable_reason);
+      continue;  // there may be more due
+    }
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+  }
+}
+
+std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
+  const WebhookEvent& e = d.event;
+  json data;
+  if (e.type == "message.replied") {
+    if (!e.message_id) return std::nullopt;
+    auto m = messages_.find_message(e.tenant_id, *e.message_id);
+    if (!m || !*m) return std::nullopt;
+    data = {{"message_id", (*m)->id.str()},
+            {"reference", text_or_null((*m)->reference)},
+            {"recipient_id", text_or_null((*m)->recipient_id)},
+            {"channel", std::string(sdk::to_string((*m)->channel))},
+            {"intent", e.detail}};
+    data["inbound_id"] = e.inbound_id ? json(e.inbound_id->str()) : json(nullptr);
+    data["text"] = nullptr;
+    if (e.inbound_id) {
+      if (auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id); in && *in) data["text"] = (*in)->body;
+    }
+  } else if (e.message_id) {
+    auto m = messages_.find_message(e.tenant_id, *e.message_id);
+    if (!m || !*m) return std::nullopt;
+    const Message& msg = **m;
+    data = {{"id", msg.id.str()},
+            {"reference", text_or_null(msg.reference)},
+            {"recipient_id", text_or_null(msg.recipient_id)},
+            {"status", e.status ? json(std::string(sdk::to_string(*e.status))) : json(nullptr)},
+            {"channel", std::string(sdk::to_string(msg.channel))},
+            {"segments", msg.segments},
+            {"created_at", format_iso8601(msg.created_at)},
+            {"sent_at", time_or_null(msg.sent_at)},
+            {"delivered_at", time_or_null(msg.delivered_at)},
+            {"read_at", time_or_null(msg.read_at)},
+            {"failed_at", time_or_null(msg.failed_at)}};
+    data["error"] = msg.error_code.empty() && msg.error_message.empty()
+                        ? json(nullptr)
+                        : json{{"code", text_or_null(msg.error_code)}, {"message", text_or_null(msg.error_message)}};
+    data["cost"] = msg.cost ? json{{"amount", money_text(msg.cost->micros)}, {"currency", msg.cost->currency}}
+                            : json(nullptr);
+    if (d.endpoint.include_body) {
+      data["to"] = msg.to;
+      data["body"] = msg.body;
+    }
+  } else if (e.inbound_id) {
+    auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id);
+    if (!in || !*in) return std::nullopt;
+    const InboundRecord& r = **in;
+    data = {{"id", r.id.str()},
+            {"channel", std::string(sdk::to_string(r.channel))},
+            {"from", r.from},
+            {"to", r.to},
+            {"received_at", format_iso8601(r.received_at)}};
+    data["answers"] = r.message_id ? json{{"message_id", r.message_id->str()}, {"intent", r.intent}} : json(nullptr);
+    if (d.endpoint.include_body) data["body"] = r.body;
+  } else {  // recipient.opted_out / opted_in
+    data = {{"phone", e.phone}, {"channel", e.channel}};
+    if (e.type == "recipient.opted_out") data["source"] = e.detail;
+  }
+  data["occurred_at"] = format_iso8601(e.occurred_at);
+  data["sequence"] = e.seq;
+  return json{{"type", e.type}, {"timestamp", format_iso8601(e.occurred_at)}, {"data", data}}.dump();
+}
+
+WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, const WebhookDelivery& d, int status,
+                                              std::optional<std::chrono::seconds> retry_after, std::string error,
+                                              std::chrono::milliseconds latency, TimePoint now) {
+  WebhookAttemptOutcome o;
+  o.status_code = status;
+  o.latency = latency;
+  o.error = std::move(error);
+  if (status >= 200 && status < 300) {
+    o.delivered = true;
+    return o;
+  }
+  if (status == 410) {
+    o.disable_reason = "the endpoint answered 410 Gone";
+    o.next_attempt_at = now + options.initial_backoff;  // waits for the endpoint to be enabled again
+    return o;
+  }
+  if (d.endpoint.failing_since && now - *d.endpoint.failing_since >= options.disable_after) {
+    o.disable_reason = "failing since " + format_iso8601(*d.endpoint.failing_since);
+    o.next_attempt_at = now + options.initial_backoff;
+    return o;
+  }
+  if (now - d.event.occurred_at >= options.give_up_after && now - d.created_at >= options.give_up_after)
+    return o;  // given up: neither delivered nor again
+  // Exponential, with full jitter over its upper half.
+  const int exponent = std::min(std::max(d.attempts, 1) - 1, 30);
+  auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(options.initial_backoff * (1LL << std::min(exponent, 20)));
+  delay = std::min(delay, options.max_backoff);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<long long> half(delay.count() / 2, std::max<long long>(delay.count() / 2, delay.count()));
+  delay = std::chrono::milliseconds(half(rng));
+  if ((status == 429 || status == 503) && retry_after)
+    delay = std::max(delay, std::min(std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after),
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(1))));
+  o.next_attempt_at = now + delay;
+  return o;
+}
+
+WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
+  const TimePoint now = now_us();
+  auto count = [this](const WebhookAttemptOutcome& o) {
+    if (o.delivered) ++delivered_;
+    else if (o.next_attempt_at) ++failed_;
+    else ++given_up_;
+    return o;
+  };
+  if (auto why = webhook_url_problem(d.endpoint.url, options_.allow_http_hosts); !why.empty())
+    return count(webhook_attempt_outcome(options_, d, 0, std::nullopt, "not sent: " + why, std::chrono::milliseconds(0), now));
+  auto body = body_of(d);
+  if (!body) {  // what it describes is gone: nothing to say
+    WebhookAttemptOutcome o;
+    o.error = "not sent: what the event describes is gone";
+    o.skipped = true;
+    return count(o);
+  }
+  const std::string id = webhook_id(d.event.id);
+  const std::int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  std::string signature = sign_webhook(d.endpoint.secret, id, ts, *body);
+  if (!d.endpoint.previous_secret.empty() && d.endpoint.previous_secret_until && *d.endpoint.previous_secret_until > now) {
+    const std::string old = sign_webhook(d.endpoint.previous_secret, id, ts, *body);
+    if (!old.empty()) signature += (signature.empty() ? "" : " ") + old;
+  }
+  sdk::HttpRequest req;
+  req.method = "POST";
+  req.url = d.endpoint.url;
+  req.body = *body;
+  req.timeout = options_.timeout;
+  req.headers = {{"Content-Type", "application/json"},
+                 {"webhook-id", id},
+                 {"webhook-timestamp", std::to_string(ts)},
+                 {"webhook-signature", signature},
+                 {"User-Agent", "barid-webhooks"}};
+  const auto started = std::chrono::steady_clock::now();
+  sdk::HttpResponse r = http_.perform(req);
+  const auto latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::string error;
+  if (r.transport_failed()) error = r.error_message.empty() ? "no answer" : r.error_message;
+  else if (r.status < 200 || r.status >= 300) error = "HTTP " + std::to_string(r.status);
+  return count(webhook_attempt_outcome(options_, d, r.transport_failed() ? 0 : r.status,
+                                       parse_retry_after(r.header("Retry-After")), error, latency, now_us()));
+}
+
+}  // namespace barid::core

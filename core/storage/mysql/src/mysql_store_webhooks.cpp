@@ -1,0 +1,365 @@
+// MySqlStore: event webhooks: endpoints, and the deliveries of the outbox
+// (the events themselves are written by write_outbox, in the transactions of
+// the changes they describe).
+
+#include <barid/core/mysql_store.hpp>
+
+#include "sql_helpers.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace barid::core {
+
+using namespace mysql::sql_helpers;
+
+namespace {
+
+constexpr const char* kEndpointColumns =
+    "w.id, w.tenant_id, w.url, w.description, w.events, w.include_body, w.secret, w.previous_secret, "
+    "w.previous_secret_until, w.disabled_at, w.disabled_reason, w.failing_since, w.created_at, w.updated_at";
+
+std::string events_text(const std::set<std::string>& events) {
+  std::string out;
+  for (const auto& e : events) out += (out.empty() ? "" : ",") + e;
+  return out;
+}
+
+WebhookEndpoint read_endpoint(sql::ResultSet& rs) {
+  WebhookEndpoint w;
+  w.id = Uuid::from_bytes(rs.getString("id").asStdString());
+  w.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
+  w.url = get_str(rs, "url");
+  w.description = get_str(rs, "description");
+  const std::string events = get_str(rs, "events");
+  std::size_t start = 0;
+  while (start < events.size()) {
+    const auto comma = events.find(',', start);
+    const auto end = comma == std::string::npos ? events.size() : comma;
+    if (end > start) w.events.insert(events.substr(start, end - start));
+    start = end + 1;
+  }
+  w.include_body = rs.getInt("include_body") != 0;
+  w.secret = get_str(rs, "secret");
+  w.previous_secret = get_str(rs, "previous_secret");
+  w.previous_secret_until = get_time(rs, "previous_secret_until");
+  w.disabled_at = get_time(rs, "disabled_at");
+  w.disabled_reason = get_str(rs, "disabled_reason");
+  w.failing_since = get_time(rs, "failing_since");
+  w.created_at = get_time(rs, "created_at").value_or(TimePoint{});
+  w.updated_at = get_time(rs, "updated_at").value_or(TimePoint{});
+  return w;
+}
+
+WebhookEvent read_event(sql::ResultSet& rs) {
+  WebhookEvent e;
+  e.seq = static_cast<std::int64_t>(rs.getUInt64("seq"));
+  e.id = Uuid::from_bytes(rs.getString("event_id").asStdString());
+  e.tenant_id = static_cast<TenantId>(rs.getUInt("event_tenant"));
+  e.type = get_str(rs, "type");
+  if (!rs.isNull("event_message")) e.message_id = Uuid::from_bytes(rs.getString("event_message").asStdString());
+  if (!rs.isNull("event_status")) e.status = sdk::status_from_string(get_str(rs, "event_status"));
+  e.detail = get_str(rs, "detail");
+  if (!rs.isNull("inbound_id")) e.inbound_id = Uuid::from_bytes(rs.getString("inbound_id").asStdString());
+  e.phone = get_str(rs, "phone");
+  e.channel = get_str(rs, "channel");
+  e.occurred_at = get_time(rs, "occurred_at").value_or(TimePoint{});
+  return e;
+}
+
+}  // namespace
+
+Status MySqlStore::add_webhook(const WebhookEndpoint& w) {
+  auto r = run(*pool_, "add webhook", [&](DbConnection& c, int) {
+    c.execute("INSERT INTO webhook_endpoints (id, tenant_id, url, description, events, include_body, secret, "
+              "created_at, updated_at) VALUES (" +
+              hex_literal(w.id.raw()) + "," + std::to_string(w.tenant_id) + "," + q(c, w.url) + "," +
+              q(c, w.description) + "," + q(c, events_text(w.events)) + "," + (w.include_body ? "1" : "0") + "," +
+              q(c, w.secret) + ",UTC_TIMESTAMP(6),UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE id = id");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<WebhookEndpoint>> MySqlStore::list_webhooks(TenantId tenant) {
+  return run(*pool_, "list webhooks", [&](DbConnection& c, int) {
+    std::vector<WebhookEndpoint> out;
+    auto rs = c.query(std::string("SELECT ") + kEndpointColumns + " FROM webhook_endpoints w WHERE w.tenant_id = " +
+                      std::to_string(tenant) + " ORDER BY w.created_at, w.id");
+    while (rs->next()) out.push_back(read_endpoint(*rs));
+    return out;
+  });
+}
+
+Result<std::optional<WebhookEndpoint>> MySqlStore::find_webhook(TenantId tenant, const Uuid& id) {
+  return run(*pool_, "find webhook", [&](DbConnection& c, int) -> std::optional<WebhookEndpoint> {
+    auto rs = c.query(std::string("SELECT ") + kEndpointColumns + " FROM webhook_endpoints w WHERE w.id = " +
+                      hex_literal(id.raw()) + " AND w.tenant_id = " + std::to_string(tenant));
+    if (!rs->next()) return std::nullopt;
+    return read_endpoint(*rs);
+  });
+}
+
+Result<bool> MySqlStore::update_webhook(const WebhookEndpoint& w, std::optional<bool> enabled) {
+  return run(*pool_, "update webhook", [&](DbConnection& c, int) {
+    std::string disabled;
+    if (enabled && *enabled)
+      disabled = ", disabled_at = NULL, disabled_reason = NULL, failing_since = NULL";
+    else if (enabled)
+      disabled = ", disabled_at = COALESCE(disabled_at, UTC_TIMESTAMP(6)), disabled_reason = COALESCE(disabled_reason, " +
+                 q(c, truncate(w.disabled_reason, 255)) + ")";
+    return c.update("UPDATE webhook_endpoints SET url = " + q(c, w.url) + ", description = " + q(c, w.description) +
+                    ", events = " + q(c, events_text(w.events)) + ", include_body = " + (w.include_body ? "1" : "0") +
+                    disabled + ", updated_at = UTC_TIMESTAMP(6) WHERE id = " + hex_literal(w.id.raw()) +
+                    " AND tenant_id = " + std::to_string(w.tenant_id)) > 0;
+  });
+}
+
+Result<bool> MySqlStore::delete_webhook(TenantId tenant, const Uuid& id) {
+  return run(*pool_, "delete webhook", [&](DbConnection& c, int) {
+    c.begin();
+    const std::string where = "endpoint_id = " + hex_literal(id.raw()) + " AND tenant_id = " + std::to_string(tenant);
+    const auto n = c.update("DELETE FROM webhook_endpoints WHERE id = " + hex_literal(id.raw()) +
+                            " AND tenant_id = " + std::to_string(tenant));
+    if (n > 0) {
+      c.execute("DELETE FROM webhook_deliveries WHERE " + where);
+      c.execute("DELETE FROM webhook_attempts WHERE " + where);
+    }
+    c.commit();
+    return n > 0;
+  });
+}
+
+Result<bool> MySqlStore::rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
+                                               TimePoint previous_until) {
+  return run(*pool_, "rotate webhook secret", [&](DbConnection& c, int) {
+    return c.update("UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = '" +
+                    format_db_time(previous_until) + "', secret = " + q(c, secret) +
+                    ", updated_at = UTC_TIMESTAMP(6) WHERE id = " + hex_literal(id.raw()) +
+                    " AND tenant_id = " + std::to_string(tenant)) > 0;
+  });
+}
+
+Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const std::string& owner, int limit,
+                                                                          std::chrono::milliseconds lease) {
+  return run(*pool_, "claim webhook deliveries", [&](DbConnection& c, int) {
+    std::vector<WebhookDelivery> out;
+    c.begin();
+    // Due and not leased, of enabled endpoints, with no earlier event of
+    // their message pending for the endpoint (else a backlog of later events
+    // would fill every claim while the earlier ones back off). The check is
+    // made again below with a plain read.
+    struct Candidate {
+      std::int64_t seq;
+      std::string endpoint;  // raw bytes
+      std::string message;   // raw bytes, or empty
+    };
+    std::vector<Candidate> candidates;
+    // Disabled endpoints, read plainly: joining the endpoints in the locking
+    // read would lock their rows, and every other claim would skip all of a
+    // busy endpoint's deliveries.
+    std::string disabled;
+    auto off = c.query("SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL");
+    while (off->next()) disabled += std::string(disabled.empty() ? "" : ",") + hex_literal(off->getString(1).asStdString());
+    auto rs = c.query(
+        "SELECT d.event_seq, d.endpoint_id, d.message_id FROM webhook_deliveries d WHERE " +
+        (disabled.empty() ? std::string() : "d.endpoint_id NOT IN (" + disabled + ") AND ") +
+        "d.status = 'pending' AND d.next_attempt_at <= "
+        "UTC_TIMESTAMP(6) AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= UTC_TIMESTAMP(6)) AND NOT EXISTS "
+        "(SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id "
+        "AND p.event_seq < d.event_seq AND p.status = 'pending') ORDER BY d.next_attempt_at LIMIT " +
+        std::to_string(std::max(1, limit) * 4) + " FOR UPDATE SKIP LOCKED");
+    while (rs->next())
+      candidates.push_back({static_cast<std::int64_t>(rs->getUInt64(1)), rs->getString(2).asStdString(),
+                            rs->isNull(3) ? std::string() : rs->getString(3).asStdString()});
+    if (candidates.empty()) {
+      c.commit();
+      return out;
+    }
+    // A message's events go to an endpoint in order: only the earliest
+    // pending one of each (endpoint, message), read as committed (a plain
+    // read sees the rows other nodes hold leased, and does not skip them).
+    std::map<std::pair<std::string, std::string>, std::int64_t> first;
+    std::string pairs;
+    for (const auto& k : candidates) {
+      if (k.message.empty()) continue;
+      if (first.emplace(std::make_pair(k.endpoint, k.message), 0).second)
+        pairs += std::string(pairs.empty() ? "" : ",") + "(" + hex_literal(k.endpoint) + "," + hex_literal(k.message) + ")";
+    }
+    if (!pairs.empty()) {
+      auto earliest = c.query("SELECT endpoint_id, message_id, MIN(event_seq) FROM webhook_deliveries WHERE "
+                              "status = 'pending' AND (endpoint_id, message_id) IN (" + pairs +
+                              ") GROUP BY endpoint_id, message_id");
+      while (earliest->next())
+        first[{earliest->getString(1).asStdString(), earliest->getString(2).asStdString()}] =
+            static_cast<std::int64_t>(earliest->getUInt64(3));
+    }
+    std::vector<const Candidate*> chosen;
+    for (const auto& k : candidates) {
+      if (static_cast<int>(chosen.size()) >= limit) break;
+      if (!k.message.empty() && first[{k.endpoint, k.message}] != k.seq) continue;
+      chosen.push_back(&k);
+    }
+    if (chosen.empty()) {
+      c.commit();
+      return out;
+    }
+    std::string keys;
+    for (const auto* k : chosen)
+      keys += std::string(keys.empty() ? "" : ",") + "(" + std::to_string(k->seq) + "," + hex_literal(k->endpoint) + ")";
+    c.execute("UPDATE webhook_deliveries SET attempts = attempts + 1, lease_owner = " + q(c, truncate(owner, 64)) +
+              ", lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
+              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(lease).count()) +
+              " MICROSECOND WHERE (event_seq, endpoint_id) IN (" + keys + ")");
+    auto rows = c.query(
+        std::string("SELECT d.attempts, d.created_at AS delivery_created, e.seq, e.id AS event_id, e.tenant_id AS "
+                    "event_tenant, e.type, e.message_id AS event_message, e.status AS event_status, e.detail, "
+                    "e.inbound_id, e.phone, e.channel, e.occurred_at, ") +
+        kEndpointColumns +
+        " FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq JOIN webhook_endpoints w ON "
+        "w.id = d.endpoint_id WHERE (d.event_seq, d.endpoint_id) IN (" + keys + ") ORDER BY d.event_seq");
+    while (rows->next()) {
+      WebhookDelivery d;
+      d.attempts = rows->getInt("attempts");
+      d.created_at = get_time(*rows, "delivery_created").value_or(TimePoint{});
+      d.event = read_event(*rows);
+      d.endpoint = read_endpoint(*rows);
+      out.push_back(std::move(d));
+    }
+    c.commit();
+    return out;
+  });
+}
+
+Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
+                                             const std::vector<WebhookAttemptOutcome>& outcomes) {
+  if (deliveries.empty() || deliveries.size() != outcomes.size()) return {};
+  auto r = run(*pool_, "finish webhook deliveries", [&](DbConnection& c, int) {
+    c.begin();
+    std::string attempts;
+    // Per endpoint: did the batch deliver one (the endpoint works), and the
+    // last reason to disable it.
+    std::map<std::string, std::pair<bool, std::string>> endpoints;
+    for (std::size_t i = 0; i < deliveries.size(); ++i) {
+      const WebhookDelivery& d = deliveries[i];
+      const WebhookAttemptOutcome& o = outcomes[i];
+      const std::string code = o.status_code > 0 ? std::to_string(o.status_code) : std::string("NULL");
+      const std::string error = q_or_null(c, truncate(to_valid_utf8(o.error), 512));
+      std::string next;
+      if (o.delivered)
+        next = "status = 'delivered', delivered_at = UTC_TIMESTAMP(6)";
+      else if (o.next_attempt_at)
+        next = "next_attempt_at = '" + format_db_time(*o.next_attempt_at) + "'";
+      else
+        next = "status = 'failed'";
+      c.execute("UPDATE webhook_deliveries SET " + next + ", lease_owner = NULL, lease_expires_at = NULL, "
+                "last_status_code = " + code + ", last_error = " + error + " WHERE event_seq = " +
+                std::to_string(d.event.seq) + " AND endpoint_id = " + hex_literal(d.endpoint.id.raw()));
+      attempts += std::string(attempts.empty() ? "" : ",") + "(" + hex_literal(d.endpoint.id.raw()) + "," +
+                  std::to_string(d.endpoint.tenant_id) + "," + std::to_string(d.event.seq) + ",UTC_TIMESTAMP(6)," +
+                  code + "," + std::to_string(std::max<long long>(0, o.latency.count())) + "," + error + "," +
+                  (o.delivered ? "1" : "0") + ")";
+      if (o.skipped) continue;
+      auto& e = endpoints[d.endpoint.id.raw()];
+      e.first = e.first || o.delivered;
+      if (!o.disable_reason.empty()) e.second = o.disable_reason;
+    }
+    c.execute("INSERT INTO webhook_attempts (endpoint_id, tenant_id, event_seq, at, status_code, latency_ms, error, "
+              "delivered) VALUES " + attempts);
+    for (const auto& [raw, e] : endpoints) {
+      const std::string endpoint = "id = " + hex_literal(raw);
+      if (e.first)
+        c.execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE " + endpoint +
+                  " AND failing_since IS NOT NULL");
+      else
+        c.execute("UPDATE webhook_endpoints SET failing_since = UTC_TIMESTAMP(6) WHERE " + endpoint +
+                  " AND failing_since IS NULL");
+      if (!e.second.empty())
+        c.execute("UPDATE webhook_endpoints SET disabled_at = COALESCE(disabled_at, UTC_TIMESTAMP(6)), "
+                  "disabled_reason = " + q(c, truncate(e.second, 255)) + ", updated_at = UTC_TIMESTAMP(6) WHERE " +
+                  endpoint + " AND disabled_at IS NULL");
+    }
+    c.commit();
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::vector<WebhookAttempt>> MySqlStore::list_webhook_attempts(TenantId tenant, const Uuid& endpoint,
+                                                                      int limit, std::optional<std::int64_t> before) {
+  return run(*pool_, "list webhook attempts", [&](DbConnection& c, int) {
+    std::vector<WebhookAttempt> out;
+    auto rs = c.query("SELECT a.id, a.at, a.status_code, a.latency_ms, a.error, a.delivered, e.id AS event_id, "
+                      "e.type FROM webhook_attempts a JOIN webhook_events e ON e.seq = a.event_seq WHERE "
+                      "a.endpoint_id = " + hex_literal(endpoint.raw()) + " AND a.tenant_id = " +
+                      std::to_string(tenant) + (before ? " AND a.id < " + std::to_string(*before) : std::string()) +
+                      " ORDER BY a.id DESC LIMIT " + std::to_string(std::clamp(limit, 1, 1000)));
+    while (rs->next()) {
+      WebhookAttempt a;
+      a.id = static_cast<std::int64_t>(rs->getUInt64("id"));
+      a.at = get_time(*rs, "at").value_or(TimePoint{});
+      a.status_code = rs->isNull("status_code") ? 0 : rs->getInt("status_code");
+      a.latency_ms = rs->getInt("latency_ms");
+      a.error = get_str(*rs, "error");
+      a.delivered = rs->getInt("delivered") != 0;
+      a.event_id = Uuid::from_bytes(rs->getString("event_id").asStdString());
+      a.type = get_str(*rs, "type");
+      out.push_back(std::move(a));
+    }
+    return out;
+  });
+}
+
+Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) {
+  return run(*pool_, "replay webhook events", [&](DbConnection& c, int) {
+    c.begin();
+    // Pending again, from now: those delivered or given up, and new ones for
+    // the events it never had a delivery of (it did not exist, or was
+    // disabled, or did not want the type then).
+    const auto n = c.update(
+        "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
+        "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
+        "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = "
+        "e.tenant_id AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
+        "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
+        format_db_time(since) + "' ON DUPLICATE KEY UPDATE status = 'pending', attempts = 0, next_attempt_at = "
+        "UTC_TIMESTAMP(6), created_at = UTC_TIMESTAMP(6)");
+    c.commit();
+    // MariaDB counts an updated duplicate twice and an unchanged one not at
+    // all; the events are what the caller wants counted.
+    auto rs = c.query("SELECT COUNT(*) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id "
+                      "AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
+                      "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
+                      format_db_time(since) + "'");
+    (void)n;
+    return rs->next() ? rs->getInt(1) : 0;
+  });
+}
+
+Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, const Uuid& id) {
+  return run(*pool_, "find inbound", [&](DbConnection& c, int) -> std::optional<InboundRecord> {
+    auto rs = c.query("SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, "
+                      "received_at, message_id, intent FROM inbound_messages WHERE id = " + hex_literal(id.raw()) +
+                      " AND tenant_id = " + std::to_string(tenant));
+    if (!rs->next()) return std::nullopt;
+    InboundRecord m;
+    m.id = Uuid::from_bytes(rs->getString("id").asStdString());
+    m.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
+    m.channel = sdk::channel_from_string(get_str(*rs, "channel")).value_or(sdk::Channel::sms);
+    m.instance = get_str(*rs, "instance");
+    m.from = get_str(*rs, "from_phone");
+    m.to = get_str(*rs, "to_address");
+    m.body = get_str(*rs, "body");
+    m.provider_message_id = get_str(*rs, "provider_message_id");
+    m.received_at = get_time(*rs, "received_at").value_or(TimePoint{});
+    if (!rs->isNull("message_id")) m.message_id = Uuid::from_bytes(rs->getString("message_id").asStdString());
+    m.intent = get_str(*rs, "intent");
+    return m;
+  });
+}
+
+}  // namespace barid::core

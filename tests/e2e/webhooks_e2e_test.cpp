@@ -1,0 +1,368 @@
+// End to end, event webhooks: the real binary, a real MariaDB, and a
+// receiver on 127.0.0.1. Every event's signature verifies by the Standard
+// Webhooks algorithm (computed here with OpenSSL, apart from the gateway's
+// code) with the endpoint's secret; a receiver that fails for 30 s loses
+// nothing and gets each message's events in order; a gateway killed with -9
+// delivers what was pending after its restart; both secrets sign during a
+// rotation; one tenant never receives another's events.
+
+#include "fake_server.hpp"
+#include "gateway_harness.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace barid::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const char* kSections = R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, delivered_after_ms: "50", cost_micros_per_segment: "7500", currency: "USD"}
+routing:
+  sms: {provider: mock-sms}
+dispatch: {poll_interval: 50ms, lease: 30s}
+messaging: {default_region: SA}
+webhooks: {allow_http_hosts: ["127.0.0.1"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}
+jobs:
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml";
+
+std::string b64(const unsigned char* data, std::size_t n) {
+  std::string out(4 * ((n + 2) / 3) + 1, '\0');
+  const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
+  out.resize(static_cast<std::size_t>(len));
+  return out;
+}
+
+// The Standard Webhooks check: some "v1,<sig>" of the header is the base64
+// HMAC-SHA256, keyed with the secret's base64 part decoded, of
+// "<webhook-id>.<webhook-timestamp>.<body>".
+bool verifies(const std::string& secret, const fakes::FakeRequest& r) {
+  if (secret.rfind("whsec_", 0) != 0) return false;
+  const std::string encoded = secret.substr(6);
+  std::string key(encoded.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(key.data()),
+                          reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+  if (n < 0) return false;
+  std::size_t pad = 0;
+  for (auto it = encoded.rbegin(); it != encoded.rend() && *it == '='; ++it) ++pad;
+  key.resize(static_cast<std::size_t>(n) - pad);
+  const std::string content = r.header("webhook-id") + "." + r.header("webhook-timestamp") + "." + r.body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(content.data()),
+       content.size(), mac, &len);
+  const std::string expected = "v1," + b64(mac, len);
+  const std::string header = r.header("webhook-signature");
+  std::size_t start = 0;
+  while (start <= header.size()) {
+    const auto space = header.find(' ', start);
+    if (header.substr(start, space == std::string::npos ? std::string::npos : space - start) == expected) return true;
+    if (space == std::string::npos) break;
+    start = space + 1;
+  }
+  return false;
+}
+
+// Records every request; answers `status` (500 while failing, then 200).
+class Receiver {
+ public:
+  Receiver() : server_([this](const fakes::FakeRequest& r) { return handle(r); }) { server_.start(); }
+  std::string url(const std::string& path) const { return server_.base_url() + path; }
+  void answer(int status) { status_ = status; }
+
+  struct Got {
+    fakes::FakeRequest request;
+    int answered;
+    json body;
+  };
+  std::vector<Got> all() {
+    std::lock_guard lock(mutex_);
+    return got_;
+  }
+  // Those answered with a 2xx, on `path`, first copy of each webhook-id.
+  std::vector<Got> delivered(const std::string& path) {
+    std::vector<Got> out;
+    std::set<std::string> seen;
+    for (auto& g : all())
+      if (g.request.path == path && g.answered < 300 && seen.insert(g.request.header("webhook-id")).second)
+        out.push_back(g);
+    return out;
+  }
+  // Waits until `path` has `n` events delivered (or the deadline passes).
+  std::vector<Got> wait_for(const std::string& path, std::size_t n, std::chrono::seconds timeout = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto d = delivered(path);
+      if (d.size() >= n) return d;
+      std::this_thread::sleep_for(50ms);
+    }
+    return delivered(path);
+  }
+
+ private:
+  fakes::FakeResponse handle(const fakes::FakeRequest& r) {
+    const int status = status_.load();
+    std::lock_guard lock(mutex_);
+    got_.push_back({r, status, json::parse(r.body, nullptr, false)});
+    fakes::FakeResponse out;
+    out.status = status;
+    out.body = "{}";
+    return out;
+  }
+  std::mutex mutex_;
+  std::vector<Got> got_;
+  std::atomic<int> status_{200};
+  fakes::FakeHttpServer server_;
+};
+
+class WebhooksE2E : public ::testing::Test {
+ protected:
+  void start() {
+    gw_ = std::make_unique<GatewayUnderTest>(db_, kSections);
+    gw_->start();
+    if (key_a_.empty()) {
+      key_a_ = gw_->create_api_key("clinic-a");
+      key_b_ = gw_->create_api_key("clinic-b");
+    }
+  }
+  json call(const std::string& key, const std::string& method, const std::string& path, const json& body,
+            long expect) {
+    long status = 0;
+    auto r = gw_->json(method, path, body, key, &status);
+    EXPECT_EQ(status, expect) << method << " " << path << " -> " << r.dump();
+    return r;
+  }
+  json endpoint(const std::string& key, const std::string& path, json extra = json::object()) {
+    extra["url"] = receiver_.url(path);
+    return call(key, "POST", "/v1/webhooks", extra, 201);
+  }
+  std::string send(const std::string& key, const std::string& to, const std::string& reference) {
+    return call(key, "POST", "/v1/messages", {{"to", to}, {"body", "Your appointment is tomorrow"}, {"reference", reference}},
+                202)["id"];
+  }
+
+  TestDatabase db_;
+  Receiver receiver_;
+  std::unique_ptr<GatewayUnderTest> gw_;
+  std::string key_a_, key_b_;
+};
+
+TEST_F(WebhooksE2E, SignedEventsReachOnlyTheirTenantsEndpoint) {
+  start();
+  const json a = endpoint(key_a_, "/a", {{"description", "clinic A's platform"}});
+  const json b = endpoint(key_b_, "/b", {{"events", {"message.delivered"}}});
+  const std::string secret_a = a["secret"];
+  ASSERT_EQ(secret_a.rfind("whsec_", 0), 0u) << a.dump();
+  EXPECT_GE(secret_a.size(), 6u + 32u);  // base64 of at least 24 bytes
+  EXPECT_EQ(b["events"], json({"message.delivered"}));
+  EXPECT_EQ(a["events"].size(), 11u);  // every type
+
+  const std::string id = send(key_a_, "+966501231001", "appt-1");
+  auto got = receiver_.wait_for("/a", 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].body["type"], "message.sent");
+  EXPECT_EQ(got[1].body["type"], "message.delivered");
+  for (const auto& g : got) {
+    EXPECT_TRUE(verifies(secret_a, g.request)) << g.request.body;
+    EXPECT_FALSE(verifies(b["secret"], g.request));
+    EXPECT_EQ(g.request.header("webhook-id").rfind("evt_", 0), 0u);
+    const long long ts = std::stoll(g.request.header("webhook-timestamp"));
+    EXPECT_LT(std::llabs(ts - std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count()), 300);
+    EXPECT_EQ(g.body["data"]["id"], id);
+    EXPECT_EQ(g.body["data"]["reference"], "appt-1");
+    EXPECT_EQ(g.body["data"]["channel"], "sms");
+    EXPECT_FALSE(g.body["data"].contains("body"));  // not asked for
+    EXPECT_FALSE(g.body["data"].contains("to"));
+    EXPECT_TRUE(g.body["timestamp"].is_string());
+  }
+  EXPECT_EQ(got[1].body["data"]["status"], "delivered");
+  EXPECT_LT(got[0].body["data"]["sequence"].get<long long>(), got[1].body["data"]["sequence"].get<long long>());
+
+  // Clinic B's endpoint got nothing of A's, and only the type it wants of its own.
+  const std::string theirs = send(key_b_, "+966501231002", "b-1");
+  auto got_b = receiver_.wait_for("/b", 1);
+  ASSERT_EQ(got_b.size(), 1u);
+  EXPECT_EQ(got_b[0].body["type"], "message.delivered");
+  EXPECT_EQ(got_b[0].body["data"]["id"], theirs);
+  EXPECT_TRUE(verifies(b["secret"], got_b[0].request));
+  EXPECT_EQ(receiver_.delivered("/a").size(), 2u);
+
+  // What a tenant sees of endpoints: its own, never a secret.
+  auto list = call(key_a_, "GET", "/v1/webhooks", nullptr, 200);
+  ASSERT_EQ(list["webhooks"].size(), 1u);
+  EXPECT_FALSE(list["webhooks"][0].contains("secret"));
+  call(key_b_, "GET", "/v1/webhooks/" + a["id"].get<std::string>(), nullptr, 404);
+  auto attempts = call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>() + "/deliveries", nullptr, 200);
+  ASSERT_EQ(attempts["deliveries"].size(), 2u);
+  EXPECT_EQ(attempts["deliveries"][0]["status_code"], 200);
+  EXPECT_EQ(attempts["deliveries"][0]["delivered"], true);
+
+  // Bad endpoints are refused, naming the field.
+  EXPECT_EQ(call(key_a_, "POST", "/v1/webhooks", {{"url", "http://clinic.example/hook"}}, 422)["field"], "url");
+  EXPECT_EQ(call(key_a_, "POST", "/v1/webhooks", {{"url", "https://clinic.example/hook"}, {"events", {"message.bogus"}}},
+                 422)["field"],
+            "events[0]");
+  // Bodies when asked for.
+  call(key_a_, "PATCH", "/v1/webhooks/" + a["id"].get<std::string>(), {{"include_body", true}}, 200);
+  send(key_a_, "+966501231003", "appt-2");
+  auto with_body = receiver_.wait_for("/a", 4);
+  ASSERT_EQ(with_body.size(), 4u);
+  EXPECT_EQ(with_body[3].body["data"]["body"], "Your appointment is tomorrow");
+  EXPECT_EQ(with_body[3].body["data"]["to"], "+966501231003");
+  call(key_a_, "DELETE", "/v1/webhooks/" + a["id"].get<std::string>(), nullptr, 204);
+  call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>(), nullptr, 404);
+}
+
+// The receiver answers 500 for 30 s, then recovers: every event arrives,
+// each message's in the order they happened.
+TEST_F(WebhooksE2E, AReceiverDownForThirtySecondsLosesNothingAndKeepsEachMessagesOrder) {
+  start();
+  const json a = endpoint(key_a_, "/a");
+  receiver_.answer(500);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(send(key_a_, "+9665012320" + std::to_string(10 + i), "r-" + std::to_string(i)));
+  for (const auto& id : ids) gw_->wait_for_status(key_a_, id, "delivered");
+  std::this_thread::sleep_for(30s);
+  EXPECT_TRUE(receiver_.delivered("/a").empty());
+  EXPECT_GE(receiver_.all().size(), 20u);  // it was tried
+  receiver_.answer(200);
+  auto got = receiver_.wait_for("/a", 40, 60s);
+  ASSERT_EQ(got.size(), 40u) << receiver_.all().size() << " requests; pending: "
+                             << db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+                             << "; " << db_.scalar("SELECT GROUP_CONCAT(DISTINCT CONCAT(status, ' ', attempts, ' ', "
+                                                   "COALESCE(last_error, ''), ' ', next_attempt_at > UTC_TIMESTAMP(6))) "
+                                                   "FROM webhook_deliveries")
+                             << "\n" << gw_->log().substr(gw_->log().size() > 3000 ? gw_->log().size() - 3000 : 0);
+  std::map<std::string, std::vector<std::string>> per_message;
+  for (const auto& g : got) {
+    EXPECT_TRUE(verifies(a["secret"], g.request));
+    per_message[g.body["data"]["id"]].push_back(g.body["type"]);
+  }
+  ASSERT_EQ(per_message.size(), 20u);
+  for (const auto& [id, types] : per_message)
+    EXPECT_EQ(types, (std::vector<std::string>{"message.sent", "message.delivered"})) << id;
+  // The failures are on record.
+  auto attempts = call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>() + "/deliveries?limit=1000", nullptr, 200);
+  int failed = 0, delivered = 0;
+  for (const auto& at : attempts["deliveries"]) (at["delivered"] == true ? delivered : failed) += 1;
+  EXPECT_GE(failed, 20);
+  EXPECT_GE(delivered, 40);
+}
+
+// Killed with -9 while events wait: they are delivered after the restart.
+TEST_F(WebhooksE2E, AGatewayKilledWhileEventsArePendingDeliversThemAfterItsRestart) {
+  start();
+  const json a = endpoint(key_a_, "/a");
+  receiver_.answer(503);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(send(key_a_, "+9665012330" + std::to_string(10 + i), "k-" + std::to_string(i)));
+  for (const auto& id : ids) gw_->wait_for_status(key_a_, id, "delivered");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (receiver_.all().size() < 5 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  gw_->kill9();
+  EXPECT_NE(db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), "0");
+  receiver_.answer(200);
+  start();
+  auto got = receiver_.wait_for("/a", 10, 60s);
+  EXPECT_EQ(got.size(), 10u);
+  for (const auto& g : got) EXPECT_TRUE(verifies(a["secret"], g.request));
+}
+
+// During a rotation's overlap both secrets sign; an old secret alone fails
+// on an endpoint that was not rotated.
+TEST_F(WebhooksE2E, BothSecretsVerifyDuringARotation) {
+  start();
+  const json a = endpoint(key_a_, "/a");
+  auto rotated = call(key_a_, "POST", "/v1/webhooks/" + a["id"].get<std::string>() + "/rotate-secret", json::object(), 200);
+  ASSERT_NE(rotated["secret"], a["secret"]);
+  ASSERT_TRUE(rotated["previous_secret_expires_at"].is_string());
+  send(key_a_, "+966501234001", "rot-1");
+  auto got = receiver_.wait_for("/a", 2);
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& g : got) {
+    EXPECT_TRUE(verifies(a["secret"], g.request));
+    EXPECT_TRUE(verifies(rotated["secret"], g.request));
+    EXPECT_NE(g.request.header("webhook-signature").find(' '), std::string::npos);
+  }
+}
+
+// A patient's answer and their STOP reach the clinic as events; a 410 Gone
+// disables the endpoint (the reason is shown), and a replay after enabling
+// it sends what it missed.
+TEST_F(WebhooksE2E, RepliesInboundAndOptOutsAreEventsAndGoneDisablesTheEndpoint) {
+  start();
+  const json a = endpoint(key_a_, "/a", {{"events", {"message.replied", "inbound.received", "recipient.opted_out"}}});
+  const std::string asked =
+      call(key_a_, "POST", "/v1/messages",
+           {{"to", "+966501235001"}, {"body", "Reply 1 to confirm, 2 to cancel"}, {"reference", "appt-9"},
+            {"replies", {{"1", "confirm"}, {"2", "cancel"}}}},
+           202)["id"];
+  gw_->wait_for_status(key_a_, asked, "delivered");
+  auto inbound = [&](const std::string& body, const std::string& id) {
+    EXPECT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                           json{{"from", "+966501235001"}, {"body", body}, {"id", id}}.dump()).status, 200);
+  };
+  inbound("٢", "in-1");
+  auto got = receiver_.wait_for("/a", 2);
+  ASSERT_EQ(got.size(), 2u);
+  std::map<std::string, json> by_type;
+  for (const auto& g : got) by_type[g.body["type"]] = g.body["data"];
+  ASSERT_TRUE(by_type.count("message.replied")) << got[0].request.body;
+  EXPECT_EQ(by_type["message.replied"]["message_id"], asked);
+  EXPECT_EQ(by_type["message.replied"]["reference"], "appt-9");
+  EXPECT_EQ(by_type["message.replied"]["intent"], "cancel");
+  EXPECT_EQ(by_type["message.replied"]["text"], "٢");
+  ASSERT_TRUE(by_type.count("inbound.received"));
+  EXPECT_EQ(by_type["inbound.received"]["from"], "+966501235001");
+  EXPECT_EQ(by_type["inbound.received"]["answers"]["intent"], "cancel");
+  EXPECT_FALSE(by_type["inbound.received"].contains("body"));
+
+  receiver_.answer(410);
+  inbound("STOP", "in-2");
+  const std::string path = "/v1/webhooks/" + a["id"].get<std::string>();
+  json view;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    view = call(key_a_, "GET", path, nullptr, 200);
+    if (view["enabled"] == false) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(view["enabled"], false);
+  EXPECT_NE(view["disabled_reason"].get<std::string>().find("410"), std::string::npos);
+  receiver_.answer(200);
+  call(key_a_, "PATCH", path, {{"enabled", true}}, 200);
+  auto replayed = call(key_a_, "POST", path + "/replay", {{"since", "2000-01-01T00:00:00Z"}}, 202);
+  EXPECT_EQ(replayed["replayed"], 4);  // replied, inbound x2, opted_out
+  auto all = receiver_.wait_for("/a", 4);
+  std::set<std::string> types;
+  for (const auto& g : all) types.insert(g.body["type"]);
+  EXPECT_TRUE(types.count("recipient.opted_out"));
+  for (const auto& g : all) {
+    if (g.body["type"] == "recipient.opted_out") {
+      EXPECT_EQ(g.body["data"]["phone"], "+966501235001");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace barid::testing
