@@ -12,6 +12,7 @@
 // warns about still gets the mocked answer, with the violations in an
 // `sl-violations` response header. Either one fails the test.
 #include "child_process.hpp"
+#include "prism.hpp"
 #include "test_host.hpp"
 #include "twilio/twilio_provider.hpp"
 
@@ -23,59 +24,15 @@
 #include <fstream>
 #include <mutex>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 namespace barid::contract {
 namespace {
 
 using namespace std::chrono;
 namespace fs = std::filesystem;
-using barid::testing::ChildProcess;
-using barid::testing::eventually;
 
 const std::string kAccount = "AC" + std::string(32, 'a');  // Prism checks ^AC[0-9a-fA-F]{32}$
 const std::string kContent = "HX" + std::string(32, 'b');
 const std::string kService = "MG" + std::string(32, 'c');
-
-std::optional<std::string> find_in_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (!path) return std::nullopt;
-  std::string p(path);
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    std::size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    fs::path candidate = fs::path(p.substr(start, end - start)) / name;
-    if (!candidate.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
-// CI=true (or any value but "", "0" and "false").
-bool running_in_ci() {
-  const char* ci = std::getenv("CI");
-  if (!ci) return false;
-  const std::string v(ci);
-  return !v.empty() && v != "0" && v != "false";
-}
-
-// A port that was free a moment ago (Prism takes a port number, not 0).
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The core's HTTP client, keeping every exchange so that a 4xx from Prism is
 // reported with its validation messages.
@@ -122,61 +79,13 @@ class ContractHost final : public sdk::HostContext {
 class TwilioContract : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto node = find_in_path("node");
-    auto npm = find_in_path("npm");
-    if (!node || !npm) {
-      if (running_in_ci())
-        setup_error_ = "CI is set but node and npm are not installed: the contract test cannot run Prism";
-      else
-        skip_reason_ = "node and npm are needed to run Prism (install nodejs and npm)";
-      return;
-    }
-    const fs::path dir = BARID_PRISM_DIR;
-    const fs::path prism = dir / "node_modules" / ".bin" / "prism";
-    fs::create_directories(dir);
-    if (!fs::exists(prism)) {
-      ChildProcess::Options o;
-      o.program = *npm;
-      o.args = {"install", "--prefix", dir.string(), "--no-audit", "--no-fund", "--loglevel=error",
-                "@stoplight/prism-cli@5.14.2"};
-      o.env = {{"npm_config_cache", (dir / ".npm-cache").string()}, {"npm_config_update_notifier", "false"}};
-      o.stderr_path = (dir / "npm-install.log").string();
-      ChildProcess install(o);
-      auto rc = install.wait_exit(minutes(10));
-      if (rc != 0 || !fs::exists(prism)) {
-        setup_error_ = "npm install @stoplight/prism-cli@5.14.2 failed (exit " +
-                       (rc ? std::to_string(*rc) : std::string("timeout")) + "): " + install.stderr_text();
-        return;
-      }
-    }
-    for (int attempt = 0; attempt < 3 && base_url_.empty(); ++attempt) {
-      const auto port = free_port();
-      ChildProcess::Options o;
-      o.program = prism.string();
-      o.args = {"mock", "-h", "127.0.0.1", "-p", std::to_string(port), BARID_TWILIO_SPEC};
-      o.stderr_path = (dir / "prism-mock.err").string();
-      prism_ = std::make_unique<ChildProcess>(o);
-      // Prism logs every path of the 1.8 MB spec before it listens (15-20 s).
-      const bool up = eventually(
-          [&] { return prism_->stdout_text().find("is listening on") != std::string::npos || !prism_->running(); },
-          minutes(3), milliseconds(200));
-      if (up && prism_->running()) {
-        base_url_ = "http://127.0.0.1:" + std::to_string(port);
-      } else {
-        setup_error_ = "prism mock did not start: " + prism_->stderr_text();
-        prism_.reset();
-      }
-    }
-    if (!base_url_.empty()) setup_error_.clear();
+    prism_ = barid::testing::start_prism(BARID_PRISM_DIR, {"mock", BARID_TWILIO_SPEC});
+    skip_reason_ = prism_->skip_reason;
+    setup_error_ = prism_->error;
+    base_url_ = prism_->base_url;
   }
 
-  static void TearDownTestSuite() {
-    if (prism_) {
-      prism_->signal(SIGTERM);
-      if (!prism_->wait_exit(seconds(10))) prism_->signal(SIGKILL);
-      prism_.reset();
-    }
-  }
+  static void TearDownTestSuite() { prism_.reset(); }
 
   void SetUp() override {
     if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
@@ -210,7 +119,7 @@ class TwilioContract : public ::testing::Test {
   static inline std::string skip_reason_;
   static inline std::string setup_error_;
   static inline std::string base_url_;
-  static inline std::unique_ptr<ChildProcess> prism_;
+  static inline std::unique_ptr<barid::testing::PrismServer> prism_;
 };
 
 TEST_F(TwilioContract, PrismRejectsARequestThatViolatesTheSpec) {

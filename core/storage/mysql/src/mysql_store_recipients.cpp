@@ -199,27 +199,11 @@ Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter&
     if (!f.phone.empty()) where.push_back("from_phone = " + q(c, f.phone));
     if (f.since) where.push_back("received_at >= '" + format_db_time(*f.since) + "'");
     if (f.before) where.push_back("id < " + hex_literal(f.before->raw()));
-    std::string sql =
-        "SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at, "
-        "message_id, intent FROM inbound_messages";
+    std::string sql = std::string("SELECT ") + kInboundColumns + " FROM inbound_messages";
     for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
     std::vector<InboundRecord> out;
     auto rs = c.query(sql + " ORDER BY id DESC LIMIT " + std::to_string(std::clamp(f.limit, 1, 1000)));
-    while (rs->next()) {
-      InboundRecord m;
-      m.id = Uuid::from_bytes(rs->getString("id").asStdString());
-      if (!rs->isNull("tenant_id")) m.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
-      m.channel = sdk::channel_from_string(get_str(*rs, "channel")).value_or(sdk::Channel::sms);
-      m.instance = get_str(*rs, "instance");
-      m.from = get_str(*rs, "from_phone");
-      m.to = get_str(*rs, "to_address");
-      m.body = get_str(*rs, "body");
-      m.provider_message_id = get_str(*rs, "provider_message_id");
-      m.received_at = get_time(*rs, "received_at").value_or(TimePoint{});
-      if (!rs->isNull("message_id")) m.message_id = Uuid::from_bytes(rs->getString("message_id").asStdString());
-      m.intent = get_str(*rs, "intent");
-      out.push_back(std::move(m));
-    }
+    while (rs->next()) out.push_back(read_inbound(*rs));
     return out;
   });
 }

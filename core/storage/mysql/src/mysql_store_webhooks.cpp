@@ -342,23 +342,10 @@ Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpo
 
 Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, const Uuid& id) {
   return run(*pool_, "find inbound", [&](DbConnection& c, int) -> std::optional<InboundRecord> {
-    auto rs = c.query("SELECT id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, "
-                      "received_at, message_id, intent FROM inbound_messages WHERE id = " + hex_literal(id.raw()) +
-                      " AND tenant_id = " + std::to_string(tenant));
+    auto rs = c.query(std::string("SELECT ") + kInboundColumns + " FROM inbound_messages WHERE id = " +
+                      hex_literal(id.raw()) + " AND tenant_id = " + std::to_string(tenant));
     if (!rs->next()) return std::nullopt;
-    InboundRecord m;
-    m.id = Uuid::from_bytes(rs->getString("id").asStdString());
-    m.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
-    m.channel = sdk::channel_from_string(get_str(*rs, "channel")).value_or(sdk::Channel::sms);
-    m.instance = get_str(*rs, "instance");
-    m.from = get_str(*rs, "from_phone");
-    m.to = get_str(*rs, "to_address");
-    m.body = get_str(*rs, "body");
-    m.provider_message_id = get_str(*rs, "provider_message_id");
-    m.received_at = get_time(*rs, "received_at").value_or(TimePoint{});
-    if (!rs->isNull("message_id")) m.message_id = Uuid::from_bytes(rs->getString("message_id").asStdString());
-    m.intent = get_str(*rs, "intent");
-    return m;
+    return read_inbound(*rs);
   });
 }
 

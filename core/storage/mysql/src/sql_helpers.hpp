@@ -5,6 +5,7 @@
 
 #include <barid/core/log.hpp>
 #include <barid/core/message.hpp>
+#include <barid/core/recipients.hpp>
 #include <barid/core/webhooks.hpp>
 #include <barid/core/result.hpp>
 #include <barid/sdk/encoding.hpp>
@@ -223,6 +224,26 @@ inline void write_outbox(DbConnection& c, const std::vector<OutboxEvent>& events
       "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, UTC_TIMESTAMP(6), "
       "UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND "
       "w.disabled_at IS NULL AND (w.events = '' OR FIND_IN_SET(e.type, w.events) > 0) WHERE e.id IN (" + ids + ")");
+}
+
+inline constexpr const char* kInboundColumns =
+    "id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at, message_id, "
+    "intent";
+
+inline InboundRecord read_inbound(sql::ResultSet& rs) {
+  InboundRecord m;
+  m.id = Uuid::from_bytes(rs.getString("id").asStdString());
+  if (!rs.isNull("tenant_id")) m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
+  m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
+  m.instance = get_str(rs, "instance");
+  m.from = get_str(rs, "from_phone");
+  m.to = get_str(rs, "to_address");
+  m.body = get_str(rs, "body");
+  m.provider_message_id = get_str(rs, "provider_message_id");
+  m.received_at = get_time(rs, "received_at").value_or(TimePoint{});
+  if (!rs.isNull("message_id")) m.message_id = Uuid::from_bytes(rs.getString("message_id").asStdString());
+  m.intent = get_str(rs, "intent");
+  return m;
 }
 
 // One row of message_events: its SQL values, and what the outbox needs.
