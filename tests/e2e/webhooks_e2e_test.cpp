@@ -1,19 +1,24 @@
 // End to end, event webhooks: the real binary, a real MariaDB, and a
 // receiver on 127.0.0.1. Every event's signature verifies by the Standard
 // Webhooks algorithm (computed here with OpenSSL, apart from the gateway's
-// code) with the endpoint's secret; a receiver that fails for 30 s loses
+// code) with the endpoint's secret, and with the Standard Webhooks npm
+// library (`standardwebhooks`, run by node); a receiver that fails for 30 s loses
 // nothing and gets each message's events in order; a gateway killed with -9
 // delivers what was pending after its restart; both secrets sign during a
 // rotation; one tenant never receives another's events.
 
 #include "fake_server.hpp"
 #include "gateway_harness.hpp"
+#include "prism.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -80,6 +85,42 @@ bool verifies(const std::string& secret, const fakes::FakeRequest& r) {
     start = space + 1;
   }
   return false;
+}
+
+// The events as a Standard Webhooks library checks them: the npm package
+// `standardwebhooks` (installed into the build tree on first use) verifies
+// each with `secret`. Empty when all verify; else what it said.
+std::string verify_with_the_library(const std::string& secret, const std::vector<fakes::FakeRequest>& requests) {
+  const std::filesystem::path dir = BARID_NODE_TOOLS_DIR;
+  auto installed = install_npm_package(dir, "standardwebhooks", "standardwebhooks@1.1.1");
+  if (!installed.skip_reason.empty()) return "";  // no node here (never in CI: that is an error)
+  if (!installed.error.empty()) return installed.error;
+  json input = json::array();
+  for (const auto& r : requests)
+    input.push_back({{"body", r.body},
+                     {"headers",
+                      {{"webhook-id", r.header("webhook-id")},
+                       {"webhook-timestamp", r.header("webhook-timestamp")},
+                       {"webhook-signature", r.header("webhook-signature")}}}});
+  const auto file = dir / ("events-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(file) << json{{"secret", secret}, {"events", input}}.dump();
+  ChildProcess::Options o;
+  o.program = *find_program("node");
+  o.args = {"-e",
+            "const {Webhook} = require(process.argv[1]);"
+            "const input = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));"
+            "const wh = new Webhook(input.secret); let ok = 0;"
+            "for (const e of input.events) { try { wh.verify(e.body, e.headers); ok++; }"
+            " catch (err) { console.log('refused: ' + err.message); } }"
+            "console.log('verified ' + ok + ' of ' + input.events.length);",
+            (dir / "node_modules" / "standardwebhooks").string(), file.string()};
+  ChildProcess node(o);
+  const auto rc = node.wait_exit(std::chrono::seconds(60));
+  const std::string said = node.stdout_text();
+  std::filesystem::remove(file);
+  const std::string all = "verified " + std::to_string(requests.size()) + " of " + std::to_string(requests.size());
+  if (rc != 0 || said.find(all) == std::string::npos) return "node said: " + said;
+  return "";
 }
 
 // Records every request; answers `status` (500 while failing, then 200).
@@ -196,6 +237,9 @@ TEST_F(WebhooksE2E, SignedEventsReachOnlyTheirTenantsEndpoint) {
     EXPECT_TRUE(g.body["timestamp"].is_string());
   }
   EXPECT_EQ(got[1].body["data"]["status"], "delivered");
+  // And as a Standard Webhooks library checks them.
+  EXPECT_EQ(verify_with_the_library(secret_a, {got[0].request, got[1].request}), "");
+  EXPECT_NE(verify_with_the_library(b["secret"], {got[0].request}), "");
   EXPECT_LT(got[0].body["data"]["sequence"].get<long long>(), got[1].body["data"]["sequence"].get<long long>());
 
   // Clinic B's endpoint got nothing of A's, and only the type it wants of its own.

@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kPackage = "@stoplight/prism-cli@5.14.2";
 
-std::optional<std::string> find_in_path(const std::string& name) {
+std::optional<std::string> search_path(const std::string& name) {
   const char* path = std::getenv("PATH");
   if (!path) return std::nullopt;
   std::string p(path);
@@ -55,6 +55,34 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::optional<std::string> find_program(const std::string& name) { return search_path(name); }
+
+NpmInstall install_npm_package(const fs::path& dir, const std::string& name, const std::string& spec) {
+  NpmInstall out;
+  auto node = find_program("node");
+  auto npm = find_program("npm");
+  if (!node || !npm) {
+    if (running_in_ci())
+      out.error = "CI is set but node and npm are not installed: " + spec + " cannot run";
+    else
+      out.skip_reason = "node and npm are needed for " + spec + " (install nodejs and npm)";
+    return out;
+  }
+  fs::create_directories(dir);
+  if (fs::exists(dir / "node_modules" / name / "package.json")) return out;
+  ChildProcess::Options o;
+  o.program = *npm;
+  o.args = {"install", "--prefix", dir.string(), "--no-audit", "--no-fund", "--loglevel=error", spec};
+  o.env = {{"npm_config_cache", (dir / ".npm-cache").string()}, {"npm_config_update_notifier", "false"}};
+  o.stderr_path = (dir / "npm-install.log").string();
+  ChildProcess install(o);
+  auto rc = install.wait_exit(minutes(10));
+  if (rc != 0 || !fs::exists(dir / "node_modules" / name / "package.json"))
+    out.error = "npm install " + spec + " failed (exit " + (rc ? std::to_string(*rc) : std::string("timeout")) +
+                "): " + install.stderr_text();
+  return out;
+}
+
 void PrismServer::stop() {
   if (!process) return;
   process->signal(SIGTERM);
@@ -64,31 +92,11 @@ void PrismServer::stop() {
 
 std::unique_ptr<PrismServer> start_prism(const fs::path& dir, const std::vector<std::string>& args) {
   auto out = std::make_unique<PrismServer>();
-  auto node = find_in_path("node");
-  auto npm = find_in_path("npm");
-  if (!node || !npm) {
-    if (running_in_ci())
-      out->error = "CI is set but node and npm are not installed: Prism cannot run";
-    else
-      out->skip_reason = "node and npm are needed to run Prism (install nodejs and npm)";
-    return out;
-  }
   const fs::path prism = dir / "node_modules" / ".bin" / "prism";
-  fs::create_directories(dir);
-  if (!fs::exists(prism)) {
-    ChildProcess::Options o;
-    o.program = *npm;
-    o.args = {"install", "--prefix", dir.string(), "--no-audit", "--no-fund", "--loglevel=error", kPackage};
-    o.env = {{"npm_config_cache", (dir / ".npm-cache").string()}, {"npm_config_update_notifier", "false"}};
-    o.stderr_path = (dir / "npm-install.log").string();
-    ChildProcess install(o);
-    auto rc = install.wait_exit(minutes(10));
-    if (rc != 0 || !fs::exists(prism)) {
-      out->error = std::string("npm install ") + kPackage + " failed (exit " +
-                   (rc ? std::to_string(*rc) : std::string("timeout")) + "): " + install.stderr_text();
-      return out;
-    }
-  }
+  auto installed = install_npm_package(dir, "@stoplight/prism-cli", kPackage);
+  out->skip_reason = installed.skip_reason;
+  out->error = installed.error;
+  if (!out->skip_reason.empty() || !out->error.empty()) return out;
   for (int attempt = 0; attempt < 3 && out->base_url.empty(); ++attempt) {
     const auto port = free_port();
     ChildProcess::Options o;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,18 @@ bool running_in_ci();
 
 // A port that was free a moment ago (Prism takes a port number, not 0).
 std::uint16_t free_port();
+
+// An executable of PATH, or nullopt.
+std::optional<std::string> find_program(const std::string& name);
+
+// Installs the npm package `spec` (e.g. "standardwebhooks@1.1.1") into
+// `dir` unless `dir`/node_modules/`name` is there. The same skip and error
+// rules as Prism's: without node or npm, skip_reason (outside CI) or error.
+struct NpmInstall {
+  std::string skip_reason;
+  std::string error;
+};
+NpmInstall install_npm_package(const std::filesystem::path& dir, const std::string& name, const std::string& spec);
 
 struct PrismServer {
   std::unique_ptr<ChildProcess> process;
