@@ -197,6 +197,11 @@ TEST_F(MySqlStoreTest, InboundMessagesAreKeptOncePerProviderIdAndListedPerTenant
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, 4);
   EXPECT_EQ(store_->list_inbound(InboundFilter{})->size(), 2u);
+  // Those of no tenant go by the gateway's own period.
+  auto unassigned_gone = store_->delete_unassigned_inbound_before(now_us() - std::chrono::hours(24 * 90), 1000);
+  ASSERT_TRUE(unassigned_gone.ok());
+  EXPECT_EQ(*unassigned_gone, 1);
+  EXPECT_EQ(store_->list_inbound(InboundFilter{})->size(), 1u);  // the other tenant's
 }
 
 // A message's replies stay open for its window; the latest open one of the

@@ -228,6 +228,16 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                           if (*n < j.retention_batch) break;
                         }
                       }
+                      // What patients wrote that no tenant's message explains: the
+                      // gateway's own retention.
+                      const auto cutoff = now_us() - hours(24LL * j.retention_days);
+                      while (!stop.stop_requested()) {
+                        auto n = store.delete_unassigned_inbound_before(cutoff, j.retention_batch);
+                        if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
+                        deleted += *n;
+                        ++batches;
+                        if (*n < j.retention_batch) break;
+                      }
                       return std::to_string(deleted) + " messages (and their events) and inbound messages deleted in " +
                              std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
                     }});

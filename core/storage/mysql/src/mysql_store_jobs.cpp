@@ -224,6 +224,13 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
   });
 }
 
+Result<int> MySqlStore::delete_unassigned_inbound_before(TimePoint cutoff, int limit) {
+  return run(*pool_, "delete old unassigned inbound", [&](DbConnection& c, int) {
+    return static_cast<int>(c.update("DELETE FROM inbound_messages WHERE tenant_id IS NULL AND received_at < '" +
+                                     format_db_time(cutoff) + "' ORDER BY received_at LIMIT " + std::to_string(limit)));
+  });
+}
+
 Status MySqlStore::save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                         const std::string& node) {
   auto r = run(*pool_, "save provider health", [&](DbConnection& c, int) {

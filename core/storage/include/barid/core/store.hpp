@@ -231,6 +231,9 @@ class JobStore {
   // When fewer than `limit` of each are left, old batches with no message
   // left go too. Returns how many messages and inbound messages.
   virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
+  // Deletes up to `limit` inbound messages of no tenant received before
+  // `cutoff`; returns how many.
+  virtual Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) = 0;
   virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                       const std::string& node) = 0;
   struct HealthRecord {

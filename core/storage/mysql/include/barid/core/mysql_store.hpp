@@ -117,6 +117,7 @@ class MySqlStore final : public Store {
                                                 int max_polls) override;
   Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) override;
   Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
+  Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) override;
   Result<std::vector<Tenant>> list_tenants() override;
   Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                               const std::string& node) override;
