@@ -69,7 +69,9 @@ class GatewayApp {
   // its own instances for, the global routing for the others. A tenant route
   // naming an instance the configuration no longer has is left out.
   std::map<sdk::Channel, core::Route> routes_of(core::TenantId tenant);
-  // The channels a tenant can send on (the keys of routes_of).
+  // The channels a tenant can send on (the keys of routes_of). Its own
+  // routes are read (at most every 2 s, from the database) only when the
+  // global routing leaves a channel unserved.
   std::set<sdk::Channel> routable_channels(core::TenantId tenant);
 
   // Reads the configuration file again and switches provider instances and

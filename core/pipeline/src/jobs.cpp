@@ -217,27 +217,29 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                       if (!all) return "failed: " + all.error().message;
                       long long deleted = 0;
                       int batches = 0;
-                      for (const auto& t : *all) {
-                        const int days = t.retention_days.value_or(j.retention_days);
-                        const auto cutoff = now_us() - hours(24LL * days);
+                      // Deletes in batches until one comes back short; the error, if any.
+                      auto drain = [&](auto&& one_batch) -> std::string {
                         while (!stop.stop_requested()) {
-                          auto n = store.delete_messages_before(t.id, cutoff, j.retention_batch);
-                          if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
+                          auto n = one_batch();
+                          if (!n) return n.error().message;
                           deleted += *n;
                           ++batches;
                           if (*n < j.retention_batch) break;
                         }
+                        return {};
+                      };
+                      for (const auto& t : *all) {
+                        const auto cutoff = now_us() - hours(24LL * t.retention_days.value_or(j.retention_days));
+                        if (auto e = drain([&] { return store.delete_messages_before(t.id, cutoff, j.retention_batch); });
+                            !e.empty())
+                          return "failed after deleting " + std::to_string(deleted) + ": " + e;
                       }
                       // What patients wrote that no tenant's message explains: the
                       // gateway's own retention.
                       const auto cutoff = now_us() - hours(24LL * j.retention_days);
-                      while (!stop.stop_requested()) {
-                        auto n = store.delete_unassigned_inbound_before(cutoff, j.retention_batch);
-                        if (!n) return "failed after deleting " + std::to_string(deleted) + ": " + n.error().message;
-                        deleted += *n;
-                        ++batches;
-                        if (*n < j.retention_batch) break;
-                      }
+                      if (auto e = drain([&] { return store.delete_unassigned_inbound_before(cutoff, j.retention_batch); });
+                          !e.empty())
+                        return "failed after deleting " + std::to_string(deleted) + ": " + e;
                       return std::to_string(deleted) + " messages (and their events) and inbound messages deleted in " +
                              std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
                     }});

@@ -13,24 +13,6 @@ using namespace mysql::sql_helpers;
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, char sep = ',') {
-  std::string out;
-  for (const auto& i : items) {
-    if (!out.empty()) out.push_back(sep);
-    out += i;
-  }
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s, char sep = ',') {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 std::string channels_text(const std::set<sdk::Channel>& channels) {
   std::vector<std::string> names;
   for (auto c : channels) names.emplace_back(sdk::to_string(c));

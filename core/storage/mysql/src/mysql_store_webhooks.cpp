@@ -22,9 +22,7 @@ constexpr const char* kEndpointColumns =
     "w.previous_secret_until, w.disabled_at, w.disabled_reason, w.failing_since, w.created_at, w.updated_at";
 
 std::string events_text(const std::set<std::string>& events) {
-  std::string out;
-  for (const auto& e : events) out += (out.empty() ? "" : ",") + e;
-  return out;
+  return join(std::vector<std::string>(events.begin(), events.end()));
 }
 
 WebhookEndpoint read_endpoint(sql::ResultSet& rs) {
@@ -33,14 +31,7 @@ WebhookEndpoint read_endpoint(sql::ResultSet& rs) {
   w.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
   w.url = get_str(rs, "url");
   w.description = get_str(rs, "description");
-  const std::string events = get_str(rs, "events");
-  std::size_t start = 0;
-  while (start < events.size()) {
-    const auto comma = events.find(',', start);
-    const auto end = comma == std::string::npos ? events.size() : comma;
-    if (end > start) w.events.insert(events.substr(start, end - start));
-    start = end + 1;
-  }
+  for (auto& e : split(get_str(rs, "events"))) w.events.insert(std::move(e));
   w.include_body = rs.getInt("include_body") != 0;
   w.secret = get_str(rs, "secret");
   w.previous_secret = get_str(rs, "previous_secret");
@@ -320,7 +311,7 @@ Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpo
     // Pending again, from now: those delivered or given up, and new ones for
     // the events it never had a delivery of (it did not exist, or was
     // disabled, or did not want the type then).
-    const auto n = c.update(
+    c.execute(
         "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
         "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
         "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = "
@@ -335,7 +326,6 @@ Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpo
                       "AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
                       "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
                       format_db_time(since) + "'");
-    (void)n;
     return rs->next() ? rs->getInt(1) : 0;
   });
 }

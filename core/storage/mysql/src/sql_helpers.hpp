@@ -83,6 +83,24 @@ inline std::string time_or_null(const std::optional<TimePoint>& t) {
 
 inline std::string truncate(std::string s, std::size_t max_bytes) { return truncate_utf8(std::move(s), max_bytes); }
 
+// Comma-separated lists as stored (channels, categories, webhook event types).
+inline std::string join(const std::vector<std::string>& items, char sep = ',') {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out.push_back(sep);
+    out += i;
+  }
+  return out;
+}
+inline std::vector<std::string> split(const std::string& s, char sep = ',') {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, sep))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 // Expected replies (answer -> intent) as stored: a JSON object, or empty
 // (NULL) for none.
 inline std::string replies_text(const std::map<std::string, std::string>& replies) {
@@ -252,7 +270,6 @@ struct EventRow {
   MessageId id;
   TenantId tenant = 0;
   std::optional<MessageStatus> status;
-  std::string detail;
 };
 
 inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
@@ -262,7 +279,7 @@ inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant,
                     q(c, truncate(to_valid_utf8(detail), 1024)) + "," + q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
                     q(c, truncate(to_valid_utf8(actor.ip), 45)) + "," +
                     q(c, truncate(to_valid_utf8(actor.user_agent), 255)) + ")";
-  return EventRow{std::move(row), id, tenant, status, std::string(detail)};
+  return EventRow{std::move(row), id, tenant, status};
 }
 
 // Writes message events, and the webhook events their status changes are
@@ -283,7 +300,7 @@ inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
     if (!r.status) continue;
     std::string type = webhook_event_for(*r.status);
     if (type.empty()) continue;
-    outbox.push_back(OutboxEvent{r.tenant, std::move(type), r.id, r.status, r.detail, std::nullopt, {}, {}});
+    outbox.push_back(OutboxEvent{r.tenant, std::move(type), r.id, r.status, {}, std::nullopt, {}, {}});
   }
   write_outbox(c, outbox);
 }

@@ -11,10 +11,8 @@
 // During a rotation's overlap the header has one "v1,..." per secret,
 // separated by spaces.
 
-#include <barid/core/ids.hpp>
-#include <barid/core/message_status.hpp>
+#include <barid/core/message.hpp>
 #include <barid/core/result.hpp>
-#include <barid/core/time.hpp>
 
 #include <array>
 #include <chrono>
@@ -26,8 +24,6 @@
 #include <vector>
 
 namespace barid::core {
-
-using TenantId = std::uint32_t;
 
 inline constexpr std::array<std::string_view, 11> kWebhookEventTypes = {
     "message.sent",      "message.delivered",  "message.read",     "message.failed",
@@ -68,7 +64,7 @@ struct WebhookEvent {
   std::string type;
   std::optional<Uuid> message_id;
   std::optional<MessageStatus> status;
-  std::string detail;  // message.replied: the intent; message.failed: the error
+  std::string detail;  // message.replied: the intent; recipient.opted_out: its source
   std::optional<Uuid> inbound_id;
   std::string phone;    // recipient.*: the number
   std::string channel;  // recipient.*: the channel ("*": every channel)
