@@ -83,13 +83,14 @@ wrk_measure() {
   m_rate=$(awk "BEGIN{printf \"%.0f\", $m_ok/$m_secs}")
 }
 
-# measure_accept CONNECTIONS DURATION THREADS DISPATCH(on|off) WRITERS: the
-# durable accept measurement of bench/accept/run (a gateway on the private
-# MariaDB, 5 s warm-up, then wrk POST /v1/messages). Sets accept_rate,
-# accept_p99, accept_ok, and accept_check: "ok", or "FAIL" when fewer rows
-# were committed than 202s were answered (a lost message).
+# measure_accept CONNECTIONS DURATION THREADS DISPATCH(on|off) WRITERS [YAML]:
+# the durable accept measurement of bench/accept/run (a gateway on the
+# private MariaDB, 5 s warm-up, then wrk POST /v1/messages); YAML is added to
+# its configuration. Sets accept_rate, accept_p99, accept_ok, and
+# accept_check: "ok", or "FAIL" when fewer rows were committed than 202s
+# were answered (a lost message).
 measure_accept() {
-  local connections=$1 duration=$2 wrk_threads=$3 dispatch=$4 writers=$5 key before after stored
+  local connections=$1 duration=$2 wrk_threads=$3 dispatch=$4 writers=$5 extra=${6:-} key before after stored
   write_config "$work/gateway.yaml" "providers:
   mock-sms:
     plugin: mock
@@ -101,7 +102,8 @@ dispatch:
   enabled: $([[ $dispatch == on ]] && echo true || echo false)
 intake:
   writers: $writers
-jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retention: {enabled: false}, provider_health: {enabled: false}}"
+jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retention: {enabled: false}, provider_health: {enabled: false}}
+$extra"
   key=$("$gateway" --config "$work/gateway.yaml" create-api-key --tenant bench 2>/dev/null)
   start_gateway "$work/gateway.yaml" gateway
 

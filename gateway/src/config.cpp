@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -423,6 +424,39 @@ Result<bool> read_job(const Section& s, JobConfig& job, std::initializer_list<co
   return true;
 }
 
+// privacy.encryption: the keys that seal content at rest, from a file (mode
+// 600) or an environment variable, never from the YAML itself.
+Result<bool> read_privacy(const Section& s, core::MySqlOptions& mysql, const std::filesystem::path& base_dir,
+                          const EnvLookup& env) {
+  TRY(s.only({"encryption"}));
+  Section enc = s.child("encryption");
+  TRY(enc.only({"key_file", "key_env"}));
+  std::string file, env_name;
+  TRY(enc.string("key_file", file));
+  TRY(enc.string("key_env", env_name));
+  if (!file.empty() && !env_name.empty())
+    return Error::invalid("privacy.encryption", "privacy.encryption: key_file or key_env, not both");
+  if (!file.empty()) {
+    auto c = core::ContentCipher::from_file(resolve(base_dir, file).string());
+    if (!c) return Error::invalid("privacy.encryption.key_file", "privacy.encryption.key_file: " + c.error().message);
+    mysql.cipher = std::make_shared<const core::ContentCipher>(std::move(*c));
+  } else if (!env_name.empty()) {
+    auto text = env(env_name);
+    if (!text || text->empty())
+      return Error::invalid("privacy.encryption.key_env",
+                            "privacy.encryption.key_env: environment variable " + env_name + " is not set");
+    // One key a line, or a comma between keys (easier in an environment).
+    std::string lines = *text;
+    std::replace(lines.begin(), lines.end(), ',', '\n');
+    auto c = core::ContentCipher::from_text(lines);
+    if (!c)
+      return Error::invalid("privacy.encryption.key_env",
+                            "privacy.encryption.key_env: " + env_name + ": " + c.error().message);
+    mysql.cipher = std::make_shared<const core::ContentCipher>(std::move(*c));
+  }
+  return true;
+}
+
 Result<bool> read_jobs(const Section& s, JobsConfig& j) {
   TRY(s.only({"poll", "status_refresh", "retry_sweep", "retention", "provider_health"}));
   TRY(s.duration("poll", j.poll));
@@ -435,8 +469,12 @@ Result<bool> read_jobs(const Section& s, JobsConfig& j) {
   TRY(sweep.duration("window", j.sweep_window));
   TRY(sweep.integer("max_attempts", j.sweep_max_attempts, 1, 10));
   Section retention = s.child("retention");
-  TRY(read_job(retention, j.retention, {"days", "batch"}));
+  TRY(read_job(retention, j.retention, {"days", "max_days", "batch"}));
   TRY(retention.integer("days", j.retention_days, 1, 36500));
+  TRY(retention.integer("max_days", j.retention_max_days, 1, 36500));
+  if (j.retention_days > j.retention_max_days)
+    return Error::invalid("jobs.retention.days", "jobs.retention.days: at most jobs.retention.max_days (" +
+                                                     std::to_string(j.retention_max_days) + ")");
   TRY(retention.integer("batch", j.retention_batch, 1, 100000));
   TRY(read_job(s.child("provider_health"), j.provider_health, {}));
   return true;
@@ -458,11 +496,12 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
   Section top(root, "", env);
   if (top.present() && !root.IsMap()) return Error::invalid("", "the configuration must be a YAML mapping");
   TRY(top.only({"server", "storage", "plugins", "providers", "routing", "retry", "dispatch", "intake", "messaging",
-                "jobs", "auth", "log", "webhooks"}));
+                "jobs", "auth", "log", "webhooks", "privacy"}));
 
   TRY(read_server(top.child("server"), c.server, base_dir));
   if (!top.child("storage").present()) return Error::invalid("storage", "storage: is required");
   TRY(read_storage(top.child("storage"), c.mysql));
+  TRY(read_privacy(top.child("privacy"), c.mysql, base_dir, env));
 
   Section plugins = top.child("plugins");
   TRY(plugins.only({"path"}));

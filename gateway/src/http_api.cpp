@@ -210,6 +210,33 @@ void HttpApi::Routes::audit(const core::Principal& p, const Rest::Request& reque
     core::log_warn("audit", "cannot record '" + action + "': " + st.error().message);
 }
 
+std::optional<bool> HttpApi::Routes::include_body(const Rest::Request& request, Reply& reply) {
+  auto v = request.query().get("include");
+  if (!v || v->empty()) return false;
+  if (*v != "body") {
+    send_error(reply, core::Error::invalid("include", "include: body (the only part a list leaves out)"));
+    return std::nullopt;
+  }
+  return true;
+}
+
+bool HttpApi::Routes::audit_body_read(const core::Principal& p, const Rest::Request& request, core::TenantId tenant,
+                                      const std::string& action, const std::vector<std::string>& ids, Reply& reply) {
+  if (ids.empty()) return true;
+  core::AuditEntry e;
+  e.tenant_id = tenant;
+  e.action = action;
+  e.subject = ids.size() == 1 ? ids.front() : std::to_string(ids.size()) + " ids";
+  for (const auto& id : ids) e.detail += (e.detail.empty() ? "" : ",") + id;
+  e.actor = actor_of(request, proxies, (p.is_operator() ? "operator:" : "key:") + p.key_id);
+  if (auto st = app.store().add_audit(e); !st) {
+    core::log_warn("audit", "cannot record '" + action + "', the read is refused: " + st.error().message);
+    send_error(reply, core::Error::unavailable("the read could not be recorded in the audit log; try again"));
+    return false;
+  }
+  return true;
+}
+
 void HttpApi::Routes::register_all(Rest::Router& router) {
   using R = Routes;
   using namespace Rest::Routes;

@@ -4,6 +4,7 @@
 //   barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]
 //   barid-gateway --config FILE create-operator-key [--label TEXT]
 //   barid-gateway --config FILE check-config         validate, load plugins, exit
+//   barid-gateway --config FILE rotate-key           re-seal stored content with the first key
 //   barid-gateway --version
 
 #include "app.hpp"
@@ -18,6 +19,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@ int usage(const char* why) {
                "  barid-gateway --config FILE create-api-key --tenant NAME [--label TEXT]\n"
                "  barid-gateway --config FILE create-operator-key [--label TEXT]\n"
                "  barid-gateway --config FILE check-config        validate the configuration and plugins\n"
+               "  barid-gateway --config FILE rotate-key          re-seal stored content with the first key\n"
                "  barid-gateway --version\n";
   return 2;
 }
@@ -70,6 +73,67 @@ int create_operator_key(const gateway::GatewayConfig& config, const std::string&
   std::cerr << "Operator key (id " << created->key_id
             << ") for /v1/admin/. It is shown once; only its hash is stored:\n";
   std::cout << created->key << std::endl;
+  return 0;
+}
+
+// Re-seals every message and inbound message not sealed with the first key
+// of privacy.encryption (older keys, or content stored before encryption was
+// turned on), in batches, while gateways keep running: each row is written
+// only if its key is still the one it was read with.
+int rotate_key(const gateway::GatewayConfig& config) {
+  if (!config.mysql.cipher) {
+    std::cerr << "barid-gateway: rotate-key needs privacy.encryption (key_file or key_env)\n";
+    return 2;
+  }
+  core::MySqlStore store(config.mysql);
+  if (auto st = store.migrate(); !st) {
+    std::cerr << "barid-gateway: cannot prepare the database: " << st.error().message << "\n";
+    return 1;
+  }
+  const std::string key = config.mysql.cipher->sealing_key_id();
+  long long failed = 0;
+  for (const std::string table : {"messages", "inbound_messages"}) {
+    std::string after;
+    long long scanned = 0, resealed = 0;
+    for (;;) {
+      auto b = store.reseal(table, after, 500);
+      if (!b) {
+        std::cerr << "barid-gateway: " << table << ": " << b.error().message << "\n";
+        return 1;
+      }
+      if (b->scanned == 0) break;
+      after = b->last;
+      scanned += b->scanned;
+      resealed += b->resealed;
+      failed += b->failed;
+      if (!b->first_error.empty()) std::cerr << "barid-gateway: " << table << " " << b->first_error << "\n";
+    }
+    std::cout << table << ": " << scanned << " rows, " << resealed << " re-sealed with key " << key << "\n";
+  }
+  auto counts = store.sealed_counts();
+  if (!counts) {
+    std::cerr << "barid-gateway: " << counts.error().message << "\n";
+    return 1;
+  }
+  std::set<std::string> others;
+  for (const auto& [table, by_key] : *counts)
+    for (const auto& [k, n] : by_key)
+      if (k != key && n > 0) {
+        std::cout << table << ": " << n << " rows still " << (k.empty() ? "in clear" : "sealed with key " + k)
+                  << "\n";
+        if (!k.empty()) others.insert(k);
+      }
+  if (failed > 0) {
+    std::cout << failed << " rows did not open and were left as they are\n";
+    return 1;
+  }
+  if (!others.empty()) {
+    std::cout << "some rows were written with an older key while this ran (a gateway still seals with it?): "
+                 "restart every gateway with the new key first, then run rotate-key again\n";
+    return 1;
+  }
+  std::cout << "every stored value is sealed with key " << key
+            << "; the other keys can be removed from the key file\n";
   return 0;
 }
 
@@ -151,7 +215,8 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       usage(nullptr);
       return 0;
-    } else if (command.empty() && (a == "create-api-key" || a == "create-operator-key" || a == "check-config")) {
+    } else if (command.empty() && (a == "create-api-key" || a == "create-operator-key" || a == "check-config" ||
+                                   a == "rotate-key")) {
       command = a;
     } else {
       return usage(("unexpected argument '" + a + "'").c_str());
@@ -175,6 +240,7 @@ int main(int argc, char** argv) {
     return create_api_key(*config, tenant, label);
   }
   if (command == "create-operator-key") return create_operator_key(*config, label);
+  if (command == "rotate-key") return rotate_key(*config);
   if (command == "check-config") {
     core::PluginHost host;
     int failures = 0;

@@ -13,7 +13,7 @@ json time_or_null(const std::optional<core::TimePoint>& t) {
 json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 }  // namespace
 
-json message_json(const core::Message& m) {
+json message_json(const core::Message& m, bool with_body) {
   json j;
   j["id"] = m.id.str();
   j["status"] = std::string(sdk::to_string(m.status));
@@ -21,7 +21,14 @@ json message_json(const core::Message& m) {
   j["channel"] = std::string(sdk::to_string(m.channel));
   j["to"] = m.to;
   j["from"] = text_or_null(m.from);
-  j["body"] = m.body;
+  if (with_body) {
+    // Erased (content_retention, redact_after_days), or sealed with a key
+    // that cannot open it: null, and why.
+    j["body"] = (m.body_redacted_at || !m.content_error.empty()) ? json(nullptr) : json(m.body);
+    j["body_redacted_at"] = time_or_null(m.body_redacted_at);
+    if (!m.content_error.empty()) j["body_error"] = m.content_error;
+  }
+  j["content_retention"] = m.discard_content ? "discard" : "retain";
   j["segments"] = m.segments;
   j["encoding"] = std::string(core::to_string(m.encoding));
   j["attempts"] = m.attempts;
@@ -39,9 +46,10 @@ json message_json(const core::Message& m) {
   j["batch_id"] = m.batch_id ? json(m.batch_id->str()) : json(nullptr);
   j["template"] = m.template_code.empty() ? json(nullptr)
                                           : json{{"code", m.template_code}, {"language", text_or_null(m.language)}};
-  j["provider_template"] =
-      m.provider_template.empty() ? json(nullptr)
-                                  : json{{"id", m.provider_template}, {"variables", m.template_variables}};
+  // The variables are part of what the message says: shown with the body.
+  j["provider_template"] = m.provider_template.empty() ? json(nullptr)
+                           : with_body ? json{{"id", m.provider_template}, {"variables", m.template_variables}}
+                                       : json{{"id", m.provider_template}};
   j["idempotency_key"] = text_or_null(m.idempotency_key);
   j["created_at"] = core::format_iso8601(m.created_at);
   j["scheduled_at"] = time_or_null(m.scheduled_at);

@@ -12,7 +12,10 @@
 
 namespace barid::gateway {
 
-nlohmann::json message_json(const core::Message& m);
+// with_body: the body, the template variables and body_redacted_at; lists
+// leave them out unless asked (?include=body), and every read of them is
+// audited.
+nlohmann::json message_json(const core::Message& m, bool with_body);
 nlohmann::json event_json(const core::MessageEvent& e);
 using core::money_text;  // 7500 -> "0.007500"
 

@@ -95,7 +95,8 @@ core::Status read_common(const JsonReader& r, core::SendRequest& out) {
                 {"scheduled_at", &out.scheduled_at}, {"reference", &out.reference},
                 {"recipient_id", &out.recipient_id}, {"category", &out.category},
                 {"priority", &out.priority},         {"expires_at", &out.expires_at},
-                {"validity", &out.validity},         {"reply_window", &out.reply_window}};
+                {"validity", &out.validity},         {"reply_window", &out.reply_window},
+                {"content_retention", &out.content_retention}};
   for (auto& f : fields) {
     auto v = r.str(f.name);
     if (!v) return v.error();
@@ -153,7 +154,7 @@ core::Result<core::SendRequest> read_send_request(const json& body) {
   core::SendRequest req;
   if (auto st = r.only({"to", "channel", "body", "from", "scheduled_at", "reference", "recipient_id", "category",
                         "max_attempts", "provider_template", "template", "priority", "expires_at", "validity",
-                        "replies", "reply_window"});
+                        "replies", "reply_window", "content_retention"});
       !st)
     return st.error();
   auto to = r.str("to", true);
@@ -167,7 +168,8 @@ core::Result<core::BulkRequest> read_bulk_request(const json& body) {
   JsonReader r(body);
   core::BulkRequest req;
   if (auto st = r.only({"channel", "body", "from", "scheduled_at", "category", "max_attempts", "provider_template",
-                        "template", "recipients", "priority", "expires_at", "validity", "replies", "reply_window"});
+                        "template", "recipients", "priority", "expires_at", "validity", "replies", "reply_window",
+                        "content_retention"});
       !st)
     return st.error();
   if (auto st = read_common(r, req.common); !st) return st.error();
@@ -274,22 +276,37 @@ core::Result<core::Template> read_template(const json& body, const std::string& 
   return t;
 }
 
-core::Result<std::pair<std::string, std::optional<int>>> read_settings(const json& body) {
+core::Result<core::TenantSettings> read_settings(const json& body, int max_retention_days) {
   JsonReader r(body);
-  if (auto st = r.only({"default_language", "retention_days"}); !st) return st.error();
+  if (auto st = r.only({"default_language", "retention_days", "content_retention", "redact_after_days"}); !st)
+    return st.error();
+  core::TenantSettings out;
   auto lang = r.str("default_language", true);
   if (!lang) return lang.error();
   if (!core::is_language_code(*lang))
     return core::Error::invalid("default_language", "'" + *lang + "' is not a language code (e.g. en, ar)");
+  out.default_language = *lang;
   auto days = r.integer("retention_days");
   if (!days) return days.error();
-  std::optional<int> retention;
   if (*days) {
-    if (**days < 1 || **days > 36500)
-      return core::Error::invalid("retention_days", "retention_days: 1 to 36500, or null");
-    retention = static_cast<int>(**days);
+    if (**days < 1 || **days > max_retention_days)
+      return core::Error::invalid("retention_days", "retention_days: 1 to " + std::to_string(max_retention_days) +
+                                                        " (the operator's maximum), or null");
+    out.retention_days = static_cast<int>(**days);
   }
-  return std::make_pair(*lang, retention);
+  auto content = r.str("content_retention");
+  if (!content) return content.error();
+  if (*content == "discard") out.discard_content = true;
+  else if (!content->empty() && *content != "retain")
+    return core::Error::invalid("content_retention", "content_retention: retain or discard");
+  auto redact = r.integer("redact_after_days");
+  if (!redact) return redact.error();
+  if (*redact) {
+    if (**redact < 1 || **redact > 36500)
+      return core::Error::invalid("redact_after_days", "redact_after_days: 1 to 36500, or null");
+    out.redact_after_days = static_cast<int>(**redact);
+  }
+  return out;
 }
 
 core::Result<core::RecipientPreferences> read_preferences(const json& body, const core::PhoneNormalizer& phones) {

@@ -9,6 +9,7 @@
 #include <barid/core/phone.hpp>
 #include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
+#include <barid/core/store.hpp>
 #include <barid/core/templates.hpp>
 #include <barid/core/webhooks.hpp>
 
@@ -53,8 +54,9 @@ core::Result<core::SendRequest> read_send_request(const nlohmann::json& body);
 core::Result<core::BulkRequest> read_bulk_request(const nlohmann::json& body);
 // PUT /v1/templates/{code}: the template, checked (its tenant is the caller's to set).
 core::Result<core::Template> read_template(const nlohmann::json& body, const std::string& code);
-// PUT /v1/settings: the default language and the retention (nullopt: the gateway's).
-core::Result<std::pair<std::string, std::optional<int>>> read_settings(const nlohmann::json& body);
+// PUT /v1/settings: the default language, the retention (nullopt: the gateway's, and never over the
+// operator's maximum), content_retention and redact_after_days.
+core::Result<core::TenantSettings> read_settings(const nlohmann::json& body, int max_retention_days);
 // PUT /v1/recipients/{key}/preferences: the preferences, the phone (if any)
 // normalised; the route checks them against the key in the path.
 core::Result<core::RecipientPreferences> read_preferences(const nlohmann::json& body,

@@ -57,6 +57,15 @@ struct HttpApi::Routes {
   std::optional<core::MessageId> message_id(const Pistache::Rest::Request& request, Reply& reply);
   // The JSON body as an object, or nullopt after answering 400/422.
   std::optional<nlohmann::json> json_body(const Pistache::Rest::Request& request, Reply& reply);
+  // ?include=body: whether a list shows bodies (answers 422 itself for any
+  // other value; nullopt then).
+  std::optional<bool> include_body(const Pistache::Rest::Request& request, Reply& reply);
+  // Records that `p` is about to read the bodies of `ids` (action
+  // "message.body_read" or "inbound.body_read"), in `tenant`'s audit log.
+  // Unlike other audit entries it is not best effort: a read that cannot be
+  // recorded is answered 503 and shows nothing.
+  bool audit_body_read(const core::Principal& p, const Pistache::Rest::Request& request, core::TenantId tenant,
+                       const std::string& action, const std::vector<std::string>& ids, Reply& reply);
   // Records a tenant-level API action in the audit log (best effort).
   void audit(const core::Principal& p, const Pistache::Rest::Request& request, const std::string& action,
              const std::string& subject, const std::string& detail);

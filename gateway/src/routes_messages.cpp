@@ -188,10 +188,18 @@ void HttpApi::Routes::list_messages(const Rest::Request& request, Reply& reply) 
     f.after = core::Uuid::parse(*v);
     if (!f.after) return bad("after", "'" + *v + "' is not a message id");
   }
+  const auto with_body = include_body(request, reply);
+  if (!with_body) return;
   auto list = app.store().list_messages(principal->tenant_id, f);
   if (!list) return send_error(reply, list.error());
+  if (*with_body) {
+    std::vector<std::string> read;
+    for (const auto& m : *list)
+      if (!m.body_redacted_at) read.push_back(m.id.str());
+    if (!audit_body_read(*principal, request, principal->tenant_id, "message.body_read", read, reply)) return;
+  }
   json items = json::array();
-  for (const auto& m : *list) items.push_back(message_json(m));
+  for (const auto& m : *list) items.push_back(message_json(m, *with_body));
   json out{{"messages", items}};
   out["next"] = static_cast<int>(list->size()) == f.limit && !list->empty() ? json(list->back().id.str()) : json(nullptr);
   reply.send_json(200, out);
@@ -206,7 +214,10 @@ void HttpApi::Routes::get_message(const Rest::Request& request, Reply& reply) {
   auto m = app.store().find_message(principal->tenant_id, *id);
   if (!m) return send_error(reply, m.error());
   if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
-  reply.send_json(200, message_json(**m));
+  if (!(*m)->body_redacted_at &&
+      !audit_body_read(*principal, request, principal->tenant_id, "message.body_read", {id->str()}, reply))
+    return;
+  reply.send_json(200, message_json(**m, true));
 }
 
 // GET /v1/messages/:id/events
@@ -246,7 +257,7 @@ void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply
       return send_error(reply, st.error());
   auto updated = app.store().find_message(principal->tenant_id, *id);
   if (!updated || !*updated) return send_error(reply, core::Error::internal("the message vanished during refresh"));
-  json out = message_json(**updated);
+  json out = message_json(**updated, false);
   out["refresh"] = {{"changed", r->kind == core::ReportOutcome::Kind::applied},
                     {"provider_status", std::string(sdk::to_string(r->to))}};
   reply.send_json(200, out);
@@ -261,7 +272,7 @@ void HttpApi::Routes::retry_message(const Rest::Request& request, Reply& reply) 
   auto m = app.store().retry_message(principal->tenant_id, *id, actor_of(request, proxies, "key:" + principal->key_id));
   if (!m) return send_error(reply, m.error());
   if (app.dispatcher()) app.dispatcher()->wake();
-  reply.send_json(202, message_json(*m));
+  reply.send_json(202, message_json(*m, false));
 }
 
 // POST /v1/messages/:id/cancel
@@ -272,7 +283,7 @@ void HttpApi::Routes::cancel_message(const Rest::Request& request, Reply& reply)
   if (!id) return;
   auto m = app.store().cancel_message(principal->tenant_id, *id, actor_of(request, proxies, "key:" + principal->key_id));
   if (!m) return send_error(reply, m.error());
-  reply.send_json(200, message_json(*m));
+  reply.send_json(200, message_json(*m, false));
 }
 
 }  // namespace barid::gateway

@@ -209,26 +209,33 @@ void HttpApi::Routes::get_settings(const Rest::Request& request, Reply& reply) {
   auto t = app.store().find_tenant(principal->tenant_id);
   if (!t) return send_error(reply, t.error());
   if (!*t) return reply.send_problem(problem(404, "not-found", "Not found", "the tenant no longer exists"));
-  reply.send_json(200, json{{"tenant", (*t)->name},
-                            {"default_language", (*t)->default_language},
-                            {"retention_days", (*t)->retention_days ? json(*(*t)->retention_days) : json(nullptr)},
-                            {"effective_retention_days", (*t)->retention_days.value_or(app.config().jobs.retention_days)}});
+  const auto& jobs = app.config().jobs;
+  reply.send_json(
+      200, json{{"tenant", (*t)->name},
+                {"default_language", (*t)->default_language},
+                {"retention_days", (*t)->retention_days ? json(*(*t)->retention_days) : json(nullptr)},
+                {"effective_retention_days", core::effective_retention_days((*t)->retention_days, jobs)},
+                {"max_retention_days", jobs.retention_max_days},
+                {"content_retention", (*t)->discard_content ? "discard" : "retain"},
+                {"redact_after_days", (*t)->redact_after_days ? json(*(*t)->redact_after_days) : json(nullptr)}});
 }
 
-// PUT /v1/settings {default_language, retention_days}
+// PUT /v1/settings {default_language, retention_days, content_retention, redact_after_days}
 void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
   auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  auto read = read_settings(*body);
+  auto read = read_settings(*body, app.config().jobs.retention_max_days);
   if (!read) return send_error(reply, read.error());
-  const auto& [lang, retention] = *read;
-  if (auto st = app.store().update_tenant_settings(principal->tenant_id, lang, retention); !st)
-    return send_error(reply, st.error());
+  const core::TenantSettings& s = *read;
+  if (auto st = app.store().update_tenant_settings(principal->tenant_id, s); !st) return send_error(reply, st.error());
   app.catalog().invalidate_tenant(principal->tenant_id);
+  const auto days = [](std::optional<int> d) { return d ? std::to_string(*d) : std::string("default"); };
   audit(*principal, request, "settings.updated", "tenant",
-        "default_language " + lang + ", retention_days " + (retention ? std::to_string(*retention) : "default"));
+        "default_language " + s.default_language + ", retention_days " + days(s.retention_days) +
+            ", content_retention " + (s.discard_content ? "discard" : "retain") + ", redact_after_days " +
+            (s.redact_after_days ? std::to_string(*s.redact_after_days) : "none"));
   get_settings(request, reply);
 }
 

@@ -135,26 +135,35 @@ void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply
 
 namespace {
 
-json inbound_json(const core::InboundRecord& m, bool with_tenant) {
+json inbound_json(const core::InboundRecord& m, bool with_tenant, bool with_body) {
   json j{{"id", m.id.str()},
          {"channel", std::string(sdk::to_string(m.channel))},
          {"from", m.from},
          {"to", m.to},
-         {"body", m.body},
          {"provider", {{"instance", m.instance},
                        {"message_id", m.provider_message_id.empty() ? json(nullptr) : json(m.provider_message_id)}}},
          {"received_at", core::format_iso8601(m.received_at)},
          {"answers", m.message_id ? json{{"message_id", m.message_id->str()}, {"intent", m.intent}} : json(nullptr)}};
   if (with_tenant) j["tenant_id"] = m.tenant_id ? json(*m.tenant_id) : json(nullptr);
+  if (with_body) {
+    j["body"] = m.content_error.empty() ? json(m.body) : json(nullptr);
+    if (!m.content_error.empty()) j["body_error"] = m.content_error;
+  }
   return j;
 }
 
-json inbound_page(const std::vector<core::InboundRecord>& list, int limit, bool with_tenant) {
+json inbound_page(const std::vector<core::InboundRecord>& list, int limit, bool with_tenant, bool with_body) {
   json items = json::array();
-  for (const auto& m : list) items.push_back(inbound_json(m, with_tenant));
+  for (const auto& m : list) items.push_back(inbound_json(m, with_tenant, with_body));
   return json{{"inbound", items},
               {"next_cursor", static_cast<int>(list.size()) == limit && !list.empty() ? json(list.back().id.str())
                                                                                       : json(nullptr)}};
+}
+
+std::vector<std::string> ids_of(const std::vector<core::InboundRecord>& list) {
+  std::vector<std::string> ids;
+  for (const auto& m : list) ids.push_back(m.id.str());
+  return ids;
 }
 
 }  // namespace
@@ -204,16 +213,21 @@ void HttpApi::Routes::list_inbound(const Rest::Request& request, Reply& reply) {
   auto f = inbound_filter(request, reply);
   if (!f) return;
   f->tenant = principal->tenant_id;
+  const auto with_body = include_body(request, reply);
+  if (!with_body) return;
   auto list = app.store().list_inbound(*f);
   if (!list) return send_error(reply, list.error());
-  reply.send_json(200, inbound_page(*list, f->limit, false));
+  if (*with_body && !audit_body_read(*principal, request, principal->tenant_id, "inbound.body_read", ids_of(*list), reply))
+    return;
+  reply.send_json(200, inbound_page(*list, f->limit, false, *with_body));
 }
 
 // GET /v1/admin/inbound?tenant=&unassigned=true&...: every tenant's, or one
 // tenant's, or those of no tenant (no recent send explained them and the
 // instance has no default_tenant).
 void HttpApi::Routes::admin_list_inbound(const Rest::Request& request, Reply& reply) {
-  if (!authenticate_operator(request, reply)) return;
+  auto op = authenticate_operator(request, reply);
+  if (!op) return;
   auto f = inbound_filter(request, reply);
   if (!f) return;
   const auto& q = request.query();
@@ -228,9 +242,13 @@ void HttpApi::Routes::admin_list_inbound(const Rest::Request& request, Reply& re
     if (!t) return;
     f->tenant = t->id;
   }
+  const auto with_body = include_body(request, reply);
+  if (!with_body) return;
   auto list = app.store().list_inbound(*f);
   if (!list) return send_error(reply, list.error());
-  reply.send_json(200, inbound_page(*list, f->limit, true));
+  // An operator's reads are recorded with the operator's own actions (tenant 0).
+  if (*with_body && !audit_body_read(*op, request, 0, "inbound.body_read", ids_of(*list), reply)) return;
+  reply.send_json(200, inbound_page(*list, f->limit, true, *with_body));
 }
 
 }  // namespace barid::gateway

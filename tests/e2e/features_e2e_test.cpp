@@ -251,7 +251,7 @@ TEST_F(FeaturesE2E, RepliesResolveToTheIntentsTheSendExpected) {
   EXPECT_EQ(m["reply"]["intent"], "cancel") << m.dump();
   EXPECT_EQ(m["reference"], "appt-77");
   EXPECT_EQ(event_types(asked).back(), "replied");
-  auto kept = call("GET", "/v1/inbound?phone=0501230101", nullptr, 200);
+  auto kept = call("GET", "/v1/inbound?phone=0501230101&include=body", nullptr, 200);
   ASSERT_EQ(kept["inbound"].size(), 1u);
   EXPECT_EQ(kept["inbound"][0]["body"], "٢");
   EXPECT_EQ(kept["inbound"][0]["answers"], (json{{"message_id", asked}, {"intent", "cancel"}}));

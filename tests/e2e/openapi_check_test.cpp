@@ -150,6 +150,14 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   call("GET", "/v1/messages/" + id, nullptr, key, 200);
   call("GET", "/v1/messages/01890000-0000-7000-8000-000000000000", nullptr, key, 404);
   call("GET", "/v1/messages?limit=5", nullptr, key, 200);
+  call("GET", "/v1/messages?limit=5&include=body", nullptr, key, 200);
+  call("GET", "/v1/messages?include=all", nullptr, key, 422);
+  const std::string discarded =
+      call("POST", "/v1/messages", {{"to", "+966501236009"}, {"body", "x"}, {"content_retention", "discard"}}, key,
+           202)["id"];
+  EXPECT_TRUE(eventually(
+      [&] { return !gw_->json("GET", "/v1/messages/" + discarded, nullptr, key)["body_redacted_at"].is_null(); }, 20s));
+  call("GET", "/v1/messages/" + discarded, nullptr, key, 200);  // body null, body_redacted_at
   call("GET", "/v1/messages/" + id + "/events", nullptr, key, 200);
   call("POST", "/v1/messages/" + id + "/refresh", nullptr, key, 200);
   const std::string later =
@@ -177,10 +185,14 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   EXPECT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
                          json{{"from", "+966501236001"}, {"body", "2"}, {"id", "in-1"}}.dump()).status, 200);
   call("GET", "/v1/inbound?phone=0501236001", nullptr, key, 200);
+  call("GET", "/v1/inbound?phone=0501236001&include=body", nullptr, key, 200);
   call("GET", "/v1/messages/" + id, nullptr, key, 200);  // with its reply
 
   // Settings, statistics, audit, usage.
   call("PUT", "/v1/settings", {{"default_language", "ar"}, {"retention_days", 30}}, key, 200);
+  call("PUT", "/v1/settings",
+       {{"default_language", "ar"}, {"content_retention", "discard"}, {"redact_after_days", 30}}, key, 200);
+  call("PUT", "/v1/settings", {{"default_language", "ar"}, {"retention_days", 100000}}, key, 422);
   call("GET", "/v1/settings", nullptr, key, 200);
   call("GET", "/v1/stats", nullptr, key, 200);
   call("GET", "/v1/audit?limit=10", nullptr, key, 200);

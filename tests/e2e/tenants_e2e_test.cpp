@@ -611,7 +611,7 @@ TEST_F(AdminE2E, InboundMessagesBelongToTheClinicThatWroteToTheNumber) {
   inbound("mock-sms", {{"from", stranger}, {"body", "Who is this?"}, {"id", "in-4"}});
   inbound("mock-whatsapp", {{"from", stranger}, {"body", "Hello"}, {"id", "in-5"}});
 
-  auto a = gw_->json("GET", "/v1/inbound", nullptr, key_a_);
+  auto a = gw_->json("GET", "/v1/inbound?include=body", nullptr, key_a_);
   ASSERT_EQ(a["inbound"].size(), 2u) << a.dump();
   EXPECT_EQ(a["inbound"][0]["body"], "See you then");  // newest first
   EXPECT_EQ(a["inbound"][0]["channel"], "whatsapp");
@@ -621,7 +621,7 @@ TEST_F(AdminE2E, InboundMessagesBelongToTheClinicThatWroteToTheNumber) {
   EXPECT_EQ(a["inbound"][1]["provider"]["message_id"], "in-1");
   EXPECT_FALSE(a["inbound"][1].contains("tenant_id"));
   EXPECT_TRUE(a["next_cursor"].is_null());
-  auto b = gw_->json("GET", "/v1/inbound", nullptr, key_b_);
+  auto b = gw_->json("GET", "/v1/inbound?include=body", nullptr, key_b_);
   ASSERT_EQ(b["inbound"].size(), 2u) << b.dump();
   EXPECT_EQ(b["inbound"][0]["body"], "Hello");  // the WhatsApp instance's default tenant
   EXPECT_EQ(b["inbound"][1]["body"], "Can I come later?");
@@ -629,7 +629,7 @@ TEST_F(AdminE2E, InboundMessagesBelongToTheClinicThatWroteToTheNumber) {
   auto by_phone = gw_->json("GET", "/v1/inbound?phone=0501230001&limit=1", nullptr, key_a_);
   ASSERT_EQ(by_phone["inbound"].size(), 1u);
   ASSERT_TRUE(by_phone["next_cursor"].is_string());
-  auto next = gw_->json("GET", "/v1/inbound?phone=0501230001&limit=1&cursor=" +
+  auto next = gw_->json("GET", "/v1/inbound?include=body&phone=0501230001&limit=1&cursor=" +
                                    by_phone["next_cursor"].get<std::string>(), nullptr, key_a_);
   ASSERT_EQ(next["inbound"].size(), 1u);
   EXPECT_EQ(next["inbound"][0]["body"], "نعم");
@@ -639,7 +639,7 @@ TEST_F(AdminE2E, InboundMessagesBelongToTheClinicThatWroteToTheNumber) {
   EXPECT_EQ(gw_->json("GET", "/v1/inbound?since=2000-01-01T00:00:00Z", nullptr, key_b_)["inbound"].size(), 2u);
 
   // The operator sees those of no clinic.
-  auto nobody = admin("GET", "/v1/admin/inbound?unassigned=true", nullptr, 200);
+  auto nobody = admin("GET", "/v1/admin/inbound?unassigned=true&include=body", nullptr, 200);
   ASSERT_EQ(nobody["inbound"].size(), 1u) << nobody.dump();
   EXPECT_EQ(nobody["inbound"][0]["body"], "Who is this?");
   EXPECT_TRUE(nobody["inbound"][0]["tenant_id"].is_null());

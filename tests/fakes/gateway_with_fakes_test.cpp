@@ -397,7 +397,7 @@ TEST_F(GatewayWithFakes, AWhatsAppReplyOpensTheSessionWindowForTheClinicThatWrot
   EXPECT_EQ(prefs["opt_outs"].size(), 0u);
   EXPECT_EQ(gw->json("POST", "/v1/messages", {{"to", "+966501234591"}, {"channel", "whatsapp"}, {"body", "x"}}, key)["status"],
             "queued");
-  auto kept = gw->json("GET", "/v1/inbound", nullptr, key);
+  auto kept = gw->json("GET", "/v1/inbound?include=body", nullptr, key);
   ASSERT_EQ(kept["inbound"].size(), 1u) << kept.dump();
   EXPECT_EQ(kept["inbound"][0]["body"], "Thank you, see you tomorrow");
   EXPECT_EQ(kept["inbound"][0]["channel"], "whatsapp");

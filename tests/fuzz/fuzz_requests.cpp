@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   expect_invalid_or_read(gateway::read_bulk_request(body));
   expect_invalid_or_read(gateway::read_template(body, "appointment_reminder"));
-  expect_invalid_or_read(gateway::read_settings(body));
+  expect_invalid_or_read(gateway::read_settings(body, 365));
   expect_invalid_or_read(core::policy_from_json(body));
   static const core::PhoneNormalizer phones("SA");
   expect_invalid_or_read(gateway::read_preferences(body, phones));

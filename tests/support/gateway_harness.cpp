@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <barid/sdk/encoding.hpp>
+
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace barid::testing {
@@ -60,6 +66,7 @@ void GatewayUnderTest::signal(int sig) {
 
 GatewayUnderTest::~GatewayUnderTest() {
   process_.reset();
+  archive_log();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
@@ -70,6 +77,7 @@ void GatewayUnderTest::start(std::chrono::milliseconds timeout) {
   opts.args = {"--config", config_path_};
   opts.env = {{"BARID_DB_PASSWORD", db_password_}};
   opts.stderr_path = dir_ + "/gateway.log";
+  archive_log();  // the log of an earlier start, before it is overwritten
   process_ = std::make_unique<ChildProcess>(opts);
   auto url = process_->wait_for_line("listening on ", timeout);
   ASSERT_TRUE(url.has_value()) << "the gateway did not start; its log:\n" << log();
@@ -111,6 +119,22 @@ std::string GatewayUnderTest::create_api_key(const std::string& tenant) {
 
 std::string GatewayUnderTest::create_operator_key() { return run_key_command({"create-operator-key"}); }
 
+GatewayUnderTest::CommandResult GatewayUnderTest::run_command(const std::vector<std::string>& command,
+                                                              std::chrono::milliseconds timeout) {
+  ChildProcess::Options opts;
+  opts.program = gateway_binary();
+  opts.args = {"--config", config_path_};
+  opts.args.insert(opts.args.end(), command.begin(), command.end());
+  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.stderr_path = dir_ + "/command.log";
+  ChildProcess p(opts);
+  CommandResult r;
+  r.status = p.wait_exit(timeout);
+  r.out = p.stdout_text();
+  r.err = p.stderr_text();
+  return r;
+}
+
 std::string GatewayUnderTest::run_key_command(const std::vector<std::string>& command) {
   ChildProcess::Options opts;
   opts.program = gateway_binary();
@@ -125,9 +149,80 @@ std::string GatewayUnderTest::run_key_command(const std::vector<std::string>& co
   return key ? "brd_" + *key : std::string();
 }
 
+namespace {
+
+std::string log_archive_dir() {
+  const char* d = std::getenv("BARID_E2E_LOG_DIR");
+  return d && *d ? std::string(d) : std::string();
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return prefix + std::to_string(::getpid()) + "-" + std::to_string(++n);
+}
+
+bool phone_like(const std::string& v) {
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] >= '0' && v[i] <= '9') ++digits;
+    else if (!(i == 0 && v[i] == '+')) return false;
+  }
+  return digits >= 8 && digits <= 15;
+}
+
+}  // namespace
+
+void GatewayUnderTest::archive_log() const {
+  const std::string dir = log_archive_dir();
+  if (dir.empty() || !std::filesystem::exists(dir_ + "/gateway.log")) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::copy_file(dir_ + "/gateway.log", dir + "/" + unique_name("gateway-") + ".log",
+                             std::filesystem::copy_options::overwrite_existing, ec);
+}
+
+void GatewayUnderTest::record_sent(const std::string& method, const std::string& body) const {
+  const std::string dir = log_archive_dir();
+  if (dir.empty() || method != "POST" || body.empty()) return;
+  std::vector<std::string> values;
+  auto take = [&](const std::string& v) {
+    if (phone_like(v)) {
+      values.push_back(v);
+      // A local number is logged, if at all, in its E.164 form.
+      if (v.size() == 10 && v.rfind("05", 0) == 0) values.push_back("+966" + v.substr(1));
+    } else if (v.size() >= 12 && v.find('\n') == std::string::npos) {
+      values.push_back(v);  // a body long enough not to match ordinary log text
+    }
+  };
+  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j,
+                                                                            const std::string& key) {
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) walk(v, key == "variables" ? key : k);  // template variables by name
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v, key);
+    } else if (j.is_string() && (key == "to" || key == "from" || key == "body" || key == "phone" ||
+                                 key == "variables" || key == "text")) {
+      take(j.get<std::string>());
+    }
+  };
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) {
+    for (const auto& [k, v] : sdk::form_decode(body))
+      if (k == "From" || k == "To" || k == "Body") take(v);
+  } else {
+    walk(j, "");
+  }
+  if (values.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream out(dir + "/sent-" + std::to_string(::getpid()) + ".txt", std::ios::app);
+  for (const auto& v : values) out << v << "\n";
+}
+
 sdk::HttpResponse GatewayUnderTest::request(const std::string& method, const std::string& path,
                                             const std::string& body, const std::string& api_key,
                                             sdk::HttpHeaders headers) {
+  record_sent(method, body);
   sdk::HttpRequest r;
   r.method = method;
   r.url = base_url_ + path;

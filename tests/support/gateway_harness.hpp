@@ -44,7 +44,16 @@ class GatewayUnderTest {
   std::string create_api_key(const std::string& tenant);
   // An operator key (barid-gateway create-operator-key), for /v1/admin/.
   std::string create_operator_key();
+  // Runs a command of the binary on this configuration (e.g. rotate-key):
+  // its exit status (nullopt after `timeout`) and what it printed.
+  struct CommandResult {
+    std::optional<int> status;
+    std::string out, err;
+  };
+  CommandResult run_command(const std::vector<std::string>& command,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(120));
   const std::string& config_path() const { return config_path_; }
+  const std::string& dir() const { return dir_; }
   std::string log() const;
 
   sdk::HttpResponse request(const std::string& method, const std::string& path, const std::string& body = {},
@@ -58,6 +67,12 @@ class GatewayUnderTest {
                                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
  private:
+  // With BARID_E2E_LOG_DIR set (ctest sets it for the e2e suite), the
+  // gateway's log is kept there, and so is every phone number and body the
+  // test sent, for the scan that checks that no log holds one
+  // (tests/e2e/log_scan_test.cpp).
+  void archive_log() const;
+  void record_sent(const std::string& method, const std::string& body) const;
   // Runs a key-creating command of the binary and returns the key it prints.
   std::string run_key_command(const std::vector<std::string>& command);
 

@@ -35,6 +35,50 @@ bool parse_log_level(std::string_view t, LogLevel& out) noexcept {
   return true;
 }
 
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+// Part of a word, an id or a hex run: a number next to one is not a phone number.
+bool joins(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '_' || c == '.' ||
+         c == ':' || c == '/';
+}
+
+}  // namespace
+
+std::string mask_phone_numbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const bool plus = text[i] == '+';
+    const std::size_t start = plus ? i + 1 : i;
+    if ((plus || is_digit(text[i])) && (i == 0 || !joins(text[i - 1]) || plus)) {
+      std::size_t end = start;
+      while (end < text.size() && is_digit(text[end])) ++end;
+      const std::size_t digits = end - start;
+      const bool alone = end == text.size() || !joins(text[end]) ||
+                         (text[end] == '.' && (end + 1 == text.size() || !is_digit(text[end + 1]))) ||
+                         (text[end] == ':' && (end + 1 == text.size() || text[end + 1] == ' '));
+      if (alone && digits <= 15 && (plus ? digits >= 8 : digits >= 9)) {
+        if (plus) out += '+';
+        out.append(text.substr(start, 4));
+        out.append(digits - 6, '*');
+        out.append(text.substr(end - 2, 2));
+        i = end;
+        continue;
+      }
+      if (digits > 0) {
+        out.append(text.substr(i, end - i));
+        i = end;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
 void log_line(LogLevel level, std::string_view component, std::string_view message) noexcept {
   if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
   try {
@@ -54,7 +98,7 @@ void log_line(LogLevel level, std::string_view component, std::string_view messa
     line += ' ';
     line += component;
     line += ": ";
-    line += message;
+    line += mask_phone_numbers(message);
     line += '\n';
     std::lock_guard lock(g_mutex);
     std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,5 +1,7 @@
 #include <barid/core/webhooks.hpp>
 
+#include <barid/core/base64.hpp>
+
 #include <barid/sdk/encoding.hpp>
 
 #include <openssl/evp.h>
@@ -11,39 +13,6 @@
 #include <cstdlib>
 
 namespace barid::core {
-
-namespace {
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  std::size_t padding = 0;
-  for (char ch : in) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+' || ch == '-') v = 62;
-    else if (ch == '/' || ch == '_') v = 63;
-    else if (ch == '=') {
-      ++padding;
-      continue;
-    } else {
-      return std::nullopt;
-    }
-    if (padding) return std::nullopt;  // data after padding
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 bool is_webhook_event_type(std::string_view type) {
   return std::find(kWebhookEventTypes.begin(), kWebhookEventTypes.end(), type) != kWebhookEventTypes.end();

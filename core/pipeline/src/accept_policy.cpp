@@ -76,10 +76,12 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
   }
   std::map<TenantId, RecipientRecords> known;
   std::map<TenantId, TenantPolicy> policies;
+  std::map<TenantId, bool> discards;
   for (auto& [tenant, list] : keys) {
     auto t = catalog_.tenant(tenant);
     if (!t) return t.error();
     policies[tenant] = t->policy;
+    discards[tenant] = t->discard_content;
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     auto& tenant_phones = phones[tenant];
@@ -92,6 +94,7 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
     NewMessage& m = batch[i];
+    if (!m.discard_content) m.discard_content = discards[m.tenant_id];
     std::vector<const RecipientPreferences*> mine;
     const RecipientRecords& records = known[m.tenant_id];
     const auto& tenant_prefs = records.preferences;

@@ -269,6 +269,22 @@ AttemptResult Dispatcher::attempt(const QueuedSend& item, const ProviderSlot& sl
     }
   };
 
+  // A body that did not open is never sent as whatever it reads as. Sealed
+  // with a key this node does not have (a rotation under way on several
+  // nodes): tried again later, by any node, within its attempts. Altered,
+  // copied from another row, or erased: the message fails, with the reason.
+  if (m.content_key_missing) {
+    transient({"content_key_missing", m.content_error}, std::nullopt, "the key that sealed it is not on this node");
+    return r;
+  }
+  if (!m.content_error.empty() || m.body_redacted_at) {
+    r.decision = AttemptResult::Decision::failed;
+    r.error = {"content_unreadable",
+               m.body_redacted_at ? "its body was erased before it could be sent" : m.content_error};
+    ++failed_;
+    return r;
+  }
+
   sdk::OutboundMessage out;
   out.id = m.id.str();
   out.channel = m.channel;

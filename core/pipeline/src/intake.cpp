@@ -146,6 +146,10 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
     if (!window) return Error::invalid("reply_window", "a duration such as 30m, 72h or 7d, from 1s to 30d");
     m.reply_window = *window;
   }
+  if (req.content_retention == "discard") m.discard_content = true;
+  else if (req.content_retention == "retain") m.discard_content = false;
+  else if (!req.content_retention.empty())
+    return Error::invalid("content_retention", "content_retention: retain or discard");
 
   if (!req.idempotency_key.empty()) {
     if (req.idempotency_key.size() > 255 || !printable_ascii(req.idempotency_key))

@@ -229,19 +229,31 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                         return {};
                       };
                       for (const auto& t : *all) {
-                        const auto cutoff = now_us() - hours(24LL * t.retention_days.value_or(j.retention_days));
+                        const auto cutoff = now_us() - hours(24LL * effective_retention_days(t.retention_days, j));
                         if (auto e = drain([&] { return store.delete_messages_before(t.id, cutoff, j.retention_batch); });
                             !e.empty())
                           return "failed after deleting " + std::to_string(deleted) + ": " + e;
                       }
+                      const long long removed = deleted;
+                      // The bodies of what is kept longer than a tenant wants them.
+                      for (const auto& t : *all) {
+                        if (!t.redact_after_days) continue;
+                        const auto cutoff = now_us() - hours(24LL * *t.redact_after_days);
+                        if (auto e = drain([&] { return store.redact_messages_before(t.id, cutoff, j.retention_batch); });
+                            !e.empty())
+                          return "failed after erasing " + std::to_string(deleted - removed) + " bodies: " + e;
+                      }
+                      const long long redacted = deleted - removed;
+                      deleted = removed;
                       // What patients wrote that no tenant's message explains: the
                       // gateway's own retention.
                       const auto cutoff = now_us() - hours(24LL * j.retention_days);
                       if (auto e = drain([&] { return store.delete_unassigned_inbound_before(cutoff, j.retention_batch); });
                           !e.empty())
                         return "failed after deleting " + std::to_string(deleted) + ": " + e;
-                      return std::to_string(deleted) + " messages (and their events) and inbound messages deleted in " +
-                             std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
+                      return std::to_string(deleted) + " messages (and their events) and inbound messages deleted, " +
+                             std::to_string(redacted) + " bodies erased, in " + std::to_string(batches) + " batches" +
+                             (stop.stop_requested() ? " (stopped early)" : "");
                     }});
   if (j.provider_health.enabled)
     jobs.push_back({"provider-health", j.provider_health.schedule,

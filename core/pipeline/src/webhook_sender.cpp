@@ -97,7 +97,8 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
     data["inbound_id"] = e.inbound_id ? json(e.inbound_id->str()) : json(nullptr);
     data["text"] = nullptr;
     if (e.inbound_id) {
-      if (auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id); in && *in) data["text"] = (*in)->body;
+      if (auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id); in && *in && (*in)->content_error.empty())
+        data["text"] = (*in)->body;
     }
   } else if (e.message_id) {
     auto m = messages_.find_message(e.tenant_id, *e.message_id);
@@ -121,7 +122,8 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
                             : json(nullptr);
     if (d.endpoint.include_body) {
       data["to"] = msg.to;
-      data["body"] = msg.body;
+      // Erased (discard after delivery) or not openable: no body to send.
+      data["body"] = msg.body_redacted_at || !msg.content_error.empty() ? json(nullptr) : json(msg.body);
     }
   } else if (e.inbound_id) {
     auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id);
@@ -133,7 +135,7 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
             {"to", r.to},
             {"received_at", format_iso8601(r.received_at)}};
     data["answers"] = r.message_id ? json{{"message_id", r.message_id->str()}, {"intent", r.intent}} : json(nullptr);
-    if (d.endpoint.include_body) data["body"] = r.body;
+    if (d.endpoint.include_body) data["body"] = r.content_error.empty() ? json(r.body) : json(nullptr);
   } else {  // recipient.opted_out / opted_in
     data = {{"phone", e.phone}, {"channel", e.channel}};
     if (e.type == "recipient.opted_out") data["source"] = e.detail;

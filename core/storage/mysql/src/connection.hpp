@@ -45,6 +45,8 @@ class DbConnection {
   // Forgets the connection and its statements (after a connection error).
   void reset() noexcept;
   bool connected() const noexcept { return conn_ != nullptr; }
+  // The cipher content is sealed with, or null (stored in clear).
+  const ContentCipher* cipher() const noexcept { return options_.cipher.get(); }
 
   sql::PreparedStatement& prepare(const std::string& sql);
   void execute(const std::string& sql);

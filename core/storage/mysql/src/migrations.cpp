@@ -452,6 +452,18 @@ CREATE TABLE webhook_attempts (
   KEY ix_webhook_attempts_event (event_seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
        }},
+      {18,
+       "privacy: the key that sealed a message's or an inbound message's content (NULL: stored in clear), discard "
+       "after delivery and the time a body was erased; a tenant's privacy defaults",
+       {
+           "ALTER TABLE messages ADD COLUMN content_key VARCHAR(32) CHARACTER SET ascii NULL, ADD COLUMN "
+           "discard_content TINYINT(1) NOT NULL DEFAULT 0, ADD COLUMN body_redacted_at DATETIME(6) NULL",
+           "ALTER TABLE inbound_messages ADD COLUMN body_key VARCHAR(32) CHARACTER SET ascii NULL",
+           "ALTER TABLE tenants ADD COLUMN discard_content TINYINT(1) NOT NULL DEFAULT 0, ADD COLUMN "
+           "redact_after_days INT UNSIGNED NULL",
+           // A read of bodies names every message it showed.
+           "ALTER TABLE audit_log MODIFY detail TEXT NOT NULL DEFAULT ''",
+       }},
   };
   return all;
 }

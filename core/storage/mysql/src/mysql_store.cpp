@@ -97,15 +97,19 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
         "INSERT INTO messages (id, tenant_id, channel, recipient, sender, body, status, status_reason, "
         "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
         "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
-        "reference, priority, expires_at, created_at, scheduled_at, updated_at, replies, replies_until) VALUES ";
+        "reference, priority, expires_at, created_at, scheduled_at, updated_at, replies, replies_until, content_key, "
+        "discard_content) VALUES ";
+    const std::string key_sql = sealing_key_sql(c);
     for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
       const NewMessage& m = batch[to_insert[k]];
       std::string vars;
-      if (!m.template_variables.empty()) vars = nlohmann::json(m.template_variables).dump();
+      if (!m.template_variables.empty())
+        vars = seal_column(c, "messages", "template_variables", m.id, nlohmann::json(m.template_variables).dump());
       if (k != start) sql += ',';
       sql += "(" + hex_literal(m.id.raw()) + "," + std::to_string(m.tenant_id) + ",'" +
              std::string(sdk::to_string(m.channel)) + "'," + q(c, m.to) + "," + q(c, m.from) + "," +
-             q(c, m.body) + "," + status_sql(m.status) + "," + q(c, truncate(m.status_reason, 255)) + ",0," +
+             q(c, seal_column(c, "messages", "body", m.id, m.body)) + "," + status_sql(m.status) + "," +
+             q(c, truncate(m.status_reason, 255)) + ",0," +
              std::to_string(m.max_attempts) + "," +
              (m.scheduled_at ? "'" + format_db_time(*m.scheduled_at) + "'" : "UTC_TIMESTAMP(6)") + "," +
              std::to_string(m.segments.segments) + ",'" + std::string(to_string(m.segments.encoding)) + "'," +
@@ -122,7 +126,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
              (m.replies.empty() ? std::string("NULL")
               : m.scheduled_at ? "'" + format_db_time(*m.scheduled_at + m.reply_window) + "'"
                                : "UTC_TIMESTAMP(6) + INTERVAL " + std::to_string(m.reply_window.count()) + " SECOND") +
-             ")";
+             "," + key_sql + "," + (m.discard_content.value_or(false) ? "1" : "0") + ")";
     }
     // A row whose idempotency key is taken is left as it is.
     sql += " ON DUPLICATE KEY UPDATE id = id";
@@ -225,7 +229,7 @@ Result<std::optional<Message>> MySqlStore::find_message(TenantId tenant, const M
     ps.setUInt(2, tenant);
     std::unique_ptr<sql::ResultSet> rs(ps.executeQuery());
     if (!rs->next()) return std::nullopt;
-    return read_message(*rs);
+    return read_message(c, *rs);
   });
 }
 
@@ -330,12 +334,12 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
           sets["failed_at"] = "COALESCE(failed_at, UTC_TIMESTAMP(6))";
           sets["next_attempt_at"] = "UTC_TIMESTAMP(6)";
           sets["error_code"] = q_or_null(c, truncate(u.error.code, 32));
-          sets["error_message"] = q_or_null(c, truncate(u.error.message, 512));
+          sets["error_message"] = q_or_null(c, truncate(mask_phone_numbers(u.error.message), 512));
           sets["retryable"] = u.retryable ? "1" : "0";
         }
         std::string detail = "report from " + instance + ": " + from_text + " -> " + to_text;
         if (!u.error.code.empty() || !u.error.message.empty())
-          detail += " (" + u.error.code + (u.error.message.empty() ? "" : ": " + u.error.message) + ")";
+          detail += " (" + u.error.code + (u.error.message.empty() ? "" : ": " + mask_phone_numbers(u.error.message)) + ")";
         events.push_back(event_row(c, row->id, row->tenant, to_text, u.status, detail, actor));
       } else if (row->status == u.status) {
         // A repeat of what we know (providers resend, polls see the same):

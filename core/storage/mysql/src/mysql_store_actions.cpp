@@ -26,7 +26,7 @@ Message transition(DbConnection& c, TenantId tenant, const MessageId& id, Messag
     error = Error::not_found("no message with id '" + id.str() + "'");
     return {};
   }
-  Message m = read_message(*rs);
+  Message m = read_message(c, *rs);
   if (auto why = check(m); !why.empty()) {
     c.rollback();
     error = Error::conflict(why);
@@ -39,7 +39,7 @@ Message transition(DbConnection& c, TenantId tenant, const MessageId& id, Messag
                               actor)});
   auto back = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + where);
   back->next();
-  Message updated = read_message(*back);
+  Message updated = read_message(c, *back);
   c.commit();
   return updated;
 }
@@ -64,6 +64,9 @@ Result<Message> MySqlStore::retry_message(TenantId tenant, const MessageId& id, 
                    std::to_string(m.max_attempts) + " attempts";
           if (m.expires_at && *m.expires_at <= now_us())
             return "its validity ended at " + format_iso8601(*m.expires_at);
+          if (m.body_redacted_at)
+            return "its body was erased at " + format_iso8601(*m.body_redacted_at) + " (content_retention)";
+          if (!m.content_error.empty()) return "its body cannot be opened: " + m.content_error;
           return {};
         },
         error);
@@ -230,17 +233,19 @@ Result<std::vector<Message>> MySqlStore::list_messages(TenantId tenant, const Me
     std::vector<Message> out;
     auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + where +
                       " ORDER BY created_at DESC, id DESC LIMIT " + std::to_string(std::clamp(f.limit, 1, 1000)));
-    while (rs->next()) out.push_back(read_message(*rs));
+    while (rs->next()) out.push_back(read_message(c, *rs));
     return out;
   });
 }
 
-Status MySqlStore::update_tenant_settings(TenantId tenant, const std::string& default_language,
-                                          std::optional<int> retention_days) {
+Status MySqlStore::update_tenant_settings(TenantId tenant, const TenantSettings& settings) {
   auto r = run(*pool_, "update tenant settings", [&](DbConnection& c, int) {
-    c.execute("UPDATE tenants SET default_language = " + q(c, default_language) + ", retention_days = " +
-              (retention_days ? std::to_string(*retention_days) : std::string("NULL")) +
-              " WHERE id = " + std::to_string(tenant));
+    const auto int_or_null = [](std::optional<int> v) { return v ? std::to_string(*v) : std::string("NULL"); };
+    c.execute("UPDATE tenants SET default_language = " + q(c, settings.default_language) +
+              ", retention_days = " + int_or_null(settings.retention_days) +
+              ", discard_content = " + (settings.discard_content ? "1" : "0") +
+              ", redact_after_days = " + int_or_null(settings.redact_after_days) + " WHERE id = " +
+              std::to_string(tenant));
     return true;
   });
   if (!r) return r.error();
@@ -251,7 +256,7 @@ Status MySqlStore::add_audit(const AuditEntry& e) {
   auto r = run(*pool_, "add audit entry", [&](DbConnection& c, int) {
     c.execute("INSERT INTO audit_log (tenant_id, at, action, subject, detail, actor, ip, user_agent) VALUES (" +
               std::to_string(e.tenant_id) + ",UTC_TIMESTAMP(6)," + q(c, truncate(e.action, 64)) + "," +
-              q(c, truncate(e.subject, 200)) + "," + q(c, truncate(e.detail, 1024)) + "," +
+              q(c, truncate(e.subject, 200)) + "," + q(c, truncate(e.detail, 65535)) + "," +
               q(c, truncate(e.actor.actor, 64)) + "," + q(c, truncate(e.actor.ip, 45)) + "," +
               q(c, truncate(e.actor.user_agent, 255)) + ")");
     return true;

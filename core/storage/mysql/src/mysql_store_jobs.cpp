@@ -120,7 +120,7 @@ Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& 
                       format_db_time(since) +
                       "' AND provider_instance = " + q(c, instance) + " ORDER BY polled_at, next_attempt_at LIMIT " +
                       std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
-    while (rs->next()) out.push_back(read_message(*rs));
+    while (rs->next()) out.push_back(read_message(c, *rs));
     if (!out.empty()) {
       std::vector<MessageId> ids;
       for (const auto& m : out) ids.push_back(m.id);
@@ -142,7 +142,7 @@ Result<std::vector<Message>> MySqlStore::claim_cost_polls(const std::string& ins
                         "' AND " + kAllLanes + " AND next_attempt_at >= '" + format_db_time(since) + "' AND provider_instance = " + q(c, instance) +
                         " AND cost_micros IS NULL AND cost_polls < " + std::to_string(max_polls) + " LIMIT " +
                         std::to_string(limit - static_cast<int>(out.size())) + " FOR UPDATE SKIP LOCKED");
-      while (rs->next()) out.push_back(read_message(*rs));
+      while (rs->next()) out.push_back(read_message(c, *rs));
     }
     if (!out.empty()) {
       std::vector<MessageId> ids;
@@ -163,7 +163,7 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
     for (const char* status : {"failed", "undelivered"}) {
       auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
                         status + "' AND " + kAllLanes + " AND next_attempt_at >= '" + format_db_time(since) +
-                        "' AND retryable = 1 AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6)) AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
+                        "' AND retryable = 1 AND body_redacted_at IS NULL AND (expires_at IS NULL OR expires_at > UTC_TIMESTAMP(6)) AND attempts < LEAST(max_attempts, " + std::to_string(max_attempts) +
                         ") LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
       while (rs->next()) {
         auto id = Uuid::from_bytes(rs->getString("id").asStdString());
@@ -184,6 +184,23 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
     return static_cast<int>(ids.size());
   });
 }
+
+namespace {
+
+// Deletes up to `limit` audit rows of `tenant` older than `cutoff`, except
+// the evidence of opt-outs still in force: rows about a number (or a
+// recipient) that is opted out, by the recipient through a provider (tenant
+// 0) or by the tenant's own preferences.
+std::uint64_t delete_audit_before(DbConnection& c, TenantId tenant, TimePoint cutoff, int limit) {
+  const std::string t = std::to_string(tenant);
+  return c.update("DELETE FROM audit_log WHERE tenant_id = " + t + " AND at < '" + format_db_time(cutoff) +
+                  "' AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE audit_log.subject = CONCAT('phone:', o.phone) "
+                  "AND o.tenant_id IN (0, " + t + ")) AND NOT EXISTS (SELECT 1 FROM recipient_preferences p WHERE "
+                  "p.tenant_id = " + t + " AND p.opted_out = 1 AND p.recipient_key = audit_log.subject) ORDER BY id "
+                  "LIMIT " + std::to_string(limit));
+}
+
+}  // namespace
 
 Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) {
   return run(*pool_, "delete old messages", [&](DbConnection& c, int) {
@@ -218,6 +235,7 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
       c.execute("DELETE FROM batches WHERE " + where +
                 " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = batches.id) LIMIT " +
                 std::to_string(limit));
+      delete_audit_before(c, tenant, cutoff, limit);
     }
     c.commit();
     return static_cast<int>(ids.size() + inbound);
@@ -226,8 +244,19 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
 
 Result<int> MySqlStore::delete_unassigned_inbound_before(TimePoint cutoff, int limit) {
   return run(*pool_, "delete old unassigned inbound", [&](DbConnection& c, int) {
-    return static_cast<int>(c.update("DELETE FROM inbound_messages WHERE tenant_id IS NULL AND received_at < '" +
-                                     format_db_time(cutoff) + "' ORDER BY received_at LIMIT " + std::to_string(limit)));
+    const auto n = c.update("DELETE FROM inbound_messages WHERE tenant_id IS NULL AND received_at < '" +
+                            format_db_time(cutoff) + "' ORDER BY received_at LIMIT " + std::to_string(limit));
+    // The operator's own audit trail (tenant 0) goes by the gateway's period.
+    return static_cast<int>(n + delete_audit_before(c, 0, cutoff, limit));
+  });
+}
+
+Result<int> MySqlStore::redact_messages_before(TenantId tenant, TimePoint cutoff, int limit) {
+  return run(*pool_, "redact old messages", [&](DbConnection& c, int) {
+    return static_cast<int>(c.update(
+        "UPDATE messages SET " + std::string(kRedaction) + " WHERE tenant_id = " + std::to_string(tenant) +
+        " AND created_at < '" + format_db_time(cutoff) + "' AND body_redacted_at IS NULL AND status IN (" +
+        kFinalStatuses + ") ORDER BY created_at LIMIT " + std::to_string(limit)));
   });
 }
 
@@ -259,6 +288,74 @@ Result<std::map<std::string, Store::HealthRecord>> MySqlStore::provider_health()
       h.checked_at = get_time(*rs, "checked_at").value_or(TimePoint{});
       h.checked_by = get_str(*rs, "checked_by");
       out[get_str(*rs, "instance")] = std::move(h);
+    }
+    return out;
+  });
+}
+
+}  // namespace barid::core
+
+namespace barid::core {
+
+Result<MySqlStore::ResealBatch> MySqlStore::reseal(const std::string& table, const std::string& after, int limit) {
+  const bool messages = table == "messages";
+  if (!messages && table != "inbound_messages") return Error::invalid("table", "no sealed table " + table);
+  if (!pool_->options().cipher)
+    return Error::invalid("privacy.encryption", "no encryption key is configured (privacy.encryption)");
+  return run(*pool_, "reseal", [&](DbConnection& c, int) {
+    ResealBatch b;
+    const ContentCipher* cipher = c.cipher();
+    const std::string key_col = messages ? "content_key" : "body_key";
+    const std::string current = cipher->sealing_key_id();
+    auto rs = c.query("SELECT id, " + key_col + " AS k, body" +
+                      std::string(messages ? ", template_variables" : "") + " FROM " + table + " WHERE id > " +
+                      hex_literal(after) + " ORDER BY id LIMIT " + std::to_string(limit));
+    struct Row {
+      Uuid id;
+      std::string key, body, vars;
+    };
+    std::vector<Row> rows;
+    while (rs->next()) {
+      Row r{Uuid::from_bytes(rs->getString("id").asStdString()), get_str(*rs, "k"), get_str(*rs, "body"),
+            messages ? get_str(*rs, "template_variables") : std::string()};
+      b.last = r.id.raw();
+      ++b.scanned;
+      if (r.key != current) rows.push_back(std::move(r));
+    }
+    for (auto& r : rows) {
+      std::string error;
+      const std::string body = open_column(c, r.key, table, "body", r.id, r.body, error);
+      const std::string vars = messages ? open_column(c, r.key, table, "template_variables", r.id, r.vars, error)
+                                        : std::string();
+      if (!error.empty()) {
+        ++b.failed;
+        if (b.first_error.empty()) b.first_error = r.id.str() + ": " + error;
+        continue;
+      }
+      // Only if nothing changed it meanwhile (erased, or re-sealed by
+      // another run): the key it was read with is still the row's.
+      std::string sql = "UPDATE " + table + " SET body = " + q(c, seal_column(c, table, "body", r.id, body));
+      if (messages)
+        sql += ", template_variables = " +
+               (r.vars.empty() ? std::string("NULL") : q(c, seal_column(c, table, "template_variables", r.id, vars)));
+      sql += ", " + key_col + " = " + q(c, current) + " WHERE id = " + hex_literal(r.id.raw()) + " AND " + key_col +
+             (r.key.empty() ? " IS NULL" : " = " + q(c, r.key));
+      if (messages) sql += " AND body_redacted_at IS NULL";
+      b.resealed += static_cast<int>(c.update(sql));
+    }
+    return b;
+  });
+}
+
+Result<std::map<std::string, std::map<std::string, long long>>> MySqlStore::sealed_counts() {
+  return run(*pool_, "sealed counts", [&](DbConnection& c, int) {
+    std::map<std::string, std::map<std::string, long long>> out;
+    for (const auto& [table, col] : {std::pair<std::string, std::string>{"messages", "content_key"},
+                                     std::pair<std::string, std::string>{"inbound_messages", "body_key"}}) {
+      auto rs = c.query("SELECT " + col + " AS k, COUNT(*) AS n FROM " + table +
+                        (table == "messages" ? " WHERE body_redacted_at IS NULL" : "") + " GROUP BY " + col);
+      auto& counts = out[table];
+      while (rs->next()) counts[get_str(*rs, "k")] = rs->getInt64("n");
     }
     return out;
   });

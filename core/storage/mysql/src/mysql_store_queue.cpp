@@ -55,7 +55,7 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
   const sdk::ProviderError error =
       minimal ? sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32), {}}
               : sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32),
-                                   truncate(to_valid_utf8(a.error.message), 512)};
+                                   truncate(mask_phone_numbers(to_valid_utf8(a.error.message)), 512)};
   const std::string err = error.code.empty() ? error.message : error.code + ": " + error.message;
   const std::string instance = q_or_null(c, truncate(a.provider_instance, 64));
   const Actor actor{"dispatcher", "", ""};
@@ -236,7 +236,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
     auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id IN (" + in + ")");
     while (rs->next()) {
       ClaimedMessage m;
-      m.message = read_message(*rs);
+      m.message = read_message(c, *rs);
       const auto& [instance, at] = slots[m.message.id];
       m.instance = instance;
       m.send_at = std::max(microseconds(0), duration_cast<microseconds>(at - now));

@@ -18,7 +18,8 @@ using namespace mysql::sql_helpers;
 
 namespace {
 
-constexpr const char* kTenantColumns = "id, name, default_language, retention_days, suspended_at, created_at, policy";
+constexpr const char* kTenantColumns =
+    "id, name, default_language, retention_days, suspended_at, created_at, policy, discard_content, redact_after_days";
 
 Tenant read_tenant(sql::ResultSet& rs) {
   Tenant t;
@@ -26,6 +27,8 @@ Tenant read_tenant(sql::ResultSet& rs) {
   t.name = get_str(rs, "name");
   t.default_language = get_str(rs, "default_language");
   if (!rs.isNull("retention_days")) t.retention_days = rs.getInt("retention_days");
+  t.discard_content = rs.getInt("discard_content") != 0;
+  if (!rs.isNull("redact_after_days")) t.redact_after_days = rs.getInt("redact_after_days");
   t.suspended_at = get_time(rs, "suspended_at");
   t.created_at = get_time(rs, "created_at").value_or(TimePoint{});
   if (const std::string policy = get_str(rs, "policy"); !policy.empty()) {

@@ -335,7 +335,7 @@ Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, c
     auto rs = c.query(std::string("SELECT ") + kInboundColumns + " FROM inbound_messages WHERE id = " +
                       hex_literal(id.raw()) + " AND tenant_id = " + std::to_string(tenant));
     if (!rs->next()) return std::nullopt;
-    return read_inbound(*rs);
+    return read_inbound(c, *rs);
   });
 }
 

@@ -121,6 +121,30 @@ inline std::map<std::string, std::string> replies_from_text(const std::string& t
 // them all to stay a handful of index ranges instead of the whole status.
 inline constexpr const char* kAllLanes = "channel IN ('sms', 'whatsapp', 'email') AND priority IN (0, 1, 2)";
 
+// A message is final in these statuses: nothing more will be sent (a
+// failure the retry sweep may requeue keeps its body unless it asked to
+// discard it).
+inline constexpr const char* kFinalStatuses =
+    "'delivered', 'read', 'failed', 'undelivered', 'expired', 'suppressed', 'canceled'";
+inline bool is_final_status(MessageStatus s) {
+  switch (s) {
+    case MessageStatus::delivered:
+    case MessageStatus::read:
+    case MessageStatus::failed:
+    case MessageStatus::undelivered:
+    case MessageStatus::expired:
+    case MessageStatus::suppressed:
+    case MessageStatus::canceled:
+      return true;
+    default:
+      return false;
+  }
+}
+// What erasing a message's content sets (discard after delivery, the
+// tenant's redact_after_days): metadata, cost and statistics stay.
+inline constexpr const char* kRedaction =
+    "body = '', template_variables = NULL, content_key = NULL, body_redacted_at = UTC_TIMESTAMP(6)";
+
 inline std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
 
 inline const char* kMessageColumns =
@@ -129,7 +153,38 @@ inline const char* kMessageColumns =
     "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
     "provider_template, template_variables, reference, priority, expires_at, created_at, scheduled_at, "
     "next_attempt_at, sent_at, delivered_at, read_at, failed_at, updated_at, replies, replies_until, reply_intent, "
-    "replied_at";
+    "replied_at, content_key, discard_content, body_redacted_at";
+
+// Encryption at rest: what is written to a sealed column (sealed when the
+// store has a cipher, else the text itself), and what is read back.
+inline std::string seal_column(DbConnection& c, std::string_view table, std::string_view column, const Uuid& row,
+                               std::string_view plain) {
+  const ContentCipher* cipher = c.cipher();
+  if (!cipher) return std::string(plain);
+  return cipher->seal(plain, sealed_context(table, column, row.str()));
+}
+// `key` is the row's key column (empty: stored in clear). A value that does
+// not open reads as empty, and the first reason is kept in `error`.
+inline std::string open_column(DbConnection& c, const std::string& key, std::string_view table,
+                               std::string_view column, const Uuid& row, std::string stored, std::string& error) {
+  if (key.empty() || stored.empty()) return stored;
+  const ContentCipher* cipher = c.cipher();
+  if (!cipher) {
+    if (error.empty())
+      error = "sealed with key '" + key + "', but no encryption key is configured (privacy.encryption)";
+    return {};
+  }
+  auto plain = cipher->open(key, stored, sealed_context(table, column, row.str()));
+  if (!plain) {
+    if (error.empty()) error = std::string(column) + ": " + plain.error().message;
+    return {};
+  }
+  return std::move(*plain);
+}
+// The key id a newly sealed row names, as SQL (NULL when stored in clear).
+inline std::string sealing_key_sql(DbConnection& c) {
+  return c.cipher() ? "'" + c.cipher()->sealing_key_id() + "'" : std::string("NULL");
+}
 
 inline std::string get_str(sql::ResultSet& rs, const char* col) {
   return rs.isNull(col) ? std::string() : rs.getString(col).asStdString();
@@ -139,14 +194,15 @@ inline std::optional<TimePoint> get_time(sql::ResultSet& rs, const char* col) {
   return parse_db_time(rs.getString(col).asStdString());
 }
 
-inline Message read_message(sql::ResultSet& rs) {
+inline Message read_message(DbConnection& c, sql::ResultSet& rs) {
   Message m;
   m.id = Uuid::from_bytes(rs.getString("id").asStdString());
   m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
   m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
   m.to = get_str(rs, "recipient");
   m.from = get_str(rs, "sender");
-  m.body = get_str(rs, "body");
+  const std::string key = get_str(rs, "content_key");
+  m.body = open_column(c, key, "messages", "body", m.id, get_str(rs, "body"), m.content_error);
   m.status = sdk::status_from_string(get_str(rs, "status")).value_or(MessageStatus::failed);
   m.status_reason = get_str(rs, "status_reason");
   m.attempts = rs.getInt("attempts");
@@ -166,7 +222,9 @@ inline Message read_message(sql::ResultSet& rs) {
   m.template_code = get_str(rs, "template_code");
   m.language = get_str(rs, "language");
   m.provider_template = get_str(rs, "provider_template");
-  if (auto vars = get_str(rs, "template_variables"); !vars.empty()) {
+  if (auto vars = open_column(c, key, "messages", "template_variables", m.id, get_str(rs, "template_variables"),
+                              m.content_error);
+      !vars.empty()) {
     auto j = nlohmann::json::parse(vars, nullptr, false);
     if (j.is_array())
       for (const auto& v : j)
@@ -187,6 +245,9 @@ inline Message read_message(sql::ResultSet& rs) {
   m.replies_until = get_time(rs, "replies_until");
   m.reply_intent = get_str(rs, "reply_intent");
   m.replied_at = get_time(rs, "replied_at");
+  m.content_key_missing = !m.content_error.empty() && (!c.cipher() || !c.cipher()->has_key(key));
+  m.discard_content = rs.getInt("discard_content") != 0;
+  m.body_redacted_at = get_time(rs, "body_redacted_at");
   return m;
 }
 
@@ -246,9 +307,9 @@ inline void write_outbox(DbConnection& c, const std::vector<OutboxEvent>& events
 
 inline constexpr const char* kInboundColumns =
     "id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at, message_id, "
-    "intent";
+    "intent, body_key";
 
-inline InboundRecord read_inbound(sql::ResultSet& rs) {
+inline InboundRecord read_inbound(DbConnection& c, sql::ResultSet& rs) {
   InboundRecord m;
   m.id = Uuid::from_bytes(rs.getString("id").asStdString());
   if (!rs.isNull("tenant_id")) m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
@@ -256,7 +317,8 @@ inline InboundRecord read_inbound(sql::ResultSet& rs) {
   m.instance = get_str(rs, "instance");
   m.from = get_str(rs, "from_phone");
   m.to = get_str(rs, "to_address");
-  m.body = get_str(rs, "body");
+  m.body = open_column(c, get_str(rs, "body_key"), "inbound_messages", "body", m.id, get_str(rs, "body"),
+                       m.content_error);
   m.provider_message_id = get_str(rs, "provider_message_id");
   m.received_at = get_time(rs, "received_at").value_or(TimePoint{});
   if (!rs.isNull("message_id")) m.message_id = Uuid::from_bytes(rs.getString("message_id").asStdString());
@@ -303,6 +365,15 @@ inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
     outbox.push_back(OutboxEvent{r.tenant, std::move(type), r.id, r.status, {}, std::nullopt, {}, {}});
   }
   write_outbox(c, outbox);
+  // Discard after delivery: every status change passes here, in the
+  // transaction that makes it, so a message that asked for it loses its
+  // content in the same commit that makes it final.
+  std::vector<MessageId> final_ids;
+  for (const auto& r : rows)
+    if (r.status && is_final_status(*r.status)) final_ids.push_back(r.id);
+  if (!final_ids.empty())
+    c.execute("UPDATE messages SET " + std::string(kRedaction) + " WHERE id IN (" + id_list(final_ids) +
+              ") AND discard_content = 1 AND body_redacted_at IS NULL");
 }
 
 inline std::string money_detail(const std::optional<sdk::Money>& m) {

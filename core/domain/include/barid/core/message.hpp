@@ -101,7 +101,11 @@ struct Tenant {
   TenantId id = 0;
   std::string name;
   std::string default_language = "en";
-  std::optional<int> retention_days;  // overrides the gateway's default
+  std::optional<int> retention_days;  // overrides the gateway's default (capped by its maximum)
+  // Privacy defaults: discard every message's body once it is final (a send
+  // may ask for it too), and erase the body of any message older than N days.
+  bool discard_content = false;
+  std::optional<int> redact_after_days;
   std::optional<TimePoint> suspended_at;  // set: every call refused, nothing dispatched
   TimePoint created_at{};
   TenantPolicy policy;
@@ -186,6 +190,9 @@ struct NewMessage {
   // (normalise_reply), and how long after the due time a reply may answer.
   std::map<std::string, std::string> replies;
   std::chrono::seconds reply_window{std::chrono::hours(72)};
+  // content_retention "discard": the body and variables are erased once the
+  // message is final. Unset: the tenant's default decides.
+  std::optional<bool> discard_content;
 };
 
 struct InsertOutcome {
@@ -247,6 +254,16 @@ struct Message {
   std::optional<TimePoint> replies_until;
   std::string reply_intent;
   std::optional<TimePoint> replied_at;
+  bool discard_content = false;
+  // When the body and variables were erased (discard after delivery, the
+  // tenant's redact_after_days); body is then empty and means nothing.
+  std::optional<TimePoint> body_redacted_at;
+  // Why the stored body did not open (encryption at rest): a missing key, or
+  // a value altered or copied from another row. Body is then empty.
+  std::string content_error;
+  // ... because this node has no key of that id (another node, or this one
+  // after a restart with the key file of a rotation, may open it).
+  bool content_key_missing = false;
 };
 
 // The message a recipient's reply may answer: the latest one sent to them

@@ -61,6 +61,7 @@ struct InboundRecord {
   // The message it answered (a reply intent of that message's question).
   std::optional<MessageId> message_id;
   std::string intent;
+  std::string content_error;  // why the stored body did not open (body is then empty)
 };
 
 // Which inbound messages to list (newest first).

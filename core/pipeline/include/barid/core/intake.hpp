@@ -43,6 +43,7 @@ struct SendRequest {
   std::optional<int> max_attempts;
   std::map<std::string, std::string> replies;  // answer -> intent
   std::string reply_window;                    // "72h": how long replies are taken as answers
+  std::string content_retention;               // "retain" or "discard"; empty: the tenant's default
   std::string idempotency_key;
   std::string request_hash;  // SHA-256 of the canonical request (raw bytes)
 };

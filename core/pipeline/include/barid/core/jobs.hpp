@@ -104,9 +104,16 @@ struct JobsConfig {
   int sweep_max_attempts = 3;
   JobConfig retention{true, JobSchedule::daily(2, 0)};
   int retention_days = 90;  // a tenant's retention_days overrides it
+  int retention_max_days = 365;  // no tenant keeps anything longer
   int retention_batch = 1000;
   JobConfig provider_health{true, JobSchedule::interval(std::chrono::minutes(15))};
 };
+
+// How long a tenant's messages, inbound messages, outbox and audit are
+// kept: its own setting or the gateway's, never over the operator's maximum.
+inline int effective_retention_days(std::optional<int> tenant_days, const JobsConfig& j) {
+  return std::min(tenant_days.value_or(j.retention_days), j.retention_max_days);
+}
 
 // The gateway's periodic jobs as `config` enables them: status refresh,
 // retry sweep (then `requeued` is called, to wake the dispatcher), retention

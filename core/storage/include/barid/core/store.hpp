@@ -23,6 +23,14 @@
 
 namespace barid::core {
 
+// What a tenant sets for itself (PUT /v1/settings).
+struct TenantSettings {
+  std::string default_language = "en";
+  std::optional<int> retention_days;  // nullopt: the gateway's
+  bool discard_content = false;       // content_retention "discard" by default
+  std::optional<int> redact_after_days;
+};
+
 // Tenants, their API keys and settings, and the audit log of tenant-level actions.
 class TenantStore {
  public:
@@ -66,8 +74,7 @@ class TenantStore {
   // counted it.
   virtual Result<TenantUsage> usage(TenantId tenant) = 0;
 
-  virtual Status update_tenant_settings(TenantId tenant, const std::string& default_language,
-                                        std::optional<int> retention_days) = 0;
+  virtual Status update_tenant_settings(TenantId tenant, const TenantSettings& settings) = 0;
   virtual Status add_audit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) = 0;
 };
@@ -234,6 +241,9 @@ class JobStore {
   // Deletes up to `limit` inbound messages of no tenant received before
   // `cutoff`; returns how many.
   virtual Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) = 0;
+  // Erases the body and variables of up to `limit` final messages of
+  // `tenant` created before `cutoff` (redact_after_days); returns how many.
+  virtual Result<int> redact_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
   virtual Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                                       const std::string& node) = 0;
   struct HealthRecord {

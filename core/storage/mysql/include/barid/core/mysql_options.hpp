@@ -1,6 +1,9 @@
 #pragma once
 
+#include <barid/core/content_cipher.hpp>
+
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace barid::core {
@@ -18,6 +21,9 @@ struct MySqlOptions {
   // How long a request waits for a free pooled connection before it is
   // answered 503 (every connection busy: a slow query, a flood).
   std::chrono::milliseconds acquire_timeout{5000};
+  // Set: bodies, template variables and inbound bodies are sealed with it
+  // before they are written and opened when read (privacy.encryption).
+  std::shared_ptr<const ContentCipher> cipher;
 };
 
 }  // namespace barid::core

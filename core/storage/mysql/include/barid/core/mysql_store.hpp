@@ -54,8 +54,7 @@ class MySqlStore final : public Store {
                                                    const Actor& actor) override;
 
   Result<std::vector<Message>> list_messages(TenantId tenant, const MessageFilter& filter) override;
-  Status update_tenant_settings(TenantId tenant, const std::string& default_language,
-                                std::optional<int> retention_days) override;
+  Status update_tenant_settings(TenantId tenant, const TenantSettings& settings) override;
   Status add_audit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> list_audit(TenantId tenant, int limit, std::optional<std::int64_t> before) override;
   Result<Message> retry_message(TenantId tenant, const MessageId& id, const Actor& actor) override;
@@ -118,7 +117,23 @@ class MySqlStore final : public Store {
   Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) override;
   Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
   Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) override;
+  Result<int> redact_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
   Result<std::vector<Tenant>> list_tenants() override;
+  // Key rotation (barid-gateway rotate-key): re-seals with the current
+  // sealing key up to `limit` rows of `table` ("messages" or
+  // "inbound_messages") after the row id `after` (raw bytes, empty: from the
+  // start) whose content is sealed with another key or stored in clear.
+  struct ResealBatch {
+    int scanned = 0;   // rows looked at (0: the table is done)
+    int resealed = 0;
+    int failed = 0;    // rows whose content did not open (left as they are)
+    std::string last;  // the last row id looked at: where the next batch starts
+    std::string first_error;
+  };
+  Result<ResealBatch> reseal(const std::string& table, const std::string& after, int limit);
+  // How many rows of each table are sealed with each key ("" : in clear).
+  Result<std::map<std::string, std::map<std::string, long long>>> sealed_counts();
+
   Status save_provider_health(const std::string& instance, const sdk::HealthReport& report,
                               const std::string& node) override;
   Result<std::map<std::string, HealthRecord>> provider_health() override;

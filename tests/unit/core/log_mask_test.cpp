@@ -1,0 +1,23 @@
+#include <barid/core/log.hpp>
+
+#include <gtest/gtest.h>
+
+using barid::core::mask_phone_numbers;
+
+TEST(MaskPhoneNumbersTest, NumbersKeepTheirFirstFourAndLastTwoDigits) {
+  EXPECT_EQ(mask_phone_numbers("+966501234567"), "+9665******67");
+  EXPECT_EQ(mask_phone_numbers("The 'To' number +966501234567 is not a valid phone number."),
+            "The 'To' number +9665******67 is not a valid phone number.");
+  EXPECT_EQ(mask_phone_numbers("recipient 966501234567 unsubscribed"), "recipient 9665******67 unsubscribed");
+  EXPECT_EQ(mask_phone_numbers("to=0501234567,"), "to=0501****67,");
+  EXPECT_EQ(mask_phone_numbers("+14155550100 and +447700900123"), "+1415*****00 and +4477******23");
+  EXPECT_EQ(mask_phone_numbers("number: 966501234567."), "number: 9665******67.");
+}
+
+TEST(MaskPhoneNumbersTest, IdsTimesAndCountsAreLeftAlone) {
+  for (const char* text : {"message 01937412-5555-7abc-8def-123456789012 sent",
+                           "2026-12-02T14:02:02.123Z", "batch of 1000 in 250 ms", "error 21211 (HTTP 400)",
+                           "key brd_0123456789abcdef", "instance tw-sms/123456789012", "seq 123456789012:5",
+                           "SM1234567890abcdef1234567890abcdef", "short +12345 number"})
+    EXPECT_EQ(mask_phone_numbers(text), text);
+}
