@@ -10,12 +10,40 @@ using core::Error;
 using core::Result;
 using core::Status;
 
+namespace {
+
+// Once, at start: whether what the gateway stores travels encrypted, so the
+// operator sees it without asking the server (protocol and cipher only).
+void log_storage_tls(const core::MySqlOptions& o, core::MySqlStore& store) {
+  const std::string mode = "storage.tls.mode " + std::string(core::to_string(o.tls.mode));
+  auto tls = store.connection_tls();
+  if (!tls) {
+    core::log_warn("store", "cannot tell whether the database connections use TLS: " + tls.error().message);
+  } else if (!tls->empty()) {
+    core::log_info("store", "the database connections use TLS (" + *tls + "; " + mode + ")");
+  } else if (o.tls.mode == core::MySqlTlsMode::disabled) {
+    core::log_info("store", "the database connections are not encrypted (" + mode + ")");
+  } else {
+    // preferred, and the server offered no TLS. Across a network that is
+    // patients' data in plain text; on this machine it is only a note.
+    const bool local = !o.socket.empty() || o.host == "localhost" || o.host == "::1" || o.host.rfind("127.", 0) == 0;
+    const std::string text = "the database connections are not encrypted: the server offered no TLS (" + mode +
+                             "; required or verify_identity would refuse it)";
+    if (local)
+      core::log_info("store", text);
+    else
+      core::log_warn("store", text);
+  }
+}
+
+}  // namespace
+
 GatewayApp::GatewayApp(GatewayConfig config)
     : config_(std::move(config)), public_url_(std::make_shared<core::PublicUrl>(config_.server.public_base_url)) {}
 
 GatewayApp::~GatewayApp() { stop(); }
 
-Result<std::unique_ptr<core::Store>> GatewayApp::open_store(const GatewayConfig& config) {
+Result<std::unique_ptr<core::Store>> GatewayApp::open_store(const GatewayConfig& config, bool report_tls) {
   auto store = std::make_unique<core::MySqlStore>(config.mysql);
   if (auto st = store->migrate(); !st)
     return Error::unavailable("cannot prepare the database " + config.mysql.database + " at " +
@@ -23,6 +51,7 @@ Result<std::unique_ptr<core::Store>> GatewayApp::open_store(const GatewayConfig&
                                    ? config.mysql.host + ":" + std::to_string(config.mysql.port)
                                    : config.mysql.socket) +
                               ": " + st.error().message);
+  if (report_tls) log_storage_tls(config.mysql, *store);
   return std::unique_ptr<core::Store>(std::move(store));
 }
 
@@ -30,7 +59,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   std::unique_ptr<GatewayApp> app(new GatewayApp(std::move(config)));
   const GatewayConfig& c = app->config_;
 
-  auto opened = open_store(c);
+  auto opened = open_store(c, /*report_tls=*/true);
   if (!opened) return opened.error();
   app->store_ = std::move(*opened);
 
@@ -205,7 +234,9 @@ Status GatewayApp::reload() {
               a.server.public_base_url != b.server.public_base_url || a.server.tls_cert != b.server.tls_cert,
           "server");
   differs(a.mysql.host != b.mysql.host || a.mysql.port != b.mysql.port || a.mysql.database != b.mysql.database ||
-              a.mysql.user != b.mysql.user || a.mysql.socket != b.mysql.socket,
+              a.mysql.user != b.mysql.user || a.mysql.socket != b.mysql.socket || a.mysql.tls.mode != b.mysql.tls.mode ||
+              a.mysql.tls.ca != b.mysql.tls.ca || a.mysql.tls.cert != b.mysql.tls.cert ||
+              a.mysql.tls.key != b.mysql.tls.key,
           "storage");
   differs(a.retry.max_attempts != b.retry.max_attempts || a.retry.initial_backoff != b.retry.initial_backoff ||
               a.retry.max_backoff != b.retry.max_backoff,

@@ -28,8 +28,9 @@ class GatewayApp {
   // creates the provider instances. Errors say what to fix.
   static core::Result<std::unique_ptr<GatewayApp>> create(GatewayConfig config);
 
-  // Only what create-api-key needs: the store, migrated.
-  static core::Result<std::unique_ptr<core::Store>> open_store(const GatewayConfig& config);
+  // Only what create-api-key needs: the store, migrated. With report_tls
+  // (the server, not a command), logs whether its connections use TLS.
+  static core::Result<std::unique_ptr<core::Store>> open_store(const GatewayConfig& config, bool report_tls = false);
 
   ~GatewayApp();
 

@@ -5,12 +5,18 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace barid::gateway {
 
@@ -52,6 +58,18 @@ Result<std::string> interpolate(const std::string& value, const std::string& key
     i = end + 1;
   }
   return out;
+}
+
+std::optional<std::string> readable_file(const std::filesystem::path& path) {
+  // O_NONBLOCK: a FIFO must not hold up the start.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::generic_category().message(errno);
+  struct stat st {};
+  const bool ok = ::fstat(fd, &st) == 0;
+  ::close(fd);
+  if (ok && S_ISDIR(st.st_mode)) return std::string("it is a folder");
+  if (!ok || !S_ISREG(st.st_mode)) return std::string("it is not a regular file");
+  return std::nullopt;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
@@ -279,9 +297,46 @@ Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesys
   return true;
 }
 
-Result<bool> read_storage(const Section& s, core::MySqlOptions& out) {
+Result<bool> read_storage_tls(const Section& tls, core::MySqlTlsOptions& out, const std::filesystem::path& base,
+                              const FileCheck& files) {
+  using core::MySqlTlsMode;
+  TRY(tls.only({"mode", "ca", "cert", "key"}));
+  std::string mode(core::to_string(out.mode));
+  TRY(tls.string("mode", mode));
+  auto m = core::mysql_tls_mode_from_string(mode);
+  if (!m)
+    return Error::invalid(tls.key_path("mode"), tls.key_path("mode") + ": '" + mode +
+                                                    "' is not a mode (disabled, preferred, required, verify_identity)");
+  out.mode = *m;
+  const std::pair<const char*, std::string*> file_keys[] = {{"ca", &out.ca}, {"cert", &out.cert}, {"key", &out.key}};
+  for (const auto& [key, field] : file_keys) {
+    TRY(tls.string(key, *field));
+    // With disabled, the file would be ignored: better said than silently so.
+    if (!field->empty() && out.mode == MySqlTlsMode::disabled)
+      return Error::invalid(tls.key_path(key),
+                            tls.key_path(key) + ": not used with mode disabled (remove it, or choose another mode)");
+  }
+  if (out.cert.empty() != out.key.empty())
+    return Error::invalid(tls.path(), tls.path() + ": set both cert and key, or neither");
+  if (out.mode == MySqlTlsMode::verify_identity && out.ca.empty())
+    return Error::invalid(tls.key_path("ca"), tls.key_path("ca") +
+                                                  ": is required with mode verify_identity (the CA the server's "
+                                                  "certificate must chain to)");
+  // Checked now, not at the first connection: a typo in a path would
+  // otherwise show as a TLS error, or not at all with preferred.
+  for (const auto& [key, field] : file_keys) {
+    if (field->empty()) continue;
+    *field = resolve(base, *field).string();
+    if (auto why = files(*field))
+      return Error::invalid(tls.key_path(key), tls.key_path(key) + ": cannot read " + *field + ": " + *why);
+  }
+  return true;
+}
+
+Result<bool> read_storage(const Section& s, core::MySqlOptions& out, const std::filesystem::path& base,
+                          const FileCheck& files) {
   TRY(s.only({"driver", "host", "port", "socket", "database", "user", "password", "pool_size", "connect_timeout",
-              "io_timeout", "acquire_timeout"}));
+              "io_timeout", "acquire_timeout", "tls"}));
   std::string driver = "mysql";
   TRY(s.string("driver", driver));
   if (driver != "mysql")
@@ -298,6 +353,7 @@ Result<bool> read_storage(const Section& s, core::MySqlOptions& out) {
   TRY(s.duration("acquire_timeout", out.acquire_timeout));
   if (out.user.empty()) return Error::invalid(s.key_path("user"), s.key_path("user") + ": is required");
   if (out.database.empty()) return Error::invalid(s.key_path("database"), s.key_path("database") + ": is required");
+  TRY(read_storage_tls(s.child("tls"), out.tls, base, files));
   return true;
 }
 
@@ -485,7 +541,7 @@ Result<bool> read_jobs(const Section& s, JobsConfig& j) {
 namespace {
 
 Result<GatewayConfig> read_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
-                                  const EnvLookup& env) {
+                                  const EnvLookup& env, const FileCheck& files) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -500,7 +556,7 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
 
   TRY(read_server(top.child("server"), c.server, base_dir));
   if (!top.child("storage").present()) return Error::invalid("storage", "storage: is required");
-  TRY(read_storage(top.child("storage"), c.mysql));
+  TRY(read_storage(top.child("storage"), c.mysql, base_dir, files));
   TRY(read_privacy(top.child("privacy"), c.mysql, base_dir, env));
 
   Section plugins = top.child("plugins");
@@ -624,24 +680,24 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
 }  // namespace
 
 Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
-                                   const EnvLookup& env) {
+                                   const EnvLookup& env, const FileCheck& files) {
   // A value of an unexpected shape anywhere (a list where a word belongs, a
   // mapping as a key) makes yaml-cpp throw while it is read: that is a bad
   // configuration, said as such, never a crash.
   try {
-    return read_config(yaml_text, base_dir, env);
+    return read_config(yaml_text, base_dir, env, files);
   } catch (const YAML::Exception& e) {
     return Error::invalid("", std::string("the configuration has a value of the wrong shape: ") + e.what());
   }
 }
 
-Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env) {
+Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env, const FileCheck& files) {
   std::ifstream in(file);
   if (!in) return Error::invalid("--config", "cannot read the configuration file " + file.string());
   std::stringstream ss;
   ss << in.rdbuf();
   auto abs = std::filesystem::absolute(file);
-  auto r = parse_config(ss.str(), abs.parent_path(), env);
+  auto r = parse_config(ss.str(), abs.parent_path(), env, files);
   if (r) r->source = abs;
   return r;
 }

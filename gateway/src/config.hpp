@@ -96,10 +96,20 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // Reads the environment of this process.
 std::optional<std::string> process_env(const std::string& name);
 
-// Parses YAML text; relative paths are resolved against `base_dir`.
+// Why a file the configuration names cannot be read ("No such file or
+// directory"), or nothing when it can. Passed in like the environment, so
+// that tests need no files.
+using FileCheck = std::function<std::optional<std::string>(const std::filesystem::path&)>;
+
+// Opens the file for reading (and closes it): a regular file, not a folder.
+std::optional<std::string> readable_file(const std::filesystem::path& path);
+
+// Parses YAML text; relative paths are resolved against `base_dir`. The
+// files of storage.tls must pass `files`.
 core::Result<GatewayConfig> parse_config(const std::string& yaml_text, const std::filesystem::path& base_dir,
-                                         const EnvLookup& env = process_env);
-core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env = process_env);
+                                         const EnvLookup& env = process_env, const FileCheck& files = readable_file);
+core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const EnvLookup& env = process_env,
+                                        const FileCheck& files = readable_file);
 
 // What to warn the operator about when providers cannot reach this gateway's
 // webhooks: an instance of a real provider (any plugin but mock) is

@@ -29,6 +29,15 @@ std::vector<std::string> in_order_of_causes(std::vector<std::string> events) {
 }
 std::string plugin_dir() { return BARID_TEST_PLUGIN_DIR; }
 
+// storage.tls, when it is not the default.
+std::string storage_tls(const core::MySqlTlsOptions& tls) {
+  if (tls.mode == core::MySqlTlsOptions{}.mode && tls.ca.empty() && tls.cert.empty()) return {};
+  std::string out = "  tls:\n    mode: " + std::string(core::to_string(tls.mode)) + "\n";
+  if (!tls.ca.empty()) out += "    ca: \"" + tls.ca + "\"\n";
+  if (!tls.cert.empty()) out += "    cert: \"" + tls.cert + "\"\n    key: \"" + tls.key + "\"\n";
+  return out;
+}
+
 GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, std::string sections)
     : GatewayUnderTest(db.options(), std::move(sections)) {}
 
@@ -53,7 +62,7 @@ void GatewayUnderTest::rewrite(const std::string& sections) {
   out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n" << server_keys_
       << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
       << "\"\n  user: \"" << o.user << "\"\n  password: \"${BARID_DB_PASSWORD}\"\n  pool_size: 4\n"
-      << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"
+      << storage_tls(o.tls) << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"
       << "auth:\n  key_cache_ttl: 1s\n"
       << sections << "\n";
   out.close();

@@ -46,7 +46,7 @@ std::string value_of(const std::string& env, const std::string& name) {
 
 }  // namespace
 
-PrivateMariaDb::PrivateMariaDb() {
+PrivateMariaDb::PrivateMariaDb(std::optional<ServerTls> tls) : tls_(std::move(tls)) {
   char tmpl[] = "/tmp/barid-private-db.XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -69,8 +69,11 @@ PrivateMariaDb::~PrivateMariaDb() {
 }
 
 std::string PrivateMariaDb::script(const std::string& command) const {
-  return run(std::string(BARID_SOURCE_DIR) + "/scripts/db " + command + " --dir " + dir_ + " --port " +
-             std::to_string(port_) + " 2>&1");
+  std::string line = std::string(BARID_SOURCE_DIR) + "/scripts/db " + command + " --dir " + dir_ + " --port " +
+                     std::to_string(port_);
+  if (command == "start" && tls_)
+    line += " --ssl-ca " + tls_->ca + " --ssl-cert " + tls_->cert + " --ssl-key " + tls_->key;
+  return run(line + " 2>&1");
 }
 
 void PrivateMariaDb::stop() { script("stop"); }

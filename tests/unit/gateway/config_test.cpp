@@ -1,10 +1,12 @@
 // The gateway's YAML configuration: parse_config with an injected
-// environment, so nothing is read from the process or the disk.
+// environment and file check, so nothing is read from the process or the
+// disk.
 #include "config.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 namespace barid::gateway {
 namespace {
@@ -36,8 +38,24 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
+// The files that exist, for storage.tls.
+std::optional<std::string> fake_files(const std::filesystem::path& p) {
+  static const std::set<std::string> files = {"/etc/barid/tls/ca.pem", "/etc/barid/tls/client.pem",
+                                              "/etc/barid/tls/client.key", "/srv/db-ca.pem"};
+  if (files.count(p.string())) return std::nullopt;
+  return "No such file or directory";
+}
+
 core::Result<GatewayConfig> parse(const std::string& yaml, std::map<std::string, std::string> vars = {}) {
-  return parse_config(yaml, kBase, env_of(std::move(vars)));
+  return parse_config(yaml, kBase, env_of(std::move(vars)), fake_files);
+}
+
+// kMinimal with `storage.tls: <tls>` (a flow mapping, or whatever is tried).
+std::string with_storage_tls(const std::string& tls) {
+  std::string yaml = kMinimal;
+  const std::string after = "  database: barid\n";
+  yaml.insert(yaml.find(after) + after.size(), "  tls: " + tls + "\n");
+  return yaml;
 }
 
 // The configuration must be refused with an error on `field` whose message
@@ -325,6 +343,84 @@ TEST(Config, TlsNeedsBothCertAndKey) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->server.tls_cert, "/etc/barid/tls/c.pem");
   EXPECT_EQ(r->server.tls_key, "/abs/k.pem");
+}
+
+TEST(Config, StorageTlsIsPreferredByDefault) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->mysql.tls.mode, core::MySqlTlsMode::preferred);
+  EXPECT_EQ(r->mysql.tls.ca, "");
+  EXPECT_EQ(r->mysql.tls.cert, "");
+  EXPECT_EQ(r->mysql.tls.key, "");
+}
+
+TEST(Config, ReadsStorageTls) {
+  auto r = parse(with_storage_tls("{mode: verify_identity, ca: tls/ca.pem, cert: tls/client.pem, "
+                                  "key: /etc/barid/tls/client.key}"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->mysql.tls.mode, core::MySqlTlsMode::verify_identity);
+  EXPECT_EQ(r->mysql.tls.ca, "/etc/barid/tls/ca.pem");  // relative to the configuration's folder
+  EXPECT_EQ(r->mysql.tls.cert, "/etc/barid/tls/client.pem");
+  EXPECT_EQ(r->mysql.tls.key, "/etc/barid/tls/client.key");
+
+  auto from_env = parse(with_storage_tls("{mode: required, ca: \"${DB_CA}\"}"), {{"DB_CA", "/srv/db-ca.pem"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message;
+  EXPECT_EQ(from_env->mysql.tls.ca, "/srv/db-ca.pem");
+}
+
+TEST(Config, EveryStorageTlsMode) {
+  for (auto mode : {core::MySqlTlsMode::disabled, core::MySqlTlsMode::preferred, core::MySqlTlsMode::required,
+                    core::MySqlTlsMode::verify_identity}) {
+    const std::string name(core::to_string(mode));
+    auto r = parse(with_storage_tls("{mode: " + name + (name == "verify_identity" ? ", ca: tls/ca.pem}" : "}")));
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+    EXPECT_EQ(r->mysql.tls.mode, mode) << name;
+  }
+  EXPECT_EQ(core::to_string(core::MySqlTlsMode::verify_identity), "verify_identity");
+}
+
+TEST(Config, UnknownStorageTlsModeOrKey) {
+  expect_error(with_storage_tls("{mode: require}"), "storage.tls.mode",
+               "'require' is not a mode (disabled, preferred, required, verify_identity)");
+  // The names are the contract, spelled one way.
+  expect_error(with_storage_tls("{mode: VERIFY_IDENTITY, ca: tls/ca.pem}"), "storage.tls.mode", "is not a mode");
+  expect_error(with_storage_tls("{mode: true}"), "storage.tls.mode", "is not a mode");
+  expect_error(with_storage_tls("{mode: required, capath: /etc/ssl/certs}"), "storage.tls.capath",
+               "unknown key (known keys: mode, ca, cert, key)");
+  expect_error(with_storage_tls("required"), "storage.tls", "must be a mapping");
+}
+
+TEST(Config, StorageTlsCertAndKeyGoTogether) {
+  expect_error(with_storage_tls("{mode: required, cert: tls/client.pem}"), "storage.tls", "both cert and key");
+  expect_error(with_storage_tls("{mode: required, key: tls/client.key}"), "storage.tls", "both cert and key");
+}
+
+TEST(Config, StorageTlsVerifyIdentityNeedsACa) {
+  expect_error(with_storage_tls("{mode: verify_identity}"), "storage.tls.ca", "is required with mode verify_identity");
+  expect_error(with_storage_tls("{mode: verify_identity, cert: tls/client.pem, key: tls/client.key}"),
+               "storage.tls.ca", "is required with mode verify_identity");
+}
+
+TEST(Config, StorageTlsFilesMustBeReadable) {
+  expect_error(with_storage_tls("{mode: required, ca: tls/missing.pem}"), "storage.tls.ca",
+               "cannot read /etc/barid/tls/missing.pem: No such file or directory");
+  expect_error(with_storage_tls("{mode: preferred, cert: tls/client.pem, key: tls/missing.key}"), "storage.tls.key",
+               "cannot read /etc/barid/tls/missing.key");
+  expect_error(with_storage_tls("{mode: verify_identity, ca: tls/ca.pem, cert: /tmp/nope.pem, key: tls/client.key}"),
+               "storage.tls.cert", "cannot read /tmp/nope.pem");
+}
+
+TEST(Config, StorageTlsFilesAreRefusedWithDisabled) {
+  expect_error(with_storage_tls("{mode: disabled, ca: tls/ca.pem}"), "storage.tls.ca", "not used with mode disabled");
+  expect_error(with_storage_tls("{mode: disabled, cert: tls/client.pem, key: tls/client.key}"), "storage.tls.cert",
+               "not used with mode disabled");
+}
+
+// The one check of the real file check: it reads nothing, it only fails.
+TEST(ReadableFile, SaysWhyAFileCannotBeRead) {
+  EXPECT_EQ(readable_file("/nonexistent-barid-folder/ca.pem"), std::optional<std::string>("No such file or directory"));
+  EXPECT_EQ(readable_file("/"), std::optional<std::string>("it is a folder"));
+  EXPECT_EQ(readable_file("/dev/null"), std::optional<std::string>("it is not a regular file"));
 }
 
 TEST(Config, BadLogLevel) { expect_error(kMinimal + "log:\n  level: verbose\n", "log.level", "debug, info"); }

@@ -40,13 +40,19 @@ class DbConnection {
   explicit DbConnection(const MySqlOptions& options);
   ~DbConnection();
 
-  // Connects if not connected (throws sql::SQLException).
+  // Connects if not connected (throws sql::SQLException). A connection that
+  // storage.tls requires to be encrypted and is not is closed and refused
+  // with error 2026, as the client library refuses a certificate.
   void ensure_connected();
   // Forgets the connection and its statements (after a connection error).
   void reset() noexcept;
   bool connected() const noexcept { return conn_ != nullptr; }
   // The cipher content is sealed with, or null (stored in clear).
   const ContentCipher* cipher() const noexcept { return options_.cipher.get(); }
+  // The TLS protocol and cipher of the connection ("TLSv1.3,
+  // TLS_AES_256_GCM_SHA384"); empty when it is not encrypted, or not
+  // connected, or storage.tls.mode is disabled.
+  const std::string& tls() const noexcept { return tls_; }
 
   sql::PreparedStatement& prepare(const std::string& sql);
   void execute(const std::string& sql);
@@ -62,8 +68,11 @@ class DbConnection {
   void rollback() noexcept;
 
  private:
+  void check_tls();
+
   const MySqlOptions& options_;
   std::unique_ptr<sql::Connection> conn_;
+  std::string tls_;
   std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> statements_;
 };
 

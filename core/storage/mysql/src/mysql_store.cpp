@@ -82,6 +82,13 @@ Status MySqlStore::ping() {
   return {};
 }
 
+Result<std::string> MySqlStore::connection_tls() {
+  return run(*pool_, "tls", [&](DbConnection& c, int) {
+    c.ensure_connected();
+    return c.tls();
+  });
+}
+
 // Inserts `batch` (minus the rows stored by an earlier try), resolves
 // idempotency keys and writes the accept events, inside the caller's
 // transaction.

@@ -24,6 +24,10 @@ class MySqlStore final : public Store {
 
   Status migrate() override;
   Status ping() override;
+  // The TLS protocol and cipher of a pooled connection ("TLSv1.3,
+  // TLS_AES_256_GCM_SHA384"), or empty when it is not encrypted: for the
+  // operator, in the start-up log. Never a secret.
+  Result<std::string> connection_tls();
 
   Result<Tenant> ensure_tenant(const std::string& name) override;
   Result<Tenant> create_tenant(const std::string& name) override;
