@@ -30,23 +30,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const char* kSections = R"yaml(
-providers:
-  mock-sms:
-    plugin: mock
-    allow_unauthenticated_callbacks: true
-    config: {channel: sms, delivered_after_ms: "50", cost_micros_per_segment: "7500", currency: "USD"}
-  mock-whatsapp:
-    plugin: mock
-    allow_unauthenticated_callbacks: true
-    config: {channel: whatsapp, delivered_after_ms: "50"}
-routing:
-  sms: {provider: mock-sms}
-  whatsapp: {provider: mock-whatsapp}
-retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms, jitter: 0}
-dispatch: {poll_interval: 50ms, lease: 30s}
-messaging: {default_region: SA}
-)yaml";
+const char* const kSections = kMockGatewaySections;
 
 std::string jobs(const std::string& retention) {
   return "jobs:\n  poll: 200ms\n  status_refresh: {enabled: false}\n  retry_sweep: {enabled: false}\n"

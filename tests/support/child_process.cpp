@@ -105,6 +105,11 @@ std::string ChildProcess::stdout_text() {
   return out_;
 }
 
+std::string ChildProcess::stdout_after_exit() {
+  if (reader_.joinable()) reader_.join();
+  return stdout_text();
+}
+
 std::string ChildProcess::stderr_text() const {
   if (options_.stderr_path.empty()) return {};
   std::ifstream in(options_.stderr_path);

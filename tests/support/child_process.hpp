@@ -36,6 +36,9 @@ class ChildProcess {
   // to `timeout`; nullopt if it did not come (or the process exited).
   std::optional<std::string> wait_for_line(const std::string& prefix, std::chrono::milliseconds timeout);
   std::string stdout_text();
+  // Everything it wrote to stdout, once it has exited (waits for the reader
+  // to reach the end of the pipe).
+  std::string stdout_after_exit();
   std::string stderr_text() const;
 
   void signal(int sig);

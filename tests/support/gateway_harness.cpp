@@ -139,23 +139,18 @@ GatewayUnderTest::CommandResult GatewayUnderTest::run_command(const std::vector<
   ChildProcess p(opts);
   CommandResult r;
   r.status = p.wait_exit(timeout);
-  r.out = p.stdout_text();
+  r.out = r.status ? p.stdout_after_exit() : p.stdout_text();
   r.err = p.stderr_text();
   return r;
 }
 
 std::string GatewayUnderTest::run_key_command(const std::vector<std::string>& command) {
-  ChildProcess::Options opts;
-  opts.program = gateway_binary();
-  opts.args = {"--config", config_path_};
-  opts.args.insert(opts.args.end(), command.begin(), command.end());
-  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
-  opts.stderr_path = dir_ + "/create-api-key.log";
-  ChildProcess p(opts);
-  auto key = p.wait_for_line("brd_", std::chrono::seconds(30));
-  auto status = p.wait_exit(std::chrono::seconds(30));
-  EXPECT_EQ(status, std::optional<int>(0)) << p.stderr_text();
-  return key ? "brd_" + *key : std::string();
+  auto r = run_command(command, std::chrono::seconds(30));
+  EXPECT_EQ(r.status, std::optional<int>(0)) << r.err;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("brd_", 0) == 0) return line;
+  return {};
 }
 
 namespace {

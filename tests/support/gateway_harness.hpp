@@ -17,6 +17,27 @@
 
 namespace barid::testing {
 
+// Mock SMS and WhatsApp instances, each delivering after 50 ms (SMS at a
+// cost), routed; quick retries and polls; Saudi numbers. For tests that
+// need a working gateway and nothing particular of its providers.
+inline constexpr const char* kMockGatewaySections = R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, delivered_after_ms: "50", cost_micros_per_segment: "7500", currency: "USD"}
+  mock-whatsapp:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: whatsapp, delivered_after_ms: "50"}
+routing:
+  sms: {provider: mock-sms}
+  whatsapp: {provider: mock-whatsapp}
+retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms, jitter: 0}
+dispatch: {poll_interval: 50ms, lease: 30s}
+messaging: {default_region: SA}
+)yaml";
+
 class GatewayUnderTest {
  public:
   // `sections` is YAML for everything but server, storage and plugins
