@@ -9,6 +9,7 @@
 
 #include "gateway_harness.hpp"
 
+#include <barid/core/time.hpp>
 #include <barid/sdk/encoding.hpp>
 
 #include <gtest/gtest.h>
@@ -178,6 +179,14 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
     return true;
   };
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(send(i));
+  // And one stored in clear, as before encryption was turned on.
+  const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  const std::string clear_id = "01a2111c-0000-7000-8000-000000000001";
+  db_.execute("INSERT INTO messages (id, tenant_id, channel, recipient, body, status, attempts, max_attempts, "
+              "next_attempt_at, segments, encoding, created_at, updated_at) VALUES (UNHEX(REPLACE('" + clear_id +
+              "', '-', ''))," + tenant + ", 'sms', '+966501234567', 'written in clear', 'delivered', 1, 3, "
+              "UTC_TIMESTAMP(6), 1, 'GSM-7', UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6))");
+  sent[clear_id] = "written in clear";
 
   // The new key first, the old one still there; the gateway restarted with it.
   write_keys({key_line("k2", 'b'), key_line("k1", 'a')});
@@ -195,8 +204,8 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
   EXPECT_EQ(rotated.status, std::optional<int>(0)) << rotated.out << rotated.err;
   EXPECT_NE(rotated.out.find("the other keys can be removed"), std::string::npos) << rotated.out;
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE content_key = 'k1'"), "0");
-  EXPECT_GT(sent.size(), 300u);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE content_key = 'k1' OR content_key IS NULL"), "0");
+  EXPECT_GT(sent.size(), 301u);
 
   // Only the new key: everything still opens.
   write_keys({key_line("k2", 'b')});
@@ -357,6 +366,79 @@ TEST_F(PrivacyE2E, EveryReadOfABodyIsInTheAuditWithItsActorAndListsShowNoneUnles
   auto inbound_reads = audit_of("inbound.body_read");
   ASSERT_EQ(inbound_reads.size(), 1u);
   EXPECT_EQ(inbound_reads[0]["detail"], inbound[0]["id"]);
+
+  // The operator's reads go to the operator's own audit (tenant 0).
+  const std::string op = gw_->create_operator_key();
+  long op_status = 0;
+  auto all = gw_->json("GET", "/v1/admin/inbound?include=body", nullptr, op, &op_status);
+  ASSERT_EQ(op_status, 200) << all.dump();
+  EXPECT_EQ(all["inbound"][0]["body"], "yes");
+  EXPECT_EQ(db_.scalar("SELECT CONCAT(actor, ' ', detail) FROM audit_log WHERE tenant_id = 0 AND action = "
+                       "'inbound.body_read'"),
+            "operator:" + op.substr(4, op.find('_', 4) - 4) + " " + inbound[0]["id"].get<std::string>());
+  EXPECT_EQ(audit_of("inbound.body_read").size(), 1u);  // not in the clinic's
+}
+
+// Keys from the environment (key_env); a body altered in the database is
+// never sent; one sealed with a key no node has waits, within its attempts.
+TEST_F(PrivacyE2E, AMessageWhoseBodyDoesNotOpenIsNeverSent) {
+  ::setenv("BARID_TEST_CONTENT_KEYS", key_line("env1", 'e').c_str(), 1);
+  start(std::string(kSections) + jobs("{enabled: false}") +
+        "privacy:\n  encryption:\n    key_env: BARID_TEST_CONTENT_KEYS\n");
+  const std::string soon = core::format_iso8601(core::now_us() + std::chrono::seconds(3));
+  const std::string altered =
+      call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "altered later"}, {"scheduled_at", soon}}, 202)["id"];
+  const std::string unknown_key =
+      call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "under a lost key"}, {"scheduled_at", soon}},
+           202)["id"];
+  const std::string fine = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "sent as it is"}}, 202)["id"];
+  EXPECT_EQ(gw_->wait_for_status(key_, fine, "delivered")["body"], "sent as it is");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE content_key = 'env1'"), "3");
+  auto hex = [](const std::string& id) { return "UNHEX(REPLACE('" + id + "', '-', ''))"; };
+  db_.execute("UPDATE messages t JOIN messages s ON s.id = " + hex(fine) + " SET t.body = s.body WHERE t.id = " +
+              hex(altered));
+  db_.execute("UPDATE messages SET content_key = 'lost' WHERE id = " + hex(unknown_key));
+
+  auto a = gw_->wait_for_status(key_, altered, "failed");
+  ASSERT_EQ(a["status"], "failed") << a.dump();
+  EXPECT_EQ(a["error"]["code"], "content_unreadable");
+  EXPECT_TRUE(a["body"].is_null());
+  EXPECT_NE(a.value("body_error", "").find("copied from another row"), std::string::npos);
+  EXPECT_EQ(a["attempts"], 1);
+  auto retry = call("POST", "/v1/messages/" + altered + "/retry", nullptr, 409);
+  EXPECT_NE(retry.dump().find("cannot be opened"), std::string::npos) << retry.dump();
+
+  auto u = gw_->wait_for_status(key_, unknown_key, "failed");
+  ASSERT_EQ(u["status"], "failed") << u.dump();
+  EXPECT_EQ(u["error"]["code"], "content_key_missing");
+  EXPECT_EQ(u["attempts"], 3);  // tried again, in case another node had the key
+  EXPECT_NE(u.value("body_error", "").find("'lost'"), std::string::npos) << u.dump();
+  ::unsetenv("BARID_TEST_CONTENT_KEYS");
+}
+
+// A discarded message that failed has nothing left to send: no retry.
+TEST_F(PrivacyE2E, ADiscardedFailureCannotBeRetried) {
+  start(R"yaml(
+providers:
+  mock-sms:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, fail_numbers: "+966501110000"}
+routing:
+  sms: {provider: mock-sms}
+retry: {max_attempts: 2, initial_backoff: 50ms, max_backoff: 100ms, jitter: 0}
+dispatch: {poll_interval: 50ms, lease: 30s}
+messaging: {default_region: SA}
+)yaml" + jobs("{enabled: false}"));
+  const std::string id =
+      call("POST", "/v1/messages",
+           {{"to", "+966501110000"}, {"body", "discard on failure"}, {"content_retention", "discard"}}, 202)["id"];
+  auto m = gw_->wait_for_status(key_, id, "failed");
+  ASSERT_EQ(m["status"], "failed") << m.dump();
+  EXPECT_TRUE(m["body"].is_null());
+  EXPECT_TRUE(m["body_redacted_at"].is_string());
+  auto retry = call("POST", "/v1/messages/" + id + "/retry", nullptr, 409);
+  EXPECT_NE(retry.dump().find("erased"), std::string::npos) << retry.dump();
 }
 
 }  // namespace

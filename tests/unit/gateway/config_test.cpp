@@ -3,6 +3,8 @@
 // disk.
 #include "config.hpp"
 
+#include <barid/sdk/encoding.hpp>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -809,6 +811,43 @@ TEST(ParseDuration, OverflowIsRefusedNotThrown) {
   // Fits in long long but not in milliseconds once multiplied.
   ASSERT_NO_THROW(r.emplace(parse_duration("9223372036854775807d")));
   EXPECT_FALSE(r->has_value());
+}
+
+
+TEST(Config, EncryptionKeysComeFromAnEnvironmentVariable) {
+  const std::string k1 = "k1:" + sdk::base64_encode(std::string(32, 'a'));
+  const std::string k2 = "k2:" + sdk::base64_encode(std::string(32, 'b'));
+  auto c = parse(kMinimal + "privacy:\n  encryption:\n    key_env: BARID_CONTENT_KEYS\n",
+                 {{"BARID_CONTENT_KEYS", k2 + "," + k1}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->mysql.cipher);
+  EXPECT_EQ(c->mysql.cipher->sealing_key_id(), "k2");
+  EXPECT_EQ(c->mysql.cipher->key_ids(), (std::vector<std::string>{"k2", "k1"}));
+  // Without privacy, nothing is sealed.
+  auto plain = parse(kMinimal);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->mysql.cipher);
+}
+
+TEST(Config, EncryptionKeysThatCannotBeReadAreRefused) {
+  const std::string env = kMinimal + "privacy:\n  encryption:\n    key_env: BARID_CONTENT_KEYS\n";
+  expect_error(env, "privacy.encryption.key_env", "is not set");
+  expect_error(env, "privacy.encryption.key_env", "line 1", {{"BARID_CONTENT_KEYS", "k1:tooshort"}});
+  expect_error(kMinimal + "privacy:\n  encryption:\n    key_file: /nonexistent/keys\n    key_env: X\n",
+               "privacy.encryption", "not both");
+  expect_error(kMinimal + "privacy:\n  encryption:\n    key_file: /nonexistent/keys\n",
+               "privacy.encryption.key_file", "cannot be read");
+  expect_error(kMinimal + "privacy:\n  encryption:\n    keys: [a]\n", "privacy.encryption.keys", "unknown key");
+}
+
+TEST(Config, RetentionCannotExceedTheOperatorsMaximum) {
+  auto c = parse(kMinimal + "jobs:\n  retention: {days: 30, max_days: 60}\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->jobs.retention_max_days, 60);
+  EXPECT_EQ(core::effective_retention_days(std::nullopt, c->jobs), 30);
+  EXPECT_EQ(core::effective_retention_days(90, c->jobs), 60);
+  EXPECT_EQ(core::effective_retention_days(10, c->jobs), 10);
+  expect_error(kMinimal + "jobs:\n  retention: {days: 90, max_days: 60}\n", "jobs.retention.days", "max_days");
 }
 
 }  // namespace
