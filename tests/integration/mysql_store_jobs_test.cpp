@@ -75,6 +75,63 @@ TEST_F(StoreJobsTest, RetentionDeletesInBatchesAndOnlyTheTenantsOwn) {
   EXPECT_EQ(count("tenant_id = " + std::to_string(other_tenant_)), "2");
 }
 
+// Every table that holds a body, a number or an inbound message, seeded with
+// one row just past the period and one just inside it, for this tenant and
+// for another: one pass removes exactly this tenant's old rows, and keeps the
+// audit entry that is the evidence of an opt-out still in force.
+TEST_F(StoreJobsTest, RetentionRemovesExactlyWhatIsPastThePeriodInEveryTable) {
+  const std::string endpoint = "UNHEX('00000000000000000000000000000e01')";
+  for (TenantId t : {tenant_, other_tenant_}) {
+    const std::string tid = std::to_string(t);
+    for (int days : {91, 89}) {
+      const std::string at = "UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(days) + " DAY";
+      auto m = message();
+      m.tenant_id = t;
+      insert({m});
+      set_status(m.id, "delivered");
+      age(m.id, days);
+      db_->execute("UPDATE message_events SET at = " + at + " WHERE message_id = " + unhex(m.id));
+      const Uuid in = Uuid::v7();
+      db_->execute("INSERT INTO inbound_messages (id, tenant_id, channel, instance, from_phone, body, received_at) "
+                   "VALUES (" + unhex(in) + "," + tid + ",'sms','mock-sms','+966501234567','yes'," + at + ")");
+      const Uuid ev = Uuid::v7();
+      db_->execute("INSERT INTO webhook_events (id, tenant_id, type, message_id, phone, occurred_at) VALUES (" +
+                   unhex(ev) + "," + tid + ",'message.delivered'," + unhex(m.id) + ",'+966501234567'," + at + ")");
+      const std::string seq = db_->scalar("SELECT seq FROM webhook_events WHERE id = " + unhex(ev));
+      db_->execute("INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, status, next_attempt_at, "
+                   "created_at) VALUES (" + seq + "," + endpoint + "," + tid + ",'delivered'," + at + "," + at + ")");
+      db_->execute("INSERT INTO webhook_attempts (endpoint_id, tenant_id, event_seq, at, latency_ms, delivered) "
+                   "VALUES (" + endpoint + "," + tid + "," + seq + "," + at + ", 5, 1)");
+      for (const char* subject : {"phone:+966501111111", "phone:+966502222222"})
+        db_->execute("INSERT INTO audit_log (tenant_id, at, action, subject) VALUES (" + tid + "," + at +
+                     ",'preferences.updated','" + subject + "')");
+    }
+  }
+  // +966501111111 is opted out (by the recipient, for every tenant).
+  db_->execute("INSERT INTO opt_outs (tenant_id, phone, channel, source, created_at) VALUES "
+               "(0, '+966501111111', 'sms', 'inbound STOP', UTC_TIMESTAMP(6) - INTERVAL 200 DAY)");
+
+  auto n = store_->delete_messages_before(tenant_, ninety_days_ago, 1000);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 2);  // one message, one inbound message
+
+  const std::string mine = "tenant_id = " + std::to_string(tenant_);
+  const std::string theirs = "tenant_id = " + std::to_string(other_tenant_);
+  auto rows = [&](const std::string& table, const std::string& where) {
+    return db_->scalar("SELECT COUNT(*) FROM " + table + " WHERE " + where);
+  };
+  for (const char* table : {"messages", "message_events", "inbound_messages", "webhook_events", "webhook_deliveries",
+                            "webhook_attempts"}) {
+    EXPECT_EQ(rows(table, mine), "1") << table;    // the one inside the period
+    EXPECT_EQ(rows(table, theirs), "2") << table;  // another tenant's: untouched
+  }
+  // The audit: both recent entries, and the old one about the opted-out number.
+  EXPECT_EQ(rows("audit_log", mine), "3");
+  EXPECT_EQ(rows("audit_log", mine + " AND subject = 'phone:+966501111111'"), "2");
+  EXPECT_EQ(rows("audit_log", theirs), "4");
+  EXPECT_EQ(rows("opt_outs", "phone = '+966501111111'"), "1");  // in force: kept whatever its age
+}
+
 TEST_F(StoreJobsTest, RetentionDeletesAnOldBatchOnceNoneOfItsMessagesIsLeft) {
   auto batch = [&](int days_ago) {
     const MessageId id = Uuid::v7();
