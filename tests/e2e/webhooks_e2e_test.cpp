@@ -277,6 +277,28 @@ TEST_F(WebhooksE2E, SignedEventsReachOnlyTheirTenantsEndpoint) {
   call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>(), nullptr, 404);
 }
 
+// A body discarded after delivery is gone from the events still pending:
+// they are built when they are sent, and say body null.
+TEST_F(WebhooksE2E, APendingEventOfADiscardedMessageCarriesNoBody) {
+  start();
+  const json d = endpoint(key_a_, "/d", {{"include_body", true}});
+  receiver_.answer(503);
+  const std::string id =
+      call(key_a_, "POST", "/v1/messages",
+           {{"to", "+966501231009"}, {"body", "Your biopsy results are ready"}, {"content_retention", "discard"}},
+           202)["id"];
+  auto m = gw_->wait_for_status(key_a_, id, "delivered");
+  ASSERT_TRUE(m["body"].is_null()) << m.dump();
+  receiver_.answer(200);
+  auto got = receiver_.wait_for("/d", 2);
+  ASSERT_EQ(got.size(), 2u);
+  for (const auto& g : got) {
+    EXPECT_EQ(g.body["data"]["id"], id);
+    EXPECT_TRUE(g.body["data"]["body"].is_null()) << g.request.body;
+    EXPECT_EQ(g.request.body.find("biopsy"), std::string::npos);
+  }
+}
+
 // The receiver answers 500 for 30 s, then recovers: every event arrives,
 // each message's in the order they happened.
 TEST_F(WebhooksE2E, AReceiverDownForThirtySecondsLosesNothingAndKeepsEachMessagesOrder) {
