@@ -486,16 +486,19 @@ Result<bool> read_privacy(const Section& s, core::MySqlOptions& mysql, const std
                           const EnvLookup& env) {
   TRY(s.only({"encryption"}));
   Section enc = s.child("encryption");
-  TRY(enc.only({"key_file", "key_env"}));
+  TRY(enc.only({"key_file", "key_env", "numbers"}));
   std::string file, env_name;
+  bool numbers = false;
   TRY(enc.string("key_file", file));
   TRY(enc.string("key_env", env_name));
+  TRY(enc.boolean("numbers", numbers));
   if (!file.empty() && !env_name.empty())
     return Error::invalid("privacy.encryption", "privacy.encryption: key_file or key_env, not both");
+  std::optional<core::ContentCipher> cipher;
   if (!file.empty()) {
     auto c = core::ContentCipher::from_file(resolve(base_dir, file).string());
     if (!c) return Error::invalid("privacy.encryption.key_file", "privacy.encryption.key_file: " + c.error().message);
-    mysql.cipher = std::make_shared<const core::ContentCipher>(std::move(*c));
+    cipher = std::move(*c);
   } else if (!env_name.empty()) {
     auto text = env(env_name);
     if (!text || text->empty())
@@ -508,8 +511,18 @@ Result<bool> read_privacy(const Section& s, core::MySqlOptions& mysql, const std
     if (!c)
       return Error::invalid("privacy.encryption.key_env",
                             "privacy.encryption.key_env: " + env_name + ": " + c.error().message);
-    mysql.cipher = std::make_shared<const core::ContentCipher>(std::move(*c));
+    cipher = std::move(*c);
   }
+  if (numbers) {
+    if (!cipher)
+      return Error::invalid("privacy.encryption.numbers", "privacy.encryption.numbers: needs key_file or key_env");
+    if (!cipher->has_index_key())
+      return Error::invalid("privacy.encryption.numbers",
+                            "privacy.encryption.numbers: the keys need a line index:<base64 of 32 bytes> (the key "
+                            "of the numbers' keyed hash)");
+    cipher->set_seal_numbers(true);
+  }
+  if (cipher) mysql.cipher = std::make_shared<const core::ContentCipher>(std::move(*cipher));
   return true;
 }
 

@@ -110,6 +110,20 @@ int rotate_key(const gateway::GatewayConfig& config) {
     }
     std::cout << table << ": " << scanned << " rows, " << resealed << " re-sealed with key " << key << "\n";
   }
+  {
+    long long numbers = 0;
+    for (;;) {
+      auto n = store.reseal_numbers(500);
+      if (!n) {
+        std::cerr << "barid-gateway: numbers: " << n.error().message << "\n";
+        return 1;
+      }
+      if (*n == 0) break;
+      numbers += *n;
+    }
+    std::cout << "opt-outs, preferences, webhook events and audit subjects: " << numbers << " numbers "
+              << (config.mysql.cipher->seals_numbers() ? "hashed or sealed" : "re-sealed") << "\n";
+  }
   auto counts = store.sealed_counts();
   if (!counts) {
     std::cerr << "barid-gateway: " << counts.error().message << "\n";

@@ -31,6 +31,15 @@ json batch_json(const core::Batch& b) {
               {"created_at", core::format_iso8601(b.created_at)}};
 }
 
+// What an idempotent replay is compared by: the request's SHA-256, or with
+// numbers sealed (privacy.encryption.numbers) its HMAC under the index key, so
+// that a guessed request (number and body) cannot be confirmed from a dump.
+std::string request_hash(const GatewayConfig& config, const std::string& text) {
+  const auto& cipher = config.mysql.cipher;
+  if (cipher && cipher->seals_numbers()) return cipher->keyed_hash(text);
+  return core::OpenSslCrypto().sha256(text);
+}
+
 }  // namespace
 
 // POST /v1/messages
@@ -47,7 +56,7 @@ void HttpApi::Routes::send_message(const Rest::Request& request, Reply& reply) {
   if (!read) return send_error(reply, read.error());
   core::SendRequest req = std::move(*read);
   req.idempotency_key = header_value(request.headers(), "Idempotency-Key");
-  if (!req.idempotency_key.empty()) req.request_hash = core::OpenSslCrypto().sha256(body->dump());
+  if (!req.idempotency_key.empty()) req.request_hash = request_hash(app.config(), body->dump());
 
   auto message = app.intake().prepare(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
                                       app.routable_channels(principal->tenant_id));
@@ -90,7 +99,7 @@ void HttpApi::Routes::send_bulk(const Rest::Request& request, Reply& reply) {
   if (!read) return send_error(reply, read.error());
   core::BulkRequest req = std::move(*read);
   req.common.idempotency_key = header_value(request.headers(), "Idempotency-Key");
-  if (!req.common.idempotency_key.empty()) req.common.request_hash = core::OpenSslCrypto().sha256(body->dump());
+  if (!req.common.idempotency_key.empty()) req.common.request_hash = request_hash(app.config(), body->dump());
 
   auto result = app.bulk().submit(req, principal->tenant_id, actor_of(request, proxies, "key:" + principal->key_id),
                                   app.routable_channels(principal->tenant_id));

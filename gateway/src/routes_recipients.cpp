@@ -124,7 +124,13 @@ void HttpApi::Routes::put_preferences(const Rest::Request& request, Reply& reply
   if (p.phone.empty()) p.phone = key->phone;
 
   if (auto st = app.store().put_preferences(principal->tenant_id, p); !st) return send_error(reply, st.error());
-  audit(*principal, request, "preferences.updated", key->key,
+  // With numbers sealed, the audit names a number by its keyed hash too (the
+  // form opt-outs are stored in, which retention matches the evidence by).
+  const auto& cipher = app.config().mysql.cipher;
+  const std::string subject = cipher && cipher->seals_numbers() && key->key.rfind("phone:", 0) == 0
+                                  ? "phone:" + cipher->number_index(key->key.substr(6))
+                                  : key->key;
+  audit(*principal, request, "preferences.updated", subject,
         std::string(p.opted_out ? "opted out" : "opted in") + ", " + std::to_string(p.channels.size()) +
             " channel(s), " + std::to_string(p.blocked_categories.size()) + " blocked categories");
   auto saved = app.store().find_recipients(principal->tenant_id, {key->key}, {});

@@ -441,5 +441,60 @@ messaging: {default_region: SA}
   EXPECT_NE(retry.dump().find("erased"), std::string::npos) << retry.dump();
 }
 
+// privacy.encryption.numbers, turned on over data written without it: an
+// opt-out and a preference recorded in clear still apply; rotate-key turns
+// every number into its keyed hash; then a dump holds no number the test
+// used, while the API shows them and every lookup by number still works.
+TEST_F(PrivacyE2E, NumbersAreKeptAsKeyedHashesAndOptOutsStillApply) {
+  write_keys({key_line("k1", 'a'), key_line("index", 'i')});
+  start(config());
+  const std::string kept = "+966501230001", stopped = "+966501230002", prefers_not = "+966501230003",
+                    writes = "+966501230004";
+  call("POST", "/v1/messages", {{"to", kept}, {"body", "before"}}, 202);
+  const std::string to_stopped = call("POST", "/v1/messages", {{"to", stopped}, {"body", "before"}}, 202)["id"];
+  gw_->wait_for_status(key_, to_stopped, "delivered");
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", stopped}, {"body", "STOP"}, {"id", "stop-1"}}.dump()).status, 200);
+  call("PUT", "/v1/recipients/" + prefers_not + "/preferences", {{"opted_out", true}}, 200);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM opt_outs WHERE phone = '" + stopped + "'"), "1");  // in clear
+
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, config() + "    numbers: true\n");
+  gw_->start();
+  // Before any conversion: the clear opt-out and preference still apply.
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", stopped}, {"body", "after"}}, 202)["status"], "suppressed");
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", prefers_not}, {"body", "after"}}, 202)["status"], "suppressed");
+  const std::string to_writes = call("POST", "/v1/messages", {{"to", writes}, {"body", "after"}}, 202)["id"];
+  EXPECT_EQ(gw_->wait_for_status(key_, to_writes, "delivered")["to"], writes);
+  EXPECT_EQ(db_.scalar("SELECT LEFT(recipient, 1) FROM messages WHERE recipient_sealed IS NOT NULL LIMIT 1"), "#");
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", writes}, {"body", "thank you"}, {"id", "in-9"}}.dump()).status, 200);
+
+  auto rotated = gw_->run_command({"rotate-key"});
+  EXPECT_EQ(rotated.status, std::optional<int>(0)) << rotated.out << rotated.err;
+
+  const std::string text = dump();
+  for (const std::string& n : {kept, stopped, prefers_not, writes})
+    for (const std::string& form : {n, n.substr(1)})
+      EXPECT_EQ(text.find(form), std::string::npos) << "the dump holds " << form;
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM opt_outs WHERE phone LIKE '#%'"), "1");
+
+  // Every answer still shows the numbers, and every lookup by number works.
+  auto listed = call("GET", "/v1/messages?to=" + writes, nullptr, 200)["messages"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["to"], writes);
+  auto inbound = call("GET", "/v1/inbound?include=body&phone=" + writes, nullptr, 200)["inbound"];
+  ASSERT_EQ(inbound.size(), 1u);  // found its clinic through the hashed recipient
+  EXPECT_EQ(inbound[0]["from"], writes);
+  auto prefs = call("GET", "/v1/recipients/" + stopped + "/preferences", nullptr, 200);
+  ASSERT_EQ(prefs["opt_outs"].size(), 1u) << prefs.dump();
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", stopped}, {"body", "again"}}, 202)["status"], "suppressed");
+  EXPECT_EQ(call("POST", "/v1/messages", {{"to", prefers_not}, {"body", "again"}}, 202)["status"], "suppressed");
+  // START lifts the hashed opt-out.
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", stopped}, {"body", "START"}, {"id", "start-1"}}.dump()).status, 200);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM opt_outs"), "0");
+}
+
 }  // namespace
 }  // namespace barid::testing

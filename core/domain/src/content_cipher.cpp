@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <sys/stat.h>
@@ -56,10 +57,17 @@ Result<ContentCipher> ContentCipher::from_text(std::string_view text) {
     const std::string_view id = line.substr(0, colon);
     if (!valid_key_id(id))
       return Error::invalid("encryption key", where + ": the id must be 1 to 32 of A-Z a-z 0-9 . _ -");
-    if (c.find(id)) return Error::invalid("encryption key", where + ": the id " + std::string(id) + " is repeated");
+    if (c.find(id) || (id == "index" && c.has_index_))
+      return Error::invalid("encryption key", where + ": the id " + std::string(id) + " is repeated");
     auto bytes = base64_decode(trim(line.substr(colon + 1)));
     if (!bytes || bytes->size() != 32)
       return Error::invalid("encryption key", where + ": the key must be the base64 of exactly 32 bytes");
+    if (id == "index") {
+      std::copy(bytes->begin(), bytes->end(), c.index_.begin());
+      OPENSSL_cleanse(bytes->data(), bytes->size());
+      c.has_index_ = true;
+      continue;
+    }
     Key k;
     k.id = std::string(id);
     std::copy(bytes->begin(), bytes->end(), k.bytes.begin());
@@ -153,6 +161,24 @@ Result<std::string> ContentCipher::open(std::string_view key_id, std::string_vie
                            "': it was altered, or copied from another row");
   }
   return out;
+}
+
+std::string ContentCipher::keyed_hash(std::string_view data) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!has_index_ || !HMAC(EVP_sha256(), index_.data(), static_cast<int>(index_.size()),
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len))
+    throw std::runtime_error("HMAC-SHA256 failed (is there an index key?)");
+  return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+std::string ContentCipher::number_index(std::string_view number) const {
+  std::string b64 = sdk::base64_encode(keyed_hash(number));
+  for (char& ch : b64) {
+    if (ch == '+') ch = '-';
+    else if (ch == '/') ch = '_';
+  }
+  return "#" + b64.substr(0, 22);
 }
 
 std::string sealed_context(std::string_view table, std::string_view column, std::string_view row_id_hex) {

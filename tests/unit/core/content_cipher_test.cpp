@@ -111,3 +111,24 @@ TEST(ContentCipherTest, AKeyFileReadableByOthersIsRefused) {
   std::filesystem::remove(path);
   EXPECT_FALSE(ContentCipher::from_file(path.string()));
 }
+
+TEST(ContentCipherTest, TheIndexKeyHashesNumbersAndNeverSeals) {
+  const auto c = cipher(key_line("index", 'i') + "\n" + key_line("k1", 'a'));
+  EXPECT_EQ(c.sealing_key_id(), "k1");
+  EXPECT_EQ(c.key_ids(), std::vector<std::string>{"k1"});
+  ASSERT_TRUE(c.has_index_key());
+  const std::string h = c.number_index("+966501234567");
+  EXPECT_EQ(h.size(), 23u);
+  EXPECT_EQ(h[0], '#');
+  EXPECT_EQ(h.find_first_of("+/="), std::string::npos);
+  EXPECT_EQ(h, c.number_index("+966501234567"));  // looked up by equality
+  EXPECT_NE(h, c.number_index("+966501234568"));
+  // Another index key, another hash: without the key a number cannot be
+  // confirmed from its hash.
+  EXPECT_NE(h, cipher(key_line("index", 'j') + "\n" + key_line("k1", 'a')).number_index("+966501234567"));
+  EXPECT_EQ(c.keyed_hash("request").size(), 32u);
+  EXPECT_FALSE(ContentCipher::from_text(key_line("index", 'i')));  // a sealing key is still needed
+  EXPECT_FALSE(ContentCipher::from_text(key_line("index", 'i') + "\n" + key_line("index", 'j') + "\n" +
+                                        key_line("k1", 'a')));
+  EXPECT_FALSE(cipher(key_line("k1", 'a')).has_index_key());
+}

@@ -840,6 +840,21 @@ TEST(Config, EncryptionKeysThatCannotBeReadAreRefused) {
   expect_error(kMinimal + "privacy:\n  encryption:\n    keys: [a]\n", "privacy.encryption.keys", "unknown key");
 }
 
+TEST(Config, SealedNumbersNeedAnIndexKey) {
+  const std::string k1 = "k1:" + sdk::base64_encode(std::string(32, 'a'));
+  const std::string index = "index:" + sdk::base64_encode(std::string(32, 'i'));
+  const std::string yaml = kMinimal + "privacy:\n  encryption:\n    key_env: KEYS\n    numbers: true\n";
+  auto c = parse(yaml, {{"KEYS", k1 + "," + index}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->mysql.cipher->seals_numbers());
+  expect_error(yaml, "privacy.encryption.numbers", "index:", {{"KEYS", k1}});
+  expect_error(kMinimal + "privacy:\n  encryption:\n    numbers: true\n", "privacy.encryption.numbers",
+               "key_file or key_env");
+  auto off = parse(kMinimal + "privacy:\n  encryption:\n    key_env: KEYS\n", {{"KEYS", k1 + "," + index}});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->mysql.cipher->seals_numbers());
+}
+
 TEST(Config, RetentionCannotExceedTheOperatorsMaximum) {
   auto c = parse(kMinimal + "jobs:\n  retention: {days: 30, max_days: 60}\n");
   ASSERT_TRUE(c.ok()) << c.error().message;

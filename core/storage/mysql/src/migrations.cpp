@@ -464,6 +464,15 @@ CREATE TABLE webhook_attempts (
            // A read of bodies names every message it showed.
            "ALTER TABLE audit_log MODIFY detail TEXT NOT NULL DEFAULT ''",
        }},
+      {19,
+       "privacy: numbers stored as keyed hashes (privacy.encryption.numbers), each with a sealed copy where it is "
+       "shown",
+       {
+           "ALTER TABLE messages ADD COLUMN recipient_sealed TEXT NULL",
+           "ALTER TABLE inbound_messages ADD COLUMN from_sealed TEXT NULL",
+           "ALTER TABLE webhook_events ADD COLUMN phone_sealed TEXT NULL, ADD COLUMN phone_key VARCHAR(32) CHARACTER "
+           "SET ascii NULL",
+       }},
   };
   return all;
 }

@@ -105,7 +105,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
         "attempts, max_attempts, next_attempt_at, segments, encoding, idempotency_key, request_hash, "
         "batch_id, recipient_id, category, template_code, language, provider_template, template_variables, "
         "reference, priority, expires_at, created_at, scheduled_at, updated_at, replies, replies_until, content_key, "
-        "discard_content) VALUES ";
+        "discard_content, recipient_sealed) VALUES ";
     const std::string key_sql = sealing_key_sql(c);
     for (std::size_t k = start; k < std::min(to_insert.size(), start + kRowsPerInsert); ++k) {
       const NewMessage& m = batch[to_insert[k]];
@@ -114,7 +114,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
         vars = seal_column(c, "messages", "template_variables", m.id, nlohmann::json(m.template_variables).dump());
       if (k != start) sql += ',';
       sql += "(" + hex_literal(m.id.raw()) + "," + std::to_string(m.tenant_id) + ",'" +
-             std::string(sdk::to_string(m.channel)) + "'," + q(c, m.to) + "," + q(c, m.from) + "," +
+             std::string(sdk::to_string(m.channel)) + "'," + q(c, number_key(c, m.to)) + "," + q(c, m.from) + "," +
              q(c, seal_column(c, "messages", "body", m.id, m.body)) + "," + status_sql(m.status) + "," +
              q(c, truncate(m.status_reason, 255)) + ",0," +
              std::to_string(m.max_attempts) + "," +
@@ -133,7 +133,8 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
              (m.replies.empty() ? std::string("NULL")
               : m.scheduled_at ? "'" + format_db_time(*m.scheduled_at + m.reply_window) + "'"
                                : "UTC_TIMESTAMP(6) + INTERVAL " + std::to_string(m.reply_window.count()) + " SECOND") +
-             "," + key_sql + "," + (m.discard_content.value_or(false) ? "1" : "0") + ")";
+             "," + key_sql + "," + (m.discard_content.value_or(false) ? "1" : "0") + "," +
+             sealed_number_sql(c, "messages", "recipient", m.id, m.to) + ")";
     }
     // A row whose idempotency key is taken is left as it is.
     sql += " ON DUPLICATE KEY UPDATE id = id";

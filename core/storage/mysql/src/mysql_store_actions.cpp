@@ -216,7 +216,7 @@ Result<std::vector<Message>> MySqlStore::list_messages(TenantId tenant, const Me
     if (f.status) where += " AND status = " + status_sql(*f.status);
     if (f.channel) where += " AND channel = '" + std::string(sdk::to_string(*f.channel)) + "'";
     if (f.batch_id) where += " AND batch_id = " + hex_literal(f.batch_id->raw());
-    if (!f.to.empty()) where += " AND recipient = " + q(c, f.to);
+    if (!f.to.empty()) where += " AND " + number_match(c, "recipient", f.to);
     if (!f.recipient_id.empty()) where += " AND recipient_id = " + q(c, f.recipient_id);
     if (f.from) where += " AND created_at >= '" + format_db_time(*f.from) + "'";
     if (f.to_time) where += " AND created_at < '" + format_db_time(*f.to_time) + "'";

@@ -305,28 +305,40 @@ Result<MySqlStore::ResealBatch> MySqlStore::reseal(const std::string& table, con
   return run(*pool_, "reseal", [&](DbConnection& c, int) {
     ResealBatch b;
     const ContentCipher* cipher = c.cipher();
+    const bool numbers = numbers_sealed(c);
     const std::string key_col = messages ? "content_key" : "body_key";
+    const std::string number_col = messages ? "recipient" : "from_phone";
+    const std::string sealed_col = messages ? "recipient_sealed" : "from_sealed";
+    const std::string number_name = messages ? "recipient" : "from";
     const std::string current = cipher->sealing_key_id();
-    auto rs = c.query("SELECT id, " + key_col + " AS k, body" +
-                      std::string(messages ? ", template_variables" : "") + " FROM " + table + " WHERE id > " +
-                      hex_literal(after) + " ORDER BY id LIMIT " + std::to_string(limit));
+    auto rs = c.query("SELECT id, " + key_col + " AS k, body, " + number_col + " AS number, " + sealed_col +
+                      " AS sealed_number" +
+                      std::string(messages ? ", template_variables, body_redacted_at IS NOT NULL AS erased" : "") +
+                      " FROM " + table + " WHERE id > " + hex_literal(after) + " ORDER BY id LIMIT " +
+                      std::to_string(limit));
     struct Row {
       Uuid id;
-      std::string key, body, vars;
+      std::string key, body, vars, number, sealed_number;
+      bool erased = false;
     };
     std::vector<Row> rows;
     while (rs->next()) {
       Row r{Uuid::from_bytes(rs->getString("id").asStdString()), get_str(*rs, "k"), get_str(*rs, "body"),
-            messages ? get_str(*rs, "template_variables") : std::string()};
+            messages ? get_str(*rs, "template_variables") : std::string(), get_str(*rs, "number"),
+            get_str(*rs, "sealed_number"), messages && rs->getInt("erased") != 0};
       b.last = r.id.raw();
       ++b.scanned;
-      if (r.key != current) rows.push_back(std::move(r));
+      // Under another key, or (numbers sealed) a number still in clear.
+      if (r.key != current || (numbers && r.sealed_number.empty())) rows.push_back(std::move(r));
     }
     for (auto& r : rows) {
       std::string error;
       const std::string body = open_column(c, r.key, table, "body", r.id, r.body, error);
       const std::string vars = messages ? open_column(c, r.key, table, "template_variables", r.id, r.vars, error)
                                         : std::string();
+      const std::string number = r.sealed_number.empty()
+                                     ? r.number
+                                     : open_column(c, r.key, table, number_name, r.id, r.sealed_number, error);
       if (!error.empty()) {
         ++b.failed;
         if (b.first_error.empty()) b.first_error = r.id.str() + ": " + error;
@@ -338,12 +350,100 @@ Result<MySqlStore::ResealBatch> MySqlStore::reseal(const std::string& table, con
       if (messages)
         sql += ", template_variables = " +
                (r.vars.empty() ? std::string("NULL") : q(c, seal_column(c, table, "template_variables", r.id, vars)));
+      if (numbers)
+        sql += ", " + number_col + " = " + q(c, number_key(c, number)) + ", " + sealed_col + " = " +
+               sealed_number_sql(c, table, number_name, r.id, number);
+      else if (!r.sealed_number.empty())  // numbers no longer sealed: the copy is kept, under the new key
+        sql += ", " + sealed_col + " = " + q(c, seal_column(c, table, number_name, r.id, number));
       sql += ", " + key_col + " = " + q(c, current) + " WHERE id = " + hex_literal(r.id.raw()) + " AND " + key_col +
              (r.key.empty() ? " IS NULL" : " = " + q(c, r.key));
-      if (messages) sql += " AND body_redacted_at IS NULL";
+      if (messages && !r.erased) sql += " AND body_redacted_at IS NULL";
       b.resealed += static_cast<int>(c.update(sql));
     }
     return b;
+  });
+}
+
+Result<int> MySqlStore::reseal_numbers(int limit) {
+  if (!pool_->options().cipher)
+    return Error::invalid("privacy.encryption", "no encryption key is configured (privacy.encryption)");
+  return run(*pool_, "reseal numbers", [&](DbConnection& c, int) {
+    int n = 0;
+    const std::string lim = " LIMIT " + std::to_string(limit);
+    // Sealed copies of numbers in the outbox under another key.
+    {
+      struct Sealed {
+        std::string seq, key, value;
+        Uuid id;
+      };
+      std::vector<Sealed> old;
+      auto rs = c.query("SELECT seq, id, phone_key, phone_sealed FROM webhook_events WHERE phone_key IS NOT NULL AND "
+                        "phone_key <> " + q(c, c.cipher()->sealing_key_id()) + lim);
+      while (rs->next())
+        old.push_back({get_str(*rs, "seq"), get_str(*rs, "phone_key"), get_str(*rs, "phone_sealed"),
+                       Uuid::from_bytes(rs->getString("id").asStdString())});
+      for (const auto& e : old) {
+        std::string error;
+        const std::string phone = open_column(c, e.key, "webhook_events", "phone", e.id, e.value, error);
+        if (!error.empty()) continue;  // left under its key; rotate-key's counts show it
+        c.execute("UPDATE webhook_events SET phone_sealed = " +
+                  q(c, seal_column(c, "webhook_events", "phone", e.id, phone)) + ", phone_key = " +
+                  sealing_key_sql(c) + " WHERE seq = " + e.seq + " AND phone_key = " + q(c, e.key));
+        ++n;
+      }
+    }
+    if (!numbers_sealed(c)) return n;
+    // Opt-outs: the hashed row wins over a clear one of the same key.
+    std::vector<std::string> phones;
+    auto rs = c.query("SELECT DISTINCT phone FROM opt_outs WHERE phone LIKE '+%'" + lim);
+    while (rs->next()) phones.push_back(get_str(*rs, "phone"));
+    for (const auto& p : phones) {
+      c.execute("UPDATE IGNORE opt_outs SET phone = " + q(c, number_key(c, p)) + " WHERE phone = " + q(c, p));
+      c.execute("DELETE FROM opt_outs WHERE phone = " + q(c, p));
+      ++n;
+    }
+    // Preferences: the number, and the key when it is a number's.
+    struct Pref {
+      std::string tenant, key, phone;
+    };
+    std::vector<Pref> prefs;
+    rs = c.query("SELECT tenant_id, recipient_key, phone FROM recipient_preferences WHERE recipient_key LIKE "
+                 "'phone:+%' OR phone LIKE '+%'" + lim);
+    while (rs->next())
+      prefs.push_back({std::to_string(rs->getUInt("tenant_id")), get_str(*rs, "recipient_key"), get_str(*rs, "phone")});
+    for (const auto& p : prefs) {
+      const std::string key =
+          p.key.rfind("phone:+", 0) == 0 ? "phone:" + number_key(c, p.key.substr(6)) : p.key;
+      const std::string where = " WHERE tenant_id = " + p.tenant + " AND recipient_key = " + q(c, p.key);
+      c.execute("UPDATE IGNORE recipient_preferences SET recipient_key = " + q(c, key) + ", phone = " +
+                q_or_null(c, number_key(c, p.phone)) + where);
+      if (key != p.key) c.execute("DELETE FROM recipient_preferences" + where);
+      ++n;
+    }
+    // The outbox: a sealed copy instead of the number.
+    std::vector<std::pair<std::string, std::string>> events;  // seq, phone
+    std::vector<Uuid> event_ids;
+    rs = c.query("SELECT seq, id, phone FROM webhook_events WHERE phone IS NOT NULL" + lim);
+    while (rs->next()) {
+      events.emplace_back(get_str(*rs, "seq"), get_str(*rs, "phone"));
+      event_ids.push_back(Uuid::from_bytes(rs->getString("id").asStdString()));
+    }
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      c.execute("UPDATE webhook_events SET phone = NULL, phone_sealed = " +
+                sealed_number_sql(c, "webhook_events", "phone", event_ids[i], events[i].second) +
+                ", phone_key = " + sealing_key_sql(c) + " WHERE seq = " + events[i].first);
+      ++n;
+    }
+    // Audit subjects.
+    std::vector<std::string> subjects;
+    rs = c.query("SELECT DISTINCT subject FROM audit_log WHERE subject LIKE 'phone:+%'" + lim);
+    while (rs->next()) subjects.push_back(get_str(*rs, "subject"));
+    for (const auto& sub : subjects) {
+      c.execute("UPDATE audit_log SET subject = " + q(c, "phone:" + number_key(c, sub.substr(6))) +
+                " WHERE subject = " + q(c, sub));
+      ++n;
+    }
+    return n;
   });
 }
 
@@ -351,9 +451,11 @@ Result<std::map<std::string, std::map<std::string, long long>>> MySqlStore::seal
   return run(*pool_, "sealed counts", [&](DbConnection& c, int) {
     std::map<std::string, std::map<std::string, long long>> out;
     for (const auto& [table, col] : {std::pair<std::string, std::string>{"messages", "content_key"},
-                                     std::pair<std::string, std::string>{"inbound_messages", "body_key"}}) {
+                                     std::pair<std::string, std::string>{"inbound_messages", "body_key"},
+                                     std::pair<std::string, std::string>{"webhook_events", "phone_key"}}) {
+      // Erased messages count too: with numbers sealed, their number is.
       auto rs = c.query("SELECT " + col + " AS k, COUNT(*) AS n FROM " + table +
-                        (table == "messages" ? " WHERE body_redacted_at IS NULL" : "") + " GROUP BY " + col);
+                        (table == "webhook_events" ? " WHERE phone_sealed IS NOT NULL" : "") + " GROUP BY " + col);
       auto& counts = out[table];
       while (rs->next()) counts[get_str(*rs, "k")] = rs->getInt64("n");
     }

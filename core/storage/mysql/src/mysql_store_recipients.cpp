@@ -26,6 +26,19 @@ std::set<sdk::Channel> parse_channels(const std::string& s) {
   return out;
 }
 
+// A recipient key as stored: "phone:<number>" names the number's keyed hash
+// when numbers are sealed; "id:..." keys are the client's own ids.
+std::string stored_recipient_key(DbConnection& c, const std::string& key) {
+  if (key.rfind("phone:", 0) != 0) return key;
+  return "phone:" + number_key(c, key.substr(6));
+}
+std::vector<std::string> recipient_key_forms(DbConnection& c, const std::string& key) {
+  if (key.rfind("phone:", 0) != 0) return {key};
+  std::vector<std::string> out;
+  for (const auto& f : number_forms(c, key.substr(6))) out.push_back("phone:" + f);
+  return out;
+}
+
 std::string quoted_list(DbConnection& c, const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ",") + q(c, i);
@@ -38,7 +51,7 @@ Status MySqlStore::add_opt_out(const OptOut& o) {
   auto r = run(*pool_, "add opt-out", [&](DbConnection& c, int) {
     c.begin();
     c.execute("INSERT INTO opt_outs (tenant_id, phone, channel, source, detail, created_at) VALUES (" +
-              std::to_string(o.tenant_id) + "," + q(c, o.phone) + "," + q(c, o.channel) + "," +
+              std::to_string(o.tenant_id) + "," + q(c, number_key(c, o.phone)) + "," + q(c, o.channel) + "," +
               q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
               ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE source = VALUES(source), detail = VALUES(detail)");
     if (o.notify_tenant)
@@ -55,7 +68,7 @@ Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone
                                        std::optional<TenantId> notify) {
   return run(*pool_, "remove opt-out", [&](DbConnection& c, int) {
     c.begin();
-    const auto n = static_cast<int>(c.update("DELETE FROM opt_outs WHERE phone = " + q(c, phone) +
+    const auto n = static_cast<int>(c.update("DELETE FROM opt_outs WHERE " + number_match(c, "phone", phone) +
                                              " AND tenant_id = " + std::to_string(tenant) + " AND channel IN (" +
                                              q(c, channel) + ", '*')"));
     if (notify && n > 0)
@@ -95,7 +108,7 @@ Result<std::optional<TenantId>> MySqlStore::inbound_tenant(const std::string& ph
   return run(*pool_, "inbound tenant", [&](DbConnection& c, int) -> std::optional<TenantId> {
     // The recipient's messages of the window, by ix_messages_recipient; one
     // sent from the number written to first, then the latest.
-    auto rs = c.query("SELECT tenant_id FROM messages WHERE recipient = " + q(c, phone) +
+    auto rs = c.query("SELECT tenant_id FROM messages WHERE " + number_match(c, "recipient", phone) +
                       " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(rule.window.count()) +
                       " SECOND AND provider_instance = " + q(c, instance) + " ORDER BY " +
                       (to.empty() ? std::string() : "sender = " + q(c, to) + " DESC, ") + "created_at DESC LIMIT 1");
@@ -114,17 +127,18 @@ Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
     // a retried webhook a no-op; the values are made to fit their columns.
     const auto n = c.update(
         "INSERT IGNORE INTO inbound_messages (id, tenant_id, channel, instance, from_phone, to_address, body, "
-        "provider_message_id, received_at, message_id, intent, body_key) VALUES (" +
+        "provider_message_id, received_at, message_id, intent, body_key, from_sealed) VALUES (" +
         hex_literal(m.id.raw()) + "," + (m.tenant_id ? std::to_string(*m.tenant_id) : std::string("NULL")) + ",'" +
         std::string(sdk::to_string(m.channel)) + "'," + q(c, truncate(m.instance, 64)) + "," +
-        q(c, truncate(m.from, 32)) + "," + q(c, truncate(to_valid_utf8(m.to), 64)) + "," +
+        q(c, number_key(c, truncate(m.from, 32))) + "," + q(c, truncate(to_valid_utf8(m.to), 64)) + "," +
         // Sealed, a value grows by a third and 28 bytes: its clear text is
         // cut so that it still fits the TEXT column.
         q(c, seal_column(c, "inbound_messages", "body", m.id,
                          truncate(to_valid_utf8(m.body), c.cipher() ? 48000 : 65535))) + "," +
         q_or_null(c, truncate(to_valid_utf8(m.provider_message_id), 128)) + ",'" + format_db_time(m.received_at) +
         "'," + (m.message_id ? hex_literal(m.message_id->raw()) : std::string("NULL")) + "," +
-        q_or_null(c, m.intent) + "," + sealing_key_sql(c) + ")");
+        q_or_null(c, m.intent) + "," + sealing_key_sql(c) + "," +
+        sealed_number_sql(c, "inbound_messages", "from", m.id, truncate(m.from, 32)) + ")");
     if (n > 0 && m.tenant_id)
       write_outbox(c, {OutboxEvent{*m.tenant_id, "inbound.received", std::nullopt, std::nullopt, "", m.id,
                                    m.from, std::string(sdk::to_string(m.channel))}});
@@ -140,7 +154,7 @@ Result<std::optional<OpenQuestion>> MySqlStore::open_question(TenantId tenant, c
     // out can have been answered. A question is open
     // at most 30 days (the longest reply_window) after it is due, and it is
     // due at most a year after it was accepted: that bounds the range.
-    auto rs = c.query("SELECT id, reference, replies FROM messages WHERE recipient = " + q(c, phone) +
+    auto rs = c.query("SELECT id, reference, replies FROM messages WHERE " + number_match(c, "recipient", phone) +
                       " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL 400 DAY AND tenant_id = " +
                       std::to_string(tenant) + " AND provider_instance = " + q(c, instance) +
                       " AND replies_until > UTC_TIMESTAMP(6) AND status IN ('sent', 'delivered', 'read') "
@@ -181,7 +195,7 @@ Result<std::vector<InboundRecord>> MySqlStore::list_inbound(const InboundFilter&
     std::vector<std::string> where;
     if (f.tenant) where.push_back("tenant_id = " + std::to_string(*f.tenant));
     else if (f.unassigned) where.push_back("tenant_id IS NULL");
-    if (!f.phone.empty()) where.push_back("from_phone = " + q(c, f.phone));
+    if (!f.phone.empty()) where.push_back(number_match(c, "from_phone", f.phone));
     if (f.since) where.push_back("received_at >= '" + format_db_time(*f.since) + "'");
     if (f.before) where.push_back("id < " + hex_literal(f.before->raw()));
     std::string sql = std::string("SELECT ") + kInboundColumns + " FROM inbound_messages";
@@ -197,7 +211,7 @@ Result<std::optional<TimePoint>> MySqlStore::last_inbound_of(TenantId tenant, co
                                                             sdk::Channel channel) {
   return run(*pool_, "last inbound of tenant", [&](DbConnection& c, int) -> std::optional<TimePoint> {
     auto rs = c.query("SELECT MAX(received_at) AS last FROM inbound_messages WHERE tenant_id = " +
-                      std::to_string(tenant) + " AND from_phone = " + q(c, phone) + " AND channel = '" +
+                      std::to_string(tenant) + " AND " + number_match(c, "from_phone", phone) + " AND channel = '" +
                       std::string(sdk::to_string(channel)) + "'");
     if (!rs->next()) return std::nullopt;
     return get_time(*rs, "last");
@@ -210,8 +224,9 @@ Status MySqlStore::put_preferences(TenantId tenant, const RecipientPreferences& 
     c.execute(
         "INSERT INTO recipient_preferences (tenant_id, recipient_key, recipient_id, phone, channels, "
         "blocked_categories, language, opted_out, updated_at) VALUES (" +
-        std::to_string(tenant) + "," + q(c, p.key()) + "," + q_or_null(c, p.recipient_id) + "," +
-        q_or_null(c, p.phone) + "," + q(c, channels_text(p.channels)) + "," + q(c, join(blocked)) + "," +
+        std::to_string(tenant) + "," + q(c, stored_recipient_key(c, p.key())) + "," + q_or_null(c, p.recipient_id) +
+        "," + q_or_null(c, number_key(c, p.phone)) + "," + q(c, channels_text(p.channels)) + "," + q(c, join(blocked)) +
+        "," +
         q_or_null(c, p.language) + "," + (p.opted_out ? "1" : "0") +
         ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE recipient_id = VALUES(recipient_id), phone = VALUES(phone), "
         "channels = VALUES(channels), blocked_categories = VALUES(blocked_categories), "
@@ -230,15 +245,37 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
   // by `kind`.
   return run(*pool_, "find recipients", [&](DbConnection& c, int) {
     RecipientRecords out;
-    const std::size_t rounds = (std::max(keys.size(), phones.size()) + kRowsPerInsert - 1) / kRowsPerInsert;
+    // With numbers stored as keyed hashes, each key and number is looked up
+    // in both forms (rows from before hold them in clear until rotate-key),
+    // and what comes back is named as it was asked for; a hashed row, the
+    // newer, wins over a clear one.
+    std::map<std::string, std::string> asked;  // stored form -> as asked
+    std::vector<std::string> keys_stored, phones_stored;
+    for (const auto& k : keys)
+      for (const auto& f : recipient_key_forms(c, k)) {
+        asked[f] = k;
+        keys_stored.push_back(f);
+      }
+    for (const auto& p : phones)
+      for (const auto& f : number_forms(c, p)) {
+        asked[f] = p;
+        phones_stored.push_back(f);
+      }
+    auto as_asked = [&](const std::string& stored) {
+      auto it = asked.find(stored);
+      return it == asked.end() ? stored : it->second;
+    };
+    std::set<std::string> from_hash;  // keys filled from a hashed row
+    const std::size_t rounds =
+        (std::max(keys_stored.size(), phones_stored.size()) + kRowsPerInsert - 1) / kRowsPerInsert;
     for (std::size_t round = 0; round < rounds; ++round) {
       auto chunk = [&](const std::vector<std::string>& all) {
         const std::size_t from = std::min(all.size(), round * kRowsPerInsert);
         const std::size_t to = std::min(all.size(), from + kRowsPerInsert);
         return std::vector<std::string>(all.begin() + static_cast<long>(from), all.begin() + static_cast<long>(to));
       };
-      const auto key_chunk = chunk(keys);
-      const auto phone_chunk = chunk(phones);
+      const auto key_chunk = chunk(keys_stored);
+      const auto phone_chunk = chunk(phones_stored);
       std::string sql;
       if (!key_chunk.empty())
         sql = "SELECT 'p' AS kind, recipient_key, recipient_id, phone, channels, blocked_categories, language, "
@@ -257,17 +294,23 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
         if (get_str(*rs, "kind") == "p") {
           RecipientPreferences p;
           p.recipient_id = get_str(*rs, "recipient_id");
-          p.phone = get_str(*rs, "phone");
+          p.phone = as_asked(get_str(*rs, "phone"));
           p.channels = parse_channels(get_str(*rs, "channels"));
           for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
           p.language = get_str(*rs, "language");
           p.opted_out = rs->getBoolean("opted_out");
           p.updated_at = get_time(*rs, "at").value_or(TimePoint{});
-          out.preferences[get_str(*rs, "recipient_key")] = std::move(p);
+          const std::string stored = get_str(*rs, "recipient_key");
+          const std::string key = as_asked(stored);
+          const bool hashed = stored != key;
+          if (!hashed && from_hash.count(key)) continue;
+          if (hashed) from_hash.insert(key);
+          if (p.phone.rfind('#', 0) == 0) p.phone.clear();  // a number never asked for: not shown hashed
+          out.preferences[key] = std::move(p);
         } else {
           OptOut o;
           o.tenant_id = static_cast<TenantId>(rs->getUInt("tenant_id"));
-          o.phone = get_str(*rs, "phone");
+          o.phone = as_asked(get_str(*rs, "phone"));
           o.channel = get_str(*rs, "channel");
           o.source = get_str(*rs, "source");
           o.detail = get_str(*rs, "detail");

@@ -44,7 +44,7 @@ WebhookEndpoint read_endpoint(sql::ResultSet& rs) {
   return w;
 }
 
-WebhookEvent read_event(sql::ResultSet& rs) {
+WebhookEvent read_event(DbConnection& c, sql::ResultSet& rs) {
   WebhookEvent e;
   e.seq = static_cast<std::int64_t>(rs.getUInt64("seq"));
   e.id = Uuid::from_bytes(rs.getString("event_id").asStdString());
@@ -54,7 +54,16 @@ WebhookEvent read_event(sql::ResultSet& rs) {
   if (!rs.isNull("event_status")) e.status = sdk::status_from_string(get_str(rs, "event_status"));
   e.detail = get_str(rs, "detail");
   if (!rs.isNull("inbound_id")) e.inbound_id = Uuid::from_bytes(rs.getString("inbound_id").asStdString());
-  e.phone = get_str(rs, "phone");
+  if (rs.isNull("phone_sealed")) {
+    e.phone = get_str(rs, "phone");
+  } else {
+    // A number sealed (privacy.encryption.numbers); one that does not open
+    // is left out rather than shown as whatever it reads as.
+    std::string error;
+    e.phone = open_column(c, get_str(rs, "phone_key"), "webhook_events", "phone", e.id, get_str(rs, "phone_sealed"),
+                          error);
+    if (!error.empty()) log_warn("webhooks", "event " + e.id.str() + ": " + error);
+  }
   e.channel = get_str(rs, "channel");
   e.occurred_at = get_time(rs, "occurred_at").value_or(TimePoint{});
   return e;
@@ -208,7 +217,7 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
     auto rows = c.query(
         std::string("SELECT d.attempts, d.created_at AS delivery_created, e.seq, e.id AS event_id, e.tenant_id AS "
                     "event_tenant, e.type, e.message_id AS event_message, e.status AS event_status, e.detail, "
-                    "e.inbound_id, e.phone, e.channel, e.occurred_at, ") +
+                    "e.inbound_id, e.phone, e.phone_sealed, e.phone_key, e.channel, e.occurred_at, ") +
         kEndpointColumns +
         " FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq JOIN webhook_endpoints w ON "
         "w.id = d.endpoint_id WHERE (d.event_seq, d.endpoint_id) IN (" + keys + ") ORDER BY d.event_seq");
@@ -216,7 +225,7 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
       WebhookDelivery d;
       d.attempts = rows->getInt("attempts");
       d.created_at = get_time(*rows, "delivery_created").value_or(TimePoint{});
-      d.event = read_event(*rows);
+      d.event = read_event(c, *rows);
       d.endpoint = read_endpoint(*rows);
       out.push_back(std::move(d));
     }

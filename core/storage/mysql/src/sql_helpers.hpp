@@ -143,7 +143,7 @@ inline bool is_final_status(MessageStatus s) {
 // What erasing a message's content sets (discard after delivery, the
 // tenant's redact_after_days): metadata, cost and statistics stay.
 inline constexpr const char* kRedaction =
-    "body = '', template_variables = NULL, content_key = NULL, body_redacted_at = UTC_TIMESTAMP(6)";
+    "body = '', template_variables = NULL, body_redacted_at = UTC_TIMESTAMP(6)";
 
 inline std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
 
@@ -153,14 +153,15 @@ inline const char* kMessageColumns =
     "error_message, idempotency_key, batch_id, recipient_id, category, template_code, language, "
     "provider_template, template_variables, reference, priority, expires_at, created_at, scheduled_at, "
     "next_attempt_at, sent_at, delivered_at, read_at, failed_at, updated_at, replies, replies_until, reply_intent, "
-    "replied_at, content_key, discard_content, body_redacted_at";
+    "replied_at, content_key, discard_content, body_redacted_at, recipient_sealed";
 
 // Encryption at rest: what is written to a sealed column (sealed when the
 // store has a cipher, else the text itself), and what is read back.
 inline std::string seal_column(DbConnection& c, std::string_view table, std::string_view column, const Uuid& row,
                                std::string_view plain) {
   const ContentCipher* cipher = c.cipher();
-  if (!cipher) return std::string(plain);
+  // Nothing to hide in an empty value (an erased body): it stays empty.
+  if (!cipher || plain.empty()) return std::string(plain);
   return cipher->seal(plain, sealed_context(table, column, row.str()));
 }
 // `key` is the row's key column (empty: stored in clear). A value that does
@@ -181,6 +182,30 @@ inline std::string open_column(DbConnection& c, const std::string& key, std::str
   }
   return std::move(*plain);
 }
+// Numbers (privacy.encryption.numbers): a column looked up by number holds
+// the number's keyed hash ("#..."), and a sealed copy sits where the number
+// must be shown. Rows written before it was turned on hold the number in
+// clear until rotate-key converts them, so a lookup matches both forms:
+// an opt-out recorded before must still apply after.
+inline bool numbers_sealed(DbConnection& c) { return c.cipher() && c.cipher()->seals_numbers(); }
+inline std::string number_key(DbConnection& c, const std::string& number) {
+  return numbers_sealed(c) && !number.empty() ? c.cipher()->number_index(number) : number;
+}
+inline std::vector<std::string> number_forms(DbConnection& c, const std::string& number) {
+  if (!numbers_sealed(c) || number.empty()) return {number};
+  return {c.cipher()->number_index(number), number};
+}
+inline std::string number_match(DbConnection& c, const std::string& column, const std::string& number) {
+  if (!numbers_sealed(c)) return column + " = " + c.quote(number);
+  return column + " IN (" + c.quote(number_key(c, number)) + "," + c.quote(number) + ")";
+}
+// The sealed copy of a number for `row`, as SQL (NULL when numbers are kept in clear).
+inline std::string sealed_number_sql(DbConnection& c, std::string_view table, std::string_view column,
+                                     const Uuid& row, const std::string& number) {
+  if (!numbers_sealed(c) || number.empty()) return "NULL";
+  return c.quote(seal_column(c, table, column, row, number));
+}
+
 // The key id a newly sealed row names, as SQL (NULL when stored in clear).
 inline std::string sealing_key_sql(DbConnection& c) {
   return c.cipher() ? "'" + c.cipher()->sealing_key_id() + "'" : std::string("NULL");
@@ -199,9 +224,11 @@ inline Message read_message(DbConnection& c, sql::ResultSet& rs) {
   m.id = Uuid::from_bytes(rs.getString("id").asStdString());
   m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
   m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
-  m.to = get_str(rs, "recipient");
-  m.from = get_str(rs, "sender");
   const std::string key = get_str(rs, "content_key");
+  m.to = rs.isNull("recipient_sealed")
+             ? get_str(rs, "recipient")
+             : open_column(c, key, "messages", "recipient", m.id, get_str(rs, "recipient_sealed"), m.content_error);
+  m.from = get_str(rs, "sender");
   m.body = open_column(c, key, "messages", "body", m.id, get_str(rs, "body"), m.content_error);
   m.status = sdk::status_from_string(get_str(rs, "status")).value_or(MessageStatus::failed);
   m.status_reason = get_str(rs, "status_reason");
@@ -292,12 +319,14 @@ inline void write_outbox(DbConnection& c, const std::vector<OutboxEvent>& events
             (e.status ? status_sql(*e.status) : std::string("NULL")) + "," +
             c.quote(truncate(to_valid_utf8(e.detail), 1024)) + "," +
             (e.inbound_id ? hex_literal(e.inbound_id->raw()) : std::string("NULL")) + "," +
-            (e.phone.empty() ? std::string("NULL") : c.quote(e.phone)) + "," +
+            (e.phone.empty() || numbers_sealed(c) ? std::string("NULL") : c.quote(e.phone)) + "," +
+            sealed_number_sql(c, "webhook_events", "phone", id, e.phone) + "," +
+            (numbers_sealed(c) && !e.phone.empty() ? sealing_key_sql(c) : std::string("NULL")) + "," +
             (e.channel.empty() ? std::string("NULL") : c.quote(e.channel)) + ",UTC_TIMESTAMP(6))";
   }
   if (rows.empty()) return;
-  c.execute("INSERT INTO webhook_events (id, tenant_id, type, message_id, status, detail, inbound_id, phone, channel, "
-            "occurred_at) VALUES " + rows);
+  c.execute("INSERT INTO webhook_events (id, tenant_id, type, message_id, status, detail, inbound_id, phone, "
+            "phone_sealed, phone_key, channel, occurred_at) VALUES " + rows);
   c.execute(
       "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
       "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, UTC_TIMESTAMP(6), "
@@ -307,7 +336,7 @@ inline void write_outbox(DbConnection& c, const std::vector<OutboxEvent>& events
 
 inline constexpr const char* kInboundColumns =
     "id, tenant_id, channel, instance, from_phone, to_address, body, provider_message_id, received_at, message_id, "
-    "intent, body_key";
+    "intent, body_key, from_sealed";
 
 inline InboundRecord read_inbound(DbConnection& c, sql::ResultSet& rs) {
   InboundRecord m;
@@ -315,7 +344,9 @@ inline InboundRecord read_inbound(DbConnection& c, sql::ResultSet& rs) {
   if (!rs.isNull("tenant_id")) m.tenant_id = static_cast<TenantId>(rs.getUInt("tenant_id"));
   m.channel = sdk::channel_from_string(get_str(rs, "channel")).value_or(sdk::Channel::sms);
   m.instance = get_str(rs, "instance");
-  m.from = get_str(rs, "from_phone");
+  m.from = rs.isNull("from_sealed") ? get_str(rs, "from_phone")
+                                    : open_column(c, get_str(rs, "body_key"), "inbound_messages", "from", m.id,
+                                                  get_str(rs, "from_sealed"), m.content_error);
   m.to = get_str(rs, "to_address");
   m.body = open_column(c, get_str(rs, "body_key"), "inbound_messages", "body", m.id, get_str(rs, "body"),
                        m.content_error);

@@ -30,6 +30,19 @@ class ContentCipher {
   static Result<ContentCipher> from_file(const std::string& path);
 
   const std::string& sealing_key_id() const noexcept { return keys_.front().id; }
+
+  // Numbers (privacy.encryption.numbers): the line "index:<base64 of 32
+  // bytes>" is the key of the keyed hash that stands for a phone number in
+  // every column looked up by number. It never seals and is not rotated
+  // (every stored hash would change).
+  bool has_index_key() const noexcept { return has_index_; }
+  void set_seal_numbers(bool on) noexcept { seal_numbers_ = on && has_index_; }
+  bool seals_numbers() const noexcept { return seal_numbers_; }
+  // "#" and 22 base64url characters (132 bits) of HMAC-SHA256(index key,
+  // number): what a number is stored and looked up as.
+  std::string number_index(std::string_view number) const;
+  // HMAC-SHA256(index key, data), 32 raw bytes (idempotency request hashes).
+  std::string keyed_hash(std::string_view data) const;
   std::vector<std::string> key_ids() const;
   bool has_key(std::string_view id) const noexcept;
 
@@ -46,6 +59,9 @@ class ContentCipher {
   };
   const Key* find(std::string_view id) const noexcept;
   std::vector<Key> keys_;
+  std::array<unsigned char, 32> index_{};
+  bool has_index_ = false;
+  bool seal_numbers_ = false;
 };
 
 // The associated data of one sealed column of one row: "<table>/<column>/<row id hex>".

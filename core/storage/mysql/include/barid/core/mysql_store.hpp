@@ -135,6 +135,12 @@ class MySqlStore final : public Store {
     std::string first_error;
   };
   Result<ResealBatch> reseal(const std::string& table, const std::string& after, int limit);
+  // Re-seals up to `limit` numbers of the webhook outbox sealed with another
+  // key; with numbers sealed, also converts up to `limit` numbers still in
+  // clear in opt_outs, recipient_preferences (number and key),
+  // webhook_events and audit subjects to their keyed hash (or a sealed
+  // copy). Returns how many it changed (0: nothing left).
+  Result<int> reseal_numbers(int limit);
   // How many rows of each table are sealed with each key ("" : in clear).
   Result<std::map<std::string, std::map<std::string, long long>>> sealed_counts();
 
