@@ -461,6 +461,7 @@ TEST_F(PrivacyE2E, NumbersAreKeptAsKeyedHashesAndOptOutsStillApply) {
   ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
   gw_ = std::make_unique<GatewayUnderTest>(db_, config() + "    numbers: true\n");
   gw_->start();
+  EXPECT_NE(gw_->log().find("still stored in clear"), std::string::npos);
   // Before any conversion: the clear opt-out and preference still apply.
   EXPECT_EQ(call("POST", "/v1/messages", {{"to", stopped}, {"body", "after"}}, 202)["status"], "suppressed");
   EXPECT_EQ(call("POST", "/v1/messages", {{"to", prefers_not}, {"body", "after"}}, 202)["status"], "suppressed");
@@ -479,6 +480,10 @@ TEST_F(PrivacyE2E, NumbersAreKeptAsKeyedHashesAndOptOutsStillApply) {
       EXPECT_EQ(text.find(form), std::string::npos) << "the dump holds " << form;
   EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM opt_outs WHERE phone LIKE '#%'"), "1");
 
+  // Restarted, it knows nothing is left in clear and looks up hashes only.
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_->start();
+  EXPECT_EQ(gw_->log().find("still stored in clear"), std::string::npos);
   // Every answer still shows the numbers, and every lookup by number works.
   auto listed = call("GET", "/v1/messages?to=" + writes, nullptr, 200)["messages"];
   ASSERT_EQ(listed.size(), 1u);

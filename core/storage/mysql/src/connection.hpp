@@ -49,6 +49,7 @@ class DbConnection {
   bool connected() const noexcept { return conn_ != nullptr; }
   // The cipher content is sealed with, or null (stored in clear).
   const ContentCipher* cipher() const noexcept { return options_.cipher.get(); }
+  bool numbers_in_clear() const noexcept { return !options_.numbers_in_clear || options_.numbers_in_clear->load(); }
   // The TLS protocol and cipher of the connection ("TLSv1.3,
   // TLS_AES_256_GCM_SHA384"); empty when it is not encrypted, or not
   // connected, or storage.tls.mode is disabled.

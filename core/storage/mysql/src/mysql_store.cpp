@@ -63,6 +63,19 @@ Status MySqlStore::migrate() {
       throw;
     }
     c.query("SELECT RELEASE_LOCK('barid.schema_migrations')");
+    if (numbers_sealed(c)) {
+      // Numbers written before privacy.encryption.numbers was turned on:
+      // while any is left, every lookup matches the clear form too.
+      auto left = c.query(
+          "SELECT EXISTS(SELECT 1 FROM opt_outs WHERE phone LIKE '+%') OR EXISTS(SELECT 1 FROM recipient_preferences "
+          "WHERE phone LIKE '+%' OR recipient_key LIKE 'phone:+%') OR EXISTS(SELECT 1 FROM messages WHERE recipient "
+          "LIKE '+%') OR EXISTS(SELECT 1 FROM inbound_messages WHERE from_phone LIKE '+%')");
+      const bool in_clear = left->next() && left->getInt(1) != 0;
+      pool_->options().numbers_in_clear->store(in_clear);
+      if (in_clear)
+        log_warn("store", "some numbers are still stored in clear: lookups match them too until rotate-key has "
+                          "converted them and the gateway is restarted");
+    }
     auto cs = c.query("SELECT @@character_set_database");
     if (cs->next() && cs->getString(1).asStdString() != "utf8mb4")
       log_warn("store", "the database's default character set is " + cs->getString(1).asStdString() +

@@ -185,18 +185,21 @@ inline std::string open_column(DbConnection& c, const std::string& key, std::str
 // Numbers (privacy.encryption.numbers): a column looked up by number holds
 // the number's keyed hash ("#..."), and a sealed copy sits where the number
 // must be shown. Rows written before it was turned on hold the number in
-// clear until rotate-key converts them, so a lookup matches both forms:
-// an opt-out recorded before must still apply after.
+// clear until rotate-key converts them, so a lookup matches both forms (an
+// opt-out recorded before must still apply after) while any is left, as
+// migrate() finds at start.
 inline bool numbers_sealed(DbConnection& c) { return c.cipher() && c.cipher()->seals_numbers(); }
 inline std::string number_key(DbConnection& c, const std::string& number) {
   return numbers_sealed(c) && !number.empty() ? c.cipher()->number_index(number) : number;
 }
 inline std::vector<std::string> number_forms(DbConnection& c, const std::string& number) {
   if (!numbers_sealed(c) || number.empty()) return {number};
+  if (!c.numbers_in_clear()) return {c.cipher()->number_index(number)};
   return {c.cipher()->number_index(number), number};
 }
 inline std::string number_match(DbConnection& c, const std::string& column, const std::string& number) {
   if (!numbers_sealed(c)) return column + " = " + c.quote(number);
+  if (!c.numbers_in_clear()) return column + " = " + c.quote(number_key(c, number));
   return column + " IN (" + c.quote(number_key(c, number)) + "," + c.quote(number) + ")";
 }
 // The sealed copy of a number for `row`, as SQL (NULL when numbers are kept in clear).

@@ -2,6 +2,7 @@
 
 #include <barid/core/content_cipher.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -60,6 +61,10 @@ struct MySqlOptions {
   // Set: bodies, template variables and inbound bodies are sealed with it
   // before they are written and opened when read (privacy.encryption).
   std::shared_ptr<const ContentCipher> cipher;
+  // With numbers sealed: whether rows may still hold numbers in clear, so
+  // that lookups must match both forms. Found by migrate() at start; false
+  // once rotate-key has converted them all (the doubled lookups cost).
+  std::shared_ptr<std::atomic<bool>> numbers_in_clear = std::make_shared<std::atomic<bool>>(true);
   MySqlTlsOptions tls;
 };
 
