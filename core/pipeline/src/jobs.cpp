@@ -215,14 +215,15 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
     jobs.push_back({"retention", j.retention.schedule, [&j, &store, &tenants](std::stop_token stop) {
                       auto all = tenants.list_tenants();
                       if (!all) return "failed: " + all.error().message;
-                      long long deleted = 0;
+                      long long deleted = 0, redacted = 0;
                       int batches = 0;
-                      // Deletes in batches until one comes back short; the error, if any.
-                      auto drain = [&](auto&& one_batch) -> std::string {
+                      // Runs batches until one comes back short, adding them to
+                      // `count`; the error, if any.
+                      auto drain = [&](long long& count, auto&& one_batch) -> std::string {
                         while (!stop.stop_requested()) {
                           auto n = one_batch();
                           if (!n) return n.error().message;
-                          deleted += *n;
+                          count += *n;
                           ++batches;
                           if (*n < j.retention_batch) break;
                         }
@@ -230,25 +231,22 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                       };
                       for (const auto& t : *all) {
                         const auto cutoff = now_us() - hours(24LL * effective_retention_days(t.retention_days, j));
-                        if (auto e = drain([&] { return store.delete_messages_before(t.id, cutoff, j.retention_batch); });
+                        if (auto e = drain(deleted, [&] { return store.delete_messages_before(t.id, cutoff, j.retention_batch); });
                             !e.empty())
                           return "failed after deleting " + std::to_string(deleted) + ": " + e;
                       }
-                      const long long removed = deleted;
                       // The bodies of what is kept longer than a tenant wants them.
                       for (const auto& t : *all) {
                         if (!t.redact_after_days) continue;
                         const auto cutoff = now_us() - hours(24LL * *t.redact_after_days);
-                        if (auto e = drain([&] { return store.redact_messages_before(t.id, cutoff, j.retention_batch); });
+                        if (auto e = drain(redacted, [&] { return store.redact_messages_before(t.id, cutoff, j.retention_batch); });
                             !e.empty())
-                          return "failed after erasing " + std::to_string(deleted - removed) + " bodies: " + e;
+                          return "failed after erasing " + std::to_string(redacted) + " bodies: " + e;
                       }
-                      const long long redacted = deleted - removed;
-                      deleted = removed;
                       // What patients wrote that no tenant's message explains: the
                       // gateway's own retention.
                       const auto cutoff = now_us() - hours(24LL * j.retention_days);
-                      if (auto e = drain([&] { return store.delete_unassigned_inbound_before(cutoff, j.retention_batch); });
+                      if (auto e = drain(deleted, [&] { return store.delete_unassigned_inbound_before(cutoff, j.retention_batch); });
                           !e.empty())
                         return "failed after deleting " + std::to_string(deleted) + ": " + e;
                       return std::to_string(deleted) + " messages (and their events) and inbound messages deleted, " +

@@ -5,6 +5,7 @@
 
 #include <barid/core/log.hpp>
 #include <barid/core/message.hpp>
+#include <barid/core/message_status.hpp>
 #include <barid/core/recipients.hpp>
 #include <barid/core/webhooks.hpp>
 #include <barid/core/result.hpp>
@@ -126,20 +127,7 @@ inline constexpr const char* kAllLanes = "channel IN ('sms', 'whatsapp', 'email'
 // discard it).
 inline constexpr const char* kFinalStatuses =
     "'delivered', 'read', 'failed', 'undelivered', 'expired', 'suppressed', 'canceled'";
-inline bool is_final_status(MessageStatus s) {
-  switch (s) {
-    case MessageStatus::delivered:
-    case MessageStatus::read:
-    case MessageStatus::failed:
-    case MessageStatus::undelivered:
-    case MessageStatus::expired:
-    case MessageStatus::suppressed:
-    case MessageStatus::canceled:
-      return true;
-    default:
-      return false;
-  }
-}
+inline bool is_final_status(MessageStatus s) { return s == MessageStatus::delivered || is_terminal(s); }
 // What erasing a message's content sets (discard after delivery, the
 // tenant's redact_after_days): metadata, cost and statistics stay.
 inline constexpr const char* kRedaction =
