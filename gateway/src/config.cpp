@@ -29,6 +29,28 @@ std::optional<std::string> process_env(const std::string& name) {
   return std::string(v);
 }
 
+namespace {
+
+Result<std::string> read_secret_file(const std::string& path, const std::string& key) {
+  if (path.empty() || path.front() != '/')
+    return Error::invalid(key, key + ": ${file:...} takes an absolute path");
+  if (auto why = readable_file(path)) return Error::invalid(key, key + ": cannot read " + path + ": " + *why);
+  std::ifstream in(path, std::ios::binary);
+  std::string content;
+  constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+  content.resize(kMaxSecretBytes + 1);
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (in.bad()) return Error::invalid(key, key + ": cannot read " + path);
+  content.resize(static_cast<std::size_t>(in.gcount()));
+  if (content.size() > kMaxSecretBytes)
+    return Error::invalid(key, key + ": " + path + " holds more than 64 KiB; a secret file holds one value");
+  // The line end an editor or `echo` leaves is not part of the secret.
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+  return content;
+}
+
+}  // namespace
+
 Result<std::string> interpolate(const std::string& value, const std::string& key, const EnvLookup& env) {
   std::string out;
   std::size_t i = 0;
@@ -40,6 +62,15 @@ Result<std::string> interpolate(const std::string& value, const std::string& key
     const std::size_t end = value.find('}', i + 2);
     if (end == std::string::npos) return Error::invalid(key, key + ": unterminated ${ in '" + value + "'");
     std::string inner = value.substr(i + 2, end - i - 2);
+    if (inner.rfind("file:", 0) == 0) {
+      // ${file:/path}: a secret kept in a file (a mounted secret, a file only
+      // the gateway's user can read), read at start and at every SIGHUP.
+      auto content = read_secret_file(inner.substr(5), key);
+      if (!content) return content.error();
+      out += *content;
+      i = end + 1;
+      continue;
+    }
     std::optional<std::string> fallback;
     if (auto sep = inner.find(":-"); sep != std::string::npos) {
       fallback = inner.substr(sep + 2);
@@ -538,12 +569,21 @@ Result<bool> read_jobs(const Section& s, JobsConfig& j) {
   TRY(sweep.duration("window", j.sweep_window));
   TRY(sweep.integer("max_attempts", j.sweep_max_attempts, 1, 10));
   Section retention = s.child("retention");
-  TRY(read_job(retention, j.retention, {"days", "max_days", "batch"}));
+  TRY(read_job(retention, j.retention, {"days", "max_days", "batch", "audit_min_days"}));
   TRY(retention.integer("days", j.retention_days, 1, 36500));
   TRY(retention.integer("max_days", j.retention_max_days, 1, 36500));
   if (j.retention_days > j.retention_max_days)
     return Error::invalid("jobs.retention.days", "jobs.retention.days: at most jobs.retention.max_days (" +
                                                      std::to_string(j.retention_max_days) + ")");
+  // The audit's minimum: 365 days, or max_days when that is shorter; set
+  // above max_days it is refused (nothing is kept beyond max_days).
+  int audit_min_days = 0;
+  TRY(retention.integer("audit_min_days", audit_min_days, 1, 36500));
+  if (audit_min_days > j.retention_max_days)
+    return Error::invalid("jobs.retention.audit_min_days",
+                          "jobs.retention.audit_min_days: at most jobs.retention.max_days (" +
+                              std::to_string(j.retention_max_days) + ")");
+  j.retention_audit_min_days = audit_min_days > 0 ? audit_min_days : std::min(365, j.retention_max_days);
   TRY(retention.integer("batch", j.retention_batch, 1, 100000));
   TRY(read_job(s.child("provider_health"), j.provider_health, {}));
   return true;

@@ -2,13 +2,16 @@
 
 #include "routes.hpp"
 
+#include <barid/core/ids.hpp>
 #include <barid/core/log.hpp>
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/router.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 
 namespace barid::gateway {
 
@@ -65,9 +68,39 @@ void TaskPool::stop() {
 
 // ---------------------------------------------------------------- Routes (shared parts)
 
-Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where) {
-  return [this, h, where](const Rest::Request& request, Http::ResponseWriter response) {
-    Reply reply(std::move(response), wants_close(request), outstanding);
+namespace {
+
+// This process's request ids: a random prefix (so that nodes do not share
+// ids) and a counter, cheap enough for the accept path.
+std::string new_request_id() {
+  static const std::string prefix = core::random_hex(6);
+  static std::atomic<std::uint64_t> counter{0};
+  char tail[17];
+  std::snprintf(tail, sizeof tail, "%llx", static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return prefix + "-" + tail;
+}
+
+}  // namespace
+
+Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where, Query query) {
+  return [this, h, where, query](const Rest::Request& incoming, Http::ResponseWriter response) {
+    Reply reply(std::move(response), wants_close(incoming), outstanding);
+    const std::string given = header_value(incoming.headers(), "X-Request-Id");
+    reply.set_request_id(acceptable_request_id(given) ? given : new_request_id());
+    // Query parameters reach handlers percent-decoded, as clients encode
+    // them (RFC 3986): ?to=%2B9665... is "+9665...".
+    std::optional<Rest::Request> decoded;
+    if (query == Query::decoded && incoming.query().parameters_begin() != incoming.query().parameters_end()) {
+      decoded.emplace(incoming);
+      if (auto bad = decode_query(*decoded)) {
+        reply.send_problem(problem(422, "invalid-field", "The request has an invalid field",
+                                   "the query parameter '" + *bad +
+                                       "' is not percent-encoded correctly (a '%' must be followed by two hex digits)",
+                                   *bad));
+        return Rest::Route::Result::Ok;
+      }
+    }
+    const Rest::Request& request = decoded ? *decoded : incoming;
     if (draining.load()) {
       reply.send_problem(problem(503, "unavailable", "Shutting down", "the gateway is shutting down"));
       return Rest::Route::Result::Ok;
@@ -87,8 +120,7 @@ Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where) {
       return Rest::Route::Result::Ok;
     }
     if (known && !*known && known->error().kind == core::ErrorKind::unavailable) {
-      reply.header("Retry-After", "1");
-      reply.send_problem(problem_for(known->error()));
+      send_error(reply, known->error());
       return Rest::Route::Result::Ok;
     }
     if (where == Where::reactor_if_known && known) {
@@ -109,13 +141,17 @@ void HttpApi::Routes::run(Handler h, const Rest::Request& request, Reply& reply)
   try {
     (this->*h)(request, reply);
   } catch (const std::exception& e) {
-    core::log_error("http", std::string("handler failed: ") + e.what());
+    core::log_error("http", "request " + reply.request_id() + ": handler failed: " + e.what());
     reply.send_problem(problem(500, "internal", "Internal error", "the gateway failed to handle the request"));
   }
 }
 
 void HttpApi::Routes::send_error(Reply& reply, const core::Error& e) {
-  if (e.kind == core::ErrorKind::internal) core::log_error("http", e.message);
+  // What failed inside (a database's or a library's text) is for the log,
+  // under the request's id; the client gets a stable problem type and that
+  // id (problem_for gives these two kinds a fixed detail).
+  if (e.kind == core::ErrorKind::internal) core::log_error("http", "request " + reply.request_id() + ": " + e.message);
+  if (e.kind == core::ErrorKind::unavailable) core::log_warn("http", "request " + reply.request_id() + ": " + e.message);
   if (e.retry_after_s > 0) reply.header("Retry-After", std::to_string(e.retry_after_s));
   reply.send_problem(problem_for(e));
 }
@@ -274,6 +310,7 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/v1/audit", wrap(&R::audit_log, Where::pool_with_key));
   Get(router, "/v1/usage", wrap(&R::usage, Where::pool_with_key));
   Get(router, "/v1/admin/providers", wrap(&R::admin_providers, Where::pool_with_key));
+  Get(router, "/v1/admin/audit", wrap(&R::admin_audit_log, Where::pool_with_key));
   Post(router, "/v1/admin/tenants", wrap(&R::admin_create_tenant, Where::pool_with_key));
   Get(router, "/v1/admin/tenants", wrap(&R::admin_list_tenants, Where::pool_with_key));
   Get(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_get_tenant, Where::pool_with_key));
@@ -285,7 +322,9 @@ void HttpApi::Routes::register_all(Rest::Router& router) {
   Get(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_list_keys, Where::pool_with_key));
   Delete(router, "/v1/admin/keys/:id", wrap(&R::admin_revoke_key, Where::pool_with_key));
   Post(router, "/v1/admin/jobs/:name/run", wrap(&R::admin_run_job, Where::pool_with_key));
-  Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, Where::pool));
+  Get(router, "/v1/admin/jobs/runs/:id", wrap(&R::admin_get_job_run, Where::pool_with_key));
+  // A provider signs the URL it called as it encoded it: its query stays raw.
+  Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, Where::pool, Query::raw));
   Get(router, "/health", wrap(&R::health, Where::reactor));
   Get(router, "/ready", wrap(&R::ready, Where::pool));
   Get(router, "/metrics", wrap(&R::metrics, Where::pool));

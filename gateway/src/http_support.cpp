@@ -1,5 +1,6 @@
 #include "http_support.hpp"
 
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -52,6 +53,61 @@ bool wants_close(const Rest::Request& request) {
   return c && c->control() == Http::ConnectionControl::Close;
 }
 
+namespace {
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_digit(text[i + 1]), lo = hex_digit(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> decode_query(Rest::Request& request) {
+  const auto& query = request.query();
+  std::vector<std::pair<std::string, std::string>> decoded;
+  bool changed = false;
+  for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it) {
+    auto name = percent_decode(it->first);
+    if (!name) return it->first;
+    auto value = percent_decode(it->second);
+    if (!value) return *name;
+    changed = changed || *name != it->first || *value != it->second;
+    decoded.emplace_back(std::move(*name), std::move(*value));
+  }
+  if (!changed) return std::nullopt;
+  // Pistache (0.0.5) gives handlers its parsed query, undecoded, and no way
+  // to set it: the request is the caller's own copy, so writing through
+  // the const reference is defined.
+  auto& writable = const_cast<Http::Uri::Query&>(query);
+  writable.clear();
+  for (auto& [name, value] : decoded) writable.add(std::move(name), std::move(value));
+  return std::nullopt;
+}
+
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-')) return false;
+  return true;
+}
+
 core::Actor actor_of(const Rest::Request& request, const TrustedProxies& proxies, const std::string& who) {
   core::Actor a;
   a.actor = who;
@@ -73,7 +129,11 @@ Reply::Reply(Http::ResponseWriter response, bool close, std::atomic<int>& outsta
 }
 
 Reply::Reply(Reply&& o) noexcept
-    : response_(std::move(o.response_)), close_(o.close_), sent_(o.sent_), outstanding_(o.outstanding_) {
+    : response_(std::move(o.response_)),
+      close_(o.close_),
+      sent_(o.sent_),
+      outstanding_(o.outstanding_),
+      request_id_(std::move(o.request_id_)) {
   o.outstanding_ = nullptr;
 }
 
@@ -86,13 +146,16 @@ void Reply::send_json(int status, const json& body) { send(status, body.dump(), 
 void Reply::send_problem(const Problem& p) {
   if (p.status == 401) header("WWW-Authenticate", "Bearer");
   if (p.status == 503) header("Retry-After", "1");
-  send(p.status, p.body().dump(), "application/problem+json");
+  auto body = p.body();
+  if (!request_id_.empty()) body["request_id"] = request_id_;
+  send(p.status, body.dump(), "application/problem+json");
 }
 
 void Reply::send(int status, const std::string& body, const std::string& content_type) {
   if (sent_ || !outstanding_) return;
   sent_ = true;
   set_connection(response_, close_);
+  if (!request_id_.empty()) header("X-Request-Id", request_id_);
   // The two types every answer uses are parsed once.
   static const auto json_type = Http::Mime::MediaType::fromString("application/json");
   static const auto problem_type = Http::Mime::MediaType::fromString("application/problem+json");

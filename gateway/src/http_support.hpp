@@ -41,6 +41,11 @@ class Reply {
   Reply(const Reply&) = delete;
   ~Reply();
 
+  // The id every answer carries in X-Request-Id and every problem body in
+  // `request_id`; the log names a failure's detail under the same id.
+  void set_request_id(std::string id) { request_id_ = std::move(id); }
+  const std::string& request_id() const { return request_id_; }
+
   void send_json(int status, const nlohmann::json& body);
   void send_problem(const Problem& p);
   void send(int status, const std::string& body, const std::string& content_type);
@@ -51,9 +56,25 @@ class Reply {
   bool close_ = false;
   bool sent_ = false;
   std::atomic<int>* outstanding_;
+  std::string request_id_;
 };
 
 bool wants_close(const Pistache::Rest::Request& request);
+
+// RFC 3986 percent-decoding of one query component: "%2B966" -> "+966",
+// "%D9%85" -> "م". A '+' stays a '+' (it is not form encoding: E.164 numbers
+// and time offsets carry one). Nullopt for a '%' not followed by two hex
+// digits.
+std::optional<std::string> percent_decode(std::string_view text);
+
+// Replaces the query parameters of `request` (a copy the caller owns) with
+// their percent-decoded names and values. On a malformed escape it leaves
+// them as they were and returns the offending parameter's name.
+std::optional<std::string> decode_query(Pistache::Rest::Request& request);
+
+// An incoming X-Request-Id worth keeping: 1 to 64 characters of
+// [A-Za-z0-9._:-]; anything else is replaced by a new id.
+bool acceptable_request_id(std::string_view id);
 
 
 }  // namespace barid::gateway

@@ -101,7 +101,10 @@ Problem problem_for(const core::Error& e) {
     case core::ErrorKind::conflict:
       return problem(409, "conflict", "The request conflicts with the resource's state", e.message);
     case core::ErrorKind::unavailable:
-      return problem(503, "unavailable", "Temporarily unavailable", e.message);
+      // The cause (a database's or library's text) goes to the log only.
+      return problem(503, "unavailable", "Temporarily unavailable",
+                     "the gateway cannot complete this request now; try again shortly (the log names the cause under "
+                     "this request_id)");
     case core::ErrorKind::quota:
       return problem(429, "quota-exceeded", "Quota reached", e.message);
     case core::ErrorKind::spend_cap:
@@ -109,7 +112,7 @@ Problem problem_for(const core::Error& e) {
     case core::ErrorKind::internal:
       break;
   }
-  return problem(500, "internal", "Internal error", "the gateway failed to handle the request; see its log");
+  return problem(500, "internal", "Internal error", "the gateway failed to handle the request (the log names the cause under this request_id)");
 }
 
 }  // namespace barid::gateway

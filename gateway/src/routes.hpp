@@ -34,7 +34,10 @@ struct HttpApi::Routes {
   // Adapts a handler to Pistache. Before a request that takes an API key is
   // queued on the pool, the key is checked against the cache: a key known to
   // be bad is answered 401 at once. A full pool answers 503 with Retry-After.
-  Pistache::Rest::Route::Handler wrap(Handler h, Where where);
+  // Whether a handler sees its query parameters percent-decoded (all but the
+  // provider callbacks, whose signatures cover the URL as it was sent).
+  enum class Query { decoded, raw };
+  Pistache::Rest::Route::Handler wrap(Handler h, Where where, Query query = Query::decoded);
   void run(Handler h, const Pistache::Rest::Request& request, Reply& reply);
   void register_all(Pistache::Rest::Router& router);
 
@@ -125,12 +128,16 @@ struct HttpApi::Routes {
   void admin_list_keys(const Pistache::Rest::Request&, Reply&);
   void admin_revoke_key(const Pistache::Rest::Request&, Reply&);
   void admin_run_job(const Pistache::Rest::Request&, Reply&);
+  void admin_get_job_run(const Pistache::Rest::Request&, Reply&);
   void admin_tenant_usage(const Pistache::Rest::Request&, Reply&);
   void usage(const Pistache::Rest::Request&, Reply&);
   void send_usage(Reply& reply, const core::Tenant& tenant);
   void get_settings(const Pistache::Rest::Request&, Reply&);
   void put_settings(const Pistache::Rest::Request&, Reply&);
+  void send_settings(Reply& reply, core::TenantId tenant);
   void audit_log(const Pistache::Rest::Request&, Reply&);
+  void admin_audit_log(const Pistache::Rest::Request&, Reply&);
+  void send_audit(const Pistache::Rest::Request&, Reply&, core::TenantId tenant);
   void webhook(const Pistache::Rest::Request&, Reply&);
   void health(const Pistache::Rest::Request&, Reply&);
   void ready(const Pistache::Rest::Request&, Reply&);

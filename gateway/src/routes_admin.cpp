@@ -241,20 +241,46 @@ void HttpApi::Routes::admin_revoke_key(const Rest::Request& request, Reply& repl
   if (!k) return send_error(reply, k.error());
   if (!*k) return reply.send_problem(problem(404, "not-found", "Not found", "no API key with id '" + id + "'"));
   app.api_keys().forget_key(id);
-  admin_audit(*op, request, (*k)->tenant_id, "key_revoked", "key:" + id, (*k)->label);
-  reply.send_json(200, key_json(**k));
+  // Revoking a revoked key changes nothing and records nothing. An operator
+  // key's revocation is in the operator's own log (tenant 0), which
+  // GET /v1/admin/audit shows.
+  if ((*k)->revoked_now) admin_audit(*op, request, (*k)->key.tenant_id, "key_revoked", "key:" + id, (*k)->key.label);
+  reply.send_json(200, key_json((*k)->key));
 }
 
-// POST /v1/admin/jobs/{name}/run
+// POST /v1/admin/jobs/{name}/run: 202 at once; the run goes on on this node
+// and GET /v1/admin/jobs/runs/{id} tells how it ended, from any node.
 void HttpApi::Routes::admin_run_job(const Rest::Request& request, Reply& reply) {
   auto op = authenticate_operator(request, reply);
   if (!op) return;
   const std::string name = request.param(":name").as<std::string>();
-  auto result = app.jobs().run_now(name);
-  if (!result)
+  auto run = app.jobs().request_run(name, "operator:" + op->key_id);
+  if (!run)
     return reply.send_problem(
         problem(404, "not-found", "Not found", "no job named '" + name + "' (or it is not enabled in the configuration)"));
-  reply.send_json(200, json{{"job", name}, {"result", *result}});
+  if (!*run) return send_error(reply, run->error());
+  reply.header("Location", "/v1/admin/jobs/runs/" + (*run)->str());
+  reply.send_json(202, json{{"id", (*run)->str()}, {"job", name}, {"status", "running"}});
+}
+
+// GET /v1/admin/jobs/runs/{id}
+void HttpApi::Routes::admin_get_job_run(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  const std::string text = request.param(":id").as<std::string>();
+  const auto id = core::Uuid::parse(text);
+  if (!id) return reply.send_problem(problem(404, "not-found", "Not found", "no job run with id '" + text + "'"));
+  auto run = app.store().find_requested_run(*id);
+  if (!run) return send_error(reply, run.error());
+  if (!*run) return reply.send_problem(problem(404, "not-found", "Not found", "no job run with id '" + text + "'"));
+  const auto& r = **run;
+  reply.send_json(200, json{{"id", r.id.str()},
+                            {"job", r.job},
+                            {"status", r.finished_at ? "finished" : "running"},
+                            {"result", r.finished_at ? json(r.result) : json(nullptr)},
+                            {"node", r.node},
+                            {"requested_by", r.requested_by},
+                            {"requested_at", core::format_iso8601(r.requested_at)},
+                            {"finished_at", r.finished_at ? json(core::format_iso8601(*r.finished_at)) : json(nullptr)}});
 }
 
 // GET /v1/admin/tenants/{tenant}/usage

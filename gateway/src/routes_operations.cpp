@@ -206,7 +206,11 @@ void HttpApi::Routes::admin_providers(const Rest::Request& request, Reply& reply
 void HttpApi::Routes::get_settings(const Rest::Request& request, Reply& reply) {
   auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
-  auto t = app.store().find_tenant(principal->tenant_id);
+  send_settings(reply, principal->tenant_id);
+}
+
+void HttpApi::Routes::send_settings(Reply& reply, core::TenantId tenant) {
+  auto t = app.store().find_tenant(tenant);
   if (!t) return send_error(reply, t.error());
   if (!*t) return reply.send_problem(problem(404, "not-found", "Not found", "the tenant no longer exists"));
   const auto& jobs = app.config().jobs;
@@ -236,13 +240,26 @@ void HttpApi::Routes::put_settings(const Rest::Request& request, Reply& reply) {
         "default_language " + s.default_language + ", retention_days " + days(s.retention_days) +
             ", content_retention " + (s.discard_content ? "discard" : "retain") + ", redact_after_days " +
             (s.redact_after_days ? std::to_string(*s.redact_after_days) : "none"));
-  get_settings(request, reply);
+  // The settings as they now are, under the `manage` scope that changed them
+  // (a manage-only key may write what it may not otherwise read).
+  send_settings(reply, principal->tenant_id);
 }
 
 // GET /v1/audit?limit=&before=
 void HttpApi::Routes::audit_log(const Rest::Request& request, Reply& reply) {
   auto principal = authenticate(request, reply, core::Scope::read);
   if (!principal) return;
+  send_audit(request, reply, principal->tenant_id);
+}
+
+// GET /v1/admin/audit?limit=&before=: the operator's own log (tenant 0):
+// operator keys revoked, the operator's reads of inbound messages.
+void HttpApi::Routes::admin_audit_log(const Rest::Request& request, Reply& reply) {
+  if (!authenticate_operator(request, reply)) return;
+  send_audit(request, reply, 0);
+}
+
+void HttpApi::Routes::send_audit(const Rest::Request& request, Reply& reply, core::TenantId tenant) {
   int limit = 100;
   std::optional<std::int64_t> before;
   try {
@@ -251,7 +268,7 @@ void HttpApi::Routes::audit_log(const Rest::Request& request, Reply& reply) {
   } catch (...) {
     return send_error(reply, core::Error::invalid("limit", "limit and before are numbers"));
   }
-  auto entries = app.store().list_audit(principal->tenant_id, limit, before);
+  auto entries = app.store().list_audit(tenant, limit, before);
   if (!entries) return send_error(reply, entries.error());
   json list = json::array();
   for (const auto& e : *entries)

@@ -71,5 +71,43 @@ jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retentio
   EXPECT_EQ(db.scalar("SELECT COUNT(*) FROM messages WHERE status <> 'delivered'"), "0");
 }
 
+// While the database is down, no answer names it or quotes its driver: each
+// is a stable problem type with a request id, and the log holds the cause
+// under that id.
+TEST(DatabaseRestartE2E, AnswersWhileTheDatabaseIsDownNameNoInternals) {
+  PrivateMariaDb db;
+  GatewayUnderTest gw(db.options(), kMockGatewaySections);
+  gw.start();
+  const std::string key = gw.create_api_key("clinic");
+  long status = 0;
+  auto sent = gw.json("POST", "/v1/messages", {{"to", "+966501234561"}, {"body", "x"}}, key, &status);
+  ASSERT_EQ(status, 202) << sent.dump();
+  const std::string id = sent["id"];
+  db.stop();
+  // No answer names the database or its driver's text: a stable type and a
+  // request id, under which the log holds the cause.
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"POST", "/v1/messages"},      {"GET", "/v1/messages"},  {"GET", "/v1/messages/" + id},
+      {"POST", "/v1/messages/bulk"}, {"GET", "/v1/templates"}, {"GET", "/v1/stats"},
+      {"GET", "/v1/settings"},       {"GET", "/v1/inbound"},   {"GET", "/v1/audit"}};
+  for (const auto& [method, path] : calls) {
+    const std::string body = path == "/v1/messages/bulk"
+                                 ? R"({"body": "x", "recipients": [{"to": "+966501234567"}]})"
+                                 : method == "POST" ? R"({"to": "+966501234567", "body": "x"})" : "";
+    auto r = gw.request(method, path, body, key);
+    SCOPED_TRACE(method + " " + path + ": " + std::to_string(r.status) + " " + r.body);
+    EXPECT_GE(r.status, 500);
+    for (const char* internal : {"MySQL", "mysql", "MariaDB", "SQL", "Lost connection", "errno", "insert "})
+      EXPECT_EQ(r.body.find(internal), std::string::npos) << internal;
+    const auto problem = nlohmann::json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(problem.is_object());
+    const std::string rid = problem.value("request_id", "");
+    EXPECT_FALSE(rid.empty());
+    EXPECT_EQ(r.header("X-Request-Id"), rid);
+    EXPECT_TRUE(eventually([&] { return gw.log().find("request " + rid + ": ") != std::string::npos; }, 5s)) << rid;
+  }
+  EXPECT_TRUE(gw.running());
+}
+
 }  // namespace
 }  // namespace barid::testing

@@ -658,6 +658,22 @@ TEST_F(FeaturesE2E, RetentionDeletesExactlyWhatIsPastThePeriod) {
   for (int i = 0; i < 5; ++i) seed(a, 89);
   for (int i = 0; i < 4; ++i) seed(b, 31);  // past this tenant's 30 days
   for (int i = 0; i < 3; ++i) seed(b, 29);
+  // Audit entries outlive a tenant's short retention: kept for
+  // jobs.retention.audit_min_days (365 by default), whoever's they are.
+  auto audit = [&](const std::string& tenant, int days_ago, const std::string& action) {
+    db_.execute("INSERT INTO audit_log (tenant_id, at, action, subject) VALUES (" + tenant +
+                ", UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(days_ago) + " DAY, '" + action + "', 'x')");
+  };
+  audit(b, 31, "message.body_read");
+  audit(b, 364, "message.body_read");
+  audit(b, 366, "message.body_read");
+  audit("0", 200, "inbound.body_read");
+  audit("0", 366, "inbound.body_read");
+  // Daily usage counters past a week go; monthly ones stay.
+  for (const char* day : {"UTC_DATE()", "UTC_DATE() - INTERVAL 8 DAY"})
+    for (const char* period : {"d", "m"})
+      db_.execute(std::string("INSERT INTO tenant_usage (tenant_id, period, period_start, slot, messages) VALUES (") +
+                  b + ", '" + period + "', " + day + ", 0, 1)");
 
   gw_ = std::make_unique<GatewayUnderTest>(db_, sections(kMock, R"yaml(
 jobs:
@@ -674,6 +690,15 @@ jobs:
   EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = " + b), "3");
   EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM message_events"), "8");
   EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'retention'").find("2504 messages"), std::string::npos);
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(DATEDIFF(UTC_TIMESTAMP(), at) ORDER BY at) FROM audit_log WHERE tenant_id = " +
+                       b + " AND subject = 'x'"),
+            "364,31");
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(DATEDIFF(UTC_TIMESTAMP(), at)) FROM audit_log WHERE tenant_id = 0 AND "
+                       "subject = 'x'"),
+            "200");
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(period, DATEDIFF(UTC_DATE(), period_start) ORDER BY period, period_start) "
+                       "FROM tenant_usage WHERE tenant_id = " + b),
+            "d0,m8,m0");
 }
 
 // Two gateway nodes on one database: every scheduled run happens on one node.

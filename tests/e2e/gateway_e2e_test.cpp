@@ -324,6 +324,7 @@ TEST_F(GatewayE2E, TheOpenApiDocumentDescribesEveryRoute) {
                            "/v1/admin/providers", "/v1/admin/tenants", "/v1/admin/tenants/{tenant}",
                            "/v1/admin/tenants/{tenant}/suspend", "/v1/admin/tenants/{tenant}/resume",
                            "/v1/admin/tenants/{tenant}/keys", "/v1/admin/keys/{id}", "/v1/admin/jobs/{name}/run",
+                           "/v1/admin/jobs/runs/{id}", "/v1/admin/audit",
                            "/v1/usage", "/v1/admin/tenants/{tenant}/usage", "/v1/inbound", "/v1/admin/inbound", "/v1/webhooks", "/v1/webhooks/{id}",
                            "/v1/webhooks/{id}/rotate-secret", "/v1/webhooks/{id}/deliveries", "/v1/webhooks/{id}/replay"})
     EXPECT_TRUE(doc["paths"].contains(path)) << path;

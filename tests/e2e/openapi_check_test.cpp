@@ -148,6 +148,9 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   call("POST", "/v1/messages", {{"to", "not a number"}, {"body", "x"}}, key, 422);
   call("POST", "/v1/messages", {{"to", "+966501236009"}, {"body", "another"}}, key, 422, {{"Idempotency-Key", "appt-1"}});
   call("GET", "/v1/messages/" + id, nullptr, key, 200);
+  // As client libraries encode a query: '+' as %2B, ':' as %3A.
+  call("GET", "/v1/messages?to=%2B966501236001&from=2026-01-01T00%3A00%3A00Z", nullptr, key, 200);
+  call("GET", "/v1/messages?to=%2", nullptr, key, 422);
   call("GET", "/v1/messages/01890000-0000-7000-8000-000000000000", nullptr, key, 404);
   call("GET", "/v1/messages?limit=5", nullptr, key, 200);
   call("GET", "/v1/messages?limit=5&include=body", nullptr, key, 200);
@@ -225,8 +228,11 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   call("GET", t + "/usage", nullptr, op, 200);
   call("DELETE", "/v1/admin/keys/" + made["id"].get<std::string>(), nullptr, op, 200);
   call("GET", "/v1/admin/providers", nullptr, op, 200);
+  call("GET", "/v1/admin/audit?limit=5", nullptr, op, 200);
   call("GET", "/v1/admin/inbound?unassigned=true", nullptr, op, 200);
-  call("POST", "/v1/admin/jobs/retry-sweep/run", nullptr, op, 200);
+  auto run = call("POST", "/v1/admin/jobs/retry-sweep/run", nullptr, op, 202);
+  call("GET", "/v1/admin/jobs/runs/" + run["id"].get<std::string>(), nullptr, op, 200);
+  call("GET", "/v1/admin/jobs/runs/01a2111c-0000-7000-8000-000000000001", nullptr, op, 404);
   call("GET", "/v1/admin/tenants", nullptr, key, 403);
 
   EXPECT_GE(calls_, 55);

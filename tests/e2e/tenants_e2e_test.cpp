@@ -275,6 +275,30 @@ TEST_F(AdminE2E, AnOperatorCreatesTenantsAndTheirKeys) {
             "tenant_created,key_created");
 }
 
+// A revocation is recorded once, where someone can read it: a tenant key's
+// in the tenant's log, an operator key's in the operator's own log
+// (GET /v1/admin/audit); revoking a revoked key records nothing more.
+TEST_F(AdminE2E, RevocationsAreAuditedOnceWhereTheyCanBeRead) {
+  auto k = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "old desk"}}, 201);
+  const std::string id = k["id"];
+  EXPECT_EQ(admin("DELETE", "/v1/admin/keys/" + id, nullptr, 200)["revoked_at"].is_string(), true);
+  admin("DELETE", "/v1/admin/keys/" + id, nullptr, 200);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'key_revoked' AND subject = 'key:" + id + "'"),
+            "1");
+
+  const std::string other_op = gw_->create_operator_key();
+  // brd_<id>_<secret>
+  const std::string other_id = other_op.substr(4, other_op.find('_', 4) - 4);
+  admin("DELETE", "/v1/admin/keys/" + other_id, nullptr, 200);
+  admin("DELETE", "/v1/admin/keys/" + other_id, nullptr, 200);
+  auto log = admin("GET", "/v1/admin/audit", nullptr, 200);
+  int revocations = 0;
+  for (const auto& e : log["entries"])
+    if (e["action"] == "key_revoked" && e["subject"] == "key:" + other_id) ++revocations;
+  EXPECT_EQ(revocations, 1) << log.dump();
+  admin("GET", "/v1/admin/audit", nullptr, 403, key_a_);
+}
+
 TEST_F(AdminE2E, AKeyDoesOnlyWhatItsScopesAllow) {
   auto k = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "reports"}, {"scopes", {"read"}}}, 201);
   long status = 0;
@@ -488,10 +512,30 @@ TEST_F(AdminE2E, AnOperatorRunsAJobNow) {
   gw_ = std::make_unique<GatewayUnderTest>(db_, std::string(kSections).substr(0, std::string(kSections).find("jobs:")) +
                                                     "jobs: {retention: {daily_at: \"02:00\"}}\n");
   gw_->start();
-  auto r = admin("POST", "/v1/admin/jobs/retention/run", nullptr, 200);
+  // Answered at once, before the job has done anything; the run is read by
+  // its id until it is finished.
+  long status = 0;
+  auto started = gw_->request("POST", "/v1/admin/jobs/retention/run", {}, op_);
+  ASSERT_EQ(started.status, 202) << started.body;
+  auto r = json::parse(started.body);
   EXPECT_EQ(r["job"], "retention");
-  EXPECT_NE(r["result"].get<std::string>().find("deleted"), std::string::npos) << r.dump();
+  EXPECT_EQ(r["status"], "running");
+  const std::string id = r["id"];
+  EXPECT_EQ(started.header("Location"), "/v1/admin/jobs/runs/" + id);
+  json run;
+  ASSERT_TRUE(eventually(
+      [&] {
+        run = gw_->json("GET", "/v1/admin/jobs/runs/" + id, nullptr, op_, &status);
+        return status == 200 && run["status"] == "finished";
+      },
+      30s))
+      << run.dump();
+  EXPECT_NE(run["result"].get<std::string>().find("deleted"), std::string::npos) << run.dump();
+  EXPECT_EQ(run["requested_by"].get<std::string>().rfind("operator:", 0), 0u);
+  EXPECT_TRUE(run["finished_at"].is_string());
   EXPECT_NE(db_.scalar("SELECT last_result FROM jobs WHERE name = 'retention'"), "");
+  admin("GET", "/v1/admin/jobs/runs/01a2111c-0000-7000-8000-000000000001", nullptr, 404);
+  admin("GET", "/v1/admin/jobs/runs/" + id, nullptr, 403, key_a_);
 }
 
 // A clinic with its own provider account: its messages go through its own

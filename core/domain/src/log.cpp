@@ -1,6 +1,7 @@
 #include <barid/core/log.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -44,6 +45,51 @@ bool joins(char c) {
          c == ':' || c == '/';
 }
 
+bool starts_with_ci(std::string_view text, std::size_t at, std::string_view prefix) {
+  if (text.size() - at < prefix.size()) return false;
+  for (std::size_t k = 0; k < prefix.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(text[at + k])) != prefix[k]) return false;
+  return true;
+}
+
+// A number as people and clients write one: digits in groups that one space,
+// a hyphen or parentheses separate ("966 50 123 4567", "+1 (415) 555-0199").
+struct NumberRun {
+  std::size_t end = 0;  // just past the last digit
+  std::string digits;
+};
+
+NumberRun scan_number(std::string_view text, std::size_t at) {
+  NumberRun run;
+  run.end = at;
+  std::size_t i = at;
+  while (i < text.size()) {
+    if (is_digit(text[i])) {
+      run.digits += text[i++];
+      run.end = i;
+      continue;
+    }
+    // At most two separators in a row (") "), then a digit or '(' must follow.
+    std::size_t j = i, seps = 0;
+    while (j < text.size() && seps < 2 && (text[j] == ' ' || text[j] == '-' || text[j] == '(' || text[j] == ')')) {
+      ++j;
+      ++seps;
+    }
+    if (seps == 0 || j >= text.size() || !is_digit(text[j])) break;
+    i = j;
+  }
+  return run;
+}
+
+bool stands_alone(std::string_view text, std::size_t end) {
+  if (end == text.size()) return true;
+  const char c = text[end];
+  if (c == ')') return true;
+  if (!joins(c)) return true;
+  if (c == '.' && (end + 1 == text.size() || !is_digit(text[end + 1]))) return true;
+  return c == ':' && (end + 1 == text.size() || text[end + 1] == ' ');
+}
+
 }  // namespace
 
 std::string mask_phone_numbers(std::string_view text) {
@@ -51,30 +97,46 @@ std::string mask_phone_numbers(std::string_view text) {
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
-    const bool plus = text[i] == '+';
-    const std::size_t start = plus ? i + 1 : i;
-    if ((plus || is_digit(text[i])) && (i == 0 || !joins(text[i - 1]) || plus)) {
-      std::size_t end = start;
-      while (end < text.size() && is_digit(text[end])) ++end;
-      const std::size_t digits = end - start;
-      const bool alone = end == text.size() || !joins(text[end]) ||
-                         (text[end] == '.' && (end + 1 == text.size() || !is_digit(text[end + 1]))) ||
-                         (text[end] == ':' && (end + 1 == text.size() || text[end + 1] == ' '));
-      if (alone && digits <= 15 && (plus ? digits >= 8 : digits >= 9)) {
-        if (plus) out += '+';
-        out.append(text.substr(start, 4));
-        out.append(digits - 6, '*');
-        out.append(text.substr(end - 2, 2));
-        i = end;
+    const bool free_start = i == 0 || !joins(text[i - 1]);
+    // "tel:" and a percent-encoded '+' lead into a number.
+    if (free_start && starts_with_ci(text, i, "tel:")) {
+      out.append(text.substr(i, 4));
+      i += 4;
+      if (i < text.size() && (is_digit(text[i]) || text[i] == '+')) {
+        // falls through to the number below, as if it stood alone
+      } else {
         continue;
       }
-      if (digits > 0) {
-        out.append(text.substr(i, end - i));
-        i = end;
-        continue;
-      }
+    } else if (!(text[i] == '+' || is_digit(text[i]) ||
+                 (text[i] == '%' && starts_with_ci(text, i, "%2b"))) ||
+               !(free_start || text[i] == '+' || text[i] == '%')) {
+      out += text[i++];
+      continue;
     }
-    out += text[i++];
+    std::string_view prefix;
+    if (text[i] == '+') prefix = text.substr(i, 1);
+    else if (text[i] == '%') prefix = text.substr(i, 3);
+    const std::size_t start = i + prefix.size();
+    NumberRun run = scan_number(text, start);
+    const std::size_t n = run.digits.size();
+    const bool plus = !prefix.empty();
+    if (n > 0 && stands_alone(text, run.end) && n <= 15 && (plus ? n >= 8 : n >= 9)) {
+      out.append(prefix);
+      out.append(run.digits, 0, 4);
+      out.append(n - 6, '*');
+      out.append(run.digits, n - 2, 2);
+      i = run.end;
+      continue;
+    }
+    // Not a number: what the old reading took, the sign and the first group.
+    if (start < text.size() && is_digit(text[start])) {
+      std::size_t e = start;
+      while (e < text.size() && is_digit(text[e])) ++e;
+      out.append(text.substr(i, e - i));
+      i = e;
+    } else {
+      out += text[i++];
+    }
   }
   return out;
 }

@@ -128,6 +128,7 @@ void JobScheduler::request_stop() {
 void JobScheduler::stop() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  if (requested_thread_.joinable()) requested_thread_.join();
 }
 
 std::string JobScheduler::execute(const JobDefinition& job) {
@@ -147,18 +148,54 @@ std::string JobScheduler::execute(const JobDefinition& job) {
   return result;
 }
 
-std::optional<std::string> JobScheduler::run_now(const std::string& name) {
-  for (const auto& job : jobs_) {
-    if (job.name != name) continue;
-    // The job's row exists from here on (so that this run is recorded), and
-    // if a scheduled run was due, this run is it.
-    const TimePoint now = now_us();
-    if (auto claimed = store_.claim_job_run(job.name, node_, job.schedule.first_run(now), job.schedule.next_after(now));
-        !claimed)
-      log_warn("jobs", "cannot check job " + job.name + ": " + claimed.error().message);
-    return execute(job);
+std::optional<Result<Uuid>> JobScheduler::request_run(const std::string& name, const std::string& requested_by) {
+  const JobDefinition* job = nullptr;
+  for (const auto& j : jobs_)
+    if (j.name == name) job = &j;
+  if (!job) return std::nullopt;
+  JobStore::RequestedRun run;
+  run.id = Uuid::v7();
+  run.job = name;
+  run.node = node_;
+  run.requested_by = requested_by;
+  if (auto st = store_.record_requested_run(run); !st) return Result<Uuid>(st.error());
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return Result<Uuid>(Error::unavailable("the gateway is stopping"));
+    requested_.emplace_back(run.id, job);
+    if (!requested_thread_.joinable()) requested_thread_ = std::thread([this] { requested_loop(); });
   }
-  return std::nullopt;
+  cv_.notify_all();
+  return Result<Uuid>(run.id);
+}
+
+void JobScheduler::requested_loop() {
+  for (;;) {
+    std::pair<Uuid, const JobDefinition*> next;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !requested_.empty(); });
+      if (requested_.empty()) return;
+      next = requested_.front();
+      requested_.pop_front();
+    }
+    const auto& [id, job] = next;
+    std::string result;
+    if (stop_source_.stop_requested()) {
+      result = "not run: the gateway was stopping";
+    } else {
+      // The job's row exists from here on (so that this run is recorded), and
+      // if a scheduled run was due, this run is it.
+      const TimePoint now = now_us();
+      if (auto claimed =
+              store_.claim_job_run(job->name, node_, job->schedule.first_run(now), job->schedule.next_after(now));
+          !claimed)
+        log_warn("jobs", "cannot check job " + job->name + ": " + claimed.error().message);
+      result = execute(*job);
+    }
+    if (auto st = store_.finish_requested_run(id, result); !st)
+      log_warn("jobs", "cannot record the result of run " + id.str() + ": " + st.error().message);
+  }
 }
 
 void JobScheduler::loop() {
@@ -249,9 +286,28 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                       if (auto e = drain(deleted, [&] { return store.delete_unassigned_inbound_before(cutoff, j.retention_batch); });
                           !e.empty())
                         return "failed after deleting " + std::to_string(deleted) + ": " + e;
+                      // Audit entries: each tenant's by the longer of its period
+                      // and audit_min_days; the operator's (tenant 0) by the
+                      // gateway's period and the same minimum.
+                      long long audit = 0;
+                      std::vector<std::pair<TenantId, std::optional<int>>> logs{{0, std::nullopt}};
+                      for (const auto& t : *all) logs.emplace_back(t.id, t.retention_days);
+                      for (const auto& [tenant, days] : logs) {
+                        const auto audit_cutoff = now_us() - hours(24LL * effective_audit_days(days, j));
+                        if (auto e = drain(audit, [&] { return store.delete_audit_before(tenant, audit_cutoff, j.retention_batch); });
+                            !e.empty())
+                          return "failed after deleting " + std::to_string(audit) + " audit entries: " + e;
+                      }
+                      // Daily usage counters: quotas read today's only.
+                      long long usage = 0;
+                      const auto usage_cutoff = now_us() - hours(24LL * 7);
+                      if (auto e = drain(usage, [&] { return store.delete_usage_days_before(usage_cutoff, j.retention_batch); });
+                          !e.empty())
+                        return "failed after deleting " + std::to_string(usage) + " usage days: " + e;
                       return std::to_string(deleted) + " messages (and their events) and inbound messages deleted, " +
-                             std::to_string(redacted) + " bodies erased, in " + std::to_string(batches) + " batches" +
-                             (stop.stop_requested() ? " (stopped early)" : "");
+                             std::to_string(redacted) + " bodies erased, " + std::to_string(audit) +
+                             " audit entries and " + std::to_string(usage) + " daily usage counters deleted, in " +
+                             std::to_string(batches) + " batches" + (stop.stop_requested() ? " (stopped early)" : "");
                     }});
   if (j.provider_health.enabled)
     jobs.push_back({"provider-health", j.provider_health.schedule,

@@ -865,5 +865,23 @@ TEST(Config, RetentionCannotExceedTheOperatorsMaximum) {
   expect_error(kMinimal + "jobs:\n  retention: {days: 90, max_days: 60}\n", "jobs.retention.days", "max_days");
 }
 
+TEST(Config, AuditEntriesOutliveATenantsShortRetention) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->jobs.retention_audit_min_days, 365);
+  EXPECT_EQ(core::effective_audit_days(1, c->jobs), 365);  // a tenant's retention_days: 1
+  EXPECT_EQ(core::effective_audit_days(std::nullopt, c->jobs), 365);
+  auto shorter = parse(kMinimal + "jobs:\n  retention: {days: 30, max_days: 60}\n");
+  ASSERT_TRUE(shorter.ok());
+  EXPECT_EQ(core::effective_audit_days(1, shorter->jobs), 60);  // never past the operator's maximum
+  auto set = parse(kMinimal + "jobs:\n  retention: {max_days: 3650, audit_min_days: 730}\n");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(core::effective_audit_days(1, set->jobs), 730);
+  EXPECT_EQ(core::effective_audit_days(1000, set->jobs), 1000);
+  expect_error(kMinimal + "jobs:\n  retention: {days: 30, max_days: 60, audit_min_days: 90}\n",
+               "jobs.retention.audit_min_days",
+               "max_days");
+}
+
 }  // namespace
 }  // namespace barid::gateway

@@ -473,6 +473,22 @@ CREATE TABLE webhook_attempts (
            "ALTER TABLE webhook_events ADD COLUMN phone_sealed TEXT NULL, ADD COLUMN phone_key VARCHAR(32) CHARACTER "
            "SET ascii NULL",
        }},
+      {21,
+       "job runs an operator asked for, read by id from any node",
+       {
+           R"sql(
+CREATE TABLE job_runs (
+  id BINARY(16) NOT NULL,
+  job VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  node VARCHAR(64) NOT NULL,
+  requested_by VARCHAR(64) NOT NULL,
+  requested_at DATETIME(6) NOT NULL,
+  finished_at DATETIME(6) NULL,
+  result TEXT NULL,
+  PRIMARY KEY (id),
+  KEY ix_job_runs_requested (requested_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
+       }},
   };
   return all;
 }

@@ -131,6 +131,11 @@ const char* kBatchColumns =
 
 }  // namespace
 
+namespace {
+constexpr int kDuplicateEntry = 1062;  // ER_DUP_ENTRY
+constexpr int kDeadlock = 1213;        // ER_LOCK_DEADLOCK: run() tries again
+}  // namespace
+
 Result<Store::BatchInsert> MySqlStore::insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) {
   Error error;
   auto r = run(*pool_, "insert batch", [&](DbConnection& c, int attempt) -> BatchInsert {
@@ -148,26 +153,44 @@ Result<Store::BatchInsert> MySqlStore::insert_batch(const Batch& batch, const st
         return {*b, false};
       }
     }
-    if (!batch.idempotency_key.empty()) {
-      if (auto b = existing("tenant_id = " + std::to_string(batch.tenant_id) +
-                            " AND idempotency_key = " + q(c, batch.idempotency_key))) {
-        c.rollback();
-        if (b->request_hash != batch.request_hash)
-          error = Error{ErrorKind::conflict,
-                        "this Idempotency-Key was used with a different request (batch " + b->id.str() + ")",
-                        "Idempotency-Key"};
-        return {*b, true};
-      }
+    // The earlier request with this key, if any: its batch is the answer.
+    auto replay = [&]() -> std::optional<BatchInsert> {
+      auto b = existing("tenant_id = " + std::to_string(batch.tenant_id) +
+                        " AND idempotency_key = " + q(c, batch.idempotency_key));
+      if (!b) return std::nullopt;
+      c.rollback();
+      if (b->request_hash != batch.request_hash)
+        error = Error{ErrorKind::conflict,
+                      "this Idempotency-Key was used with a different request (batch " + b->id.str() + ")",
+                      "Idempotency-Key"};
+      return BatchInsert{*b, true};
+    };
+    if (!batch.idempotency_key.empty())
+      if (auto earlier = replay()) return *earlier;
+    try {
+      c.execute(
+          "INSERT INTO batches (id, tenant_id, channel, template_code, total, accepted, suppressed, rejected, "
+          "idempotency_key, request_hash, actor, created_at) VALUES (" +
+          hex_literal(batch.id.raw()) + "," + std::to_string(batch.tenant_id) + ",'" +
+          std::string(sdk::to_string(batch.channel)) + "'," + q_or_null(c, batch.template_code) + "," +
+          std::to_string(batch.total) + "," + std::to_string(batch.accepted) + "," +
+          std::to_string(batch.suppressed) + "," + std::to_string(batch.rejected) + "," +
+          q_or_null(c, batch.idempotency_key) + "," +
+          (batch.request_hash.empty() ? "NULL" : hex_literal(batch.request_hash)) + "," +
+          q(c, truncate(batch.actor, 64)) + ",UTC_TIMESTAMP(6))");
+    } catch (const sql::SQLException& e) {
+      // A concurrent request with the same key inserted its batch first: the
+      // unique key made this INSERT wait for its commit, then refused it.
+      // Its batch is now readable and is the answer (a replay, or 409 on a
+      // different request); if it rolled back, the error is retried.
+      if (e.getErrorCode() != kDuplicateEntry || batch.idempotency_key.empty()) throw;
+      c.rollback();
+      c.begin();
+      if (auto earlier = replay()) return *earlier;
+      // It rolled back (over a quota): this request goes ahead, tried anew
+      // the way run() retries a deadlock.
+      throw sql::SQLException("the batch holding this Idempotency-Key rolled back", "40001", kDeadlock);
     }
-    c.execute(
-        "INSERT INTO batches (id, tenant_id, channel, template_code, total, accepted, suppressed, rejected, "
-        "idempotency_key, request_hash, actor, created_at) VALUES (" +
-        hex_literal(batch.id.raw()) + "," + std::to_string(batch.tenant_id) + ",'" +
-        std::string(sdk::to_string(batch.channel)) + "'," + q_or_null(c, batch.template_code) + "," +
-        std::to_string(batch.total) + "," + std::to_string(batch.accepted) + "," + std::to_string(batch.suppressed) +
-        "," + std::to_string(batch.rejected) + "," + q_or_null(c, batch.idempotency_key) + "," +
-        (batch.request_hash.empty() ? "NULL" : hex_literal(batch.request_hash)) + "," + q(c, truncate(batch.actor, 64)) +
-        ",UTC_TIMESTAMP(6))");
     auto outcomes = insert_message_rows(c, messages, std::vector<char>(messages.size(), 0));
     // A bulk is taken whole or not at all: its counts are the batch's.
     for (const auto& o : outcomes) {

@@ -109,6 +109,47 @@ Status MySqlStore::finish_job_run(const std::string& job, const std::string& res
   return {};
 }
 
+Status MySqlStore::record_requested_run(const RequestedRun& asked) {
+  auto r = run(*pool_, "record job run", [&](DbConnection& c, int) {
+    c.execute("INSERT IGNORE INTO job_runs (id, job, node, requested_by, requested_at) VALUES (" +
+              hex_literal(asked.id.raw()) + "," + q(c, truncate(asked.job, 64)) + "," +
+              q(c, truncate(asked.node, 64)) + "," + q(c, truncate(asked.requested_by, 64)) + ",UTC_TIMESTAMP(6))");
+    // The table keeps 30 days of runs, without a job of its own.
+    c.execute("DELETE FROM job_runs WHERE requested_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY ORDER BY requested_at "
+              "LIMIT 100");
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Status MySqlStore::finish_requested_run(const Uuid& id, const std::string& result) {
+  auto r = run(*pool_, "finish job run", [&](DbConnection& c, int) {
+    c.execute("UPDATE job_runs SET finished_at = UTC_TIMESTAMP(6), result = " + q(c, truncate(result, 1024)) +
+              " WHERE id = " + hex_literal(id.raw()));
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::optional<JobStore::RequestedRun>> MySqlStore::find_requested_run(const Uuid& id) {
+  return run(*pool_, "find job run", [&](DbConnection& c, int) -> std::optional<RequestedRun> {
+    auto rs = c.query("SELECT job, node, requested_by, requested_at, finished_at, result FROM job_runs WHERE id = " +
+                      hex_literal(id.raw()));
+    if (!rs->next()) return std::nullopt;
+    RequestedRun r;
+    r.id = id;
+    r.job = get_str(*rs, "job");
+    r.node = get_str(*rs, "node");
+    r.requested_by = get_str(*rs, "requested_by");
+    r.requested_at = get_time(*rs, "requested_at").value_or(TimePoint{});
+    r.finished_at = get_time(*rs, "finished_at");
+    r.result = get_str(*rs, "result");
+    return r;
+  });
+}
+
 Result<std::vector<Message>> MySqlStore::messages_to_refresh(const std::string& instance, TimePoint since,
                                                              int limit) {
   return run(*pool_, "messages to refresh", [&](DbConnection& c, int) {
@@ -185,22 +226,27 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
   });
 }
 
-namespace {
-
-// Deletes up to `limit` audit rows of `tenant` older than `cutoff`, except
-// the evidence of opt-outs still in force: rows about a number (or a
+// The evidence of opt-outs still in force stays: rows about a number (or a
 // recipient) that is opted out, by the recipient through a provider (tenant
 // 0) or by the tenant's own preferences.
-std::uint64_t delete_audit_before(DbConnection& c, TenantId tenant, TimePoint cutoff, int limit) {
-  const std::string t = std::to_string(tenant);
-  return c.update("DELETE FROM audit_log WHERE tenant_id = " + t + " AND at < '" + format_db_time(cutoff) +
-                  "' AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE audit_log.subject = CONCAT('phone:', o.phone) "
-                  "AND o.tenant_id IN (0, " + t + ")) AND NOT EXISTS (SELECT 1 FROM recipient_preferences p WHERE "
-                  "p.tenant_id = " + t + " AND p.opted_out = 1 AND p.recipient_key = audit_log.subject) ORDER BY id "
-                  "LIMIT " + std::to_string(limit));
+Result<int> MySqlStore::delete_audit_before(TenantId tenant, TimePoint cutoff, int limit) {
+  return run(*pool_, "delete old audit entries", [&](DbConnection& c, int) {
+    const std::string t = std::to_string(tenant);
+    return static_cast<int>(c.update(
+        "DELETE FROM audit_log WHERE tenant_id = " + t + " AND at < '" + format_db_time(cutoff) +
+        "' AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE audit_log.subject = CONCAT('phone:', o.phone) "
+        "AND o.tenant_id IN (0, " + t + ")) AND NOT EXISTS (SELECT 1 FROM recipient_preferences p WHERE "
+        "p.tenant_id = " + t + " AND p.opted_out = 1 AND p.recipient_key = audit_log.subject) ORDER BY id "
+        "LIMIT " + std::to_string(limit)));
+  });
 }
 
-}  // namespace
+Result<int> MySqlStore::delete_usage_days_before(TimePoint cutoff, int limit) {
+  return run(*pool_, "delete old usage days", [&](DbConnection& c, int) {
+    return static_cast<int>(c.update("DELETE FROM tenant_usage WHERE period = 'd' AND period_start < '" +
+                                     format_db_time(cutoff).substr(0, 10) + "' LIMIT " + std::to_string(limit)));
+  });
+}
 
 Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) {
   return run(*pool_, "delete old messages", [&](DbConnection& c, int) {
@@ -235,7 +281,6 @@ Result<int> MySqlStore::delete_messages_before(TenantId tenant, TimePoint cutoff
       c.execute("DELETE FROM batches WHERE " + where +
                 " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = batches.id) LIMIT " +
                 std::to_string(limit));
-      delete_audit_before(c, tenant, cutoff, limit);
     }
     c.commit();
     return static_cast<int>(ids.size() + inbound);
@@ -246,8 +291,7 @@ Result<int> MySqlStore::delete_unassigned_inbound_before(TimePoint cutoff, int l
   return run(*pool_, "delete old unassigned inbound", [&](DbConnection& c, int) {
     const auto n = c.update("DELETE FROM inbound_messages WHERE tenant_id IS NULL AND received_at < '" +
                             format_db_time(cutoff) + "' ORDER BY received_at LIMIT " + std::to_string(limit));
-    // The operator's own audit trail (tenant 0) goes by the gateway's period.
-    return static_cast<int>(n + delete_audit_before(c, 0, cutoff, limit));
+    return static_cast<int>(n);
   });
 }
 

@@ -195,13 +195,15 @@ Result<std::vector<ApiKeyRecord>> MySqlStore::list_api_keys(TenantId tenant) {
   });
 }
 
-Result<std::optional<ApiKeyRecord>> MySqlStore::revoke_api_key(const std::string& key_id) {
-  return run(*pool_, "revoke api key", [&](DbConnection& c, int) -> std::optional<ApiKeyRecord> {
-    c.execute("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, UTC_TIMESTAMP(6)) WHERE id = " + q(c, key_id));
+Result<std::optional<TenantStore::KeyRevocation>> MySqlStore::revoke_api_key(const std::string& key_id) {
+  return run(*pool_, "revoke api key", [&](DbConnection& c, int) -> std::optional<KeyRevocation> {
+    const bool changed =
+        c.update("UPDATE api_keys SET revoked_at = UTC_TIMESTAMP(6) WHERE revoked_at IS NULL AND id = " + q(c, key_id)) >
+        0;
     auto rs = c.query(std::string("SELECT ") + kKeyColumns +
                       " FROM api_keys k LEFT JOIN tenants t ON t.id = k.tenant_id WHERE k.id = " + q(c, key_id));
     if (!rs->next()) return std::nullopt;
-    return read_key(*rs);
+    return KeyRevocation{read_key(*rs), changed};
   });
 }
 

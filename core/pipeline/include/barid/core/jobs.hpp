@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -105,6 +106,9 @@ struct JobsConfig {
   JobConfig retention{true, JobSchedule::daily(2, 0)};
   int retention_days = 90;  // a tenant's retention_days overrides it
   int retention_max_days = 365;  // no tenant keeps anything longer
+  // Audit entries are kept at least this long whatever a tenant's own
+  // retention_days (a tenant cannot erase its read audit by shortening it).
+  int retention_audit_min_days = 365;
   int retention_batch = 1000;
   JobConfig provider_health{true, JobSchedule::interval(std::chrono::minutes(15))};
 };
@@ -113,6 +117,13 @@ struct JobsConfig {
 // kept: its own setting or the gateway's, never over the operator's maximum.
 inline int effective_retention_days(std::optional<int> tenant_days, const JobsConfig& j) {
   return std::min(tenant_days.value_or(j.retention_days), j.retention_max_days);
+}
+
+// How long a tenant's audit entries are kept: its retention, but never less
+// than jobs.retention.audit_min_days (nor more than the operator's maximum).
+inline int effective_audit_days(std::optional<int> tenant_days, const JobsConfig& j) {
+  return std::min(std::max(effective_retention_days(tenant_days, j), j.retention_audit_min_days),
+                  j.retention_max_days);
 }
 
 // The gateway's periodic jobs as `config` enables them: status refresh,
@@ -131,10 +142,12 @@ class JobScheduler {
   // Asks a running job to stop after its current batch, and runs no other;
   // does not wait (stop() does).
   void request_stop();
-  // Runs the job `name` now, on the calling thread (an operator's request),
-  // after any job this node is running; recorded like a scheduled run.
-  // nullopt when there is no job of that name.
-  std::optional<std::string> run_now(const std::string& name);
+  // Runs the job `name` now for an operator (POST /v1/admin/jobs/{name}/run),
+  // on a thread of this scheduler's, after any job this node is running,
+  // and returns at once: the run is recorded (JobStore::record_requested_run)
+  // under the id returned, and its result when it ends; it also counts as a
+  // scheduled run. nullopt when there is no job of that name.
+  std::optional<Result<Uuid>> request_run(const std::string& name, const std::string& requested_by);
   void stop();
 
  private:
@@ -151,6 +164,11 @@ class JobScheduler {
   std::stop_source stop_source_;
   std::mutex run_mutex_;  // one job at a time on this node
   std::thread thread_;
+  // Runs operators asked for, in order, on their own thread (started with
+  // the first).
+  void requested_loop();
+  std::deque<std::pair<Uuid, const JobDefinition*>> requested_;
+  std::thread requested_thread_;
 };
 
 }  // namespace barid::core

@@ -54,9 +54,14 @@ class TenantStore {
   // With whether its tenant is suspended.
   virtual Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) = 0;
   virtual Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) = 0;
-  // Revokes it now (a revoked key stays revoked); the key as it is after, or
-  // nullopt when there is no such key.
-  virtual Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) = 0;
+  // Revokes it now (a revoked key stays revoked); the key as it is after,
+  // with whether this call revoked it (false: it already was), or nullopt
+  // when there is no such key.
+  struct KeyRevocation {
+    ApiKeyRecord key;
+    bool revoked_now = false;
+  };
+  virtual Result<std::optional<KeyRevocation>> revoke_api_key(const std::string& key_id) = 0;
   // Keys revoked, keys created (and not revoked) and tenants suspended or
   // resumed since `since` (the database's clock), for the key caches of every
   // node; `as_of` is the next `since`.
@@ -218,6 +223,21 @@ class JobStore {
   virtual Result<bool> claim_job_run(const std::string& job, const std::string& node,
                                      std::optional<TimePoint> first_run, TimePoint next_run) = 0;
   virtual Status finish_job_run(const std::string& job, const std::string& result) = 0;
+  // Runs an operator asked for (POST /v1/admin/jobs/{name}/run): recorded
+  // when asked, finished when done, read by id from any node. Runs asked
+  // for more than 30 days ago are deleted as new ones are recorded.
+  struct RequestedRun {
+    Uuid id;
+    std::string job;
+    std::string node;
+    std::string requested_by;
+    TimePoint requested_at{};
+    std::optional<TimePoint> finished_at;
+    std::string result;
+  };
+  virtual Status record_requested_run(const RequestedRun& asked) = 0;
+  virtual Status finish_requested_run(const Uuid& id, const std::string& result) = 0;
+  virtual Result<std::optional<RequestedRun>> find_requested_run(const Uuid& id) = 0;
   // Sent but not final, sent through `instance` since `since`: up to `limit`,
   // the least recently polled first, marked as polled now (so a backlog
   // larger than `limit` is worked through in turn, not the same rows again).
@@ -236,11 +256,21 @@ class JobStore {
   // their events; messages not yet sent (scheduled, queued, sending) are kept.
   // Up to `limit` of its inbound messages received before `cutoff` go too.
   // When fewer than `limit` of each are left, old batches with no message
-  // left go too. Returns how many messages and inbound messages.
+  // left go too, and the tenant's webhook events of that age. Returns how
+  // many messages and inbound messages.
   virtual Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
   // Deletes up to `limit` inbound messages of no tenant received before
   // `cutoff`; returns how many.
   virtual Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) = 0;
+  // Deletes up to `limit` audit entries of `tenant` (0: the operator's own)
+  // recorded before `cutoff`, except the evidence of an opt-out still in
+  // force (entries about a number or recipient that is opted out); returns
+  // how many. The retention job gives it the later of the tenant's period
+  // and jobs.retention.audit_min_days.
+  virtual Result<int> delete_audit_before(TenantId tenant, TimePoint cutoff, int limit) = 0;
+  // Deletes up to `limit` daily usage counters (tenant_usage, period 'd') of
+  // days before `cutoff`'s; the quotas read only today's. Returns how many.
+  virtual Result<int> delete_usage_days_before(TimePoint cutoff, int limit) = 0;
   // Erases the body and variables of up to `limit` final messages of
   // `tenant` created before `cutoff` (redact_after_days); returns how many.
   virtual Result<int> redact_messages_before(TenantId tenant, TimePoint cutoff, int limit) = 0;

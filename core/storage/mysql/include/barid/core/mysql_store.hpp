@@ -38,7 +38,7 @@ class MySqlStore final : public Store {
   Status add_api_key(const ApiKeyRecord& key) override;
   Result<std::optional<ApiKeyRecord>> find_api_key(const std::string& key_id) override;
   Result<std::vector<ApiKeyRecord>> list_api_keys(TenantId tenant) override;
-  Result<std::optional<ApiKeyRecord>> revoke_api_key(const std::string& key_id) override;
+  Result<std::optional<KeyRevocation>> revoke_api_key(const std::string& key_id) override;
   Result<AuthChanges> auth_changes_since(TimePoint since) override;
   Result<std::vector<std::string>> active_api_key_ids() override;
   Result<TenantUsage> usage(TenantId tenant) override;
@@ -115,12 +115,17 @@ class MySqlStore final : public Store {
   Result<bool> claim_job_run(const std::string& job, const std::string& node, std::optional<TimePoint> first_run,
                              TimePoint next_run) override;
   Status finish_job_run(const std::string& job, const std::string& result) override;
+  Status record_requested_run(const RequestedRun& asked) override;
+  Status finish_requested_run(const Uuid& id, const std::string& result) override;
+  Result<std::optional<RequestedRun>> find_requested_run(const Uuid& id) override;
   Result<std::vector<Message>> messages_to_refresh(const std::string& instance, TimePoint since, int limit) override;
   Result<std::vector<Message>> claim_cost_polls(const std::string& instance, TimePoint since, int limit,
                                                 int max_polls) override;
   Result<int> requeue_retryable_failures(TimePoint since, int max_attempts, int limit) override;
   Result<int> delete_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
   Result<int> delete_unassigned_inbound_before(TimePoint cutoff, int limit) override;
+  Result<int> delete_audit_before(TenantId tenant, TimePoint cutoff, int limit) override;
+  Result<int> delete_usage_days_before(TimePoint cutoff, int limit) override;
   Result<int> redact_messages_before(TenantId tenant, TimePoint cutoff, int limit) override;
   Result<std::vector<Tenant>> list_tenants() override;
   // Key rotation (barid-gateway rotate-key): re-seals with the current
