@@ -725,6 +725,26 @@ std::string create_error(std::vector<std::pair<std::string, std::string>> values
   return r.provider ? std::string() : r.error;
 }
 
+// Webhooks taken without the signature check are unauthenticated: the host
+// refuses such an instance unless the operator allows it.
+TEST(TwilioConfig, AnInstanceThatDoesNotVerifySignaturesSaysItsWebhooksAreUnauthenticated) {
+  const sdk::ProviderConfig base = testing::config_of(
+      config_keys(sdk::Channel::sms), {{"account_sid", kAccount}, {"auth_token", kToken}, {"from", "+15017250604"}});
+  TestHost host;
+  auto checked = create_provider(base, host, sdk::Channel::sms);
+  ASSERT_TRUE(checked.provider) << checked.error;
+  EXPECT_EQ(checked.unauthenticated_callbacks, "");
+  for (auto channel : {sdk::Channel::sms, sdk::Channel::whatsapp}) {
+    auto config = testing::config_of(config_keys(channel), {{"account_sid", kAccount},
+                                                            {"auth_token", kToken},
+                                                            {"from", "+15017250604"},
+                                                            {"validate_signatures", "false"}});
+    auto unchecked = create_provider(config, host, channel);
+    ASSERT_TRUE(unchecked.provider) << unchecked.error;
+    EXPECT_NE(unchecked.unauthenticated_callbacks.find("validate_signatures"), std::string::npos);
+  }
+}
+
 TEST(TwilioConfig, ErrorsNameTheKey) {
   const std::pair<std::string, std::string> sid{"account_sid", kAccount}, tok{"auth_token", kToken},
       from{"from", "+15017250604"};
