@@ -67,6 +67,54 @@ TEST_F(MySqlStoreTest, FindsPreferencesAndOptOutsInOneCall) {
   EXPECT_EQ(only_opt_outs->opt_outs.size(), 1u);
 }
 
+// Opt-outs have a scope: each is kept with the instance it came through, the
+// same number can be opted out through several, and a START through one
+// instance removes only what came through it for the tenants it serves (and
+// what it recorded before opt-outs had a scope), never another instance's
+// nor another tenant's.
+TEST_F(MySqlStoreTest, AStartRemovesOnlyTheOptOutsRecordedThroughItsInstanceForItsTenants) {
+  const std::string phone = "+966501234567";
+  auto through = [&](TenantId tenant, const std::string& instance, const std::string& source) {
+    OptOut o = opt_out(tenant, phone, "sms");
+    o.instance = instance;
+    o.source = source;
+    return o;
+  };
+  ASSERT_TRUE(store_->add_opt_out(through(0, "shared-sms", "inbound:shared-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(tenant_, "clinic-a-sms", "inbound:clinic-a-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(tenant_, "clinic-a-old", "inbound:clinic-a-old")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(other_tenant_, "clinic-a-sms", "provider:clinic-a-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(0, "", "inbound:legacy-sms")).ok());  // from before scopes
+  auto rows = [&](TenantId tenant) {
+    std::set<std::pair<TenantId, std::string>> out;
+    auto r = store_->find_recipients(tenant, {}, {phone});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    if (r.ok())
+      for (const auto& o : r->opt_outs) out.insert({o.tenant_id, o.instance});
+    return out;
+  };
+  using Rows = std::set<std::pair<TenantId, std::string>>;
+  EXPECT_EQ(rows(tenant_),
+            (Rows{{0, "shared-sms"}, {0, ""}, {tenant_, "clinic-a-sms"}, {tenant_, "clinic-a-old"}}));
+
+  // A START through clinic A's instance: A's opt-out through it goes; the
+  // shared instance's, the other instance's, the other tenant's and the one
+  // from before stay.
+  auto removed = store_->remove_opt_out({tenant_}, phone, "sms", "clinic-a-sms", tenant_);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{0, "shared-sms"}, {0, ""}, {tenant_, "clinic-a-old"}}));
+  EXPECT_EQ(rows(other_tenant_), (Rows{{0, "shared-sms"}, {0, ""}, {other_tenant_, "clinic-a-sms"}}));
+  // Another channel's START removes nothing.
+  EXPECT_EQ(*store_->remove_opt_out({0}, phone, "whatsapp", "shared-sms"), 0);
+  // The shared instance's START removes its own; the one from before goes
+  // only with a START through the instance it names.
+  EXPECT_EQ(*store_->remove_opt_out({0}, phone, "sms", "shared-sms"), 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{0, ""}, {tenant_, "clinic-a-old"}}));
+  EXPECT_EQ(*store_->remove_opt_out({}, phone, "sms", "legacy-sms"), 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{tenant_, "clinic-a-old"}}));
+}
+
 TEST_F(MySqlStoreTest, FindsRecipientsOfABulkSizedListInChunks) {
   std::vector<std::string> keys, phones;
   for (int i = 0; i < 2500; ++i) {

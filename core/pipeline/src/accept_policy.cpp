@@ -163,7 +163,7 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       continue;
     }
 
-    if (auto reason = suppression_reason(m, mine, records.opt_outs)) {
+    if (auto reason = suppression_reason(m, mine, records.opt_outs, policy.routing.count(m.channel) > 0)) {
       m.status = MessageStatus::suppressed;
       m.status_reason = *reason;
     }
