@@ -80,6 +80,12 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   app->policy_->set_pricing([raw = app.get()](sdk::Channel ch, const std::string& instance) {
     return instance.empty() ? raw->price_per_segment(ch) : raw->price_of_instance(instance);
   });
+  app->policy_->set_shared_sender([raw = app.get()](sdk::Channel ch) {
+    const auto set = raw->providers_.snapshot();
+    const auto route = set->routes.find(ch);
+    const auto* slot = route == set->routes.end() ? nullptr : set->find(route->second.primary);
+    return slot ? slot->instance->default_sender() : std::string();
+  });
   app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
   if (c.dispatch_enabled) {
     app->dispatcher_ = std::make_unique<core::Dispatcher>(store, app->providers_, dispatch, c.retry);

@@ -1,8 +1,9 @@
 // End to end, clinics that share a gateway cannot act for one another
 // through what patients write back: clinic A has a provider instance of its
 // own (whose webhook secret it knows), clinics B and C share the gateway's.
-// A STOP or START through an instance speaks for the clinics it serves. The
-// real binary, the real mock plugin, a real MariaDB.
+// A STOP or START through an instance speaks for the clinics it serves; a
+// reply goes to a clinic whose message the provider accepted. The real
+// binary, the real mock plugin, a real MariaDB.
 
 #include "gateway_harness.hpp"
 
@@ -12,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <csignal>
 #include <string>
 
 namespace barid::testing {
@@ -28,7 +30,7 @@ providers:
   shared-sms:
     plugin: mock
     allow_unauthenticated_callbacks: true
-    config: {channel: sms, delivered_after_ms: "50")yaml" +
+    config: {channel: sms, delivered_after_ms: "50", from: "+15550001")yaml" +
          shared_config + R"yaml(}
   clinic-a-sms:
     plugin: mock
@@ -148,6 +150,52 @@ TEST_F(ClinicsE2E, AStartThroughAClinicsOwnInstanceRemovesNoOtherOptOut) {
   EXPECT_NE(status_of_send(key_b_), "suppressed");
   EXPECT_NE(status_of_send(key_c_), "suppressed");
   EXPECT_EQ(status_of_send(key_a_), "suppressed");
+}
+
+// A message the provider refused went nowhere: the patient's reply is not
+// its clinic's. Clinic C's reminder went out through the shared instance;
+// then clinic B's message to the same patient is refused there; the reply
+// is clinic C's.
+TEST_F(ClinicsE2E, AMessageTheProviderRefusedDoesNotTakeThePatientsReply) {
+  const json c = send(key_c_);
+  gw_->wait_for_status(key_c_, c["id"], "delivered");
+  gw_->rewrite(sections(std::string(", fail_numbers: \"") + kPatient + "\""));
+  gw_->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return gw_->log().find("configuration reloaded") != std::string::npos; }, 10s))
+      << gw_->log();
+  const json b = send(key_b_);
+  EXPECT_EQ(gw_->wait_for_status(key_b_, b["id"], "failed")["status"], "failed");
+  inbound("shared-sms", "Can I come at 11 instead?", "reply-1");
+  auto theirs = gw_->json("GET", "/v1/inbound", nullptr, key_b_);
+  EXPECT_TRUE(theirs["inbound"].empty()) << theirs.dump();
+  auto mine = gw_->json("GET", "/v1/inbound", nullptr, key_c_);
+  ASSERT_EQ(mine["inbound"].size(), 1u) << mine.dump();
+}
+
+// On the shared instance a clinic the operator gave no senders sends only
+// from the instance's own; a send that names none is stored with it once
+// sent, so the patient's reply to that number goes to that clinic even when
+// another clinic, allowed a sender of its own, wrote to the patient later.
+TEST_F(ClinicsE2E, OnTheSharedInstanceAClinicSendsFromItsSenderAndRepliesFindIt) {
+  long status = 0;
+  auto refused = gw_->json("POST", "/v1/messages", {{"to", kPatient}, {"body", "x"}, {"from", "+15550002"}}, key_b_,
+                           &status);
+  EXPECT_EQ(status, 422) << refused.dump();
+  EXPECT_EQ(refused["field"], "from");
+  EXPECT_NE(send(key_b_, kPatient, {{"from", "+15550001"}})["status"], "suppressed");  // the instance's own
+  EXPECT_NE(send(key_a_, kPatient, {{"from", "CLINIC-A"}})["status"], "suppressed");   // its own instance: its own
+  const json c = send(key_c_);
+  EXPECT_EQ(gw_->wait_for_status(key_c_, c["id"], "delivered")["from"], "+15550001");
+
+  auto allowed = gw_->json("PUT", "/v1/admin/tenants/clinic-b", {{"allowed_senders", {{"sms", {"+15550002"}}}}}, op_,
+                           &status);
+  ASSERT_EQ(status, 200) << allowed.dump();
+  const json b = send(key_b_, kPatient, {{"from", "+15550002"}});
+  gw_->wait_for_status(key_b_, b["id"], "delivered");
+  inbound("shared-sms", "See you then", "reply-2");  // written to +15550001
+  auto mine = gw_->json("GET", "/v1/inbound", nullptr, key_c_);
+  EXPECT_EQ(mine["inbound"].size(), 1u) << mine.dump();
+  EXPECT_TRUE(gw_->json("GET", "/v1/inbound", nullptr, key_b_)["inbound"].empty());
 }
 
 }  // namespace

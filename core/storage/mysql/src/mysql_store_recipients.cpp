@@ -115,11 +115,13 @@ Status MySqlStore::mark_inbound_handled(const std::string& instance, const std::
 Result<std::optional<TenantId>> MySqlStore::inbound_tenant(const std::string& phone, const std::string& instance,
                                                            const std::string& to, const InboundAssignment& rule) {
   return run(*pool_, "inbound tenant", [&](DbConnection& c, int) -> std::optional<TenantId> {
-    // The recipient's messages of the window, by ix_messages_recipient; one
-    // sent from the number written to first, then the latest.
+    // The recipient's messages of the window, by ix_messages_recipient, that
+    // the provider accepted (a message it refused went nowhere and explains
+    // no reply); one sent from the number written to first, then the latest.
     auto rs = c.query("SELECT tenant_id FROM messages WHERE " + number_match(c, "recipient", phone) +
                       " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(rule.window.count()) +
-                      " SECOND AND provider_instance = " + q(c, instance) + " ORDER BY " +
+                      " SECOND AND provider_instance = " + q(c, instance) +
+                      " AND (provider_message_id IS NOT NULL OR sent_at IS NOT NULL) ORDER BY " +
                       (to.empty() ? std::string() : "sender = " + q(c, to) + " DESC, ") + "created_at DESC LIMIT 1");
     if (rs->next()) return static_cast<TenantId>(rs->getUInt("tenant_id"));
     if (rule.default_tenant.empty()) return std::nullopt;
