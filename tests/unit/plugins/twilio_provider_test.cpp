@@ -745,6 +745,26 @@ TEST(TwilioConfig, AnInstanceThatDoesNotVerifySignaturesSaysItsWebhooksAreUnauth
   }
 }
 
+// The sender a send without `from` goes out from, as a send would name it:
+// the gateway stores it as the message's sender.
+TEST(TwilioConfig, TheDefaultSenderIsTheConfiguredFromAsASendNamesIt) {
+  TestHost host;
+  for (auto channel : {sdk::Channel::sms, sdk::Channel::whatsapp}) {
+    auto created = create_provider(testing::config_of(config_keys(channel), {{"account_sid", kAccount},
+                                                                             {"auth_token", kToken},
+                                                                             {"from", "+15017250604"}}),
+                                   host, channel);
+    ASSERT_TRUE(created.provider) << created.error;
+    EXPECT_EQ(created.default_sender, "+15017250604");
+  }
+  auto service = create_provider(testing::config_of(config_keys(sdk::Channel::sms),
+                                                    {{"account_sid", kAccount}, {"auth_token", kToken},
+                                                     {"messaging_service_sid", kService}}),
+                                 host, sdk::Channel::sms);
+  ASSERT_TRUE(service.provider) << service.error;
+  EXPECT_EQ(service.default_sender, "");  // the service picks it
+}
+
 TEST(TwilioConfig, ErrorsNameTheKey) {
   const std::pair<std::string, std::string> sid{"account_sid", kAccount}, tok{"auth_token", kToken},
       from{"from", "+15017250604"};
