@@ -80,19 +80,28 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   app->policy_->set_pricing([raw = app.get()](sdk::Channel ch, const std::string& instance) {
     return instance.empty() ? raw->price_per_segment(ch) : raw->price_of_instance(instance);
   });
+  app->policy_->set_shared_sender([raw = app.get()](sdk::Channel ch) {
+    const auto set = raw->providers_.snapshot();
+    const auto route = set->routes.find(ch);
+    const auto* slot = route == set->routes.end() ? nullptr : set->find(route->second.primary);
+    return slot ? slot->instance->default_sender() : std::string();
+  });
   app->bulk_ = std::make_unique<core::BulkIntake>(*app->intake_, *app->policy_, store, c.max_bulk_recipients);
   if (c.dispatch_enabled) {
     app->dispatcher_ = std::make_unique<core::Dispatcher>(store, app->providers_, dispatch, c.retry);
     // A provider that refuses an unsubscribed recipient: record the opt-out
     // so later sends are suppressed instead of refused again.
-    app->dispatcher_->set_opt_out_hook([&store](const core::Message& m, const std::string& instance) {
+    // It holds for the tenants that instance serves, as a STOP through it.
+    app->dispatcher_->set_opt_out_hook([&store, self = app.get()](const core::Message& m, const std::string& instance) {
       core::OptOut o;
       o.phone = m.to;
       o.channel = std::string(sdk::to_string(m.channel));
+      o.instance = instance;
       o.source = "provider:" + instance;
       o.detail = "the provider refused the recipient as unsubscribed";
       o.notify_tenant = m.tenant_id;
-      if (auto st = store.add_opt_out(o); !st)
+      const auto scope = core::opt_out_scope(*self->providers_.snapshot(), *self->tenant_routes(), instance, m.channel);
+      if (auto st = core::record_scoped_opt_out(store, scope, o, m.tenant_id); !st)
         core::log_warn("dispatcher", "cannot record an opt-out: " + st.error().message);
     });
     // A send that found the credentials rejected (or working again): the
@@ -113,6 +122,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   app->callbacks_ =
       std::make_unique<core::CallbackProcessor>(store, store, app->providers_, core::PhoneNormalizer(c.default_region),
                                                 c.inbound_assignment_window);
+  app->callbacks_->set_tenant_routes([self = app.get()] { return self->tenant_routes(); });
   app->refresher_ = std::make_unique<core::StatusRefresher>(store, store, app->providers_);
   app->health_ = std::make_unique<core::HealthMonitor>(store, app->providers_, app->node_id_);
 

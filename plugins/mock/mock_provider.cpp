@@ -90,6 +90,7 @@ bool parse_settings(const sdk::ProviderConfig& config, MockSettings& out, std::s
     return false;
   }
   out.webhook_secret = config.get("webhook_secret");
+  out.from = config.get("from");
   out.send_log = config.get("send_log");
   out.currency = config.get("currency");
 

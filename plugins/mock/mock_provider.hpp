@@ -30,6 +30,7 @@ struct MockSettings {
   std::optional<std::chrono::milliseconds> read_after;  // WhatsApp: becomes read
   bool report_by_webhook = true;
   std::string webhook_secret;
+  std::string from;  // the sender of a send that names none
   std::int64_t cost_micros_per_segment = 0;
   std::string currency = "USD";
   sdk::HealthState health = sdk::HealthState::healthy;

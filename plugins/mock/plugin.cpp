@@ -16,6 +16,7 @@ const sdk::PluginDescriptor& descriptor() {
                      sdk::Capability::inbound_messages | sdk::Capability::cost_reporting;
     x.config_keys = {
         {"channel", false, false, "sms", "the channel this instance serves: sms or whatsapp"},
+        {"from", false, false, "", "the sender of a send that names none (empty: none)"},
         {"latency_ms", false, false, "0", "how long each send takes"},
         {"fail_numbers", false, false, "", "comma-separated E.164 numbers that fail permanently"},
         {"optout_numbers", false, false, "",
@@ -46,7 +47,9 @@ sdk::CreateResult create(const sdk::ProviderConfig& config, sdk::HostContext& ho
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
   const bool unsigned_webhooks = settings.webhook_secret.empty();
+  std::string sender = settings.from;
   auto created = sdk::CreateResult::ok(std::make_unique<MockProvider>(std::move(settings), host));
+  created.default_sender = std::move(sender);
   if (unsigned_webhooks)
     created.unauthenticated_callbacks =
         "no webhook_secret is set, so its status and inbound webhooks take any request (set webhook_secret)";

@@ -132,9 +132,20 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   TwilioSettings settings;
   std::string error;
   if (!parse_settings(config, channel, settings, error)) return sdk::CreateResult::fail(error);
-  if (!settings.validate_signatures)
-    host.logger().warn("validate_signatures is false: webhooks are accepted without checking X-Twilio-Signature");
-  return sdk::CreateResult::ok(std::make_unique<TwilioProvider>(std::move(settings), host));
+  const bool unsigned_webhooks = !settings.validate_signatures;
+  // As a send's `from` names it: a WhatsApp number without "whatsapp:".
+  std::string sender = settings.from;
+  if (sender.rfind(kWhatsAppPrefix, 0) == 0) sender.erase(0, kWhatsAppPrefix.size());
+  auto created = sdk::CreateResult::ok(std::make_unique<TwilioProvider>(std::move(settings), host));
+  // Without the signature check anyone who knows the webhook URL could move
+  // this instance's messages and opt its patients out or in: the host asks
+  // the operator's consent (allow_unauthenticated_callbacks).
+  created.default_sender = std::move(sender);
+  if (unsigned_webhooks)
+    created.unauthenticated_callbacks =
+        "validate_signatures is false, so webhooks are accepted without checking X-Twilio-Signature and anyone who "
+        "knows the webhook URL could move this instance's messages (set validate_signatures: true)";
+  return created;
 }
 
 namespace {

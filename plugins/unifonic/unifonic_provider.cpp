@@ -135,7 +135,9 @@ sdk::CreateResult create_provider(const sdk::ProviderConfig& config, sdk::HostCo
   std::string error;
   if (!parse_settings(config, settings, error)) return sdk::CreateResult::fail(error);
   const bool unsigned_webhooks = settings.webhook_secret.empty();
+  std::string sender = settings.sender_id;
   auto created = sdk::CreateResult::ok(std::make_unique<UnifonicProvider>(std::move(settings), host));
+  created.default_sender = std::move(sender);
   // Unifonic signs no delivery report: the secret token in the URL is the
   // only proof of origin there is.
   if (unsigned_webhooks)

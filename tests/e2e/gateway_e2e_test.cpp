@@ -298,6 +298,64 @@ routing:
       << consented.log();
 }
 
+// A Twilio instance told not to verify X-Twilio-Signature takes webhooks from
+// anyone: it needs the same consent, at start and at a reload.
+TEST(WebhookAuthenticityE2E, ATwilioInstanceThatDoesNotVerifySignaturesNeedsTheOperatorsConsent) {
+  TestDatabase db;
+  auto twilio = [](const std::string& extra) {
+    return R"yaml(
+providers:
+  tw-sms:
+    plugin: twilio-sms
+)yaml" + extra + R"yaml(    config: {account_sid: "AC00000000000000000000000000000000", auth_token: "t0ken-t0ken",
+             from: "+15017250604", base_url: "http://127.0.0.1:9", validate_signatures: "false"}
+routing:
+  sms: {provider: tw-sms}
+jobs:
+  provider_health: {enabled: false}
+)yaml";
+  };
+  GatewayUnderTest refused(db, twilio(""));
+  EXPECT_NE(refused.start_expecting_exit(), std::optional<int>(0));
+  EXPECT_NE(refused.log().find("providers.tw-sms.allow_unauthenticated_callbacks"), std::string::npos)
+      << refused.log();
+  EXPECT_NE(refused.log().find("validate_signatures is false"), std::string::npos) << refused.log();
+
+  const std::string verified = R"yaml(
+providers:
+  tw-sms:
+    plugin: twilio-sms
+    config: {account_sid: "AC00000000000000000000000000000000", auth_token: "t0ken-t0ken",
+             from: "+15017250604", base_url: "http://127.0.0.1:9"}
+routing:
+  sms: {provider: tw-sms}
+jobs:
+  provider_health: {enabled: false}
+)yaml";
+  GatewayUnderTest running(db, verified);
+  running.start();
+  EXPECT_EQ(running.log().find("unauthenticated"), std::string::npos) << running.log();
+  running.rewrite(twilio(""));
+  running.signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return running.log().find("configuration not reloaded") != std::string::npos; }, 10s))
+      << running.log();
+  EXPECT_NE(running.log().find("providers.tw-sms.allow_unauthenticated_callbacks"), std::string::npos)
+      << running.log();
+  EXPECT_EQ(running.request("GET", "/health").status, 200);
+  // Allowed, the reload takes it (with a warning), and so does a start.
+  running.rewrite(twilio("    allow_unauthenticated_callbacks: true\n"));
+  running.signal(SIGHUP);
+  EXPECT_TRUE(eventually(
+      [&] { return running.log().find("instance 'tw-sms' accepts unauthenticated webhooks") != std::string::npos; },
+      10s))
+      << running.log();
+
+  GatewayUnderTest consented(db, twilio("    allow_unauthenticated_callbacks: true\n"));
+  consented.start();
+  EXPECT_NE(consented.log().find("instance 'tw-sms' accepts unauthenticated webhooks"), std::string::npos)
+      << consented.log();
+}
+
 TEST_F(GatewayE2E, HealthAndReadiness) {
   start();
   EXPECT_EQ(gw_->request("GET", "/health").status, 200);

@@ -490,18 +490,22 @@ TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
   auto [s4, abroad] = send(key_a_, {{"to", "+971501234567"}, {"body", "x"}});
   EXPECT_EQ(s4, 422);
   EXPECT_EQ(abroad["field"], "to");
-  // The other clinic has no such rules.
-  auto [s5, other] = send(key_b_, {{"to", "+971501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  // The other clinic has no such rules: it sends anywhere, but on the
+  // shared instance only from the instance's own sender.
+  auto [s5, other] = send(key_b_, {{"to", "+971501234567"}, {"body", "x"}});
   EXPECT_EQ(s5, 202) << other.dump();
+  auto [s5b, unlisted] = send(key_b_, {{"to", "+971501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  EXPECT_EQ(s5b, 422) << unlisted.dump();
+  EXPECT_EQ(unlisted["field"], "from");
 
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a",
                   {{"allowed_senders", {{"sms", {"CLINIC-A"}}}}, {"default_senders", {{"sms", "OTHER"}}}}, 422)["field"],
             "default_senders.sms");
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"allowed_countries", {"XX"}}}, 422)["field"],
             "allowed_countries");
-  // Lifting the rules: everything goes again.
+  // Lifting the rules: every country goes again (from the shared sender).
   admin("PUT", "/v1/admin/tenants/clinic-a", json::object(), 200);
-  auto [s6, lifted] = send(key_a_, {{"to", "+971501234567"}, {"body", "x"}, {"from", "CLINIC-B"}});
+  auto [s6, lifted] = send(key_a_, {{"to", "+971501234567"}, {"body", "x"}});
   EXPECT_EQ(s6, 202) << lifted.dump();
 }
 

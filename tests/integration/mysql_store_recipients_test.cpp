@@ -67,6 +67,54 @@ TEST_F(MySqlStoreTest, FindsPreferencesAndOptOutsInOneCall) {
   EXPECT_EQ(only_opt_outs->opt_outs.size(), 1u);
 }
 
+// Opt-outs have a scope: each is kept with the instance it came through, the
+// same number can be opted out through several, and a START through one
+// instance removes only what came through it for the tenants it serves (and
+// what it recorded before opt-outs had a scope), never another instance's
+// nor another tenant's.
+TEST_F(MySqlStoreTest, AStartRemovesOnlyTheOptOutsRecordedThroughItsInstanceForItsTenants) {
+  const std::string phone = "+966501234567";
+  auto through = [&](TenantId tenant, const std::string& instance, const std::string& source) {
+    OptOut o = opt_out(tenant, phone, "sms");
+    o.instance = instance;
+    o.source = source;
+    return o;
+  };
+  ASSERT_TRUE(store_->add_opt_out(through(0, "shared-sms", "inbound:shared-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(tenant_, "clinic-a-sms", "inbound:clinic-a-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(tenant_, "clinic-a-old", "inbound:clinic-a-old")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(other_tenant_, "clinic-a-sms", "provider:clinic-a-sms")).ok());
+  ASSERT_TRUE(store_->add_opt_out(through(0, "", "inbound:legacy-sms")).ok());  // from before scopes
+  auto rows = [&](TenantId tenant) {
+    std::set<std::pair<TenantId, std::string>> out;
+    auto r = store_->find_recipients(tenant, {}, {phone});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    if (r.ok())
+      for (const auto& o : r->opt_outs) out.insert({o.tenant_id, o.instance});
+    return out;
+  };
+  using Rows = std::set<std::pair<TenantId, std::string>>;
+  EXPECT_EQ(rows(tenant_),
+            (Rows{{0, "shared-sms"}, {0, ""}, {tenant_, "clinic-a-sms"}, {tenant_, "clinic-a-old"}}));
+
+  // A START through clinic A's instance: A's opt-out through it goes; the
+  // shared instance's, the other instance's, the other tenant's and the one
+  // from before stay.
+  auto removed = store_->remove_opt_out({tenant_}, phone, "sms", "clinic-a-sms", tenant_);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(*removed, 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{0, "shared-sms"}, {0, ""}, {tenant_, "clinic-a-old"}}));
+  EXPECT_EQ(rows(other_tenant_), (Rows{{0, "shared-sms"}, {0, ""}, {other_tenant_, "clinic-a-sms"}}));
+  // Another channel's START removes nothing.
+  EXPECT_EQ(*store_->remove_opt_out({0}, phone, "whatsapp", "shared-sms"), 0);
+  // The shared instance's START removes its own; the one from before goes
+  // only with a START through the instance it names.
+  EXPECT_EQ(*store_->remove_opt_out({0}, phone, "sms", "shared-sms"), 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{0, ""}, {tenant_, "clinic-a-old"}}));
+  EXPECT_EQ(*store_->remove_opt_out({}, phone, "sms", "legacy-sms"), 1);
+  EXPECT_EQ(rows(tenant_), (Rows{{tenant_, "clinic-a-old"}}));
+}
+
 TEST_F(MySqlStoreTest, FindsRecipientsOfABulkSizedListInChunks) {
   std::vector<std::string> keys, phones;
   for (int i = 0; i < 2500; ++i) {
@@ -93,17 +141,25 @@ TEST_F(MySqlStoreTest, FindsRecipientsOfABulkSizedListInChunks) {
 // else to the instance's default tenant, else to none.
 TEST_F(MySqlStoreTest, AnInboundMessageBelongsToTheTenantThatLastWroteToTheNumber) {
   const std::string phone = "+966501234567";
-  auto sent = [&](TenantId tenant, const std::string& sender, const std::string& instance, int hours_ago) {
+  // `accepted`: the provider took it (an id, and sent); else it refused it.
+  auto sent = [&](TenantId tenant, const std::string& sender, const std::string& instance, int hours_ago,
+                  bool accepted = true) {
     NewMessage m = message(phone);
     m.tenant_id = tenant;
     m.from = sender;
     insert({m});
-    db_->execute("UPDATE messages SET provider_instance = '" + instance +
-                 "', created_at = UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(hours_ago) +
-                 " HOUR WHERE id = X'" + sdk::hex_encode(m.id.raw()) + "'");
+    db_->execute("UPDATE messages SET provider_instance = '" + instance + "', " +
+                 (accepted ? "status = 'sent', provider_message_id = 'SM" + m.id.str() +
+                                 "', sent_at = UTC_TIMESTAMP(6), "
+                           : std::string("status = 'failed', failed_at = UTC_TIMESTAMP(6), ")) +
+                 "created_at = UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(hours_ago) + " HOUR WHERE id = X'" +
+                 sdk::hex_encode(m.id.raw()) + "'");
   };
   sent(tenant_, "+15550001", "twilio-sms", 48);
   sent(other_tenant_, "", "twilio-sms", 24);
+  // Refused by the provider, the latest of all and from the number written
+  // to: it explains nothing.
+  sent(other_tenant_, "+15550001", "twilio-sms", 1, false);
   InboundAssignment rule;
   auto tenant_of = [&](const std::string& instance, const std::string& to) {
     auto r = store_->inbound_tenant(phone, instance, to, rule);
@@ -122,6 +178,42 @@ TEST_F(MySqlStoreTest, AnInboundMessageBelongsToTheTenantThatLastWroteToTheNumbe
   EXPECT_EQ(tenant_of("twilio-sms", "+15550001"), other_tenant_);       // A's is outside the window
   rule.window = std::chrono::hours(12);
   EXPECT_EQ(tenant_of("twilio-sms", ""), std::nullopt);
+}
+
+// A send that named no sender is stored, once the provider took it, with
+// the sender it really went out from (the instance's default): a reply to
+// that number finds it, and another clinic's later send from another number
+// through the same instance does not take the reply.
+TEST_F(MySqlStoreTest, ASendThatNamedNoSenderIsStoredWithTheSenderItWentOutFrom) {
+  const std::string phone = "+966501234567";
+  NewMessage mine = message(phone);  // no `from`
+  NewMessage theirs = message(phone);
+  theirs.tenant_id = other_tenant_;
+  theirs.from = "+15550009";
+  insert({mine});
+  insert({theirs});
+  auto claimed = claim("node-a", 10, std::chrono::seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 2u);
+  std::vector<AttemptResult> results;
+  for (const auto& m : {mine, theirs}) {
+    AttemptResult r;
+    r.id = m.id;
+    r.tenant_id = m.tenant_id;
+    r.decision = AttemptResult::Decision::sent;
+    r.provider_instance = "twilio-sms";
+    r.provider_message_id = "SM" + m.id.str();
+    r.sender = m.from.empty() ? "+15550001" : m.from;
+    results.push_back(r);
+  }
+  ASSERT_TRUE(store_->record_attempts("node-a", results).ok());
+  EXPECT_EQ(db_->scalar("SELECT sender FROM messages WHERE id = X'" + sdk::hex_encode(mine.id.raw()) + "'"),
+            "+15550001");
+  db_->execute("UPDATE messages SET created_at = created_at + INTERVAL 1 SECOND WHERE id = X'" +
+               sdk::hex_encode(theirs.id.raw()) + "'");  // theirs is the latest
+  auto tenant = store_->inbound_tenant(phone, "twilio-sms", "+15550001", InboundAssignment{});
+  ASSERT_TRUE(tenant.ok()) << tenant.error().message;
+  EXPECT_EQ(*tenant, tenant_);
 }
 
 TEST_F(MySqlStoreTest, InboundMessagesAreKeptOncePerProviderIdAndListedPerTenant) {

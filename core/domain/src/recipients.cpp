@@ -15,11 +15,12 @@ std::string RecipientPreferences::key() const {
 
 std::optional<std::string> suppression_reason(const NewMessage& m,
                                               const std::vector<const RecipientPreferences*>& preferences,
-                                              const std::vector<OptOut>& opt_outs) {
+                                              const std::vector<OptOut>& opt_outs, bool routed_apart) {
   const std::string channel(sdk::to_string(m.channel));
   for (const auto& o : opt_outs) {
     if (o.phone != m.to) continue;
     if (o.tenant_id != 0 && o.tenant_id != m.tenant_id) continue;
+    if (o.tenant_id == 0 && !o.instance.empty() && routed_apart) continue;  // the global route's tenants only
     if (o.channel != "*" && o.channel != channel) continue;
     return "the recipient opted out of " + (o.channel == "*" ? std::string("all channels") : o.channel) + " (" +
            o.source + ")";

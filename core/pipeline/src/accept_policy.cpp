@@ -162,8 +162,22 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       out[i] = st.error();
       continue;
     }
+    // On the shared instance, a sender no rule gave the tenant could be
+    // another clinic's number (whose replies it would then receive): only
+    // the instance's own, unless the operator allows more (allowed_senders,
+    // or a default sender set for the tenant).
+    const auto given = policy.default_senders.find(m.channel);
+    if (!m.from.empty() && shared_sender_ && !policy.routing.count(m.channel) &&
+        !policy.allowed_senders.count(m.channel) &&
+        !(given != policy.default_senders.end() && given->second == m.from) && m.from != shared_sender_(m.channel)) {
+      out[i] = Error::invalid("from", "'" + m.from + "' is not a sender this tenant may use for " +
+                                          std::string(sdk::to_string(m.channel)) +
+                                          ": on the shared instance only its own sender, unless the operator allows "
+                                          "others (allowed_senders)");
+      continue;
+    }
 
-    if (auto reason = suppression_reason(m, mine, records.opt_outs)) {
+    if (auto reason = suppression_reason(m, mine, records.opt_outs, policy.routing.count(m.channel) > 0)) {
       m.status = MessageStatus::suppressed;
       m.status_reason = *reason;
     }

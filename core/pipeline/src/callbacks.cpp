@@ -51,14 +51,14 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   }
   reply.inbound = static_cast<int>(result.inbound_messages.size());
   for (const auto& m : result.inbound_messages)
-    if (auto st = handle_inbound(*slot, instance, m, reply); !st) return st.error();
+    if (auto st = handle_inbound(*set, *slot, instance, m, reply); !st) return st.error();
   log_debug("webhooks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
                             std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
                             " unknown, " + std::to_string(reply.inbound) + " inbound");
   return reply;
 }
 
-Status CallbackProcessor::handle_inbound(const ProviderSlot& slot, const std::string& instance,
+Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderSlot& slot, const std::string& instance,
                                          const sdk::InboundMessage& m, CallbackReply& reply) {
   auto phone = phones_.to_e164(m.from, "from");
   if (!phone) {
@@ -126,23 +126,38 @@ Status CallbackProcessor::handle_inbound(const ProviderSlot& slot, const std::st
                              " (" + kept.intent + ")");
   } else {
     const std::string channel(sdk::to_string(m.channel));
+    // For the tenants this instance serves on the channel: a clinic's own
+    // instance speaks for that clinic only, the shared one for the tenants
+    // routed through it. One that serves no route speaks for the tenant the
+    // message was given to.
+    auto scope = [&] {
+      static const TenantRoutes kNone;
+      const auto routes = tenant_routes_ ? tenant_routes_() : nullptr;
+      return opt_out_scope(set, routes ? *routes : kNone, instance, m.channel);
+    };
     switch (keyword) {
       case InboundKeyword::stop:
       case InboundKeyword::cancel: {
         OptOut o;
-        o.tenant_id = 0;
         o.phone = *phone;
         o.channel = channel;
+        o.instance = instance;
         o.source = "inbound:" + instance;
         o.detail = "the recipient replied with an opt-out keyword";
         o.notify_tenant = kept.tenant_id;
-        if (auto st = recipients_.add_opt_out(o); !st) return st;
+        auto written = record_scoped_opt_out(recipients_, scope(), o, kept.tenant_id);
+        if (!written) return written.error();
         ++reply.opted_out;
         log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
         break;
       }
       case InboundKeyword::start: {
-        auto removed = recipients_.remove_opt_out(0, *phone, channel, kept.tenant_id);
+        const OptOutScope s = scope();
+        std::vector<TenantId> tenants = s.rows();
+        if (tenants.empty() && kept.tenant_id) tenants.push_back(*kept.tenant_id);
+        const bool tell = kept.tenant_id && (s.empty() || s.serves(*kept.tenant_id));
+        auto removed = recipients_.remove_opt_out(tenants, *phone, channel, instance,
+                                                  tell ? kept.tenant_id : std::nullopt);
         if (!removed) return removed.error();
         ++reply.opted_in;
         log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");

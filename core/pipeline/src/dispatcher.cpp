@@ -304,6 +304,7 @@ AttemptResult Dispatcher::attempt(const QueuedSend& item, const ProviderSlot& sl
   switch (res.outcome) {
     case sdk::Outcome::ok:
       r.decision = AttemptResult::Decision::sent;
+      r.sender = m.from.empty() ? slot.instance->default_sender() : m.from;
       r.status = (res.status == MessageStatus::delivered || res.status == MessageStatus::read) ? res.status
                                                                                              : MessageStatus::sent;
       r.provider_message_id = res.provider_message_id;

@@ -248,6 +248,7 @@ Result<std::shared_ptr<ProviderInstance>> PluginHost::instantiate(
   auto instance = std::make_shared<ProviderInstance>(instance_name, plugin, std::move(context),
                                                      std::move(created.provider), std::move(*config));
   instance->set_unauthenticated_callbacks(std::move(created.unauthenticated_callbacks));
+  instance->set_default_sender(std::move(created.default_sender));
   return instance;
 }
 

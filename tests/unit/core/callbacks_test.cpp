@@ -1,7 +1,8 @@
 // Callback processing against fakes of DeliveryReports and RecipientStore
 // and an in-process provider that answers what the test scripts: reports are
-// handed on as they are, STOP and START become opt-outs and opt-ins for
-// every tenant, and a request the plugin refuses changes nothing.
+// handed on as they are, STOP and START become opt-outs and opt-ins for the
+// tenants the instance serves, and a request the plugin refuses changes
+// nothing.
 
 #include "in_process_provider.hpp"
 
@@ -54,11 +55,16 @@ class FakeRecipients final : public RecipientStore {
     opt_outs.push_back(o);
     return {};
   }
-  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
-                             std::optional<TenantId>) override {
-    opt_ins.push_back(std::to_string(tenant) + " " + phone + " " + channel);
+  Result<int> remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
+                             const std::string& channel, const std::string& instance,
+                             std::optional<TenantId> notify) override {
+    std::string names;
+    for (auto t : tenants) names += (names.empty() ? "" : ",") + std::to_string(t);
+    opt_ins.push_back(names + " " + phone + " " + channel + " " + instance);
+    opt_in_notified.push_back(notify);
     return 1;
   }
+  std::vector<std::optional<TenantId>> opt_in_notified;
   Result<bool> inbound_handled(const std::string& instance, const std::string& id) override {
     return handled.count(instance + "/" + id) > 0;
   }
@@ -119,7 +125,16 @@ class CallbacksTest : public ::testing::Test {
     slot.instance = in_process_instance("sms-1", std::make_unique<ScriptedCallbacks>(&next_));
     slot.default_tenant = "front-desk";
     set->instances.emplace("sms-1", std::move(slot));
+    // sms-1 is the global route's; clinic-7-sms is tenant 7's own; spare-sms
+    // serves no route.
+    set->routes[sdk::Channel::sms] = Route{"sms-1", {}, 0};
+    for (const char* name : {"clinic-7-sms", "spare-sms"}) {
+      ProviderSlot own;
+      own.instance = in_process_instance(name, std::make_unique<ScriptedCallbacks>(&next_));
+      set->instances.emplace(name, std::move(own));
+    }
     registry_.replace(set);
+    processor_.set_tenant_routes([this] { return routes_; });
   }
   Result<CallbackReply> post(const std::string& instance = "sms-1") {
     sdk::CallbackRequest req;
@@ -145,6 +160,8 @@ class CallbacksTest : public ::testing::Test {
   FakeReports reports_;
   FakeRecipients recipients_;
   ProviderRegistry registry_;
+  std::shared_ptr<const TenantRoutes> routes_ = std::make_shared<const TenantRoutes>(
+      TenantRoutes{{7, {{sdk::Channel::sms, TenantRoute{"clinic-7-sms", {}, 0}}}}});
   CallbackProcessor processor_{reports_, recipients_, registry_, PhoneNormalizer("SA"), std::chrono::hours(48)};
 };
 
@@ -166,7 +183,7 @@ TEST_F(CallbacksTest, ReportsAreHandedOnAsTheyAreAndCounted) {
   EXPECT_EQ(reports_.calls[0].actor.actor, "provider:sms-1");
 }
 
-TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
+TEST_F(CallbacksTest, StopAndStartThroughTheGlobalRouteAreForItsTenants) {
   next_ = sdk::CallbackResult::accept();
   next_.inbound_messages = {inbound("STOP"), inbound("إيقاف"), inbound("See you tomorrow")};
   auto r = post();
@@ -174,7 +191,8 @@ TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
   EXPECT_EQ(r->inbound, 3);
   EXPECT_EQ(r->opted_out, 2);
   ASSERT_EQ(recipients_.opt_outs.size(), 2u);
-  EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 0u);  // every tenant
+  EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 0u);  // the global route's tenants
+  EXPECT_EQ(recipients_.opt_outs[0].instance, "sms-1");
   EXPECT_EQ(recipients_.opt_outs[0].phone, "+966501234567");
   EXPECT_EQ(recipients_.opt_outs[0].channel, "sms");
   EXPECT_EQ(recipients_.kept.size(), 3u);  // each one is kept (and keeps the session window)
@@ -183,7 +201,66 @@ TEST_F(CallbacksTest, StopAndStartAreOptOutsAndOptInsForEveryTenant) {
   r = post();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->opted_in, 1);
-  EXPECT_EQ(recipients_.opt_ins, std::vector<std::string>{"0 +966501234567 sms"});
+  EXPECT_EQ(recipients_.opt_ins, std::vector<std::string>{"0 +966501234567 sms sms-1"});
+}
+
+// A clinic's own instance speaks for that clinic alone: its STOP is stored
+// for it, and its START removes only what came through it for it.
+TEST_F(CallbacksTest, StopAndStartThroughAClinicsOwnInstanceAreForThatClinicAlone) {
+  next_ = sdk::CallbackResult::accept();
+  recipients_.tenant_of_inbound = 9;  // given to another tenant: it hears nothing of it
+  next_.inbound_messages = {inbound("STOP")};
+  ASSERT_TRUE(post("clinic-7-sms").ok());
+  ASSERT_EQ(recipients_.opt_outs.size(), 1u);
+  EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 7u);
+  EXPECT_EQ(recipients_.opt_outs[0].instance, "clinic-7-sms");
+  EXPECT_EQ(recipients_.opt_outs[0].notify_tenant, std::nullopt);
+  recipients_.tenant_of_inbound = 7;
+  next_.inbound_messages = {inbound("START")};
+  ASSERT_TRUE(post("clinic-7-sms").ok());
+  EXPECT_EQ(recipients_.opt_ins, std::vector<std::string>{"7 +966501234567 sms clinic-7-sms"});
+  EXPECT_EQ(recipients_.opt_in_notified, std::vector<std::optional<TenantId>>{7});
+}
+
+// An instance no route names speaks only for the tenant its message was
+// given to, and for nobody when it was given to none.
+TEST_F(CallbacksTest, AStopThroughAnInstanceOfNoRouteIsForTheTenantItWasGivenTo) {
+  next_ = sdk::CallbackResult::accept();
+  next_.inbound_messages = {inbound("STOP")};
+  auto r = post("spare-sms");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(recipients_.opt_outs.empty());
+  recipients_.tenant_of_inbound = 4;
+  ASSERT_TRUE(post("spare-sms").ok());
+  ASSERT_EQ(recipients_.opt_outs.size(), 1u);
+  EXPECT_EQ(recipients_.opt_outs[0].tenant_id, 4u);
+  EXPECT_EQ(recipients_.opt_outs[0].notify_tenant, std::optional<TenantId>(4));
+}
+
+TEST(OptOutScope, AnInstanceServesTheTenantsItsRoutesName) {
+  ProviderSet set;
+  for (const char* name : {"shared", "backup", "clinic-a", "gone"}) set.instances.emplace(name, ProviderSlot{});
+  set.instances.erase("gone");
+  set.routes[sdk::Channel::sms] = Route{"shared", {"backup"}, 2};
+  const TenantRoutes routes{{1, {{sdk::Channel::sms, TenantRoute{"clinic-a", {"shared"}, 1}}}},
+                            {2, {{sdk::Channel::whatsapp, TenantRoute{"clinic-a", {}, 0}}}},
+                            {3, {{sdk::Channel::sms, TenantRoute{"gone", {}, 0}}}}};
+  const auto shared = opt_out_scope(set, routes, "shared", sdk::Channel::sms);
+  EXPECT_TRUE(shared.global);
+  EXPECT_EQ(shared.tenants, std::set<TenantId>{1});  // its fallback
+  EXPECT_EQ(shared.rows(), (std::vector<TenantId>{0, 1}));
+  EXPECT_TRUE(shared.serves(2));
+  EXPECT_TRUE(shared.serves(3));  // its own route names no instance: the global one serves it
+  EXPECT_TRUE(opt_out_scope(set, routes, "backup", sdk::Channel::sms).global);
+  const auto own = opt_out_scope(set, routes, "clinic-a", sdk::Channel::sms);
+  EXPECT_FALSE(own.global);
+  EXPECT_EQ(own.rows(), std::vector<TenantId>{1});
+  EXPECT_TRUE(own.serves(1));
+  EXPECT_FALSE(own.serves(2));
+  const auto backup = opt_out_scope(set, routes, "backup", sdk::Channel::sms);
+  EXPECT_FALSE(backup.serves(1));  // routed apart
+  EXPECT_EQ(opt_out_scope(set, routes, "clinic-a", sdk::Channel::whatsapp).rows(), std::vector<TenantId>{2});
+  EXPECT_TRUE(opt_out_scope(set, routes, "shared", sdk::Channel::whatsapp).empty());
 }
 
 TEST_F(CallbacksTest, AReplayedInboundMessageChangesNothing) {

@@ -725,6 +725,46 @@ std::string create_error(std::vector<std::pair<std::string, std::string>> values
   return r.provider ? std::string() : r.error;
 }
 
+// Webhooks taken without the signature check are unauthenticated: the host
+// refuses such an instance unless the operator allows it.
+TEST(TwilioConfig, AnInstanceThatDoesNotVerifySignaturesSaysItsWebhooksAreUnauthenticated) {
+  const sdk::ProviderConfig base = testing::config_of(
+      config_keys(sdk::Channel::sms), {{"account_sid", kAccount}, {"auth_token", kToken}, {"from", "+15017250604"}});
+  TestHost host;
+  auto checked = create_provider(base, host, sdk::Channel::sms);
+  ASSERT_TRUE(checked.provider) << checked.error;
+  EXPECT_EQ(checked.unauthenticated_callbacks, "");
+  for (auto channel : {sdk::Channel::sms, sdk::Channel::whatsapp}) {
+    auto config = testing::config_of(config_keys(channel), {{"account_sid", kAccount},
+                                                            {"auth_token", kToken},
+                                                            {"from", "+15017250604"},
+                                                            {"validate_signatures", "false"}});
+    auto unchecked = create_provider(config, host, channel);
+    ASSERT_TRUE(unchecked.provider) << unchecked.error;
+    EXPECT_NE(unchecked.unauthenticated_callbacks.find("validate_signatures"), std::string::npos);
+  }
+}
+
+// The sender a send without `from` goes out from, as a send would name it:
+// the gateway stores it as the message's sender.
+TEST(TwilioConfig, TheDefaultSenderIsTheConfiguredFromAsASendNamesIt) {
+  TestHost host;
+  for (auto channel : {sdk::Channel::sms, sdk::Channel::whatsapp}) {
+    auto created = create_provider(testing::config_of(config_keys(channel), {{"account_sid", kAccount},
+                                                                             {"auth_token", kToken},
+                                                                             {"from", "+15017250604"}}),
+                                   host, channel);
+    ASSERT_TRUE(created.provider) << created.error;
+    EXPECT_EQ(created.default_sender, "+15017250604");
+  }
+  auto service = create_provider(testing::config_of(config_keys(sdk::Channel::sms),
+                                                    {{"account_sid", kAccount}, {"auth_token", kToken},
+                                                     {"messaging_service_sid", kService}}),
+                                 host, sdk::Channel::sms);
+  ASSERT_TRUE(service.provider) << service.error;
+  EXPECT_EQ(service.default_sender, "");  // the service picks it
+}
+
 TEST(TwilioConfig, ErrorsNameTheKey) {
   const std::pair<std::string, std::string> sid{"account_sid", kAccount}, tok{"auth_token", kToken},
       from{"from", "+15017250604"};

@@ -473,6 +473,14 @@ CREATE TABLE webhook_attempts (
            "ALTER TABLE webhook_events ADD COLUMN phone_sealed TEXT NULL, ADD COLUMN phone_key VARCHAR(32) CHARACTER "
            "SET ascii NULL",
        }},
+      {20,
+       "opt-outs have a scope: the instance an opt-out came through, so that it applies to the tenants that instance "
+       "serves and only a START through it removes it",
+       {
+           // '' : recorded before (tenant 0, applying to every tenant).
+           "ALTER TABLE opt_outs ADD COLUMN instance VARCHAR(64) NOT NULL DEFAULT '' AFTER channel, DROP PRIMARY KEY, "
+           "ADD PRIMARY KEY (phone, tenant_id, channel, instance)",
+       }},
       {21,
        "job runs an operator asked for, read by id from any node",
        {

@@ -77,6 +77,8 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
         provider_id.clear();
       }
       sql += ", provider_message_id = " + q_or_null(c, provider_id);
+      // The sender really used, for the replies (inbound_tenant).
+      if (!a.sender.empty()) sql += ", sender = " + q(c, truncate(to_valid_utf8(a.sender), 64));
       if (a.segments > 0) sql += ", segments = " + std::to_string(std::min(a.segments, kSegmentsColumnMax));
       const bool keep_cost = !minimal && a.cost;
       const bool iso_currency = keep_cost && a.cost->currency.size() == 3 &&

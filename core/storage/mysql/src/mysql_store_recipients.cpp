@@ -50,9 +50,9 @@ std::string quoted_list(DbConnection& c, const std::vector<std::string>& items) 
 Status MySqlStore::add_opt_out(const OptOut& o) {
   auto r = run(*pool_, "add opt-out", [&](DbConnection& c, int) {
     c.begin();
-    c.execute("INSERT INTO opt_outs (tenant_id, phone, channel, source, detail, created_at) VALUES (" +
+    c.execute("INSERT INTO opt_outs (tenant_id, phone, channel, instance, source, detail, created_at) VALUES (" +
               std::to_string(o.tenant_id) + "," + q(c, number_key(c, o.phone)) + "," + q(c, o.channel) + "," +
-              q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
+              q(c, truncate(o.instance, 64)) + "," + q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
               ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE source = VALUES(source), detail = VALUES(detail)");
     if (o.notify_tenant)
       write_outbox(c, {OutboxEvent{*o.notify_tenant, "recipient.opted_out", std::nullopt, std::nullopt, o.source,
@@ -64,13 +64,22 @@ Status MySqlStore::add_opt_out(const OptOut& o) {
   return {};
 }
 
-Result<int> MySqlStore::remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+Result<int> MySqlStore::remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
+                                       const std::string& channel, const std::string& instance,
                                        std::optional<TenantId> notify) {
   return run(*pool_, "remove opt-out", [&](DbConnection& c, int) {
     c.begin();
+    // Recorded through this instance for the tenants it serves; or through it
+    // before opt-outs had a scope (tenant 0, no instance, named in source).
+    const std::string name = truncate(instance, 64);
+    std::string scoped;
+    for (auto t : tenants) scoped += (scoped.empty() ? "" : ",") + std::to_string(t);
+    std::string which = "(tenant_id = 0 AND instance = '' AND source IN (" +
+                        q(c, truncate("inbound:" + instance, 64)) + "," + q(c, truncate("provider:" + instance, 64)) +
+                        "))";
+    if (!scoped.empty()) which = "((tenant_id IN (" + scoped + ") AND instance = " + q(c, name) + ") OR " + which + ")";
     const auto n = static_cast<int>(c.update("DELETE FROM opt_outs WHERE " + number_match(c, "phone", phone) +
-                                             " AND tenant_id = " + std::to_string(tenant) + " AND channel IN (" +
-                                             q(c, channel) + ", '*')"));
+                                             " AND channel IN (" + q(c, channel) + ", '*') AND " + which));
     if (notify && n > 0)
       write_outbox(c, {OutboxEvent{*notify, "recipient.opted_in", std::nullopt, std::nullopt, "", std::nullopt, phone,
                                    channel}});
@@ -106,11 +115,13 @@ Status MySqlStore::mark_inbound_handled(const std::string& instance, const std::
 Result<std::optional<TenantId>> MySqlStore::inbound_tenant(const std::string& phone, const std::string& instance,
                                                            const std::string& to, const InboundAssignment& rule) {
   return run(*pool_, "inbound tenant", [&](DbConnection& c, int) -> std::optional<TenantId> {
-    // The recipient's messages of the window, by ix_messages_recipient; one
-    // sent from the number written to first, then the latest.
+    // The recipient's messages of the window, by ix_messages_recipient, that
+    // the provider accepted (a message it refused went nowhere and explains
+    // no reply); one sent from the number written to first, then the latest.
     auto rs = c.query("SELECT tenant_id FROM messages WHERE " + number_match(c, "recipient", phone) +
                       " AND created_at >= UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(rule.window.count()) +
-                      " SECOND AND provider_instance = " + q(c, instance) + " ORDER BY " +
+                      " SECOND AND provider_instance = " + q(c, instance) +
+                      " AND (provider_message_id IS NOT NULL OR sent_at IS NOT NULL) ORDER BY " +
                       (to.empty() ? std::string() : "sender = " + q(c, to) + " DESC, ") + "created_at DESC LIMIT 1");
     if (rs->next()) return static_cast<TenantId>(rs->getUInt("tenant_id"));
     if (rule.default_tenant.empty()) return std::nullopt;
@@ -279,14 +290,15 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
       std::string sql;
       if (!key_chunk.empty())
         sql = "SELECT 'p' AS kind, recipient_key, recipient_id, phone, channels, blocked_categories, language, "
-              "opted_out, updated_at AS at, NULL AS tenant_id, NULL AS channel, NULL AS source, NULL AS detail "
+              "opted_out, updated_at AS at, NULL AS tenant_id, NULL AS channel, NULL AS source, NULL AS detail, "
+              "NULL AS instance "
               "FROM recipient_preferences WHERE tenant_id = " +
               std::to_string(tenant) + " AND recipient_key IN (" + quoted_list(c, key_chunk) + ")";
       if (!phone_chunk.empty())
         sql += std::string(sql.empty() ? "" : " UNION ALL ") +
                "SELECT 'o' AS kind, NULL AS recipient_key, NULL AS recipient_id, phone, NULL AS channels, "
                "NULL AS blocked_categories, NULL AS language, NULL AS opted_out, created_at AS at, tenant_id, channel, "
-               "source, detail "
+               "source, detail, instance "
                "FROM opt_outs WHERE phone IN (" +
                quoted_list(c, phone_chunk) + ") AND tenant_id IN (0, " + std::to_string(tenant) + ")";
       auto rs = c.query(sql);
@@ -314,6 +326,7 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
           o.channel = get_str(*rs, "channel");
           o.source = get_str(*rs, "source");
           o.detail = get_str(*rs, "detail");
+          o.instance = get_str(*rs, "instance");
           o.created_at = get_time(*rs, "at").value_or(TimePoint{});
           out.opt_outs.push_back(std::move(o));
         }

@@ -137,6 +137,14 @@ struct CreateResult {
   // then refuses to start it unless the operator sets
   // providers.<instance>.allow_unauthenticated_callbacks: true.
   std::string unauthenticated_callbacks;
+  // The sender a message goes out from when it names none (OutboundMessage::
+  // from empty), as a send's `from` would name it: the configured number or
+  // sender ID. Empty when the provider picks it (a Twilio Messaging
+  // Service). The gateway stores it as the message's sender, so that a
+  // patient's reply to that number finds the clinic that wrote from it, and
+  // a tenant on a shared instance may name no other sender without the
+  // operator's leave.
+  std::string default_sender;
 
   static CreateResult ok(std::unique_ptr<Provider> p) {
     CreateResult r;

@@ -297,6 +297,9 @@ struct AttemptResult {
   std::string provider_message_id;
   int segments = 0;
   std::optional<sdk::Money> cost;
+  // The sender it went out from: the message's own, else the instance's
+  // default (empty when the provider picked it).
+  std::string sender;
   // retry
   std::chrono::milliseconds retry_in{0};
   // retry / failed

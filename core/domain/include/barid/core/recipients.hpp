@@ -16,14 +16,20 @@
 
 namespace barid::core {
 
-// tenant_id 0 = every tenant (the recipient told a provider); channel "*" =
-// every channel.
+// An opt-out the recipient told a provider instance (STOP, or the provider
+// refusing an unsubscribed number) applies to the tenants that instance
+// serves on that channel (see OptOutScope): tenant_id names a tenant routed
+// to the instance, or is 0 for the tenants of the global route (every tenant
+// without a route of its own on the channel). A row of tenant 0 with no
+// instance was recorded before opt-outs had a scope, and applies to every
+// tenant. Channel "*" = every channel.
 struct OptOut {
   TenantId tenant_id = 0;
   std::string phone;  // E.164
   std::string channel = "*";
   std::string source;  // "inbound:<instance>", "provider:<instance>", ...
   std::string detail;
+  std::string instance;  // the instance it came through; empty: before scopes
   TimePoint created_at{};
   // The tenant told of it by a recipient.opted_out webhook event (the one
   // whose message or question the recipient answered), if any.
@@ -92,9 +98,12 @@ inline std::string recipient_key_for_phone(std::string_view phone) { return "pho
 // Why a message must not be sent, or nullopt when it may. `preferences`
 // holds what is known for the message's recipient id and for its phone
 // (both apply); `opt_outs` the opt-outs for its phone.
+// `routed_apart`: the message's tenant has a route of its own on the
+// message's channel, so an opt-out recorded through the global route's
+// instances does not apply to it.
 std::optional<std::string> suppression_reason(const NewMessage& message,
                                               const std::vector<const RecipientPreferences*>& preferences,
-                                              const std::vector<OptOut>& opt_outs);
+                                              const std::vector<OptOut>& opt_outs, bool routed_apart = false);
 
 // A recipient's text as replies and keywords are matched: ASCII lower-cased;
 // spaces and punctuation (ASCII, Arabic and typographic) trimmed around and

@@ -57,6 +57,13 @@ class AcceptPolicy {
   // `instance` is the tenant's own route's, or empty for the global route.
   using Pricing = std::function<std::optional<sdk::Money>(sdk::Channel, const std::string& instance)>;
   void set_pricing(Pricing pricing) { pricing_ = std::move(pricing); }
+  // The sender of the instance that serves a channel's global route, shared
+  // by the tenants without a route of their own (empty: it names none, the
+  // provider picks it). Such a tenant with no allowed_senders for the
+  // channel may send only from it: `from` naming another is a 422 `from`.
+  // Unset: no such rule.
+  using SharedSender = std::function<std::string(sdk::Channel)>;
+  void set_shared_sender(SharedSender sender) { shared_sender_ = std::move(sender); }
 
   // Completes `batch` in place (renders templates, applies the tenant's
   // rules, preferences and opt-outs, and sets each message's usage charge
@@ -75,6 +82,7 @@ class AcceptPolicy {
   TemplateCatalog& catalog_;
   IntakeLimits limits_;
   Pricing pricing_;
+  SharedSender shared_sender_;
   struct Bucket {
     double tokens = 0;
     std::chrono::steady_clock::time_point at{};

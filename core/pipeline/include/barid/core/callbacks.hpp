@@ -4,9 +4,10 @@
 // messages; reports are applied through the state machine (never backwards).
 // An inbound message is kept, with the tenant it belongs to (see
 // InboundRecord), and records when its sender last wrote (the WhatsApp
-// 24-hour window); STOP opts the sender out of that channel for every
-// tenant, START opts them back in.
+// 24-hour window); STOP opts the sender out of that channel for the tenants
+// the instance serves (OptOutScope), START opts them back in there.
 
+#include <barid/core/opt_out_scope.hpp>
 #include <barid/core/phone.hpp>
 #include <barid/core/provider_registry.hpp>
 #include <barid/core/result.hpp>
@@ -14,6 +15,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 
 namespace barid::core {
@@ -57,15 +60,21 @@ class CallbackProcessor {
   // it is over the limits above ("body").
   Result<CallbackReply> process(const std::string& instance, const sdk::CallbackRequest& request, const Actor& actor);
 
+  // Tenants routed to their own instances, asked when a STOP or START
+  // arrives: they decide which tenants it is for (OptOutScope). Unset: none.
+  using TenantRoutesSource = std::function<std::shared_ptr<const TenantRoutes>()>;
+  void set_tenant_routes(TenantRoutesSource routes) { tenant_routes_ = std::move(routes); }
+
  private:
-  Status handle_inbound(const ProviderSlot& slot, const std::string& instance, const sdk::InboundMessage& m,
-                        CallbackReply& reply);
+  Status handle_inbound(const ProviderSet& set, const ProviderSlot& slot, const std::string& instance,
+                        const sdk::InboundMessage& m, CallbackReply& reply);
 
   DeliveryReports& reports_;
   RecipientStore& recipients_;
   ProviderRegistry& providers_;
   PhoneNormalizer phones_;
   std::chrono::seconds assignment_window_;
+  TenantRoutesSource tenant_routes_;
 };
 
 }  // namespace barid::core

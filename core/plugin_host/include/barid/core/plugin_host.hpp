@@ -44,6 +44,10 @@ class ProviderInstance {
   // Empty when the instance authenticates its webhooks; else why not.
   const std::string& unauthenticated_callbacks() const noexcept { return unauthenticated_callbacks_; }
   void set_unauthenticated_callbacks(std::string why) { unauthenticated_callbacks_ = std::move(why); }
+  // The sender of a send that names none (sdk::CreateResult::default_sender);
+  // empty when the provider picks it.
+  const std::string& default_sender() const noexcept { return default_sender_; }
+  void set_default_sender(std::string sender) { default_sender_ = std::move(sender); }
 
  private:
   std::string name_;
@@ -52,6 +56,7 @@ class ProviderInstance {
   sdk::ProviderConfig config_;
   std::unique_ptr<sdk::Provider> provider_;  // destroyed first
   std::string unauthenticated_callbacks_;
+  std::string default_sender_;
 };
 
 // Makes the HostContext a new instance gets (the gateway's HTTP client,

@@ -149,10 +149,16 @@ class RecipientStore {
   virtual ~RecipientStore() = default;
 
   // --- recipients
+  // Records an opt-out (one row per tenant, instance and channel: the same
+  // again only updates its source and detail).
   virtual Status add_opt_out(const OptOut& opt_out) = 0;
-  // Removes the opt-outs of `phone` for `channel` (and for "*") of `tenant`;
-  // `notify` gets a recipient.opted_in webhook event.
-  virtual Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+  // A START through `instance`: removes the opt-outs of `phone` for `channel`
+  // (and for "*") recorded through that instance for one of `tenants` (0:
+  // the global route's), and those it recorded before opt-outs had a scope;
+  // never one recorded through another instance. `notify` gets a
+  // recipient.opted_in webhook event when one was removed.
+  virtual Result<int> remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
+                                     const std::string& channel, const std::string& instance,
                                      std::optional<TenantId> notify = std::nullopt) = 0;
   // Providers retry webhooks, so an inbound message is handled once per
   // provider id: whether the instance's message was handled already (within

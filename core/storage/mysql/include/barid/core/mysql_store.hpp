@@ -71,7 +71,8 @@ class MySqlStore final : public Store {
   Result<std::map<std::string, std::int64_t>> batch_status_counts(TenantId tenant, const Uuid& id) override;
 
   Status add_opt_out(const OptOut& opt_out) override;
-  Result<int> remove_opt_out(TenantId tenant, const std::string& phone, const std::string& channel,
+  Result<int> remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
+                             const std::string& channel, const std::string& instance,
                              std::optional<TenantId> notify = std::nullopt) override;
   Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
   Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
