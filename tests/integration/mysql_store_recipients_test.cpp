@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace barid::core {
 namespace {
 
@@ -299,6 +303,41 @@ TEST_F(MySqlStoreTest, InboundMessagesAreKeptOncePerProviderIdAndListedPerTenant
 // A message's replies stay open for its window; the latest open one of the
 // tenant to that number through that instance is the question a reply
 // answers, and the answer is kept on it with a "replied" event.
+// Overlapping deliveries of one inbound message (a provider's retry while
+// the first is still being handled): exactly one claim wins; a released
+// claim is taken again, a handled one never within the memory, and an
+// abandoned one (its node died) after kInboundClaim.
+TEST_F(MySqlStoreTest, AnInboundMessageIsClaimedByExactlyOneOfItsOverlappingDeliveries) {
+  std::atomic<int> won{0}, lost{0}, failed{0};
+  std::vector<std::thread> deliveries;
+  for (int i = 0; i < 8; ++i)
+    deliveries.emplace_back([&] {
+      auto r = store_->claim_inbound("tw-sms", "SM-overlap");
+      if (!r) ++failed;
+      else if (*r) ++won;
+      else ++lost;
+    });
+  for (auto& t : deliveries) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), 7);
+  EXPECT_EQ(failed.load(), 0);
+
+  // Handling failed: released, so the retry handles it.
+  ASSERT_TRUE(store_->finish_inbound("tw-sms", "SM-overlap", false).ok());
+  EXPECT_TRUE(*store_->claim_inbound("tw-sms", "SM-overlap"));
+  ASSERT_TRUE(store_->finish_inbound("tw-sms", "SM-overlap", true).ok());
+  EXPECT_FALSE(*store_->claim_inbound("tw-sms", "SM-overlap"));
+  EXPECT_TRUE(*store_->claim_inbound("tw-other", "SM-overlap"));  // per instance
+
+  // A claim left unfinished past kInboundClaim is taken again; a handled
+  // message of the same age is not.
+  EXPECT_TRUE(*store_->claim_inbound("tw-sms", "SM-abandoned"));
+  db_->execute("UPDATE inbound_handled SET handled_at = UTC_TIMESTAMP(6) - INTERVAL 6 MINUTE WHERE "
+               "provider_message_id IN ('SM-abandoned', 'SM-overlap')");
+  EXPECT_TRUE(*store_->claim_inbound("tw-sms", "SM-abandoned"));
+  EXPECT_FALSE(*store_->claim_inbound("tw-sms", "SM-overlap"));
+}
+
 TEST_F(MySqlStoreTest, TheLatestOpenQuestionTakesTheAnswer) {
   const std::string phone = "+966501234567";
   auto asked = [&](TenantId tenant, std::map<std::string, std::string> replies, std::chrono::seconds window,

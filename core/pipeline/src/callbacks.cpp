@@ -70,13 +70,26 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
   // too long or not text to keep cannot be told apart, and is handled.
   const bool keyed = !m.provider_message_id.empty() && m.provider_message_id.size() <= 128 &&
                      is_valid_utf8(m.provider_message_id);
+  // One atomic claim per provider id: of two overlapping deliveries of one
+  // message, one handles it and the other is a duplicate. A claim released
+  // by a failure half-way lets the provider's retry handle it.
+  struct Claim {
+    RecipientStore& store;
+    const std::string& instance;
+    const std::string& id;
+    bool held = false;
+    ~Claim() {
+      if (held) (void)store.finish_inbound(instance, id, false);
+    }
+  } claim{recipients_, instance, m.provider_message_id};
   if (keyed) {
-    auto seen = recipients_.inbound_handled(instance, m.provider_message_id);
-    if (!seen) return seen.error();
-    if (*seen) {
+    auto mine = recipients_.claim_inbound(instance, m.provider_message_id);
+    if (!mine) return mine.error();
+    if (!*mine) {
       ++reply.duplicates;
       return {};
     }
+    claim.held = true;
   }
   // Kept for the tenant it answers (or the instance's default tenant).
   InboundRecord kept;
@@ -167,8 +180,12 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
         break;
     }
   }
-  // Recorded once handled: if handling failed, the provider's retry is handled.
-  if (keyed) return recipients_.mark_inbound_handled(instance, m.provider_message_id);
+  // Recorded as handled for kInboundMemory: the provider's later retries are
+  // duplicates.
+  if (keyed) {
+    claim.held = false;
+    return recipients_.finish_inbound(instance, m.provider_message_id, true);
+  }
   return {};
 }
 

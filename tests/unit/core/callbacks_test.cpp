@@ -52,9 +52,11 @@ class FakeReports final : public DeliveryReports {
 class FakeRecipients final : public RecipientStore {
  public:
   Status add_opt_out(const OptOut& o) override {
+    if (fail_opt_outs) return Error::unavailable("the database is down");
     opt_outs.push_back(o);
     return {};
   }
+  bool fail_opt_outs = false;
   Result<int> remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
                              const std::string& channel, const std::string& instance,
                              std::optional<TenantId> notify) override {
@@ -65,14 +67,15 @@ class FakeRecipients final : public RecipientStore {
     return 1;
   }
   std::vector<std::optional<TenantId>> opt_in_notified;
-  Result<bool> inbound_handled(const std::string& instance, const std::string& id) override {
-    return handled.count(instance + "/" + id) > 0;
+  Result<bool> claim_inbound(const std::string& instance, const std::string& id) override {
+    return claimed.insert(instance + "/" + id).second;
   }
-  Status mark_inbound_handled(const std::string& instance, const std::string& id) override {
-    handled.insert(instance + "/" + id);
+  Status finish_inbound(const std::string& instance, const std::string& id, bool done) override {
+    if (done) handled.insert(instance + "/" + id);
+    else claimed.erase(instance + "/" + id);
     return {};
   }
-  std::set<std::string> handled;
+  std::set<std::string> claimed, handled;
   Result<std::optional<TenantId>> inbound_tenant(const std::string&, const std::string&, const std::string&,
                                                  const InboundAssignment& rule) override {
     assignments.push_back(rule);
@@ -285,6 +288,24 @@ TEST_F(CallbacksTest, AReplayedInboundMessageChangesNothing) {
   next_.inbound_messages = {inbound("STOP")};
   ASSERT_TRUE(post().ok());
   EXPECT_EQ(recipients_.opt_outs.size(), 2u);
+}
+
+// A claim is released when handling fails half-way: the provider's retry of
+// the message is handled, not taken for a duplicate.
+TEST_F(CallbacksTest, AnInboundMessageWhoseHandlingFailedIsHandledOnRetry) {
+  next_ = sdk::CallbackResult::accept();
+  auto stop = inbound("STOP");
+  stop.provider_message_id = "SM-stop";
+  next_.inbound_messages = {stop};
+  recipients_.fail_opt_outs = true;
+  EXPECT_FALSE(post().ok());
+  EXPECT_EQ(recipients_.claimed.count("sms-1/SM-stop"), 0u);
+  recipients_.fail_opt_outs = false;
+  auto r = post();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->duplicates, 0);
+  EXPECT_EQ(recipients_.opt_outs.size(), 1u);
+  EXPECT_EQ(recipients_.handled.count("sms-1/SM-stop"), 1u);
 }
 
 TEST_F(CallbacksTest, AnInboundMessageIsKeptForTheTenantTheStoreAssignsItTo) {

@@ -497,6 +497,12 @@ CREATE TABLE job_runs (
   KEY ix_job_runs_requested (requested_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci)sql",
        }},
+      {22,
+       "an inbound message is claimed before it is handled (done = 0) and marked once handled, so that two "
+       "overlapping deliveries of it are handled once",
+       {
+           "ALTER TABLE inbound_handled ADD COLUMN done TINYINT(1) NOT NULL DEFAULT 1",
+       }},
   };
   return all;
 }

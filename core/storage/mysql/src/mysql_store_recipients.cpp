@@ -4,6 +4,8 @@
 
 #include "sql_helpers.hpp"
 
+#include <cppconn/exception.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -88,24 +90,38 @@ Result<int> MySqlStore::remove_opt_out(const std::vector<TenantId>& tenants, con
   });
 }
 
-Result<bool> MySqlStore::inbound_handled(const std::string& instance, const std::string& provider_message_id) {
-  return run(*pool_, "inbound seen", [&](DbConnection& c, int) {
-    auto rs = c.query("SELECT 1 FROM inbound_handled WHERE instance = " + q(c, instance) +
-                      " AND provider_message_id = " + q(c, provider_message_id) + " AND handled_at >= UTC_TIMESTAMP(6) - "
-                      "INTERVAL " + std::to_string(kInboundMemory.count()) + " HOUR");
-    return static_cast<bool>(rs->next());
-  });
-}
-
-Status MySqlStore::mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) {
-  auto r = run(*pool_, "inbound handled", [&](DbConnection& c, int) {
-    c.execute("INSERT INTO inbound_handled (instance, provider_message_id, handled_at) VALUES (" + q(c, instance) +
-              "," + q(c, provider_message_id) +
-              ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE handled_at = VALUES(handled_at)");
+Result<bool> MySqlStore::claim_inbound(const std::string& instance, const std::string& provider_message_id) {
+  return run(*pool_, "claim inbound", [&](DbConnection& c, int) {
+    const std::string key =
+        "instance = " + q(c, instance) + " AND provider_message_id = " + q(c, provider_message_id);
+    try {
+      c.execute("INSERT INTO inbound_handled (instance, provider_message_id, handled_at, done) VALUES (" +
+                q(c, instance) + "," + q(c, provider_message_id) + ",UTC_TIMESTAMP(6), 0)");
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() != 1062 /* ER_DUP_ENTRY */) throw;
+      // Held already: taken over only when it is past the memory, or a claim
+      // whose handler never finished. The row lock makes one taker win.
+      return c.update("UPDATE inbound_handled SET handled_at = UTC_TIMESTAMP(6), done = 0 WHERE " + key +
+                      " AND (handled_at < UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(kInboundMemory.count()) +
+                      " HOUR OR (done = 0 AND handled_at < UTC_TIMESTAMP(6) - INTERVAL " +
+                      std::to_string(kInboundClaim.count()) + " MINUTE))") > 0;
+    }
     // What is older than the memory goes a little at a time, with the
     // traffic that adds to it.
     c.execute("DELETE FROM inbound_handled WHERE handled_at < UTC_TIMESTAMP(6) - INTERVAL " +
               std::to_string(kInboundMemory.count()) + " HOUR LIMIT 100");
+    return true;
+  });
+}
+
+Status MySqlStore::finish_inbound(const std::string& instance, const std::string& provider_message_id, bool handled) {
+  auto r = run(*pool_, "finish inbound", [&](DbConnection& c, int) {
+    const std::string key =
+        "instance = " + q(c, instance) + " AND provider_message_id = " + q(c, provider_message_id);
+    if (handled)
+      c.execute("UPDATE inbound_handled SET done = 1, handled_at = UTC_TIMESTAMP(6) WHERE " + key);
+    else
+      c.execute("DELETE FROM inbound_handled WHERE " + key + " AND done = 0");
     return true;
   });
   if (!r) return r.error();

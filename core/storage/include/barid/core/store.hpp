@@ -161,11 +161,16 @@ class RecipientStore {
                                      const std::string& channel, const std::string& instance,
                                      std::optional<TenantId> notify = std::nullopt) = 0;
   // Providers retry webhooks, so an inbound message is handled once per
-  // provider id: whether the instance's message was handled already (within
-  // kInboundMemory), and recording that it has been.
+  // provider id within kInboundMemory. claim_inbound is the one atomic step:
+  // true for the one caller that is to handle it (no handled or live claim
+  // exists), false for a duplicate, also one that overlaps the first. A
+  // claim not finished within kInboundClaim (its node died) may be taken
+  // again. finish_inbound records it handled, or, when handling failed,
+  // releases the claim so that the provider's retry is handled.
   static constexpr std::chrono::hours kInboundMemory{24 * 7};
-  virtual Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
-  virtual Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) = 0;
+  static constexpr std::chrono::minutes kInboundClaim{5};
+  virtual Result<bool> claim_inbound(const std::string& instance, const std::string& provider_message_id) = 0;
+  virtual Status finish_inbound(const std::string& instance, const std::string& provider_message_id, bool handled) = 0;
   // --- inbound messages
   // The tenant an inbound message from `phone` to `to` through `instance`
   // belongs to, by the rule of InboundRecord; nullopt: none.

@@ -74,8 +74,8 @@ class MySqlStore final : public Store {
   Result<int> remove_opt_out(const std::vector<TenantId>& tenants, const std::string& phone,
                              const std::string& channel, const std::string& instance,
                              std::optional<TenantId> notify = std::nullopt) override;
-  Result<bool> inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
-  Status mark_inbound_handled(const std::string& instance, const std::string& provider_message_id) override;
+  Result<bool> claim_inbound(const std::string& instance, const std::string& provider_message_id) override;
+  Status finish_inbound(const std::string& instance, const std::string& provider_message_id, bool handled) override;
   Result<std::optional<TenantId>> inbound_tenant(const std::string& phone, const std::string& instance,
                                                  const std::string& to, const InboundAssignment& rule) override;
   Result<bool> keep_inbound(const InboundRecord& m) override;
