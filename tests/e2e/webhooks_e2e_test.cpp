@@ -16,7 +16,11 @@
 #include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <barid/core/time.hpp>
+
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -129,11 +133,17 @@ class Receiver {
   Receiver() : server_([this](const fakes::FakeRequest& r) { return handle(r); }) { server_.start(); }
   std::string url(const std::string& path) const { return server_.base_url() + path; }
   void answer(int status) { status_ = status; }
+  // Requests to `path` are answered this much later.
+  void slow(const std::string& path, std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    delays_[path] = delay;
+  }
 
   struct Got {
     fakes::FakeRequest request;
     int answered;
     json body;
+    std::chrono::system_clock::time_point at;  // when it arrived
   };
   std::vector<Got> all() {
     std::lock_guard lock(mutex_);
@@ -163,22 +173,24 @@ class Receiver {
   fakes::FakeResponse handle(const fakes::FakeRequest& r) {
     const int status = status_.load();
     std::lock_guard lock(mutex_);
-    got_.push_back({r, status, json::parse(r.body, nullptr, false)});
+    got_.push_back({r, status, json::parse(r.body, nullptr, false), std::chrono::system_clock::now()});
     fakes::FakeResponse out;
     out.status = status;
     out.body = "{}";
+    if (auto it = delays_.find(r.path); it != delays_.end()) out.delay = it->second;
     return out;
   }
   std::mutex mutex_;
   std::vector<Got> got_;
+  std::map<std::string, std::chrono::milliseconds> delays_;
   std::atomic<int> status_{200};
   fakes::FakeHttpServer server_;
 };
 
 class WebhooksE2E : public ::testing::Test {
  protected:
-  void start() {
-    gw_ = std::make_unique<GatewayUnderTest>(db_, kSections);
+  void start(const std::string& sections = kSections) {
+    gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
     gw_->start();
     if (key_a_.empty()) {
       key_a_ = gw_->create_api_key("clinic-a");
@@ -428,6 +440,61 @@ TEST_F(WebhooksE2E, RepliesInboundAndOptOutsAreEventsAndGoneDisablesTheEndpoint)
       EXPECT_EQ(g.body["data"]["phone"], "+966501235001");
     }
   }
+}
+
+class WebhooksUnderLoadE2E : public WebhooksE2E {};
+
+// Clinic A's endpoint answers after 9 s, with over 1,000 events waiting for it;
+// clinic B's events still arrive within 2 s of happening (p99), and A never
+// has more than webhooks.endpoint_concurrency (4) requests under way.
+TEST_F(WebhooksUnderLoadE2E, ASlowEndpointWithABacklogDoesNotHoldBackAnotherTenantsEvents) {
+  std::string sections = kSections;
+  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 15s}");
+  start(sections);
+  receiver_.slow("/a", 9s);
+  endpoint(key_a_, "/a", {{"events", {"message.sent", "message.delivered"}}});
+  endpoint(key_b_, "/b");
+  json recipients = json::array();
+  for (int i = 0; i < 550; ++i) recipients.push_back("+9665013" + std::to_string(10000 + i));
+  call(key_a_, "POST", "/v1/messages/bulk", {{"body", "Your appointment is tomorrow"}, {"recipients", recipients}}, 202);
+  const auto backlog_deadline = std::chrono::steady_clock::now() + 60s;
+  std::string pending;
+  while (std::chrono::steady_clock::now() < backlog_deadline) {
+    pending = db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'");
+    if (std::stoi(pending) >= 1000) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GE(std::stoi(pending), 1000) << "A's backlog did not build up";
+
+  // B's events, while A's 9 s requests are under way.
+  for (int i = 0; i < 20; ++i) {
+    send(key_b_, "+96650137" + std::to_string(1000 + i), "b-" + std::to_string(i));
+    std::this_thread::sleep_for(100ms);
+  }
+  auto got = receiver_.wait_for("/b", 40, 30s);
+  ASSERT_EQ(got.size(), 40u) << "B's events are held back; A pending: "
+                             << db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'");
+  std::vector<double> lags;
+  for (const auto& g : got) {
+    auto occurred = core::parse_iso8601(g.body["data"]["occurred_at"].get<std::string>());
+    ASSERT_TRUE(occurred.has_value()) << g.request.body;
+    lags.push_back(std::chrono::duration<double>(g.at - std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+                                                           *occurred))
+                       .count());
+  }
+  std::sort(lags.begin(), lags.end());
+  const double p99 = lags[static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(lags.size()))) - 1];
+  EXPECT_LT(p99, 2.0) << "B's event lag p99 " << p99 << " s (p50 " << lags[lags.size() / 2] << " s)";
+
+  // A: at most 4 requests under way at a time, so at most 4 arrived in the
+  // 8.5 s after its first one (each is answered after 9 s).
+  std::vector<std::chrono::system_clock::time_point> to_a;
+  for (const auto& g : receiver_.all())
+    if (g.request.path == "/a") to_a.push_back(g.at);
+  ASSERT_FALSE(to_a.empty());
+  std::sort(to_a.begin(), to_a.end());
+  const auto within = std::count_if(to_a.begin(), to_a.end(), [&](auto t) { return t - to_a.front() < 8500ms; });
+  EXPECT_LE(within, 4) << to_a.size() << " requests to A";
 }
 
 }  // namespace

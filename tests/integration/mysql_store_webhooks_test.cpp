@@ -44,6 +44,28 @@ class WebhookStoreTest : public MySqlStoreTest {
     ASSERT_TRUE(store_->apply_reports("twilio-sms", {u}, Actor{"provider:twilio-sms", "", ""}).ok());
   }
   std::string count(const std::string& table) { return db_->scalar("SELECT COUNT(*) FROM " + table); }
+  // An event of no message (unordered) for `w`'s tenant that happened
+  // `ago_s` seconds ago, with a delivery to `w` due since then.
+  void event_for(const WebhookEndpoint& w, int ago_s) {
+    const std::string id = "X'" + sdk::hex_encode(Uuid::v7().raw()) + "'";
+    const std::string at = "UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(ago_s) + " SECOND";
+    db_->execute("INSERT INTO webhook_events (id, tenant_id, type, phone, channel, occurred_at) VALUES (" + id + ", " +
+                 std::to_string(w.tenant_id) + ", 'recipient.opted_in', '+966501239100', 'sms', " + at + ")");
+    db_->execute("INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, status, attempts, next_attempt_at, "
+                 "created_at) SELECT seq, X'" + sdk::hex_encode(w.id.raw()) + "', tenant_id, 'pending', 0, " + at +
+                 ", " + at + " FROM webhook_events WHERE id = " + id);
+  }
+  static std::map<Uuid, int> per_endpoint(const std::vector<WebhookDelivery>& ds) {
+    std::map<Uuid, int> n;
+    for (const auto& d : ds) ++n[d.endpoint.id];
+    return n;
+  }
+  static void delivered(WebhookStore& s, const std::vector<WebhookDelivery>& ds) {
+    WebhookAttemptOutcome ok;
+    ok.delivered = true;
+    ok.status_code = 200;
+    for (const auto& d : ds) ASSERT_TRUE(s.finish_webhook_delivery(d, ok).ok());
+  }
 };
 
 TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndpoint) {
@@ -127,6 +149,38 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
   EXPECT_EQ(db_->scalar("SELECT COUNT(*) FROM webhook_attempts WHERE endpoint_id = X'" + sdk::hex_encode(all.id.raw()) +
                         "'"),
             "0");
+}
+
+// Clinic A's endpoint has a long backlog, older than anything clinic B has
+// due: a claim still takes B's in turn with A's, and never more of one
+// endpoint than its share less what the node has under way to it.
+TEST_F(WebhookStoreTest, ClaimsTakeEndpointsInTurnAndNoMoreOfOneThanItsShare) {
+  const WebhookEndpoint a = endpoint(tenant_);
+  const WebhookEndpoint b = endpoint(other_tenant_);
+  for (int i = 0; i < 40; ++i) event_for(a, 600 - i);
+  for (int i = 0; i < 3; ++i) event_for(b, 10 - i);
+
+  WebhookClaim claim;
+  claim.limit = 2;
+  claim.per_endpoint = 4;
+  claim.lease = 30s;
+  auto turn = store_->claim_webhook_deliveries("node-a", claim);
+  ASSERT_TRUE(turn.ok()) << turn.error().message;
+  EXPECT_EQ(per_endpoint(*turn), (std::map<Uuid, int>{{a.id, 1}, {b.id, 1}}));  // one each, not A's two oldest
+  delivered(*store_, *turn);
+
+  claim.limit = 16;
+  auto most = store_->claim_webhook_deliveries("node-a", claim);
+  ASSERT_TRUE(most.ok()) << most.error().message;
+  EXPECT_EQ(per_endpoint(*most), (std::map<Uuid, int>{{a.id, 4}, {b.id, 2}}));  // A's share; all of B's
+
+  // The node has those 4 of A under way: no more of A, however many wait.
+  claim.in_flight = {{a.id, 4}};
+  EXPECT_TRUE(store_->claim_webhook_deliveries("node-a", claim)->empty());
+  claim.in_flight = {{a.id, 3}};
+  auto one = store_->claim_webhook_deliveries("node-a", claim);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().endpoint.id, a.id);
 }
 
 }  // namespace

@@ -473,6 +473,13 @@ CREATE TABLE webhook_attempts (
            "ALTER TABLE webhook_events ADD COLUMN phone_sealed TEXT NULL, ADD COLUMN phone_key VARCHAR(32) CHARACTER "
            "SET ascii NULL",
        }},
+      {20,
+       "webhooks: claims take endpoints in turn (the endpoints with something due, and each one's due deliveries, "
+       "read by an index range of their own)",
+       {
+           "ALTER TABLE webhook_deliveries ADD KEY ix_webhook_deliveries_endpoint_due (status, endpoint_id, "
+           "next_attempt_at)",
+       }},
   };
   return all;
 }

@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,6 +91,16 @@ struct WebhookAttemptOutcome {
   std::optional<TimePoint> next_attempt_at;
   std::string disable_reason;
   bool skipped = false;  // nothing was sent (what the event describes is gone): says nothing of the endpoint
+};
+
+// What one claim may take: at most `limit` deliveries, and of each endpoint
+// at most `per_endpoint` less what the node already has under way to it
+// (`in_flight`); endpoints take turns (see claim_webhook_deliveries).
+struct WebhookClaim {
+  int limit = 16;
+  int per_endpoint = 4;
+  std::map<Uuid, int> in_flight;
+  std::chrono::milliseconds lease{25000};
 };
 
 // An attempt as GET /v1/webhooks/{id}/deliveries lists it.

@@ -276,12 +276,24 @@ class WebhookStore {
   virtual Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
                                              TimePoint previous_until) = 0;
 
-  // Leases up to `limit` due deliveries of enabled endpoints for `lease`
-  // (database clock), oldest due first. A delivery waits while an earlier
-  // event of the same message is still pending for the same endpoint, so
-  // that a message's events arrive in order.
-  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
-                                                                        std::chrono::milliseconds lease) = 0;
+  // Leases up to `claim.limit` due deliveries of enabled endpoints for
+  // `claim.lease` (database clock). Endpoints take turns: those with
+  // something due, the one whose oldest due delivery waited longest first,
+  // each give one delivery, then a second each, and so on, and none gives
+  // more than `claim.per_endpoint` less its `claim.in_flight`. An
+  // endpoint's deliveries go oldest due first. A delivery waits while an
+  // earlier event of the same message is still pending for the same
+  // endpoint, so that a message's events arrive in order.
+  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
+                                                                        const WebhookClaim& claim) = 0;
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
+                                                                std::chrono::milliseconds lease) {
+    WebhookClaim claim;
+    claim.limit = limit;
+    claim.per_endpoint = limit;
+    claim.lease = lease;
+    return claim_webhook_deliveries(owner, claim);
+  }
   // Records the attempts and what follows each (see WebhookAttemptOutcome),
   // in one transaction; outcomes[i] is that of deliveries[i].
   virtual Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,

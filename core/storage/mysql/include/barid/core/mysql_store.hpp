@@ -91,8 +91,9 @@ class MySqlStore final : public Store {
   Result<bool> delete_webhook(TenantId tenant, const Uuid& id) override;
   Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
                                      TimePoint previous_until) override;
-  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
-                                                                std::chrono::milliseconds lease) override;
+  using WebhookStore::claim_webhook_deliveries;
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
+                                                                const WebhookClaim& claim) override;
   Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
                                    const std::vector<WebhookAttemptOutcome>& outcomes) override;
   Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
