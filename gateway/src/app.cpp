@@ -249,7 +249,8 @@ Status GatewayApp::reload() {
               a.webhooks.max_backoff != b.webhooks.max_backoff || a.webhooks.give_up_after != b.webhooks.give_up_after ||
               a.webhooks.disable_after != b.webhooks.disable_after ||
               a.webhooks.secret_overlap != b.webhooks.secret_overlap ||
-              a.webhooks.endpoint_concurrency != b.webhooks.endpoint_concurrency,
+              a.webhooks.endpoint_concurrency != b.webhooks.endpoint_concurrency ||
+              a.webhooks.replay_limit != b.webhooks.replay_limit,
           "webhooks");
   auto set = build_providers(b, providers_.snapshot().get());
   if (!set) return set.error();

@@ -200,7 +200,9 @@ void HttpApi::Routes::webhook_deliveries(const Rest::Request& request, Reply& re
 }
 
 // POST /v1/webhooks/:id/replay {"since"}: the tenant's events since then
-// that the endpoint wants, sent again (in order, as new deliveries).
+// that the endpoint wants, sent again (in order, as new deliveries); at most
+// webhooks.replay_limit of them, and 409 while the previous replay's are
+// still pending.
 void HttpApi::Routes::replay_webhook(const Rest::Request& request, Reply& reply) {
   auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
@@ -214,10 +216,12 @@ void HttpApi::Routes::replay_webhook(const Rest::Request& request, Reply& reply)
   if (!since_text) return send_error(reply, since_text.error());
   auto since = core::parse_iso8601(*since_text);
   if (!since) return send_error(reply, core::Error::invalid("since", "since: an RFC 3339 time with a zone"));
-  auto n = app.store().replay_webhook_events(principal->tenant_id, w->id, *since);
+  auto n = app.store().replay_webhook_events(principal->tenant_id, w->id, *since, app.config().webhooks.replay_limit);
   if (!n) return send_error(reply, n.error());
-  audit(*principal, request, "webhook.replayed", w->id.str(), std::to_string(*n) + " events since " + *since_text);
-  reply.send_json(202, json{{"replayed", *n}});
+  audit(*principal, request, "webhook.replayed", w->id.str(),
+        std::to_string(n->replayed) + " events since " + *since_text);
+  reply.send_json(202, json{{"replayed", n->replayed},
+                            {"next_since", n->next_since ? json(core::format_iso8601(*n->next_since)) : json(nullptr)}});
 }
 
 }  // namespace barid::gateway

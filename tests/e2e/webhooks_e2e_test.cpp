@@ -442,6 +442,37 @@ TEST_F(WebhooksE2E, RepliesInboundAndOptOutsAreEventsAndGoneDisablesTheEndpoint)
   }
 }
 
+// A replay queues at most webhooks.replay_limit events and says where the
+// rest begin; a second replay while the first one's events are pending is
+// refused with 409, and goes once they are delivered.
+TEST_F(WebhooksE2E, AReplayQueuesAtMostTheLimitAndASecondWaitsForTheFirst) {
+  std::string sections = kSections;
+  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 2s, replay_limit: 4}");
+  start(sections);
+  const json a = endpoint(key_a_, "/a");
+  const std::string path = "/v1/webhooks/" + a["id"].get<std::string>();
+  for (int i = 0; i < 3; ++i) send(key_a_, "+96650123600" + std::to_string(i), "rp-" + std::to_string(i));
+  ASSERT_EQ(receiver_.wait_for("/a", 6).size(), 6u);  // sent and delivered of each
+
+  receiver_.answer(503);  // the replayed events stay pending
+  auto first = call(key_a_, "POST", path + "/replay", {{"since", "2000-01-01T00:00:00Z"}}, 202);
+  EXPECT_EQ(first["replayed"], 4) << first.dump();
+  ASSERT_TRUE(first["next_since"].is_string()) << first.dump();
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), "4");
+  auto refused = call(key_a_, "POST", path + "/replay", {{"since", first["next_since"]}}, 409);
+  EXPECT_NE(refused.value("detail", "").find("previous replay"), std::string::npos) << refused.dump();
+
+  receiver_.answer(200);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'") != "0" &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  auto rest = call(key_a_, "POST", path + "/replay", {{"since", first["next_since"]}}, 202);
+  EXPECT_GE(rest["replayed"].get<int>(), 2) << rest.dump();  // the two left out (and any at the same time)
+  EXPECT_LE(rest["replayed"].get<int>(), 4) << rest.dump();
+  EXPECT_TRUE(rest["next_since"].is_null()) << rest.dump();
+}
+
 class WebhooksUnderLoadE2E : public WebhooksE2E {};
 
 // Clinic A's endpoint answers after 9 s, with over 1,000 events waiting for it;

@@ -137,11 +137,12 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
   EXPECT_TRUE(store_->list_webhook_attempts(other_tenant_, all.id, 10, std::nullopt)->empty());
 
   // Replay: everything since then, again, for that endpoint only.
-  auto n = store_->replay_webhook_events(tenant_, all.id, now_us() - 1h);
+  auto n = store_->replay_webhook_events(tenant_, all.id, now_us() - 1h, 10000);
   ASSERT_TRUE(n.ok()) << n.error().message;
-  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(n->replayed, 2);
+  EXPECT_FALSE(n->next_since.has_value());
   EXPECT_EQ(store_->claim_webhook_deliveries("node-c", 10, 30s)->size(), 1u);  // in order again
-  EXPECT_EQ(*store_->replay_webhook_events(tenant_, off.id, now_us() - 1h), 2);  // it never had them
+  EXPECT_EQ(store_->replay_webhook_events(tenant_, off.id, now_us() - 1h, 10000)->replayed, 2);  // it never had them
 
   // Deleting an endpoint takes its deliveries and attempts.
   ASSERT_TRUE(*store_->delete_webhook(tenant_, all.id));
@@ -181,6 +182,36 @@ TEST_F(WebhookStoreTest, ClaimsTakeEndpointsInTurnAndNoMoreOfOneThanItsShare) {
   auto one = store_->claim_webhook_deliveries("node-a", claim);
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ(one->front().endpoint.id, a.id);
+}
+
+// A replay queues at most its limit, the earliest first, and says where the
+// rest begin; a second one is refused while the first one's events are
+// pending.
+TEST_F(WebhookStoreTest, AReplayQueuesAtMostItsLimitAndASecondWaitsForTheFirst) {
+  const WebhookEndpoint a = endpoint(tenant_);
+  for (int i = 0; i < 5; ++i) event_for(a, 100 - 10 * i);
+  delivered(*store_, *store_->claim_webhook_deliveries("node-a", 10, 30s));
+  ASSERT_EQ(count("webhook_deliveries WHERE status = 'pending'"), "0");
+
+  auto first = store_->replay_webhook_events(tenant_, a.id, now_us() - 1h, 3);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->replayed, 3);
+  ASSERT_TRUE(first->next_since.has_value());
+  EXPECT_NEAR(std::chrono::duration<double>(now_us() - *first->next_since).count(), 70.0, 5.0);  // the fourth
+  EXPECT_EQ(count("webhook_deliveries WHERE status = 'pending'"), "3");
+
+  auto busy = store_->replay_webhook_events(tenant_, a.id, *first->next_since, 3);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().kind, ErrorKind::conflict);
+  EXPECT_EQ(count("webhook_deliveries WHERE status = 'pending'"), "3");
+
+  auto replayed = store_->claim_webhook_deliveries("node-a", 10, 30s);
+  ASSERT_EQ(replayed->size(), 3u);
+  delivered(*store_, *replayed);
+  auto rest = store_->replay_webhook_events(tenant_, a.id, *first->next_since, 3);
+  ASSERT_TRUE(rest.ok()) << rest.error().message;
+  EXPECT_EQ(rest->replayed, 2);
+  EXPECT_FALSE(rest->next_since.has_value());
 }
 
 }  // namespace

@@ -480,6 +480,11 @@ CREATE TABLE webhook_attempts (
            "ALTER TABLE webhook_deliveries ADD KEY ix_webhook_deliveries_endpoint_due (status, endpoint_id, "
            "next_attempt_at)",
        }},
+      {21,
+       "webhooks: the deliveries a replay queued are marked, so that the next replay waits for them",
+       {
+           "ALTER TABLE webhook_deliveries ADD COLUMN replayed TINYINT(1) NOT NULL DEFAULT 0",
+       }},
   };
   return all;
 }

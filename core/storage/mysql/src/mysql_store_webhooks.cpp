@@ -354,29 +354,64 @@ Result<std::vector<WebhookAttempt>> MySqlStore::list_webhook_attempts(TenantId t
   });
 }
 
-Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) {
-  return run(*pool_, "replay webhook events", [&](DbConnection& c, int) {
+Result<WebhookReplay> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                                       int limit) {
+  struct Done {
+    bool busy = false;
+    WebhookReplay replay;
+  };
+  auto r = run(*pool_, "replay webhook events", [&](DbConnection& c, int) {
+    Done done;
     c.begin();
+    // One replay of an endpoint at a time: its row locked, then none of
+    // what the previous one queued may still be pending.
+    auto mine = c.query("SELECT id FROM webhook_endpoints WHERE id = " + hex_literal(endpoint.raw()) +
+                        " AND tenant_id = " + std::to_string(tenant) + " FOR UPDATE");
+    if (!mine->next()) {
+      c.commit();
+      return done;
+    }
+    auto pending = c.query("SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND endpoint_id = " +
+                           hex_literal(endpoint.raw()) + " AND replayed = 1 LIMIT 1");
+    if (pending->next()) {
+      c.commit();
+      done.busy = true;
+      return done;
+    }
+    const std::string wanted =
+        " FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = " +
+        hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, w.events) > 0) WHERE e.tenant_id = " +
+        std::to_string(tenant) + " AND e.occurred_at >= '" + format_db_time(since) + "'";
+    // The earliest `limit` of them (by time, then seq): the first left out
+    // is where a later replay continues.
+    std::string bound;
+    auto cut = c.query("SELECT e.seq, e.occurred_at" + wanted + " ORDER BY e.occurred_at, e.seq LIMIT 1 OFFSET " +
+                       std::to_string(std::max(1, limit)));
+    if (cut->next()) {
+      const auto at = get_time(*cut, "occurred_at").value_or(TimePoint{});
+      done.replay.next_since = at;
+      bound = " AND (e.occurred_at, e.seq) < ('" + format_db_time(at) + "', " + std::to_string(cut->getUInt64(1)) + ")";
+    }
     // Pending again, from now: those delivered or given up, and new ones for
     // the events it never had a delivery of (it did not exist, or was
     // disabled, or did not want the type then).
-    c.execute(
-        "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
-        "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
-        "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = "
-        "e.tenant_id AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
-        "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
-        format_db_time(since) + "' ON DUPLICATE KEY UPDATE status = 'pending', attempts = 0, next_attempt_at = "
-        "UTC_TIMESTAMP(6), created_at = UTC_TIMESTAMP(6)");
-    c.commit();
+    c.execute("INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
+              "next_attempt_at, created_at, replayed) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
+              "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 1" + wanted + bound +
+              " ON DUPLICATE KEY UPDATE status = 'pending', attempts = 0, next_attempt_at = UTC_TIMESTAMP(6), "
+              "created_at = UTC_TIMESTAMP(6), replayed = 1");
     // MariaDB counts an updated duplicate twice and an unchanged one not at
     // all; the events are what the caller wants counted.
-    auto rs = c.query("SELECT COUNT(*) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id "
-                      "AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
-                      "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
-                      format_db_time(since) + "'");
-    return rs->next() ? rs->getInt(1) : 0;
+    auto rs = c.query("SELECT COUNT(*)" + wanted + bound);
+    done.replay.replayed = rs->next() ? rs->getInt(1) : 0;
+    c.commit();
+    return done;
   });
+  if (!r) return r.error();
+  if (r->busy)
+    return Error::conflict("the previous replay of this endpoint is still pending: replay again once its events are "
+                           "delivered or given up");
+  return r->replay;
 }
 
 Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, const Uuid& id) {

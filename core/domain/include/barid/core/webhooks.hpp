@@ -103,6 +103,14 @@ struct WebhookClaim {
   std::chrono::milliseconds lease{25000};
 };
 
+// What a replay queued: `replayed` events; when the limit left some out,
+// `next_since` is the time of the first left out (a replay from it, once
+// this one is done, sends the rest).
+struct WebhookReplay {
+  int replayed = 0;
+  std::optional<TimePoint> next_since;
+};
+
 // An attempt as GET /v1/webhooks/{id}/deliveries lists it.
 struct WebhookAttempt {
   std::int64_t id = 0;

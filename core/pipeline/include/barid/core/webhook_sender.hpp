@@ -39,6 +39,7 @@ struct WebhookOptions {
   int workers = 2;
   int batch = 16;                // delivery threads per worker: requests under way at once
   int endpoint_concurrency = 4;  // requests under way to one endpoint, per node
+  int replay_limit = 10000;      // events one replay queues at most
   std::chrono::milliseconds poll_interval{250};
   std::chrono::milliseconds timeout{10000};  // per request
   std::chrono::milliseconds initial_backoff{5000};

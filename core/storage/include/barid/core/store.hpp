@@ -304,9 +304,12 @@ class WebhookStore {
   // The endpoint's attempts, newest first (before: the cursor, an attempt id).
   virtual Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
                                                                     std::optional<std::int64_t> before) = 0;
-  // Queues again, for the endpoint, every kept event of its tenant since
-  // `since` that it wants; returns how many.
-  virtual Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) = 0;
+  // Queues again, for the endpoint, the kept events of its tenant since
+  // `since` that it wants, at most `limit` of them, the earliest first;
+  // says how many, and where the rest begin. A conflict error while events
+  // an earlier replay queued are still pending for the endpoint.
+  virtual Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                                      int limit) = 0;
   // What a delivery's data is built from: the inbound message an event names.
   virtual Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) = 0;
 };

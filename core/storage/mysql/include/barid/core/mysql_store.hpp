@@ -98,7 +98,8 @@ class MySqlStore final : public Store {
                                    const std::vector<WebhookAttemptOutcome>& outcomes) override;
   Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
                                                             std::optional<std::int64_t> before) override;
-  Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) override;
+  Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                              int limit) override;
   Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) override;
   Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                   sdk::Channel channel) override;
