@@ -127,7 +127,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   hook_http.connect_timeout = std::min(c.webhooks.timeout, std::chrono::milliseconds(5000));
   hook_http.user_agent = "barid-webhooks";
   app->webhook_http_ = std::make_unique<core::CurlHttpClient>(hook_http);
-  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, *app->webhook_http_, c.webhooks, app->node_id_);
+  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, store, *app->webhook_http_, c.webhooks, app->node_id_);
   return app;
 }
 

@@ -473,6 +473,65 @@ TEST_F(WebhooksE2E, AReplayQueuesAtMostTheLimitAndASecondWaitsForTheFirst) {
   EXPECT_TRUE(rest["next_since"].is_null()) << rest.dump();
 }
 
+// include_body sends message texts and numbers: a key with `manage` alone
+// cannot turn it on (403 naming `read`); turning it on is audited as
+// webhook.body_enabled, and every delivered event with a body is a read by
+// the endpoint (actor webhook:<id>).
+TEST_F(WebhooksE2E, IncludeBodyNeedsTheReadScopeAndEveryBodyDeliveredIsAuditedAsARead) {
+  start();
+  const std::string op = gw_->create_operator_key();
+  long status = 0;
+  const json made = gw_->json("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "integrations"}, {"scopes", {"manage"}}},
+                              op, &status);
+  ASSERT_EQ(status, 201) << made.dump();
+  const std::string manager = made["key"];
+
+  auto refused = call(manager, "POST", "/v1/webhooks", {{"url", receiver_.url("/m")}, {"include_body", true}}, 403);
+  EXPECT_NE(refused.value("detail", "").find("'read'"), std::string::npos) << refused.dump();
+  const json w = endpoint(manager, "/m");  // without bodies it may
+  const std::string id = w["id"];
+  refused = call(manager, "PATCH", "/v1/webhooks/" + id, {{"include_body", true}}, 403);
+  EXPECT_NE(refused.value("detail", "").find("'read'"), std::string::npos) << refused.dump();
+  EXPECT_EQ(call(key_a_, "GET", "/v1/webhooks/" + id, nullptr, 200)["include_body"], false);
+  call(manager, "PATCH", "/v1/webhooks/" + id, {{"include_body", false}, {"description", "no bodies"}}, 200);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'webhook.body_enabled'"), "0");
+
+  // A key with read too may; that is its own entry in the audit log.
+  call(key_a_, "PATCH", "/v1/webhooks/" + id, {{"include_body", true}}, 200);
+  auto page = call(key_a_, "GET", "/v1/audit?limit=200", nullptr, 200);
+  std::vector<json> enabled;
+  for (const auto& e : page["entries"])
+    if (e["action"] == "webhook.body_enabled") enabled.push_back(e);
+  ASSERT_EQ(enabled.size(), 1u) << page.dump();
+  EXPECT_EQ(enabled[0]["subject"], id);
+  EXPECT_EQ(enabled[0]["actor"].get<std::string>().rfind("key:", 0), 0u) << enabled[0].dump();
+
+  // Each event delivered with a body is a read by the endpoint.
+  const std::string message = send(key_a_, "+966501236100", "body-1");
+  auto got = receiver_.wait_for("/m", 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body["data"]["body"], "Your appointment is tomorrow");
+  std::vector<json> reads;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    reads.clear();
+    seen = 0;
+    page = call(key_a_, "GET", "/v1/audit?limit=200", nullptr, 200);
+    for (const auto& e : page["entries"])
+      if (e["action"] == "message.body_read" && e["actor"] == "webhook:" + id) {
+        reads.push_back(e);
+        const std::string detail = e["detail"];
+        for (std::size_t at = detail.find(message); at != std::string::npos; at = detail.find(message, at + 1)) ++seen;
+      }
+    if (seen >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(seen, 2u) << page.dump();  // message.sent and message.delivered
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads[0]["subject"], message);
+}
+
 class WebhooksUnderLoadE2E : public WebhooksE2E {};
 
 // Clinic A's endpoint answers after 9 s, with over 1,000 events waiting for it;

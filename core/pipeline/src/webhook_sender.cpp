@@ -23,9 +23,14 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) 
 
 }  // namespace
 
-WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, sdk::HttpClient& http,
+WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
                              WebhookOptions options, std::string node_id)
-    : hooks_(hooks), messages_(messages), http_(http), options_(std::move(options)), owner_(std::move(node_id)) {}
+    : hooks_(hooks),
+      messages_(messages),
+      audit_(audit),
+      http_(http),
+      options_(std::move(options)),
+      owner_(std::move(node_id)) {}
 
 WebhookSender::~WebhookSender() { stop(); }
 
@@ -136,6 +141,27 @@ void WebhookSender::record(std::vector<Done>& done) {
   if (auto st = hooks_.finish_webhook_deliveries(deliveries, outcomes); !st)
     log_warn("webhooks", "cannot record " + std::to_string(done.size()) + " attempts: " + st.error().message +
                              " (they are tried again when their lease ends)");
+  // A delivered event that carries a body is a read of it, by the endpoint:
+  // one entry per endpoint and kind for those recorded together, as for a
+  // list read through the API.
+  std::map<std::pair<Uuid, std::string>, AuditEntry> reads;
+  for (const auto& x : done) {
+    const WebhookDelivery& d = x.delivery;
+    if (!x.outcome.delivered || !webhook_event_carries_body(d.endpoint, d.event.type)) continue;
+    const std::optional<Uuid>& id = d.event.type == "inbound.received" ? d.event.inbound_id : d.event.message_id;
+    if (!id) continue;
+    const std::string action = d.event.type == "inbound.received" ? "inbound.body_read" : "message.body_read";
+    AuditEntry& e = reads[{d.endpoint.id, action}];
+    e.tenant_id = d.endpoint.tenant_id;
+    e.action = action;
+    e.actor = Actor{"webhook:" + d.endpoint.id.str(), "", ""};
+    e.detail += (e.detail.empty() ? "" : ",") + id->str();
+    e.subject = e.subject.empty() ? id->str() : std::to_string(std::count(e.detail.begin(), e.detail.end(), ',') + 1) + " ids";
+  }
+  for (const auto& [key, e] : reads)
+    if (auto st = audit_.add_audit(e); !st)
+      log_warn("audit", "cannot record '" + e.action + "' of webhook endpoint " + key.first.str() + ": " +
+                            st.error().message);
   for (const auto& x : done)
     if (!x.outcome.disable_reason.empty())
       log_warn("webhooks", "endpoint " + x.delivery.endpoint.id.str() + " disabled: " + x.outcome.disable_reason);

@@ -111,6 +111,11 @@ struct WebhookReplay {
   std::optional<TimePoint> next_since;
 };
 
+// Whether an event delivered to `endpoint` carries a message's text and
+// number (include_body: message.* but message.replied, and
+// inbound.received), which counts as a read of it in the audit log.
+bool webhook_event_carries_body(const WebhookEndpoint& endpoint, std::string_view type);
+
 // An attempt as GET /v1/webhooks/{id}/deliveries lists it.
 struct WebhookAttempt {
   std::int64_t id = 0;

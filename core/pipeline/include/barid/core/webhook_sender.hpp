@@ -61,8 +61,9 @@ WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, con
 
 class WebhookSender {
  public:
-  WebhookSender(WebhookStore& hooks, MessageStore& messages, sdk::HttpClient& http, WebhookOptions options,
-                std::string node_id);
+  // `audit` records the reads that deliveries carrying a body are.
+  WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
+                WebhookOptions options, std::string node_id);
   ~WebhookSender();
 
   void start();
@@ -91,6 +92,7 @@ class WebhookSender {
 
   WebhookStore& hooks_;
   MessageStore& messages_;
+  TenantStore& audit_;
   sdk::HttpClient& http_;
   WebhookOptions options_;
   std::string owner_;
