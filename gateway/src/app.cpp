@@ -137,7 +137,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   hook_http.connect_timeout = std::min(c.webhooks.timeout, std::chrono::milliseconds(5000));
   hook_http.user_agent = "barid-webhooks";
   app->webhook_http_ = std::make_unique<core::CurlHttpClient>(hook_http);
-  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, *app->webhook_http_, c.webhooks, app->node_id_);
+  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, store, *app->webhook_http_, c.webhooks, app->node_id_);
   return app;
 }
 
@@ -258,7 +258,9 @@ Status GatewayApp::reload() {
               a.webhooks.initial_backoff != b.webhooks.initial_backoff ||
               a.webhooks.max_backoff != b.webhooks.max_backoff || a.webhooks.give_up_after != b.webhooks.give_up_after ||
               a.webhooks.disable_after != b.webhooks.disable_after ||
-              a.webhooks.secret_overlap != b.webhooks.secret_overlap,
+              a.webhooks.secret_overlap != b.webhooks.secret_overlap ||
+              a.webhooks.endpoint_concurrency != b.webhooks.endpoint_concurrency ||
+              a.webhooks.replay_limit != b.webhooks.replay_limit,
           "webhooks");
   auto set = build_providers(b, providers_.snapshot().get());
   if (!set) return set.error();

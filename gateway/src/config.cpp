@@ -693,7 +693,7 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
 
   Section hooks = top.child("webhooks");
   TRY(hooks.only({"allow_http_hosts", "workers", "timeout", "poll_interval", "initial_backoff", "max_backoff",
-                  "give_up_after", "disable_after", "secret_overlap"}));
+                  "give_up_after", "disable_after", "secret_overlap", "endpoint_concurrency", "replay_limit"}));
   auto http_hosts = hooks.list("allow_http_hosts");
   if (!http_hosts) return http_hosts.error();
   for (auto h : *http_hosts) {
@@ -701,6 +701,8 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
     c.webhooks.allow_http_hosts.push_back(h);
   }
   TRY(hooks.integer("workers", c.webhooks.workers, 1, 64));
+  TRY(hooks.integer("endpoint_concurrency", c.webhooks.endpoint_concurrency, 1, 64));
+  TRY(hooks.integer("replay_limit", c.webhooks.replay_limit, 1, 1000000));
   TRY(hooks.duration("timeout", c.webhooks.timeout));
   TRY(hooks.duration("poll_interval", c.webhooks.poll_interval));
   TRY(hooks.duration("initial_backoff", c.webhooks.initial_backoff));

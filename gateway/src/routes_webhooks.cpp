@@ -32,6 +32,17 @@ json endpoint_json(const core::WebhookEndpoint& w) {
               {"updated_at", core::format_iso8601(w.updated_at)}};
 }
 
+// include_body: true sends message texts and numbers to the endpoint, which
+// is reading them: the key needs `read` as well as `manage`. False when the
+// answer (403) is sent.
+bool may_include_bodies(const core::Principal& p, Reply& reply) {
+  if (core::has_scope(p.scopes, core::Scope::read)) return true;
+  reply.send_problem(problem(403, "forbidden", "Forbidden",
+                             "this API key does not have the 'read' scope, which include_body: true needs (the "
+                             "endpoint then receives message texts and numbers)"));
+  return false;
+}
+
 }  // namespace
 
 std::optional<core::WebhookEndpoint> HttpApi::Routes::webhook_param(const Rest::Request& request, Reply& reply,
@@ -63,6 +74,7 @@ void HttpApi::Routes::create_webhook(const Rest::Request& request, Reply& reply)
   if (!body) return;
   auto read = read_webhook(*body, true, app.config().webhooks.allow_http_hosts);
   if (!read) return send_error(reply, read.error());
+  if (read->include_body.value_or(false) && !may_include_bodies(*principal, reply)) return;
   auto existing = app.store().list_webhooks(principal->tenant_id);
   if (!existing) return send_error(reply, existing.error());
   if (existing->size() >= kMaxEndpoints)
@@ -81,6 +93,7 @@ void HttpApi::Routes::create_webhook(const Rest::Request& request, Reply& reply)
   if (!saved) return send_error(reply, saved.error());
   if (!*saved) return send_error(reply, core::Error::internal("the new endpoint was not found"));
   audit(*principal, request, "webhook.created", w.id.str(), w.include_body ? "with message bodies" : "");
+  if (w.include_body) audit(*principal, request, "webhook.body_enabled", w.id.str(), w.url);
   json out = endpoint_json(**saved);
   out["secret"] = w.secret;
   reply.header("Location", "/v1/webhooks/" + w.id.str());
@@ -117,6 +130,8 @@ void HttpApi::Routes::patch_webhook(const Rest::Request& request, Reply& reply) 
   if (!body) return;
   auto read = read_webhook(*body, false, app.config().webhooks.allow_http_hosts);
   if (!read) return send_error(reply, read.error());
+  if (read->include_body.value_or(false) && !may_include_bodies(*principal, reply)) return;
+  const bool had_bodies = w->include_body;
   if (read->url) w->url = *read->url;
   if (read->events) w->events = *read->events;
   if (read->description) w->description = *read->description;
@@ -128,6 +143,8 @@ void HttpApi::Routes::patch_webhook(const Rest::Request& request, Reply& reply) 
   if (!saved) return send_error(reply, saved.error());
   if (!*saved) return reply.send_problem(problem(404, "not-found", "Not found", "the endpoint is gone"));
   audit(*principal, request, "webhook.changed", w->id.str(), (*saved)->disabled_at ? "disabled" : "enabled");
+  if (!had_bodies && (*saved)->include_body)
+    audit(*principal, request, "webhook.body_enabled", w->id.str(), (*saved)->url);
   reply.send_json(200, endpoint_json(**saved));
 }
 
@@ -200,7 +217,9 @@ void HttpApi::Routes::webhook_deliveries(const Rest::Request& request, Reply& re
 }
 
 // POST /v1/webhooks/:id/replay {"since"}: the tenant's events since then
-// that the endpoint wants, sent again (in order, as new deliveries).
+// that the endpoint wants, sent again (in order, as new deliveries); at most
+// webhooks.replay_limit of them, and 409 while the previous replay's are
+// still pending.
 void HttpApi::Routes::replay_webhook(const Rest::Request& request, Reply& reply) {
   auto principal = authenticate(request, reply, core::Scope::manage);
   if (!principal) return;
@@ -214,10 +233,12 @@ void HttpApi::Routes::replay_webhook(const Rest::Request& request, Reply& reply)
   if (!since_text) return send_error(reply, since_text.error());
   auto since = core::parse_iso8601(*since_text);
   if (!since) return send_error(reply, core::Error::invalid("since", "since: an RFC 3339 time with a zone"));
-  auto n = app.store().replay_webhook_events(principal->tenant_id, w->id, *since);
+  auto n = app.store().replay_webhook_events(principal->tenant_id, w->id, *since, app.config().webhooks.replay_limit);
   if (!n) return send_error(reply, n.error());
-  audit(*principal, request, "webhook.replayed", w->id.str(), std::to_string(*n) + " events since " + *since_text);
-  reply.send_json(202, json{{"replayed", *n}});
+  audit(*principal, request, "webhook.replayed", w->id.str(),
+        std::to_string(n->replayed) + " events since " + *since_text);
+  reply.send_json(202, json{{"replayed", n->replayed},
+                            {"next_since", n->next_since ? json(core::format_iso8601(*n->next_since)) : json(nullptr)}});
 }
 
 }  // namespace barid::gateway

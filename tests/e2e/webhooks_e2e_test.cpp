@@ -16,7 +16,11 @@
 #include <openssl/hmac.h>
 #include <unistd.h>
 
+#include <barid/core/time.hpp>
+
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -129,11 +133,17 @@ class Receiver {
   Receiver() : server_([this](const fakes::FakeRequest& r) { return handle(r); }) { server_.start(); }
   std::string url(const std::string& path) const { return server_.base_url() + path; }
   void answer(int status) { status_ = status; }
+  // Requests to `path` are answered this much later.
+  void slow(const std::string& path, std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    delays_[path] = delay;
+  }
 
   struct Got {
     fakes::FakeRequest request;
     int answered;
     json body;
+    std::chrono::system_clock::time_point at;  // when it arrived
   };
   std::vector<Got> all() {
     std::lock_guard lock(mutex_);
@@ -163,22 +173,24 @@ class Receiver {
   fakes::FakeResponse handle(const fakes::FakeRequest& r) {
     const int status = status_.load();
     std::lock_guard lock(mutex_);
-    got_.push_back({r, status, json::parse(r.body, nullptr, false)});
+    got_.push_back({r, status, json::parse(r.body, nullptr, false), std::chrono::system_clock::now()});
     fakes::FakeResponse out;
     out.status = status;
     out.body = "{}";
+    if (auto it = delays_.find(r.path); it != delays_.end()) out.delay = it->second;
     return out;
   }
   std::mutex mutex_;
   std::vector<Got> got_;
+  std::map<std::string, std::chrono::milliseconds> delays_;
   std::atomic<int> status_{200};
   fakes::FakeHttpServer server_;
 };
 
 class WebhooksE2E : public ::testing::Test {
  protected:
-  void start() {
-    gw_ = std::make_unique<GatewayUnderTest>(db_, kSections);
+  void start(const std::string& sections = kSections) {
+    gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
     gw_->start();
     if (key_a_.empty()) {
       key_a_ = gw_->create_api_key("clinic-a");
@@ -428,6 +440,151 @@ TEST_F(WebhooksE2E, RepliesInboundAndOptOutsAreEventsAndGoneDisablesTheEndpoint)
       EXPECT_EQ(g.body["data"]["phone"], "+966501235001");
     }
   }
+}
+
+// A replay queues at most webhooks.replay_limit events and says where the
+// rest begin; a second replay while the first one's events are pending is
+// refused with 409, and goes once they are delivered.
+TEST_F(WebhooksE2E, AReplayQueuesAtMostTheLimitAndASecondWaitsForTheFirst) {
+  std::string sections = kSections;
+  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 2s, replay_limit: 4}");
+  start(sections);
+  const json a = endpoint(key_a_, "/a");
+  const std::string path = "/v1/webhooks/" + a["id"].get<std::string>();
+  for (int i = 0; i < 3; ++i) send(key_a_, "+96650123600" + std::to_string(i), "rp-" + std::to_string(i));
+  ASSERT_EQ(receiver_.wait_for("/a", 6).size(), 6u);  // sent and delivered of each
+
+  receiver_.answer(503);  // the replayed events stay pending
+  auto first = call(key_a_, "POST", path + "/replay", {{"since", "2000-01-01T00:00:00Z"}}, 202);
+  EXPECT_EQ(first["replayed"], 4) << first.dump();
+  ASSERT_TRUE(first["next_since"].is_string()) << first.dump();
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), "4");
+  auto refused = call(key_a_, "POST", path + "/replay", {{"since", first["next_since"]}}, 409);
+  EXPECT_NE(refused.value("detail", "").find("previous replay"), std::string::npos) << refused.dump();
+
+  receiver_.answer(200);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'") != "0" &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  auto rest = call(key_a_, "POST", path + "/replay", {{"since", first["next_since"]}}, 202);
+  EXPECT_GE(rest["replayed"].get<int>(), 2) << rest.dump();  // the two left out (and any at the same time)
+  EXPECT_LE(rest["replayed"].get<int>(), 4) << rest.dump();
+  EXPECT_TRUE(rest["next_since"].is_null()) << rest.dump();
+}
+
+// include_body sends message texts and numbers: a key with `manage` alone
+// cannot turn it on (403 naming `read`); turning it on is audited as
+// webhook.body_enabled, and every delivered event with a body is a read by
+// the endpoint (actor webhook:<id>).
+TEST_F(WebhooksE2E, IncludeBodyNeedsTheReadScopeAndEveryBodyDeliveredIsAuditedAsARead) {
+  start();
+  const std::string op = gw_->create_operator_key();
+  long status = 0;
+  const json made = gw_->json("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "integrations"}, {"scopes", {"manage"}}},
+                              op, &status);
+  ASSERT_EQ(status, 201) << made.dump();
+  const std::string manager = made["key"];
+
+  auto refused = call(manager, "POST", "/v1/webhooks", {{"url", receiver_.url("/m")}, {"include_body", true}}, 403);
+  EXPECT_NE(refused.value("detail", "").find("'read'"), std::string::npos) << refused.dump();
+  const json w = endpoint(manager, "/m");  // without bodies it may
+  const std::string id = w["id"];
+  refused = call(manager, "PATCH", "/v1/webhooks/" + id, {{"include_body", true}}, 403);
+  EXPECT_NE(refused.value("detail", "").find("'read'"), std::string::npos) << refused.dump();
+  EXPECT_EQ(call(key_a_, "GET", "/v1/webhooks/" + id, nullptr, 200)["include_body"], false);
+  call(manager, "PATCH", "/v1/webhooks/" + id, {{"include_body", false}, {"description", "no bodies"}}, 200);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'webhook.body_enabled'"), "0");
+
+  // A key with read too may; that is its own entry in the audit log.
+  call(key_a_, "PATCH", "/v1/webhooks/" + id, {{"include_body", true}}, 200);
+  auto page = call(key_a_, "GET", "/v1/audit?limit=200", nullptr, 200);
+  std::vector<json> enabled;
+  for (const auto& e : page["entries"])
+    if (e["action"] == "webhook.body_enabled") enabled.push_back(e);
+  ASSERT_EQ(enabled.size(), 1u) << page.dump();
+  EXPECT_EQ(enabled[0]["subject"], id);
+  EXPECT_EQ(enabled[0]["actor"].get<std::string>().rfind("key:", 0), 0u) << enabled[0].dump();
+
+  // Each event delivered with a body is a read by the endpoint.
+  const std::string message = send(key_a_, "+966501236100", "body-1");
+  auto got = receiver_.wait_for("/m", 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body["data"]["body"], "Your appointment is tomorrow");
+  std::vector<json> reads;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::size_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    reads.clear();
+    seen = 0;
+    page = call(key_a_, "GET", "/v1/audit?limit=200", nullptr, 200);
+    for (const auto& e : page["entries"])
+      if (e["action"] == "message.body_read" && e["actor"] == "webhook:" + id) {
+        reads.push_back(e);
+        const std::string detail = e["detail"];
+        for (std::size_t at = detail.find(message); at != std::string::npos; at = detail.find(message, at + 1)) ++seen;
+      }
+    if (seen >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(seen, 2u) << page.dump();  // message.sent and message.delivered
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads[0]["subject"], message);
+}
+
+class WebhooksUnderLoadE2E : public WebhooksE2E {};
+
+// Clinic A's endpoint answers after 9 s, with over 1,000 events waiting for it;
+// clinic B's events still arrive within 2 s of happening (p99), and A never
+// has more than webhooks.endpoint_concurrency (4) requests under way.
+TEST_F(WebhooksUnderLoadE2E, ASlowEndpointWithABacklogDoesNotHoldBackAnotherTenantsEvents) {
+  std::string sections = kSections;
+  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 15s}");
+  start(sections);
+  receiver_.slow("/a", 9s);
+  endpoint(key_a_, "/a", {{"events", {"message.sent", "message.delivered"}}});
+  endpoint(key_b_, "/b");
+  json recipients = json::array();
+  for (int i = 0; i < 550; ++i) recipients.push_back("+9665013" + std::to_string(10000 + i));
+  call(key_a_, "POST", "/v1/messages/bulk", {{"body", "Your appointment is tomorrow"}, {"recipients", recipients}}, 202);
+  const auto backlog_deadline = std::chrono::steady_clock::now() + 60s;
+  std::string pending;
+  while (std::chrono::steady_clock::now() < backlog_deadline) {
+    pending = db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'");
+    if (std::stoi(pending) >= 1000) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GE(std::stoi(pending), 1000) << "A's backlog did not build up";
+
+  // B's events, while A's 9 s requests are under way.
+  for (int i = 0; i < 20; ++i) {
+    send(key_b_, "+96650137" + std::to_string(1000 + i), "b-" + std::to_string(i));
+    std::this_thread::sleep_for(100ms);
+  }
+  auto got = receiver_.wait_for("/b", 40, 30s);
+  ASSERT_EQ(got.size(), 40u) << "B's events are held back; A pending: "
+                             << db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'");
+  std::vector<double> lags;
+  for (const auto& g : got) {
+    auto occurred = core::parse_iso8601(g.body["data"]["occurred_at"].get<std::string>());
+    ASSERT_TRUE(occurred.has_value()) << g.request.body;
+    lags.push_back(std::chrono::duration<double>(g.at - std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+                                                           *occurred))
+                       .count());
+  }
+  std::sort(lags.begin(), lags.end());
+  const double p99 = lags[static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(lags.size()))) - 1];
+  EXPECT_LT(p99, 2.0) << "B's event lag p99 " << p99 << " s (p50 " << lags[lags.size() / 2] << " s)";
+
+  // A: at most 4 requests under way at a time, so at most 4 arrived in the
+  // 8.5 s after its first one (each is answered after 9 s).
+  std::vector<std::chrono::system_clock::time_point> to_a;
+  for (const auto& g : receiver_.all())
+    if (g.request.path == "/a") to_a.push_back(g.at);
+  ASSERT_FALSE(to_a.empty());
+  std::sort(to_a.begin(), to_a.end());
+  const auto within = std::count_if(to_a.begin(), to_a.end(), [&](auto t) { return t - to_a.front() < 8500ms; });
+  EXPECT_LE(within, 4) << to_a.size() << " requests to A";
 }
 
 }  // namespace

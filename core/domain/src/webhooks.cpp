@@ -33,6 +33,11 @@ std::string webhook_event_for(MessageStatus status) {
   }
 }
 
+bool webhook_event_carries_body(const WebhookEndpoint& endpoint, std::string_view type) {
+  if (!endpoint.include_body) return false;
+  return type == "inbound.received" || (type.rfind("message.", 0) == 0 && type != "message.replied");
+}
+
 std::string webhook_url_problem(std::string_view url, const std::vector<std::string>& allow_http_hosts) {
   if (url.size() > 2048) return "at most 2048 characters";
   for (char ch : url)

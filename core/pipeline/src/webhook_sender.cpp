@@ -5,7 +5,6 @@
 #include <barid/core/time.hpp>
 
 #include <algorithm>
-#include <future>
 #include <random>
 
 namespace barid::core {
@@ -24,17 +23,24 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) 
 
 }  // namespace
 
-WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, sdk::HttpClient& http,
+WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
                              WebhookOptions options, std::string node_id)
-    : hooks_(hooks), messages_(messages), http_(http), options_(std::move(options)), owner_(std::move(node_id)) {}
+    : hooks_(hooks),
+      messages_(messages),
+      audit_(audit),
+      http_(http),
+      options_(std::move(options)),
+      owner_(std::move(node_id)) {}
 
 WebhookSender::~WebhookSender() { stop(); }
 
 void WebhookSender::start() {
   std::lock_guard lock(mutex_);
-  if (!threads_.empty()) return;
+  if (claimer_.joinable()) return;
   stopping_ = false;
-  for (int i = 0; i < std::max(1, options_.workers); ++i) threads_.emplace_back([this] { loop(); });
+  const int threads = std::max(1, options_.workers) * std::max(1, options_.batch);
+  for (int i = 0; i < threads; ++i) senders_.emplace_back([this] { send_loop(); });
+  claimer_ = std::thread([this] { claim_loop(); });
 }
 
 void WebhookSender::stop() {
@@ -42,43 +48,128 @@ void WebhookSender::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  cv_.notify_all();
-  for (auto& t : threads_)
+  work_cv_.notify_all();
+  done_cv_.notify_all();
+  for (auto& t : senders_)
     if (t.joinable()) t.join();
-  threads_.clear();
+  senders_.clear();
+  if (claimer_.joinable()) claimer_.join();
 }
 
 WebhookSender::Stats WebhookSender::stats() const noexcept {
   return {delivered_.load(), failed_.load(), given_up_.load()};
 }
 
-void WebhookSender::loop() {
-  // The lease outlives the batch's requests, made at once.
-  const auto lease = options_.timeout * 2 + std::chrono::seconds(5);
+void WebhookSender::send_loop() {
   while (true) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-    }
-    auto claimed = hooks_.claim_webhook_deliveries(owner_, options_.batch, std::chrono::duration_cast<std::chrono::milliseconds>(lease));
-    if (!claimed) log_warn("webhooks", "cannot claim deliveries: " + claimed.error().message);
-    if (claimed && !claimed->empty()) {
-      // The batch's requests at once (each endpoint's events of one message
-      // are never in the same batch), recorded in one transaction.
-      std::vector<std::future<WebhookAttemptOutcome>> running;
-      for (const auto& d : *claimed) running.push_back(std::async(std::launch::async, [this, &d] { return deliver(d); }));
-      std::vector<WebhookAttemptOutcome> outcomes;
-      for (auto& f : running) outcomes.push_back(f.get());
-      if (auto st = hooks_.finish_webhook_deliveries(*claimed, outcomes); !st)
-        log_warn("webhooks", "cannot record " + std::to_string(claimed->size()) + " attempts: " + st.error().message +
-                                 " (they are tried again when their lease ends)");
-      for (std::size_t i = 0; i < claimed->size(); ++i)
-        if (!outcomes[i].disable_reason.empty())
-          log_warn("webhooks", "endpoint " + (*claimed)[i].endpoint.id.str() + " disabled: " + outcomes[i].disable_reason);
-      continue;  // there may be more due
-    }
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    work_cv_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
+    if (ready_.empty()) return;  // stopping, and what was claimed is sent
+    WebhookDelivery d = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    WebhookAttemptOutcome outcome = deliver(d);
+    lock.lock();
+    finished_.push_back({std::move(d), std::move(outcome)});
+    lock.unlock();
+    done_cv_.notify_one();
+  }
+}
+
+void WebhookSender::claim_loop() {
+  // The lease outlives a request and the wait for its record.
+  const auto lease = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout * 2 + std::chrono::seconds(5));
+  const int capacity = std::max(1, options_.workers) * std::max(1, options_.batch);
+  bool more = true;  // the last claim took all it asked for: more may be due now
+  while (true) {
+    std::vector<Done> done;
+    bool stopping = false;
+    WebhookClaim claim;
+    {
+      std::unique_lock lock(mutex_);
+      auto woken = [this] { return stopping_ || !finished_.empty(); };
+      if (stopping_) done_cv_.wait(lock, [this] { return !finished_.empty() || under_way_ == 0; });
+      else if (under_way_ >= capacity) done_cv_.wait(lock, woken);
+      else if (!more) done_cv_.wait_for(lock, options_.poll_interval, woken);
+      done.swap(finished_);
+      stopping = stopping_;
+    }
+    // What was sent is recorded before the next claim: a message's next
+    // event is claimable once the one before it is recorded.
+    if (!done.empty()) record(done);
+    std::unique_lock lock(mutex_);
+    if (stopping) {
+      if (under_way_ == 0) return;
+      more = false;
+      continue;
+    }
+    claim.limit = capacity - under_way_;
+    if (claim.limit <= 0) continue;
+    claim.per_endpoint = std::max(1, options_.endpoint_concurrency);
+    claim.in_flight = in_flight_;
+    claim.lease = lease;
+    lock.unlock();
+    auto claimed = hooks_.claim_webhook_deliveries(owner_, claim);
+    if (!claimed) {
+      log_warn("webhooks", "cannot claim deliveries: " + claimed.error().message);
+      more = false;
+      continue;
+    }
+    more = static_cast<int>(claimed->size()) >= claim.limit;
+    if (claimed->empty()) continue;
+    lock.lock();
+    if (stopping_) continue;  // the senders may be gone: these wait for their lease to end
+    for (auto& d : *claimed) {
+      ++in_flight_[d.endpoint.id];
+      ++under_way_;
+      ready_.push_back(std::move(d));
+    }
+    lock.unlock();
+    work_cv_.notify_all();
+  }
+}
+
+void WebhookSender::record(std::vector<Done>& done) {
+  std::vector<WebhookDelivery> deliveries;
+  std::vector<WebhookAttemptOutcome> outcomes;
+  deliveries.reserve(done.size());
+  outcomes.reserve(done.size());
+  for (const auto& x : done) {
+    deliveries.push_back(x.delivery);
+    outcomes.push_back(x.outcome);
+  }
+  if (auto st = hooks_.finish_webhook_deliveries(deliveries, outcomes); !st)
+    log_warn("webhooks", "cannot record " + std::to_string(done.size()) + " attempts: " + st.error().message +
+                             " (they are tried again when their lease ends)");
+  // A delivered event that carries a body is a read of it, by the endpoint:
+  // one entry per endpoint and kind for those recorded together, as for a
+  // list read through the API.
+  std::map<std::pair<Uuid, std::string>, AuditEntry> reads;
+  for (const auto& x : done) {
+    const WebhookDelivery& d = x.delivery;
+    if (!x.outcome.delivered || !webhook_event_carries_body(d.endpoint, d.event.type)) continue;
+    const std::optional<Uuid>& id = d.event.type == "inbound.received" ? d.event.inbound_id : d.event.message_id;
+    if (!id) continue;
+    const std::string action = d.event.type == "inbound.received" ? "inbound.body_read" : "message.body_read";
+    AuditEntry& e = reads[{d.endpoint.id, action}];
+    e.tenant_id = d.endpoint.tenant_id;
+    e.action = action;
+    e.actor = Actor{"webhook:" + d.endpoint.id.str(), "", ""};
+    e.detail += (e.detail.empty() ? "" : ",") + id->str();
+    e.subject = e.subject.empty() ? id->str() : std::to_string(std::count(e.detail.begin(), e.detail.end(), ',') + 1) + " ids";
+  }
+  for (const auto& [key, e] : reads)
+    if (auto st = audit_.add_audit(e); !st)
+      log_warn("audit", "cannot record '" + e.action + "' of webhook endpoint " + key.first.str() + ": " +
+                            st.error().message);
+  for (const auto& x : done)
+    if (!x.outcome.disable_reason.empty())
+      log_warn("webhooks", "endpoint " + x.delivery.endpoint.id.str() + " disabled: " + x.outcome.disable_reason);
+  std::lock_guard lock(mutex_);
+  for (const auto& x : done) {
+    auto it = in_flight_.find(x.delivery.endpoint.id);
+    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+    --under_way_;
   }
 }
 

@@ -68,6 +68,19 @@ TEST(WebhookEvents, TypesAndTheStatusesThatAreEvents) {
   EXPECT_EQ(webhook_event_for(MessageStatus::canceled), "");
 }
 
+// What the audit counts as a read by the endpoint: the events that carry a
+// message's text and number because of include_body.
+TEST(WebhookEvents, ThoseThatCarryABodyAreTheIncludeBodyOnes) {
+  WebhookEndpoint w;
+  EXPECT_FALSE(webhook_event_carries_body(w, "message.delivered"));  // include_body off
+  w.include_body = true;
+  EXPECT_TRUE(webhook_event_carries_body(w, "message.sent"));
+  EXPECT_TRUE(webhook_event_carries_body(w, "message.failed"));
+  EXPECT_TRUE(webhook_event_carries_body(w, "inbound.received"));
+  EXPECT_FALSE(webhook_event_carries_body(w, "message.replied"));
+  EXPECT_FALSE(webhook_event_carries_body(w, "recipient.opted_out"));
+}
+
 class WebhookOutcome : public ::testing::Test {
  protected:
   WebhookOutcome() {

@@ -503,6 +503,18 @@ CREATE TABLE job_runs (
        {
            "ALTER TABLE inbound_handled ADD COLUMN done TINYINT(1) NOT NULL DEFAULT 1",
        }},
+      {23,
+       "webhooks: claims take endpoints in turn (the endpoints with something due, and each one's due deliveries, "
+       "read by an index range of their own)",
+       {
+           "ALTER TABLE webhook_deliveries ADD KEY ix_webhook_deliveries_endpoint_due (status, endpoint_id, "
+           "next_attempt_at)",
+       }},
+      {24,
+       "webhooks: the deliveries a replay queued are marked, so that the next replay waits for them",
+       {
+           "ALTER TABLE webhook_deliveries ADD COLUMN replayed TINYINT(1) NOT NULL DEFAULT 0",
+       }},
   };
   return all;
 }

@@ -143,39 +143,67 @@ Result<bool> MySqlStore::rotate_webhook_secret(TenantId tenant, const Uuid& id, 
   });
 }
 
-Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const std::string& owner, int limit,
-                                                                          std::chrono::milliseconds lease) {
+Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const std::string& owner,
+                                                                          const WebhookClaim& claim) {
   return run(*pool_, "claim webhook deliveries", [&](DbConnection& c, int) {
     std::vector<WebhookDelivery> out;
+    const int limit = std::max(1, claim.limit);
+    const int per_endpoint = std::max(1, claim.per_endpoint);
+    auto room_of = [&](const std::string& raw) {
+      auto it = claim.in_flight.find(Uuid::from_bytes(raw));
+      return per_endpoint - (it == claim.in_flight.end() ? 0 : it->second);
+    };
     c.begin();
-    // Due and not leased, of enabled endpoints, with no earlier event of
-    // their message pending for the endpoint (else a backlog of later events
-    // would fill every claim while the earlier ones back off). The check is
-    // made again below with a plain read.
+    // Left out: disabled endpoints, read plainly (joining the endpoints in
+    // the locking read would lock their rows, and every other claim would
+    // skip all of a busy endpoint's deliveries), and those the node has as
+    // many requests under way to as it may.
+    std::string excluded;
+    auto exclude = [&](const std::string& raw) { excluded += std::string(excluded.empty() ? "" : ",") + hex_literal(raw); };
+    auto off = c.query("SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL");
+    while (off->next()) exclude(off->getString(1).asStdString());
+    for (const auto& [id, n] : claim.in_flight)
+      if (n >= per_endpoint) exclude(id.raw());
+    // The endpoints with something due, the one that has waited longest
+    // first: one index range per endpoint (ix_webhook_deliveries_endpoint_due),
+    // however long its backlog.
+    std::vector<std::string> endpoints;
+    auto due = c.query(
+        "SELECT endpoint_id, MIN(next_attempt_at) AS oldest FROM webhook_deliveries WHERE status = 'pending' AND "
+        "next_attempt_at <= UTC_TIMESTAMP(6)" +
+        (excluded.empty() ? std::string() : " AND endpoint_id NOT IN (" + excluded + ")") +
+        " GROUP BY status, endpoint_id ORDER BY oldest");
+    while (due->next()) endpoints.push_back(due->getString(1).asStdString());
+    // Each endpoint's due deliveries, not leased, oldest due first, with no
+    // earlier event of their message pending for the endpoint (else a
+    // backlog of later events would fill every claim while the earlier ones
+    // back off); a few more than its room, since the order check below may
+    // drop some. Endpoints are read until there are enough of them to fill
+    // the claim with one each.
     struct Candidate {
       std::int64_t seq;
-      std::string endpoint;  // raw bytes
-      std::string message;   // raw bytes, or empty
+      std::string message;  // raw bytes, or empty
     };
-    std::vector<Candidate> candidates;
-    // Disabled endpoints, read plainly: joining the endpoints in the locking
-    // read would lock their rows, and every other claim would skip all of a
-    // busy endpoint's deliveries.
-    std::string disabled;
-    auto off = c.query("SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL");
-    while (off->next()) disabled += std::string(disabled.empty() ? "" : ",") + hex_literal(off->getString(1).asStdString());
-    auto rs = c.query(
-        "SELECT d.event_seq, d.endpoint_id, d.message_id FROM webhook_deliveries d WHERE " +
-        (disabled.empty() ? std::string() : "d.endpoint_id NOT IN (" + disabled + ") AND ") +
-        "d.status = 'pending' AND d.next_attempt_at <= "
-        "UTC_TIMESTAMP(6) AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= UTC_TIMESTAMP(6)) AND NOT EXISTS "
-        "(SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id "
-        "AND p.event_seq < d.event_seq AND p.status = 'pending') ORDER BY d.next_attempt_at LIMIT " +
-        std::to_string(std::max(1, limit) * 4) + " FOR UPDATE SKIP LOCKED");
-    while (rs->next())
-      candidates.push_back({static_cast<std::int64_t>(rs->getUInt64(1)), rs->getString(2).asStdString(),
-                            rs->isNull(3) ? std::string() : rs->getString(3).asStdString()});
-    if (candidates.empty()) {
+    std::vector<std::pair<std::string, std::vector<Candidate>>> per;  // endpoint (raw bytes), its candidates
+    for (const auto& e : endpoints) {
+      if (per.size() >= static_cast<std::size_t>(limit)) break;
+      const int room = std::min(room_of(e), limit);
+      if (room <= 0) continue;
+      auto rs = c.query(
+          "SELECT d.event_seq, d.message_id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.endpoint_id = " +
+          hex_literal(e) +
+          " AND d.next_attempt_at <= UTC_TIMESTAMP(6) AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= "
+          "UTC_TIMESTAMP(6)) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
+          "AND p.message_id = d.message_id AND p.event_seq < d.event_seq AND p.status = 'pending') ORDER BY "
+          "d.next_attempt_at, d.event_seq LIMIT " + std::to_string(room + 4) + " FOR UPDATE SKIP LOCKED");
+      std::vector<Candidate> mine;
+      while (rs->next())
+        mine.push_back({static_cast<std::int64_t>(rs->getUInt64(1)),
+                        rs->isNull(2) ? std::string() : rs->getString(2).asStdString()});
+      if (mine.empty()) continue;
+      per.emplace_back(e, std::move(mine));
+    }
+    if (per.empty()) {
       c.commit();
       return out;
     }
@@ -184,11 +212,12 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
     // read sees the rows other nodes hold leased, and does not skip them).
     std::map<std::pair<std::string, std::string>, std::int64_t> first;
     std::string pairs;
-    for (const auto& k : candidates) {
-      if (k.message.empty()) continue;
-      if (first.emplace(std::make_pair(k.endpoint, k.message), 0).second)
-        pairs += std::string(pairs.empty() ? "" : ",") + "(" + hex_literal(k.endpoint) + "," + hex_literal(k.message) + ")";
-    }
+    for (const auto& [e, mine] : per)
+      for (const auto& k : mine) {
+        if (k.message.empty()) continue;
+        if (first.emplace(std::make_pair(e, k.message), 0).second)
+          pairs += std::string(pairs.empty() ? "" : ",") + "(" + hex_literal(e) + "," + hex_literal(k.message) + ")";
+      }
     if (!pairs.empty()) {
       auto earliest = c.query("SELECT endpoint_id, message_id, MIN(event_seq) FROM webhook_deliveries WHERE "
                               "status = 'pending' AND (endpoint_id, message_id) IN (" + pairs +
@@ -197,22 +226,33 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
         first[{earliest->getString(1).asStdString(), earliest->getString(2).asStdString()}] =
             static_cast<std::int64_t>(earliest->getUInt64(3));
     }
-    std::vector<const Candidate*> chosen;
-    for (const auto& k : candidates) {
-      if (static_cast<int>(chosen.size()) >= limit) break;
-      if (!k.message.empty() && first[{k.endpoint, k.message}] != k.seq) continue;
-      chosen.push_back(&k);
+    for (auto& [e, mine] : per) {
+      std::vector<Candidate> kept;
+      for (auto& k : mine)
+        if (k.message.empty() || first[{e, k.message}] == k.seq) kept.push_back(std::move(k));
+      if (static_cast<int>(kept.size()) > room_of(e)) kept.resize(static_cast<std::size_t>(std::max(0, room_of(e))));
+      mine = std::move(kept);
     }
-    if (chosen.empty()) {
+    // In turn: the first of each endpoint, then the second of each, ...
+    std::string keys;
+    int chosen = 0;
+    for (std::size_t round = 0; chosen < limit; ++round) {
+      bool any = false;
+      for (const auto& [e, mine] : per) {
+        if (round >= mine.size() || chosen >= limit) continue;
+        any = true;
+        ++chosen;
+        keys += std::string(keys.empty() ? "" : ",") + "(" + std::to_string(mine[round].seq) + "," + hex_literal(e) + ")";
+      }
+      if (!any) break;
+    }
+    if (keys.empty()) {
       c.commit();
       return out;
     }
-    std::string keys;
-    for (const auto* k : chosen)
-      keys += std::string(keys.empty() ? "" : ",") + "(" + std::to_string(k->seq) + "," + hex_literal(k->endpoint) + ")";
     c.execute("UPDATE webhook_deliveries SET attempts = attempts + 1, lease_owner = " + q(c, truncate(owner, 64)) +
               ", lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
-              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(lease).count()) +
+              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(claim.lease).count()) +
               " MICROSECOND WHERE (event_seq, endpoint_id) IN (" + keys + ")");
     auto rows = c.query(
         std::string("SELECT d.attempts, d.created_at AS delivery_created, e.seq, e.id AS event_id, e.tenant_id AS "
@@ -314,29 +354,64 @@ Result<std::vector<WebhookAttempt>> MySqlStore::list_webhook_attempts(TenantId t
   });
 }
 
-Result<int> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) {
-  return run(*pool_, "replay webhook events", [&](DbConnection& c, int) {
+Result<WebhookReplay> MySqlStore::replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                                       int limit) {
+  struct Done {
+    bool busy = false;
+    WebhookReplay replay;
+  };
+  auto r = run(*pool_, "replay webhook events", [&](DbConnection& c, int) {
+    Done done;
     c.begin();
+    // One replay of an endpoint at a time: its row locked, then none of
+    // what the previous one queued may still be pending.
+    auto mine = c.query("SELECT id FROM webhook_endpoints WHERE id = " + hex_literal(endpoint.raw()) +
+                        " AND tenant_id = " + std::to_string(tenant) + " FOR UPDATE");
+    if (!mine->next()) {
+      c.commit();
+      return done;
+    }
+    auto pending = c.query("SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND endpoint_id = " +
+                           hex_literal(endpoint.raw()) + " AND replayed = 1 LIMIT 1");
+    if (pending->next()) {
+      c.commit();
+      done.busy = true;
+      return done;
+    }
+    const std::string wanted =
+        " FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id AND w.id = " +
+        hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, w.events) > 0) WHERE e.tenant_id = " +
+        std::to_string(tenant) + " AND e.occurred_at >= '" + format_db_time(since) + "'";
+    // The earliest `limit` of them (by time, then seq): the first left out
+    // is where a later replay continues.
+    std::string bound;
+    auto cut = c.query("SELECT e.seq, e.occurred_at" + wanted + " ORDER BY e.occurred_at, e.seq LIMIT 1 OFFSET " +
+                       std::to_string(std::max(1, limit)));
+    if (cut->next()) {
+      const auto at = get_time(*cut, "occurred_at").value_or(TimePoint{});
+      done.replay.next_since = at;
+      bound = " AND (e.occurred_at, e.seq) < ('" + format_db_time(at) + "', " + std::to_string(cut->getUInt64(1)) + ")";
+    }
     // Pending again, from now: those delivered or given up, and new ones for
     // the events it never had a delivery of (it did not exist, or was
     // disabled, or did not want the type then).
-    c.execute(
-        "INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
-        "next_attempt_at, created_at) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
-        "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = "
-        "e.tenant_id AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
-        "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
-        format_db_time(since) + "' ON DUPLICATE KEY UPDATE status = 'pending', attempts = 0, next_attempt_at = "
-        "UTC_TIMESTAMP(6), created_at = UTC_TIMESTAMP(6)");
-    c.commit();
+    c.execute("INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
+              "next_attempt_at, created_at, replayed) SELECT e.seq, w.id, e.tenant_id, e.message_id, 'pending', 0, "
+              "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 1" + wanted + bound +
+              " ON DUPLICATE KEY UPDATE status = 'pending', attempts = 0, next_attempt_at = UTC_TIMESTAMP(6), "
+              "created_at = UTC_TIMESTAMP(6), replayed = 1");
     // MariaDB counts an updated duplicate twice and an unchanged one not at
     // all; the events are what the caller wants counted.
-    auto rs = c.query("SELECT COUNT(*) FROM webhook_events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id "
-                      "AND w.id = " + hex_literal(endpoint.raw()) + " AND (w.events = '' OR FIND_IN_SET(e.type, "
-                      "w.events) > 0) WHERE e.tenant_id = " + std::to_string(tenant) + " AND e.occurred_at >= '" +
-                      format_db_time(since) + "'");
-    return rs->next() ? rs->getInt(1) : 0;
+    auto rs = c.query("SELECT COUNT(*)" + wanted + bound);
+    done.replay.replayed = rs->next() ? rs->getInt(1) : 0;
+    c.commit();
+    return done;
   });
+  if (!r) return r.error();
+  if (r->busy)
+    return Error::conflict("the previous replay of this endpoint is still pending: replay again once its events are "
+                           "delivered or given up");
+  return r->replay;
 }
 
 Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, const Uuid& id) {

@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -91,6 +92,29 @@ struct WebhookAttemptOutcome {
   std::string disable_reason;
   bool skipped = false;  // nothing was sent (what the event describes is gone): says nothing of the endpoint
 };
+
+// What one claim may take: at most `limit` deliveries, and of each endpoint
+// at most `per_endpoint` less what the node already has under way to it
+// (`in_flight`); endpoints take turns (see claim_webhook_deliveries).
+struct WebhookClaim {
+  int limit = 16;
+  int per_endpoint = 4;
+  std::map<Uuid, int> in_flight;
+  std::chrono::milliseconds lease{25000};
+};
+
+// What a replay queued: `replayed` events; when the limit left some out,
+// `next_since` is the time of the first left out (a replay from it, once
+// this one is done, sends the rest).
+struct WebhookReplay {
+  int replayed = 0;
+  std::optional<TimePoint> next_since;
+};
+
+// Whether an event delivered to `endpoint` carries a message's text and
+// number (include_body: message.* but message.replied, and
+// inbound.received), which counts as a read of it in the audit log.
+bool webhook_event_carries_body(const WebhookEndpoint& endpoint, std::string_view type);
 
 // An attempt as GET /v1/webhooks/{id}/deliveries lists it.
 struct WebhookAttempt {

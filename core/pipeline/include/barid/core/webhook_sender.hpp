@@ -7,6 +7,13 @@
 // from the event; 410 Gone disables the endpoint, and so does failing for
 // `disable_after` without a success. A node that dies holding a lease leaves
 // the delivery to another node when the lease ends: at least once.
+//
+// A node has `workers` × `batch` delivery threads, each sending one request
+// at a time, and one thread that claims work for them and records what they
+// did: every delivery completes on its own (a slow one holds only its own
+// thread), and a node has at most `endpoint_concurrency` requests under way
+// to one endpoint, so that a slow endpoint cannot take every thread. Claims
+// take endpoints in turn (WebhookStore::claim_webhook_deliveries).
 
 #include <barid/core/store.hpp>
 #include <barid/core/webhooks.hpp>
@@ -19,6 +26,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,7 +37,9 @@ namespace barid::core {
 
 struct WebhookOptions {
   int workers = 2;
-  int batch = 16;  // deliveries one worker leases and sends at once
+  int batch = 16;                // delivery threads per worker: requests under way at once
+  int endpoint_concurrency = 4;  // requests under way to one endpoint, per node
+  int replay_limit = 10000;      // events one replay queues at most
   std::chrono::milliseconds poll_interval{250};
   std::chrono::milliseconds timeout{10000};  // per request
   std::chrono::milliseconds initial_backoff{5000};
@@ -50,8 +61,9 @@ WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, con
 
 class WebhookSender {
  public:
-  WebhookSender(WebhookStore& hooks, MessageStore& messages, sdk::HttpClient& http, WebhookOptions options,
-                std::string node_id);
+  // `audit` records the reads that deliveries carrying a body are.
+  WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
+                WebhookOptions options, std::string node_id);
   ~WebhookSender();
 
   void start();
@@ -69,17 +81,30 @@ class WebhookSender {
   std::optional<std::string> body_of(const WebhookDelivery& d);
 
  private:
-  void loop();
+  struct Done {
+    WebhookDelivery delivery;
+    WebhookAttemptOutcome outcome;
+  };
+  void claim_loop();  // claims for the senders and records what they did
+  void send_loop();   // one request at a time
+  void record(std::vector<Done>& done);
   WebhookAttemptOutcome deliver(const WebhookDelivery& d);
 
   WebhookStore& hooks_;
   MessageStore& messages_;
+  TenantStore& audit_;
   sdk::HttpClient& http_;
   WebhookOptions options_;
   std::string owner_;
-  std::vector<std::thread> threads_;
+  std::thread claimer_;
+  std::vector<std::thread> senders_;
   std::mutex mutex_;
-  std::condition_variable cv_;
+  std::condition_variable work_cv_;  // senders: a delivery is ready, or stopping
+  std::condition_variable done_cv_;  // claimer: a delivery is done, or stopping
+  std::deque<WebhookDelivery> ready_;
+  std::vector<Done> finished_;
+  std::map<Uuid, int> in_flight_;  // per endpoint: claimed and not yet recorded
+  int under_way_ = 0;
   bool stopping_ = false;
   std::atomic<std::uint64_t> delivered_{0}, failed_{0}, given_up_{0};
 };

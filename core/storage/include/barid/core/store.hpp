@@ -317,12 +317,24 @@ class WebhookStore {
   virtual Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
                                              TimePoint previous_until) = 0;
 
-  // Leases up to `limit` due deliveries of enabled endpoints for `lease`
-  // (database clock), oldest due first. A delivery waits while an earlier
-  // event of the same message is still pending for the same endpoint, so
-  // that a message's events arrive in order.
-  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
-                                                                        std::chrono::milliseconds lease) = 0;
+  // Leases up to `claim.limit` due deliveries of enabled endpoints for
+  // `claim.lease` (database clock). Endpoints take turns: those with
+  // something due, the one whose oldest due delivery waited longest first,
+  // each give one delivery, then a second each, and so on, and none gives
+  // more than `claim.per_endpoint` less its `claim.in_flight`. An
+  // endpoint's deliveries go oldest due first. A delivery waits while an
+  // earlier event of the same message is still pending for the same
+  // endpoint, so that a message's events arrive in order.
+  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
+                                                                        const WebhookClaim& claim) = 0;
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
+                                                                std::chrono::milliseconds lease) {
+    WebhookClaim claim;
+    claim.limit = limit;
+    claim.per_endpoint = limit;
+    claim.lease = lease;
+    return claim_webhook_deliveries(owner, claim);
+  }
   // Records the attempts and what follows each (see WebhookAttemptOutcome),
   // in one transaction; outcomes[i] is that of deliveries[i].
   virtual Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
@@ -333,9 +345,12 @@ class WebhookStore {
   // The endpoint's attempts, newest first (before: the cursor, an attempt id).
   virtual Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
                                                                     std::optional<std::int64_t> before) = 0;
-  // Queues again, for the endpoint, every kept event of its tenant since
-  // `since` that it wants; returns how many.
-  virtual Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) = 0;
+  // Queues again, for the endpoint, the kept events of its tenant since
+  // `since` that it wants, at most `limit` of them, the earliest first;
+  // says how many, and where the rest begin. A conflict error while events
+  // an earlier replay queued are still pending for the endpoint.
+  virtual Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                                      int limit) = 0;
   // What a delivery's data is built from: the inbound message an event names.
   virtual Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) = 0;
 };

@@ -92,13 +92,15 @@ class MySqlStore final : public Store {
   Result<bool> delete_webhook(TenantId tenant, const Uuid& id) override;
   Result<bool> rotate_webhook_secret(TenantId tenant, const Uuid& id, const std::string& secret,
                                      TimePoint previous_until) override;
-  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
-                                                                std::chrono::milliseconds lease) override;
+  using WebhookStore::claim_webhook_deliveries;
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
+                                                                const WebhookClaim& claim) override;
   Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
                                    const std::vector<WebhookAttemptOutcome>& outcomes) override;
   Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
                                                             std::optional<std::int64_t> before) override;
-  Result<int> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since) override;
+  Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
+                                              int limit) override;
   Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) override;
   Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                   sdk::Channel channel) override;
