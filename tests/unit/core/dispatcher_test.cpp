@@ -227,6 +227,25 @@ TEST_F(DispatcherTest, ASendThatCouldOutliveItsLeaseIsHandedBackUntried) {
   EXPECT_EQ(back->attempts, 0);
 }
 
+TEST_F(DispatcherTest, WhenNoSendFitsTheLeaseTheClaimerBacksOffInsteadOfSpinning) {
+  // Every send could outlive its lease: each claim's messages come back.
+  route(0, milliseconds(2000));
+  for (int i = 0; i < 10; ++i) add();
+  auto d = dispatcher(milliseconds(3000));
+  d->start();
+  ASSERT_TRUE(eventually([&] { return d->stats().handed_back >= 1; }));
+  // Not a wait for something to happen: the claims made in a fixed window.
+  const auto claims_before = queue_.claims();
+  std::this_thread::sleep_for(milliseconds(2000));
+  const auto claims = queue_.claims() - claims_before;
+  d->stop();
+  EXPECT_TRUE(provider_->snapshot().empty());
+  // Backing off from 100 ms and doubling: four rounds of claims (each at
+  // most two: eight messages, then the other two) in 2 s, not one every
+  // poll (50 ms here) or a spin.
+  EXPECT_LE(claims, 10u);
+}
+
 TEST_F(DispatcherTest, StopHandsBackWhatWaitsForItsTurnAndReturnsInTime) {
   route(2);
   std::vector<Message> all;
