@@ -29,7 +29,8 @@ json to_json(const TenantPolicy& p) {
               {"spend_cap", p.spend_cap ? json{{"amount", money_text(p.spend_cap->micros)},
                                                {"currency", p.spend_cap->currency}}
                                         : json(nullptr)},
-              {"routing", routing}};
+              {"routing", routing},
+              {"share", p.share}};
 }
 
 namespace {
@@ -196,6 +197,11 @@ Result<TenantPolicy> policy_from_json(const json& j) {
       if (!r) return r.error();
       p.routing[*ch] = std::move(*r);
     }
+  }
+  if (auto it = j.find("share"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > kMaxShare)
+      return Error::invalid("share", "a whole number from 1 to " + std::to_string(kMaxShare));
+    p.share = it->get<int>();
   }
   return p;
 }

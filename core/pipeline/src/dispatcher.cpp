@@ -227,6 +227,7 @@ void Dispatcher::claim_loop() {
         q.slot = started + c.send_at;
         q.lease_end = started + options_.lease;
         if (c.expires_in) q.expires = started + *c.expires_in;
+        q.share = c.share;
         items.push_back(std::move(q));
       }
       sends_.push(std::move(items));

@@ -473,6 +473,12 @@ CREATE TABLE webhook_attempts (
            "ALTER TABLE webhook_events ADD COLUMN phone_sealed TEXT NULL, ADD COLUMN phone_key VARCHAR(32) CHARACTER "
            "SET ascii NULL",
        }},
+      {20,
+       "within one priority the tenants take turns at a shared instance's send slots: the claim reads each "
+       "tenant's due messages apart",
+       {
+           "ALTER TABLE messages ADD KEY ix_messages_turns (status, channel, priority, tenant_id, next_attempt_at)",
+       }},
   };
   return all;
 }

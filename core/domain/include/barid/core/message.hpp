@@ -71,6 +71,9 @@ struct TenantPolicy {
   // this currency may not pass this amount.
   std::optional<sdk::Money> spend_cap;
   std::map<sdk::Channel, TenantRoute> routing;  // a channel not listed: the global routing
+  // Its weight when tenants take turns at a shared instance's send slots
+  // within one priority: `share` slots per turn.
+  int share = 1;
 };
 
 // What storing a message charges to its tenant's usage, and the limits the
