@@ -162,6 +162,10 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
       out[i] = st.error();
       continue;
     }
+    if (auto st = check_priority(policy, m); !st) {
+      out[i] = st.error();
+      continue;
+    }
 
     if (auto reason = suppression_reason(m, mine, records.opt_outs)) {
       m.status = MessageStatus::suppressed;
