@@ -125,7 +125,7 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
   if (!body) return;
   JsonReader r(*body);
   if (auto st = r.only({"allowed_senders", "default_senders", "allowed_provider_templates", "allowed_countries",
-                        "quotas", "spend_cap", "routing"});
+                        "quotas", "spend_cap", "routing", "max_priority", "share"});
       !st)
     return send_error(reply, st.error());
   auto policy = core::policy_from_json(*body);

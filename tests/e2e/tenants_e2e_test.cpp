@@ -385,6 +385,55 @@ TEST_F(AdminE2E, TenantsSeeTheirChannelsNotTheOperatorsConfiguration) {
 // the other clinic is not affected.
 // Quotas answer 429 with Retry-After, the spend cap 402; the usage figures
 // are what was accepted; the other clinic is not touched.
+// The operator caps a clinic's priority: a send or a bulk that asks for more
+// is refused naming `priority`; one that asks for nothing gets at most the
+// cap; the other clinic is not limited.
+TEST_F(AdminE2E, MaxPriorityRefusesASendOrBulkAboveItNamingPriority) {
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a", {{"max_priority", "normal"}, {"share", 2}}, 200);
+  EXPECT_EQ(t["max_priority"], "normal");
+  EXPECT_EQ(t["share"], 2);
+  EXPECT_EQ(admin("GET", "/v1/admin/tenants/clinic-a", nullptr, 200)["max_priority"], "normal");
+  auto send = [&](const std::string& key, const json& extra) {
+    json body{{"to", "+966501234567"}, {"body", "Your results are ready"}};
+    body.update(extra);
+    return gw_->request("POST", "/v1/messages", body.dump(), key);
+  };
+  auto refused = send(key_a_, {{"priority", "high"}});
+  ASSERT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["field"], "priority") << refused.body;
+  long status = 0;
+  auto bulk = gw_->json("POST", "/v1/messages/bulk",
+                        {{"body", "Clinic closed Friday"}, {"priority", "high"},
+                         {"recipients", {"+966501234598", "+966501234599"}}},
+                        key_a_, &status);
+  EXPECT_EQ(status, 422) << bulk.dump();
+  EXPECT_EQ(bulk["field"], "priority") << bulk.dump();
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), "0");
+  // At or below the cap, and the other clinic at any priority.
+  EXPECT_EQ(send(key_a_, {{"priority", "normal"}}).status, 202);
+  EXPECT_EQ(send(key_a_, {{"priority", "low"}}).status, 202);
+  gw_->json("POST", "/v1/messages/bulk",
+            {{"body", "Clinic closed Friday"}, {"priority", "normal"}, {"recipients", {"+966501234598"}}}, key_a_,
+            &status);
+  EXPECT_EQ(status, 202);
+  EXPECT_EQ(send(key_b_, {{"priority", "high"}}).status, 202);
+  // A cap of low: a send that names no priority is sent as low.
+  admin("PUT", "/v1/admin/tenants/clinic-a", {{"max_priority", "low"}}, 200);
+  auto plain = send(key_a_, json::object());
+  ASSERT_EQ(plain.status, 202) << plain.body;
+  const std::string id = json::parse(plain.body)["id"];
+  EXPECT_EQ(gw_->json("GET", "/v1/messages/" + id, nullptr, key_a_)["priority"], "low");
+  EXPECT_EQ(json::parse(send(key_a_, {{"priority", "normal"}}).body)["field"], "priority");
+  // What the operator may set.
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"max_priority", "urgent"}}, 422)["field"], "max_priority");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"share", 0}}, 422)["field"], "share");
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"share", 101}}, 422)["field"], "share");
+  auto cleared = admin("PUT", "/v1/admin/tenants/clinic-a", json::object(), 200);
+  EXPECT_EQ(cleared["max_priority"], nullptr);
+  EXPECT_EQ(cleared["share"], 1);
+  EXPECT_EQ(send(key_a_, {{"priority", "high"}}).status, 202);
+}
+
 TEST_F(AdminE2E, QuotasAndTheSpendCapStopATenantAndUsageShowsWhy) {
   auto send = [&](const std::string& key, const std::string& body, int n = 0) {
     auto r = gw_->request("POST", "/v1/messages",

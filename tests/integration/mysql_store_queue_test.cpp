@@ -67,6 +67,73 @@ TEST_F(MySqlQueueTest, HighGoesBeforeNormalBeforeLowAndADueScheduledMessageCompe
   EXPECT_EQ(get(low.id).priority, Priority::low);
 }
 
+// Clinic A's backlog of 300 and clinic B's three messages, all normal: the
+// claims deal the instance's slots to the two in turn, each clinic's own
+// messages oldest first, so B's are in the first six, not after A's 300.
+TEST_F(MySqlQueueTest, WithinOnePriorityTenantsTakeTurnsSoABacklogHoldsNobody) {
+  std::vector<NewMessage> backlog;
+  for (int i = 0; i < 300; ++i) backlog.push_back(message());
+  insert(backlog);
+  std::vector<NewMessage> reminders;
+  for (int i = 0; i < 3; ++i) {
+    auto m = message();
+    m.tenant_id = other_tenant_;
+    reminders.push_back(m);
+  }
+  insert(reminders);
+  ASSERT_LT(tenant_, other_tenant_);
+
+  auto first = store_->claim_due(request("node-a", 6, 20));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->messages.size(), 6u);
+  std::vector<TenantId> whose;
+  for (const auto& m : first->messages) whose.push_back(m.message.tenant_id);
+  EXPECT_EQ(whose, (std::vector<TenantId>{tenant_, other_tenant_, tenant_, other_tenant_, tenant_, other_tenant_}));
+  EXPECT_EQ(first->messages[0].message.id, backlog[0].id);
+  EXPECT_EQ(first->messages[1].message.id, reminders[0].id);
+  EXPECT_EQ(first->messages[5].message.id, reminders[2].id);
+  // The slots go in that order: B's third has the sixth slot.
+  for (std::size_t i = 1; i < first->messages.size(); ++i)
+    EXPECT_GT(first->messages[i].send_at, first->messages[i - 1].send_at);
+  // B has nothing left: the next claim is A's, oldest first.
+  auto second = store_->claim_due(request("node-a", 4));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(ids_of(*second), (std::vector<MessageId>{backlog[3].id, backlog[4].id, backlog[5].id, backlog[6].id}));
+  // A message B sends now goes in the next claim's first turns.
+  auto late = message();
+  late.tenant_id = other_tenant_;
+  insert({late});
+  auto third = store_->claim_due(request("node-a", 3));
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third->messages.size(), 3u);
+  EXPECT_EQ(third->messages[0].message.id, late.id);  // A had the last turn
+}
+
+// A tenant with a `share` of 3 takes three slots a turn; the other, one.
+TEST_F(MySqlQueueTest, ATenantsShareWeighsItsTurns) {
+  db_->execute("UPDATE tenants SET policy = '{\"share\": 3}' WHERE id = " + std::to_string(tenant_));
+  std::vector<NewMessage> b, a;
+  for (int i = 0; i < 50; ++i) {
+    auto m = message();
+    m.tenant_id = other_tenant_;
+    b.push_back(m);
+  }
+  insert(b);  // B's are older
+  for (int i = 0; i < 50; ++i) a.push_back(message());
+  insert(a);
+  ASSERT_LT(tenant_, other_tenant_);
+  std::vector<TenantId> whose;
+  for (int round = 0; round < 3; ++round) {
+    auto c = store_->claim_due(request("node-a", 6));
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_EQ(c->messages.size(), 6u);
+    for (const auto& m : c->messages) whose.push_back(m.message.tenant_id);
+  }
+  const TenantId A = tenant_, B = other_tenant_;
+  // Turns go on from one claim to the next.
+  EXPECT_EQ(whose, (std::vector<TenantId>{A, A, A, B, A, A, A, B, A, A, A, B, A, A, A, B, A, A}));
+}
+
 TEST_F(MySqlQueueTest, TwoNodesShareOneInstancesSendSlots) {
   std::vector<NewMessage> batch;
   for (int i = 0; i < 20; ++i) batch.push_back(message());

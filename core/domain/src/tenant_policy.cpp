@@ -29,7 +29,9 @@ json to_json(const TenantPolicy& p) {
               {"spend_cap", p.spend_cap ? json{{"amount", money_text(p.spend_cap->micros)},
                                                {"currency", p.spend_cap->currency}}
                                         : json(nullptr)},
-              {"routing", routing}};
+              {"routing", routing},
+              {"max_priority", p.max_priority ? json(std::string(to_string(*p.max_priority))) : json(nullptr)},
+              {"share", p.share}};
 }
 
 namespace {
@@ -197,7 +199,30 @@ Result<TenantPolicy> policy_from_json(const json& j) {
       p.routing[*ch] = std::move(*r);
     }
   }
+  if (auto it = j.find("max_priority"); it != j.end() && !it->is_null()) {
+    const auto level = it->is_string() ? priority_from_string(it->get_ref<const std::string&>()) : std::nullopt;
+    if (!level) return Error::invalid("max_priority", "one of high, normal, low, or null for any");
+    p.max_priority = *level;
+  }
+  if (auto it = j.find("share"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > kMaxShare)
+      return Error::invalid("share", "a whole number from 1 to " + std::to_string(kMaxShare));
+    p.share = it->get<int>();
+  }
   return p;
+}
+
+Status check_priority(const TenantPolicy& p, NewMessage& m) {
+  if (!p.max_priority) return {};
+  // Lower values are higher priorities (high = 0).
+  if (!m.priority) {
+    if (*p.max_priority > Priority::normal) m.priority = *p.max_priority;
+    return {};
+  }
+  if (*m.priority < *p.max_priority)
+    return Error::invalid("priority", "'" + std::string(to_string(*m.priority)) + "' is above this tenant's " +
+                                          "max_priority '" + std::string(to_string(*p.max_priority)) + "'");
+  return {};
 }
 
 Status apply_policy(const TenantPolicy& p, NewMessage& m) {

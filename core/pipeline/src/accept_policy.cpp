@@ -176,6 +176,10 @@ Result<std::vector<std::optional<Error>>> AcceptPolicy::apply(std::vector<NewMes
                                           "others (allowed_senders)");
       continue;
     }
+    if (auto st = check_priority(policy, m); !st) {
+      out[i] = st.error();
+      continue;
+    }
 
     if (auto reason = suppression_reason(m, mine, records.opt_outs, policy.routing.count(m.channel) > 0)) {
       m.status = MessageStatus::suppressed;

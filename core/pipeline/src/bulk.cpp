@@ -58,6 +58,9 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
     const std::size_t i = index_of[k];
     if ((*verdicts)[k]) {
       const Error& e = *(*verdicts)[k];
+      // The priority is the request's (or its template's): the whole
+      // request's error.
+      if (e.field == "priority") return e;
       result.rejected.push_back({i, request.recipients[i].to, "recipients[" + std::to_string(i) + "]." + e.field,
                                  e.message});
       continue;

@@ -89,6 +89,32 @@ void Dispatcher::hand_back(const std::vector<MessageId>& ids, const char* why) {
   handed_back_ += ids.size();
 }
 
+void Dispatcher::note_late(const std::string& instance, bool late) {
+  if (!late && !any_late_.load()) return;
+  std::lock_guard lock(late_mutex_);
+  if (!late) {
+    late_.erase(instance);
+    any_late_ = !late_.empty();
+    return;
+  }
+  Late& l = late_[instance];
+  const auto now = steady_clock::now();
+  if (now < l.until) return;  // one claim's messages: one step of the back-off
+  if (l.streak == 0)
+    log_warn("dispatcher", "sends on " + instance + " come to their turn too late for the lease (" +
+                               std::to_string(options_.lease.count()) + " ms); claiming for it backs off");
+  l.streak = std::min(l.streak + 1, 7);
+  l.until = now + std::min(milliseconds(100) * (1 << (l.streak - 1)), milliseconds(5000));
+  any_late_ = true;
+}
+
+steady_clock::time_point Dispatcher::late_until(const std::string& instance) {
+  if (!any_late_.load()) return {};
+  std::lock_guard lock(late_mutex_);
+  auto it = late_.find(instance);
+  return it == late_.end() ? steady_clock::time_point{} : it->second.until;
+}
+
 void Dispatcher::claim_loop() {
   // Keep about two messages per sender in hand at most, so a slow provider
   // does not hold leases on messages another node could send.
@@ -146,6 +172,14 @@ void Dispatcher::claim_loop() {
         wait = std::min(wait, duration_cast<microseconds>(nb->second - now));
         continue;
       }
+      // Its sends come to their turn too late for the lease: claiming again
+      // now would only hand them back again.
+      if (const ProviderSlot* slot = set->pick(g.route, 1); slot) {
+        if (const auto until = late_until(slot->instance->name()); now < until) {
+          wait = std::min(wait, duration_cast<microseconds>(until - now));
+          continue;
+        }
+      }
       const std::uint64_t in_flight = in_flight_.load();
       if (in_flight >= capacity) {
         wait = std::min(wait, duration_cast<microseconds>(milliseconds(50)));
@@ -193,6 +227,7 @@ void Dispatcher::claim_loop() {
         q.slot = started + c.send_at;
         q.lease_end = started + options_.lease;
         if (c.expires_in) q.expires = started + *c.expires_in;
+        q.share = c.share;
         items.push_back(std::move(q));
       }
       sends_.push(std::move(items));
@@ -239,8 +274,10 @@ void Dispatcher::send_loop() {
       // The send could outlive the lease, and another node could send it
       // too: give it back untried instead.
       hand_back({item->message.id}, "its turn came too late for its lease");
+      note_late(item->instance, true);
       continue;
     }
+    note_late(item->instance, false);
     add_result(attempt(*item, *slot));
   }
 }

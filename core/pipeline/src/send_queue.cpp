@@ -1,5 +1,7 @@
 #include <barid/core/send_queue.hpp>
 
+#include <algorithm>
+
 namespace barid::core {
 
 void SendQueue::push(std::vector<QueuedSend> items) {
@@ -9,7 +11,10 @@ void SendQueue::push(std::vector<QueuedSend> items) {
     for (auto& item : items) {
       Lane& lane = lanes_[item.instance];
       lane.slots.insert(item.slot);
-      lane.messages.emplace(std::make_pair(static_cast<int>(item.message.priority), arrivals_++), std::move(item));
+      const int priority = static_cast<int>(item.message.priority);
+      double& last = lane.last_turn[{priority, item.message.tenant_id}];
+      last = std::max(last, lane.turn[priority]) + 1.0 / std::max(1, item.share);
+      lane.messages.emplace(std::make_tuple(priority, last, arrivals_++), std::move(item));
       ++size_;
     }
   }
@@ -34,6 +39,8 @@ std::optional<QueuedSend> SendQueue::pop() {
     }
     next->slots.erase(next->slots.begin());
     auto best = next->messages.begin();
+    double& turn = next->turn[std::get<0>(best->first)];
+    turn = std::max(turn, std::get<1>(best->first));
     QueuedSend out = std::move(best->second);
     next->messages.erase(best);
     out.slot = slot;

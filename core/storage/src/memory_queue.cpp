@@ -1,6 +1,8 @@
 #include <barid/core/memory_queue.hpp>
 
 #include <algorithm>
+#include <deque>
+#include <tuple>
 
 namespace barid::core {
 
@@ -54,6 +56,11 @@ std::size_t MemoryQueue::claims() const {
   return claims_;
 }
 
+void MemoryQueue::set_share(TenantId tenant, int share) {
+  std::lock_guard lock(mutex_);
+  shares_[tenant] = share;
+}
+
 Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
   {
     std::lock_guard lock(mutex_);
@@ -79,7 +86,8 @@ Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
     if (allowance == 0) return out;
   }
 
-  // Due rows by (priority, scheduled before queued, due time, arrival).
+  // Due rows by (priority, due time, arrival); within one priority the
+  // tenants take turns.
   std::vector<Row*> due;
   for (auto& r : rows_) {
     const auto s = r.message.status;
@@ -92,22 +100,20 @@ Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
       due.push_back(&r);
   }
   std::stable_sort(due.begin(), due.end(), [](const Row* a, const Row* b) {
-    auto key = [](const Row* r) {
-      return std::make_tuple(static_cast<int>(r->message.priority), r->message.status == MessageStatus::queued, r->next);
-    };
-    return key(a) < key(b);
+    return std::make_tuple(static_cast<int>(a->message.priority), a->next) <
+           std::make_tuple(static_cast<int>(b->message.priority), b->next);
   });
-  for (Row* r : due) {
-    if (static_cast<int>(out.messages.size()) >= allowance) break;
+  // Claims one; false when it expired instead or nothing serves its attempt.
+  auto take = [&](Row* r) {
     Message& m = r->message;
     if (m.expires_at && *m.expires_at <= now) {
       m.status = MessageStatus::expired;
       events_.push_back({m.id, "expired", "validity ended before a provider could take it"});
       ++out.expired;
-      continue;
+      return false;
     }
     const PacedRoute route = req.route(m.attempts + 1);
-    if (route.instance.empty()) continue;
+    if (route.instance.empty()) return false;
     TimePoint at = now;
     if (route.rate > 0) {
       PaceSlots& p = pace_of(route);
@@ -122,7 +128,35 @@ Result<Claim> MemoryQueue::claim_due(const ClaimRequest& req) {
     c.instance = route.instance;
     c.send_at = std::max(microseconds(0), duration_cast<microseconds>(at - now));
     if (m.expires_at) c.expires_in = duration_cast<microseconds>(*m.expires_at - now);
+    if (auto sh = shares_.find(m.tenant_id); sh != shares_.end()) c.share = sh->second;
     out.messages.push_back(std::move(c));
+    return true;
+  };
+  for (auto from = due.begin(); from != due.end();) {
+    const auto priority = (*from)->message.priority;
+    auto to = std::find_if(from, due.end(), [&](const Row* r) { return r->message.priority != priority; });
+    std::map<TenantId, std::deque<Row*>> waiting;
+    for (auto it = from; it != to; ++it) waiting[(*it)->message.tenant_id].push_back(*it);
+    from = to;
+    std::vector<TenantTurns::Tenant> tenants;
+    for (const auto& [t, _] : waiting) {
+      auto sh = shares_.find(t);
+      tenants.push_back({t, sh == shares_.end() ? 1 : sh->second});
+    }
+    TenantTurns::Cursor& cursor = turns_[first.instance + "/" + std::string(sdk::to_string(req.channel)) + "/" +
+                                         std::to_string(static_cast<int>(priority))];
+    while (!tenants.empty() && static_cast<int>(out.messages.size()) < allowance) {
+      const int want = allowance - static_cast<int>(out.messages.size());
+      for (TenantId t : TenantTurns::deal(tenants, want, cursor)) {
+        auto& mine = waiting[t];
+        while (!mine.empty()) {
+          Row* r = mine.front();
+          mine.pop_front();
+          if (take(r)) break;
+        }
+      }
+      std::erase_if(tenants, [&](const TenantTurns::Tenant& t) { return waiting[t.id].empty(); });
+    }
   }
   for (const auto& [instance, p] : paces)
     if (p.taken > 0) pace_[instance] = p.next_free();

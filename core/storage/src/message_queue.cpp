@@ -36,4 +36,26 @@ int PaceSlots::allowance(TimePoint now, milliseconds horizon, int limit, microse
   return 0;
 }
 
+std::vector<TenantId> TenantTurns::deal(const std::vector<Tenant>& tenants, int n, Cursor& cursor) {
+  std::vector<TenantId> out;
+  if (tenants.empty() || n <= 0) return out;
+  out.reserve(static_cast<std::size_t>(n));
+  // The first tenant from the cursor's on; the cursor's own keeps what it used.
+  auto it = std::lower_bound(tenants.begin(), tenants.end(), cursor.tenant,
+                             [](const Tenant& t, TenantId id) { return t.id < id; });
+  std::size_t i = it == tenants.end() ? 0 : static_cast<std::size_t>(it - tenants.begin());
+  int used = it != tenants.end() && it->id == cursor.tenant ? cursor.used : 0;
+  while (static_cast<int>(out.size()) < n) {
+    if (used >= std::max(1, tenants[i].share)) {
+      i = (i + 1) % tenants.size();
+      used = 0;
+      continue;
+    }
+    out.push_back(tenants[i].id);
+    ++used;
+  }
+  cursor = {tenants[i].id, used};
+  return out;
+}
+
 }  // namespace barid::core

@@ -163,6 +163,34 @@ TEST_F(DispatcherTest, AHighPriorityMessageGoesBeforeALowBacklog) {
   EXPECT_LT(it - sends.begin(), 12);
 }
 
+// Clinic 1 drains 200 high-priority messages at 20/s; clinic 2's
+// high-priority reminder, added meanwhile, waits for a few of clinic 1's
+// sends (the next claim, then the next turn in hand), not for the backlog.
+TEST_F(DispatcherTest, AnotherTenantsBacklogHoldsAMessageForAFewSlotsOnly) {
+  route(20);
+  for (int i = 0; i < 200; ++i) add(Priority::high);
+  auto d = dispatcher();
+  d->start();
+  ASSERT_TRUE(provider_->wait_for_sends(25, seconds(10)));
+  Message reminder;
+  reminder.id = Uuid::v7();
+  reminder.tenant_id = 2;
+  reminder.to = "+966501234568";
+  reminder.body = "Your appointment is at 10:00";
+  reminder.priority = Priority::high;
+  const auto before = provider_->snapshot().size();
+  queue_.add(reminder);
+  d->wake();
+  ASSERT_TRUE(eventually([&] { return status(reminder) == MessageStatus::sent; }));
+  d->stop();
+  const auto sends = provider_->snapshot();
+  auto it = std::find_if(sends.begin(), sends.end(), [&](const auto& s) { return s.id == reminder.id.str(); });
+  ASSERT_NE(it, sends.end());
+  const auto between = static_cast<std::size_t>(it - sends.begin()) - before;
+  // A claim comes every quarter of the 1 s horizon (5 slots at 20/s).
+  EXPECT_LE(between, 7u) << "the reminder waited for " << between << " of the other clinic's sends";
+}
+
 TEST_F(DispatcherTest, AnExpiredMessageIsNeverSent) {
   route(4);
   for (int i = 0; i < 8; ++i) add();
@@ -225,6 +253,25 @@ TEST_F(DispatcherTest, ASendThatCouldOutliveItsLeaseIsHandedBackUntried) {
   const auto back = queue_.find(m.id);
   EXPECT_EQ(back->status, MessageStatus::queued);
   EXPECT_EQ(back->attempts, 0);
+}
+
+TEST_F(DispatcherTest, WhenNoSendFitsTheLeaseTheClaimerBacksOffInsteadOfSpinning) {
+  // Every send could outlive its lease: each claim's messages come back.
+  route(0, milliseconds(2000));
+  for (int i = 0; i < 10; ++i) add();
+  auto d = dispatcher(milliseconds(3000));
+  d->start();
+  ASSERT_TRUE(eventually([&] { return d->stats().handed_back >= 1; }));
+  // Not a wait for something to happen: the claims made in a fixed window.
+  const auto claims_before = queue_.claims();
+  std::this_thread::sleep_for(milliseconds(2000));
+  const auto claims = queue_.claims() - claims_before;
+  d->stop();
+  EXPECT_TRUE(provider_->snapshot().empty());
+  // Backing off from 100 ms and doubling: four rounds of claims (each at
+  // most two: eight messages, then the other two) in 2 s, not one every
+  // poll (50 ms here) or a spin.
+  EXPECT_LE(claims, 10u);
 }
 
 TEST_F(DispatcherTest, StopHandsBackWhatWaitsForItsTurnAndReturnsInTime) {

@@ -41,6 +41,62 @@ TEST(SendQueueTest, TheBestMessageOfAnInstanceTakesItsNextTurn) {
   EXPECT_GE(Clock::now(), now + milliseconds(40));
 }
 
+// Clinic A's claimed backlog waits in hand; clinic B's message, claimed
+// after it at the same priority, takes the next turn but one, not the end of
+// the line.
+TEST(SendQueueTest, WithinOnePriorityATenantWithNothingWaitingTakesTheNextTurn) {
+  SendQueue q;
+  const auto now = Clock::now();
+  std::vector<QueuedSend> backlog;
+  for (int i = 0; i < 10; ++i) {
+    backlog.push_back(item("a", Priority::high, now));
+    backlog.back().message.tenant_id = 1;
+  }
+  q.push(backlog);
+  EXPECT_EQ(q.pop()->message.id, backlog[0].message.id);
+  EXPECT_EQ(q.pop()->message.id, backlog[1].message.id);
+  auto reminder = item("a", Priority::high, now);
+  reminder.message.tenant_id = 2;
+  q.push({reminder});
+  EXPECT_EQ(q.pop()->message.id, backlog[2].message.id);  // the same turn, claimed first
+  EXPECT_EQ(q.pop()->message.id, reminder.message.id);
+  for (int i = 3; i < 10; ++i) EXPECT_EQ(q.pop()->message.id, backlog[static_cast<std::size_t>(i)].message.id);
+}
+
+TEST(SendQueueTest, ATenantsShareWeighsItsTurnsInHand) {
+  SendQueue q;
+  const auto now = Clock::now();
+  std::vector<QueuedSend> all;
+  for (int i = 0; i < 6; ++i) {
+    all.push_back(item("a", Priority::normal, now));
+    all.back().message.tenant_id = 1;
+    all.back().share = 2;
+  }
+  for (int i = 0; i < 3; ++i) {
+    all.push_back(item("a", Priority::normal, now));
+    all.back().message.tenant_id = 2;
+  }
+  q.push(all);
+  std::vector<TenantId> whose;
+  for (int i = 0; i < 9; ++i) whose.push_back(q.pop()->message.tenant_id);
+  EXPECT_EQ(whose, (std::vector<TenantId>{1, 1, 2, 1, 1, 2, 1, 1, 2}));
+}
+
+TEST(TenantTurnsTest, TurnsGoRoundTheTenantsByShareFromTheCursor) {
+  std::vector<TenantTurns::Tenant> tenants{{3, 1}, {7, 2}, {9, 1}};
+  TenantTurns::Cursor cursor;
+  EXPECT_EQ(TenantTurns::deal(tenants, 5, cursor), (std::vector<TenantId>{3, 7, 7, 9, 3}));
+  EXPECT_EQ(TenantTurns::deal(tenants, 3, cursor), (std::vector<TenantId>{7, 7, 9}));
+  // A tenant that left: the turn goes to the next one after it.
+  std::vector<TenantTurns::Tenant> fewer{{3, 1}, {9, 1}};
+  cursor = {7, 1};
+  EXPECT_EQ(TenantTurns::deal(fewer, 3, cursor), (std::vector<TenantId>{9, 3, 9}));
+  // Past the last: back to the first.
+  cursor = {10, 0};
+  EXPECT_EQ(TenantTurns::deal(fewer, 2, cursor), (std::vector<TenantId>{3, 9}));
+  EXPECT_TRUE(TenantTurns::deal({}, 2, cursor).empty());
+}
+
 TEST(SendQueueTest, InstancesDoNotLendEachOtherTurns) {
   SendQueue q;
   const auto now = Clock::now();

@@ -515,6 +515,12 @@ CREATE TABLE job_runs (
        {
            "ALTER TABLE webhook_deliveries ADD COLUMN replayed TINYINT(1) NOT NULL DEFAULT 0",
        }},
+      {25,
+       "within one priority the tenants take turns at a shared instance's send slots: the claim reads each "
+       "tenant's due messages apart",
+       {
+           "ALTER TABLE messages ADD KEY ix_messages_turns (status, channel, priority, tenant_id, next_attempt_at)",
+       }},
   };
   return all;
 }

@@ -7,6 +7,7 @@
 #include "sql_helpers.hpp"
 
 #include <barid/core/log.hpp>
+#include <barid/core/tenant_policy.hpp>
 
 #include <algorithm>
 #include <map>
@@ -155,6 +156,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
       MessageId id;
       int attempts = 0;
     };
+    std::map<TenantId, int> shares;
     std::vector<Picked> picked;
     std::vector<MessageId> expired;
     std::vector<EventRow> events;
@@ -166,44 +168,119 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
       return s;
     };
     std::string whose;
-    if (!req.only_tenants.empty()) whose += " AND tenant_id IN (" + tenant_list(req.only_tenants) + ")";
-    if (!req.except_tenants.empty()) whose += " AND tenant_id NOT IN (" + tenant_list(req.except_tenants) + ")";
-    // High before normal before low; within one priority, scheduled messages
-    // that came due before the queued ones (they were due first).
+    if (!req.only_tenants.empty()) whose += " AND t.id IN (" + tenant_list(req.only_tenants) + ")";
+    if (!req.except_tenants.empty()) whose += " AND t.id NOT IN (" + tenant_list(req.except_tenants) + ")";
+    // High before normal before low. Within one priority the tenants with due
+    // messages take turns (TenantTurns, `share` slots each), each tenant's
+    // messages oldest due first, scheduled or queued alike.
     for (int priority = 0; priority <= 2; ++priority) {
-      for (const char* status : {"scheduled", "queued"}) {
-        for (;;) {
-          const int want = allowance - static_cast<int>(picked.size());
-          if (want <= 0) break;
-          auto rs = c.query("SELECT id, tenant_id, attempts, expires_at IS NOT NULL AND expires_at <= " + now_sql +
-                            " AS expired FROM messages WHERE status = '" + status + "' AND channel = '" + channel +
-                            "' AND priority = " + std::to_string(priority) + " AND next_attempt_at <= " + now_sql +
-                            " AND tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL)" + whose +
-                            " ORDER BY next_attempt_at LIMIT " + std::to_string(want) + " FOR UPDATE SKIP LOCKED");
-          int rows = 0;
-          std::vector<MessageId> ended;
-          while (rs->next()) {
-            ++rows;
-            auto id = Uuid::from_bytes(rs->getString("id").asStdString());
-            if (rs->getBoolean("expired")) {
-              ended.push_back(id);
-              events.push_back(event_row(c, id, static_cast<TenantId>(rs->getUInt("tenant_id")), "expired",
-                                         MessageStatus::expired,
-                                         "validity ended before a provider could take it", actor));
-            } else {
-              picked.push_back({id, rs->getInt("attempts")});
+      if (allowance - static_cast<int>(picked.size()) <= 0) break;
+      const std::string in_lane = " AND channel = '" + channel + "' AND priority = " + std::to_string(priority);
+      auto first_due = [&](const char* status) {
+        return std::string("(SELECT next_attempt_at FROM messages WHERE status = '") + status + "'" + in_lane +
+               " AND tenant_id = t.id ORDER BY next_attempt_at LIMIT 1)";
+      };
+      // Who has due messages here: one look-up in ix_messages_turns per
+      // tenant and status, made only when anything at all is due.
+      auto rs = c.query("SELECT t.id, JSON_VALUE(t.policy, '$.share') AS share, " + first_due("scheduled") +
+                        " AS scheduled_due, " + first_due("queued") +
+                        " AS queued_due FROM tenants t WHERE t.suspended_at IS NULL" + whose +
+                        " AND EXISTS (SELECT 1 FROM messages WHERE status IN ('scheduled', 'queued')" + in_lane +
+                        " AND next_attempt_at <= " + now_sql + ") HAVING scheduled_due <= " + now_sql +
+                        " OR queued_due <= " + now_sql + " ORDER BY t.id");
+      std::vector<TenantTurns::Tenant> tenants;
+      std::map<TenantId, std::vector<const char*>> statuses;
+      while (rs->next()) {
+        const auto id = static_cast<TenantId>(rs->getUInt("id"));
+        int share = 1;
+        if (!rs->isNull("share")) share = std::clamp(std::atoi(rs->getString("share").c_str()), 1, kMaxShare);
+        for (const char* status : {"scheduled", "queued"}) {
+          const std::string column = std::string(status) + "_due";
+          if (rs->isNull(column)) continue;
+          if (auto due = parse_db_time(rs->getString(column).asStdString()); due && *due <= now)
+            statuses[id].push_back(status);
+        }
+        if (statuses[id].empty()) continue;
+        tenants.push_back({id, share});
+        shares[id] = share;
+      }
+      if (tenants.empty()) continue;
+      const std::string key = first.instance + "/" + channel + "/" + std::to_string(priority);
+      TenantTurns::Cursor cursor;
+      {
+        std::lock_guard lock(turns_mutex_);
+        cursor = turns_[key];
+      }
+      // What this claim took of each tenant: still `queued` or `scheduled`
+      // until the claim's UPDATE, and locked by this transaction, so a later
+      // read would find it again.
+      std::map<TenantId, std::vector<MessageId>> taken;
+      while (!tenants.empty()) {
+        const int want = allowance - static_cast<int>(picked.size());
+        if (want <= 0) break;
+        const std::vector<TenantId> turns = TenantTurns::deal(tenants, want, cursor);
+        std::map<TenantId, int> asked;
+        for (auto t : turns) ++asked[t];
+        // Each tenant's oldest due messages, in one statement.
+        std::string sql;
+        for (const auto& [tenant, n] : asked)
+          for (const char* status : statuses[tenant])
+            sql += std::string(sql.empty() ? "" : " UNION ALL ") +
+                   "(SELECT id, tenant_id, attempts, next_attempt_at, expires_at IS NOT NULL AND expires_at <= " +
+                   now_sql + " AS expired FROM messages WHERE status = '" + status + "'" + in_lane +
+                   " AND tenant_id = " + std::to_string(tenant) + " AND next_attempt_at <= " + now_sql +
+                   (taken[tenant].empty() ? std::string() : " AND id NOT IN (" + id_list(taken[tenant]) + ")") +
+                   " ORDER BY next_attempt_at LIMIT " + std::to_string(n) + " FOR UPDATE SKIP LOCKED)";
+        struct Row {
+          MessageId id;
+          int attempts = 0;
+          std::string due;
+          bool expired = false;
+        };
+        std::map<TenantId, std::vector<Row>> rows;
+        auto found = c.query(sql);
+        while (found->next())
+          rows[static_cast<TenantId>(found->getUInt("tenant_id"))].push_back(
+              {Uuid::from_bytes(found->getString("id").asStdString()), found->getInt("attempts"),
+               found->getString("next_attempt_at").asStdString(), found->getBoolean("expired")});
+        // A tenant with fewer than its turns has no more (or another node
+        // holds them): the others take the turns left.
+        std::vector<TenantTurns::Tenant> more;
+        for (const auto& t : tenants) {
+          auto& mine = rows[t.id];
+          std::stable_sort(mine.begin(), mine.end(), [](const Row& a, const Row& b) { return a.due < b.due; });
+          if (auto n = asked.find(t.id); n == asked.end() || static_cast<int>(mine.size()) >= n->second)
+            more.push_back(t);
+          if (auto n = asked.find(t.id); n != asked.end() && static_cast<int>(mine.size()) > n->second)
+            mine.resize(static_cast<std::size_t>(n->second));  // the later status's extra rows wait
+        }
+        tenants = std::move(more);
+        std::map<TenantId, std::size_t> next;
+        std::vector<MessageId> ended;
+        for (auto tenant : turns) {
+          auto& mine = rows[tenant];
+          for (std::size_t& k = next[tenant]; k < mine.size();) {
+            const Row& r = mine[k++];
+            if (!r.expired) {
+              picked.push_back({r.id, r.attempts});
+              taken[tenant].push_back(r.id);
+              break;
             }
+            ended.push_back(r.id);
+            events.push_back(event_row(c, r.id, tenant, "expired", MessageStatus::expired,
+                                       "validity ended before a provider could take it", actor));
           }
-          if (!ended.empty()) {
-            // Out of the range at once, so the next read finds the rest.
-            c.execute("UPDATE messages SET status = 'expired', status_reason = 'validity ended before it was sent', "
-                      "next_attempt_at = " + now_sql + ", updated_at = " + now_sql + " WHERE id IN (" +
-                      id_list(ended) + ")");
-            expired.insert(expired.end(), ended.begin(), ended.end());
-          }
-          if (rows < want || ended.empty()) break;
+        }
+        if (!ended.empty()) {
+          // Out of the range at once, so the next read finds the rest.
+          c.execute("UPDATE messages SET status = 'expired', status_reason = 'validity ended before it was sent', "
+                    "next_attempt_at = " + now_sql + ", updated_at = " + now_sql + " WHERE id IN (" +
+                    id_list(ended) + ")");
+          expired.insert(expired.end(), ended.begin(), ended.end());
         }
       }
+      std::lock_guard lock(turns_mutex_);
+      turns_[key] = cursor;
     }
     out.expired = static_cast<int>(expired.size());
 
@@ -243,6 +320,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
       m.instance = instance;
       m.send_at = std::max(microseconds(0), duration_cast<microseconds>(at - now));
       if (m.message.expires_at) m.expires_in = duration_cast<microseconds>(*m.message.expires_at - now);
+      if (auto sh = shares.find(m.message.tenant_id); sh != shares.end()) m.share = sh->second;
       out.messages.push_back(std::move(m));
     }
     c.commit();

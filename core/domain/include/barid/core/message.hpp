@@ -71,6 +71,12 @@ struct TenantPolicy {
   // this currency may not pass this amount.
   std::optional<sdk::Money> spend_cap;
   std::map<sdk::Channel, TenantRoute> routing;  // a channel not listed: the global routing
+  // The highest priority its sends may ask for (none: any); a send or bulk
+  // above it is refused, one that asks for none gets at most this.
+  std::optional<Priority> max_priority;
+  // Its weight when tenants take turns at a shared instance's send slots
+  // within one priority: `share` slots per turn.
+  int share = 1;
 };
 
 // What storing a message charges to its tenant's usage, and the limits the

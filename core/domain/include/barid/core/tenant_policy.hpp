@@ -20,11 +20,23 @@ namespace barid::core {
 
 // The policy as the API shows and takes it (and as it is stored):
 // {"allowed_senders": {"sms": [...]}, "default_senders": {"sms": "..."},
-//  "allowed_provider_templates": [...], "allowed_countries": ["SA", ...]}.
+//  "allowed_provider_templates": [...], "allowed_countries": ["SA", ...],
+//  "quotas": {...}, "spend_cap": ..., "routing": {...}, "max_priority": "normal",
+//  "share": 1}.
 nlohmann::json to_json(const TenantPolicy& p);
 // Reads and checks one; the error names the offending field. Keys that are
 // absent leave that rule empty.
 Result<TenantPolicy> policy_from_json(const nlohmann::json& j);
+
+// The most a tenant's `share` may weigh (its slots per turn at a shared
+// instance).
+inline constexpr int kMaxShare = 100;
+
+// The tenant's max_priority: a message that asks for more (itself or through
+// its template) is refused, naming `priority`; one that asks for nothing and
+// would be `normal` gets the maximum when that is lower (a bulk's default,
+// `low`, is never above it).
+Status check_priority(const TenantPolicy& p, NewMessage& m);
 
 // Applies the policy to a message about to be stored: fills in the default
 // sender, or names the field (from, provider_template, to) that breaks it.

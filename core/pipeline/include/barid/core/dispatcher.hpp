@@ -102,6 +102,12 @@ class Dispatcher {
   // One provider call for a message whose slot has come.
   AttemptResult attempt(const QueuedSend& item, const ProviderSlot& slot);
   void hand_back(const std::vector<MessageId>& ids, const char* why);
+  // A message of `instance` came to its turn too late for its lease (true)
+  // or was sent (false): the claimer backs off claiming for that instance
+  // while its sends keep coming too late.
+  void note_late(const std::string& instance, bool late);
+  // Until when the claimer leaves `instance` alone (past: not at all).
+  std::chrono::steady_clock::time_point late_until(const std::string& instance);
   void add_result(AttemptResult r);
 
   MessageQueue& queue_;
@@ -120,6 +126,17 @@ class Dispatcher {
   bool wake_requested_ = false;  // guarded by claim_mutex_
 
   SendQueue sends_;
+
+  // Instances whose turns came too late for the lease, and how many rounds
+  // in a row: claiming for them waits 100 ms, doubling each round up to 5 s,
+  // instead of claiming and handing back in a loop.
+  struct Late {
+    int streak = 0;
+    std::chrono::steady_clock::time_point until{};
+  };
+  std::mutex late_mutex_;
+  std::map<std::string, Late> late_;
+  std::atomic<bool> any_late_{false};
 
   std::mutex results_mutex_;
   std::condition_variable results_cv_;

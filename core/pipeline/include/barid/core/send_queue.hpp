@@ -5,7 +5,10 @@
 // instance: when an instance's next slot comes, a sender takes the
 // highest-priority message waiting for that instance, so a high-priority
 // message claimed behind low ones takes the first free turn, and the pace
-// stays what the slots say.
+// stays what the slots say. Within one priority the tenants take turns in
+// hand too (start-time fair queueing, weighted by `share`): a message of a
+// tenant that has nothing waiting goes before the rest of another tenant's
+// claimed backlog, not after it.
 
 #include <barid/core/message_queue.hpp>
 
@@ -17,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace barid::core {
@@ -28,6 +32,7 @@ struct QueuedSend {
   Clock::time_point slot;                     // when it may be sent (the slot it is given when taken)
   Clock::time_point lease_end;                // no send may still run then
   std::optional<Clock::time_point> expires;   // not to be sent from then on
+  int share = 1;                              // its tenant's weight in the turns (TenantPolicy::share)
 };
 
 class SendQueue {
@@ -47,7 +52,12 @@ class SendQueue {
  private:
   struct Lane {
     std::multiset<Clock::time_point> slots;
-    std::map<std::pair<int, std::uint64_t>, QueuedSend> messages;  // by (priority, arrival)
+    // By (priority, turn, arrival). A message's turn is its tenant's last
+    // turn in hand at its priority (or that priority's current one, when
+    // later) plus 1 / share.
+    std::map<std::tuple<int, double, std::uint64_t>, QueuedSend> messages;
+    std::map<std::pair<int, TenantId>, double> last_turn;
+    std::map<int, double> turn;  // per priority, the turn of the message sent last
   };
   mutable std::mutex mutex_;
   std::condition_variable cv_;

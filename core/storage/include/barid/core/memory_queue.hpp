@@ -33,6 +33,8 @@ class MemoryQueue final : public MessageQueue {
   void expire_lease(const MessageId& id);
   // How many claims were asked for (for tests that wait for claim rounds).
   std::size_t claims() const;
+  // A tenant's `share` of the turns (TenantPolicy::share; 1 unless set).
+  void set_share(TenantId tenant, int share);
 
   Result<Claim> claim_due(const ClaimRequest& request) override;
   Result<int> record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) override;
@@ -54,6 +56,8 @@ class MemoryQueue final : public MessageQueue {
   std::map<std::string, TimePoint> pace_;  // next free slot per instance
   std::vector<Event> events_;
   std::size_t claims_ = 0;
+  std::map<TenantId, int> shares_;
+  std::map<std::string, TenantTurns::Cursor> turns_;  // per instance, channel and priority
 };
 
 }  // namespace barid::core

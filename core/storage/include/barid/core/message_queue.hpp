@@ -48,6 +48,7 @@ struct ClaimedMessage {
   std::string instance;  // where its send slot was reserved
   std::chrono::microseconds send_at{0};                 // its slot, from the claim's clock
   std::optional<std::chrono::microseconds> expires_in;  // its validity left, from the claim's clock
+  int share = 1;                                        // its tenant's share of the turns (TenantTurns)
 };
 
 struct Claim {
@@ -78,6 +79,26 @@ struct PaceSlots {
   int allowance(TimePoint now, std::chrono::milliseconds horizon, int limit, std::chrono::microseconds& room_in) const;
 };
 
+// Within one priority, a shared instance's send slots go to the tenants
+// that have due messages in turn, `share` slots each per turn, so that one
+// tenant's backlog delays another's message by a few slots, not by the
+// backlog. Every implementation of MessageQueue deals turns with it; the
+// cursor (whose turn it is) lives in memory, one per instance and priority.
+struct TenantTurns {
+  struct Tenant {
+    TenantId id = 0;
+    int share = 1;
+  };
+  // The turn is `tenant`'s, which has already had `used` of its share.
+  struct Cursor {
+    TenantId tenant = 0;
+    int used = 0;
+  };
+  // The tenants of the next `n` slots, in order, among `tenants` (sorted by
+  // id), from `cursor` on; moves the cursor past them.
+  static std::vector<TenantId> deal(const std::vector<Tenant>& tenants, int n, Cursor& cursor);
+};
+
 class MessageQueue {
  public:
   virtual ~MessageQueue() = default;
@@ -85,6 +106,9 @@ class MessageQueue {
   // Leases due messages (queued, or scheduled and come due) of one channel
   // to `request.owner`, high priority before normal before low, counting an
   // attempt for each, and reserves a send slot for each on its instance.
+  // Within one priority the tenants take turns (TenantTurns), each tenant's
+  // messages oldest due first; the claim returns them in the order of
+  // their turns.
   // Messages past their validity end `expired` instead. Other nodes skip
   // what this claim locks.
   virtual Result<Claim> claim_due(const ClaimRequest& request) = 0;

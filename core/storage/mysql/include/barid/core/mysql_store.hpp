@@ -6,7 +6,10 @@
 #include <barid/core/mysql_options.hpp>
 #include <barid/core/store.hpp>
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 namespace barid::core {
 
@@ -158,6 +161,10 @@ class MySqlStore final : public Store {
 
  private:
   std::unique_ptr<mysql::ConnectionPool> pool_;
+  // Whose turn it is at each instance, per channel and priority
+  // (TenantTurns): this node's own cursor, see claim_due.
+  std::mutex turns_mutex_;
+  std::map<std::string, TenantTurns::Cursor> turns_;
 };
 
 }  // namespace barid::core
