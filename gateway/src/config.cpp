@@ -87,6 +87,18 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   return duration_cast<milliseconds>(hours(24 * n));
 }
 
+std::optional<std::size_t> parse_bytes(const std::string& text) {
+  static const std::regex re("\\s*([0-9]{1,10})\\s*(B|KiB|MiB|GiB)?\\s*");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  const auto n = static_cast<std::size_t>(std::stoull(m[1].str()));
+  const std::string unit = m[2].str();
+  if (unit == "KiB") return n << 10;
+  if (unit == "MiB") return n << 20;
+  if (unit == "GiB") return n << 30;
+  return n;
+}
+
 namespace {
 
 // A YAML mapping read strictly: every key it has must be one the reader
@@ -204,6 +216,19 @@ class Section {
     if (!d)
       return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a duration (e.g. 500ms, 30s, 5m)");
     out = std::chrono::duration_cast<Duration>(*d);
+    return true;
+  }
+
+  Result<bool> bytes(const std::string& key, std::size_t& out, std::size_t min, std::size_t max) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    auto n = parse_bytes(**v);
+    if (!n) return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a size (e.g. 65536, 64KiB, 1MiB)");
+    if (*n < min || *n > max)
+      return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
+                                               std::to_string(max) + " bytes");
+    out = *n;
     return true;
   }
 
@@ -387,10 +412,11 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     TRY(inst.number("burst", p.burst, 0, 1e6));
     if (p.burst == 0) p.burst = 1;
     Section http = inst.child("http");
-    TRY(http.only({"connect_timeout", "timeout", "ca_file"}));
+    TRY(http.only({"connect_timeout", "timeout", "ca_file", "max_response_bytes"}));
     TRY(http.duration("connect_timeout", p.http.connect_timeout));
     TRY(http.duration("timeout", p.http.total_timeout));
     TRY(http.string("ca_file", p.http.ca_file));
+    TRY(http.bytes("max_response_bytes", p.http.max_response_bytes, 1 << 10, std::size_t{1} << 30));
     Section price = inst.child("price");
     TRY(price.only({"per_segment", "currency"}));
     if (price.present()) {
@@ -652,14 +678,15 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
     return Error::invalid("auth.revocation_poll", "auth.revocation_poll: at least 100ms");
 
   Section hooks = top.child("webhooks");
-  TRY(hooks.only({"allow_http_hosts", "workers", "timeout", "poll_interval", "initial_backoff", "max_backoff",
-                  "give_up_after", "disable_after", "secret_overlap"}));
+  TRY(hooks.only({"allow_http_hosts", "max_response_bytes", "workers", "timeout", "poll_interval",
+                  "initial_backoff", "max_backoff", "give_up_after", "disable_after", "secret_overlap"}));
   auto http_hosts = hooks.list("allow_http_hosts");
   if (!http_hosts) return http_hosts.error();
   for (auto h : *http_hosts) {
     std::transform(h.begin(), h.end(), h.begin(), ::tolower);
     c.webhooks.allow_http_hosts.push_back(h);
   }
+  TRY(hooks.bytes("max_response_bytes", c.webhooks.max_response_bytes, 1 << 10, std::size_t{1} << 30));
   TRY(hooks.integer("workers", c.webhooks.workers, 1, 64));
   TRY(hooks.duration("timeout", c.webhooks.timeout));
   TRY(hooks.duration("poll_interval", c.webhooks.poll_interval));

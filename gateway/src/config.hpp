@@ -120,6 +120,8 @@ std::string public_url_warning(const GatewayConfig& config);
 
 // "500ms", "2s", "5m", "1h", "1d"
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// "65536", "512B", "64KiB", "1MiB", "1GiB"
+std::optional<std::size_t> parse_bytes(const std::string& text);
 using core::parse_money;  // "0.0075" -> 7500 (millionths)
 
 // Replaces ${VAR} and ${VAR:-default}; an unset VAR without a default is an

@@ -865,5 +865,28 @@ TEST(Config, RetentionCannotExceedTheOperatorsMaximum) {
   expect_error(kMinimal + "jobs:\n  retention: {days: 90, max_days: 60}\n", "jobs.retention.days", "max_days");
 }
 
+TEST(Config, ResponseLimits) {
+  auto d = parse(kMinimal);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->webhooks.max_response_bytes, 64u * 1024);
+  EXPECT_EQ(d->providers.at(0).http.max_response_bytes, 1024u * 1024);
+  auto c = parse(kMinimal + "webhooks:\n  max_response_bytes: 16KiB\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.max_response_bytes, 16u * 1024);
+  std::string yaml = kMinimal;
+  yaml.insert(yaml.find("    plugin: mock\n") + 17, "    http: {max_response_bytes: 2MiB}\n");
+  auto p = parse(yaml);
+  ASSERT_TRUE(p.ok()) << p.error().message << "\n" << yaml;
+  EXPECT_EQ(p->providers.at(0).http.max_response_bytes, 2u * 1024 * 1024);
+  expect_error(kMinimal + "webhooks:\n  max_response_bytes: lots\n", "webhooks.max_response_bytes", "size");
+  expect_error(kMinimal + "webhooks:\n  max_response_bytes: 10\n", "webhooks.max_response_bytes", "between");
+  EXPECT_EQ(parse_bytes("65536"), 65536u);
+  EXPECT_EQ(parse_bytes("64KiB"), 65536u);
+  EXPECT_EQ(parse_bytes("1MiB"), 1048576u);
+  EXPECT_EQ(parse_bytes("1 GiB"), std::size_t{1} << 30);
+  EXPECT_EQ(parse_bytes("1MB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("-1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace barid::gateway

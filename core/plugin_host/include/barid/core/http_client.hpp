@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,11 +16,22 @@
 
 namespace barid::core {
 
+// What perform() answers, in HttpResponse::error_message, for a response
+// past max_response_bytes (fail_large_responses).
+inline constexpr const char* kResponseTooLarge = "response-too-large";
+
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{15000};
   std::string ca_file;  // empty: the system's CA store
   std::string user_agent = "barid-gateway";
+  // A response (its headers and its body, each) is read at most this far,
+  // then the connection is closed; 0: no limit.
+  std::size_t max_response_bytes = 1024 * 1024;
+  // Past max_response_bytes: true, the request fails (TransportError::other,
+  // error_message kResponseTooLarge); false, the response keeps its status
+  // and headers, with the body cut at the limit.
+  bool fail_large_responses = true;
 };
 
 struct HttpClientStats {
