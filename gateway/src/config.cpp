@@ -678,14 +678,30 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
     return Error::invalid("auth.revocation_poll", "auth.revocation_poll: at least 100ms");
 
   Section hooks = top.child("webhooks");
-  TRY(hooks.only({"allow_http_hosts", "max_response_bytes", "workers", "timeout", "poll_interval",
+  TRY(hooks.only({"allow_hosts", "allow_http_hosts", "max_response_bytes", "workers", "timeout", "poll_interval",
                   "initial_backoff", "max_backoff", "give_up_after", "disable_after", "secret_overlap"}));
+  auto allow_hosts = hooks.list("allow_hosts");
+  if (!allow_hosts) return allow_hosts.error();
+  for (std::size_t i = 0; i < allow_hosts->size(); ++i) {
+    std::string h = (*allow_hosts)[i];
+    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+    static const std::regex host_port("([a-z0-9._-]+|\\[[0-9a-f:.]+\\]):([0-9]{1,5})");
+    std::smatch m;
+    const std::string key = "webhooks.allow_hosts[" + std::to_string(i) + "]";
+    if (!std::regex_match(h, m, host_port) || std::stol(m[2].str()) < 1 || std::stol(m[2].str()) > 65535)
+      return Error::invalid(key, key + ": '" + h + "' is not host:port (e.g. 127.0.0.1:8080, [::1]:8080)");
+    c.webhooks.hosts.allow_hosts.push_back(m[1].str() + ":" + std::to_string(std::stol(m[2].str())));
+  }
   auto http_hosts = hooks.list("allow_http_hosts");
   if (!http_hosts) return http_hosts.error();
   for (auto h : *http_hosts) {
     std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-    c.webhooks.allow_http_hosts.push_back(h);
+    c.webhooks.hosts.any_port_hosts.push_back(h);
   }
+  if (!http_hosts->empty())
+    c.warnings.push_back(
+        "webhooks.allow_http_hosts is deprecated: it opens every port of its hosts to tenants' webhooks; list "
+        "host:port in webhooks.allow_hosts instead");
   TRY(hooks.bytes("max_response_bytes", c.webhooks.max_response_bytes, 1 << 10, std::size_t{1} << 30));
   TRY(hooks.integer("workers", c.webhooks.workers, 1, 64));
   TRY(hooks.duration("timeout", c.webhooks.timeout));

@@ -89,6 +89,7 @@ struct GatewayConfig {
   std::chrono::seconds api_key_cache_ttl{30};
   std::chrono::milliseconds revocation_poll{1000};  // how often each node asks which keys were revoked
   core::WebhookOptions webhooks;  // the webhooks section: delivery of tenants' event webhooks
+  std::vector<std::string> warnings;  // for the log at start (deprecated keys)
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

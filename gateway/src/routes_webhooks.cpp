@@ -61,7 +61,7 @@ void HttpApi::Routes::create_webhook(const Rest::Request& request, Reply& reply)
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  auto read = read_webhook(*body, true, app.config().webhooks.allow_http_hosts);
+  auto read = read_webhook(*body, true, app.config().webhooks.hosts);
   if (!read) return send_error(reply, read.error());
   auto existing = app.store().list_webhooks(principal->tenant_id);
   if (!existing) return send_error(reply, existing.error());
@@ -115,7 +115,7 @@ void HttpApi::Routes::patch_webhook(const Rest::Request& request, Reply& reply) 
   if (!w) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  auto read = read_webhook(*body, false, app.config().webhooks.allow_http_hosts);
+  auto read = read_webhook(*body, false, app.config().webhooks.hosts);
   if (!read) return send_error(reply, read.error());
   if (read->url) w->url = *read->url;
   if (read->events) w->events = *read->events;

@@ -1,13 +1,19 @@
 // End to end, what a tenant's webhook URL cannot make the gateway do: read
 // an endless response (the gateway's memory stays put while 50 messages'
 // events go to an endpoint that never stops talking; each delivery is
-// decided by its status code).
+// decided by its status code), or connect to the gateway's own network
+// (loopback, private, link-local and metadata addresses refused at
+// registration when written in the URL, and at each delivery when a name
+// resolves to one; only a host:port of webhooks.allow_hosts reaches one).
+// The deprecated webhooks.allow_http_hosts still works, with a warning.
 
+#include "fake_server.hpp"
 #include "gateway_harness.hpp"
 #include "streaming_server.hpp"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <string>
@@ -81,7 +87,8 @@ TEST_F(WebhookLimitsE2E, AnEndlessResponseBodyLeavesTheGatewaysMemoryAlone) {
   endless.body_bytes = 0;                   // no length, no end
   endless.cap_bytes = std::size_t{32} << 20;  // per connection, so that a failing run ends
   StreamingServer server(endless);
-  start("{allow_http_hosts: [\"127.0.0.1\"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 5s}");
+  start("{allow_hosts: [\"127.0.0.1:" + std::to_string(server.port()) +
+        "\"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 5s}");
   const json hook = call("POST", "/v1/webhooks", {{"url", server.url("/endless")}}, 201);
   const std::size_t start_rss = resident_bytes(gw_->pid());
   ASSERT_GT(start_rss, 0u);
@@ -117,6 +124,66 @@ TEST_F(WebhookLimitsE2E, AnEndlessResponseBodyLeavesTheGatewaysMemoryAlone) {
   // The gateway hung up after its 64 KiB: far less than 100 endless bodies.
   EXPECT_LT(server.bytes_sent(), std::size_t{100} * (std::size_t{32} << 20) / 4);
   EXPECT_TRUE(gw_->running());
+}
+
+TEST_F(WebhookLimitsE2E, InternalAddressesAreRefusedAndOnlyAListedHostAndPortReachesOne) {
+  std::atomic<int> got{0};
+  fakes::FakeHttpServer receiver([&got](const fakes::FakeRequest&) {
+    ++got;
+    return fakes::FakeResponse::json(200, json::object());
+  });
+  receiver.start();
+  StreamingServer::Options small;
+  small.body_bytes = 2;
+  StreamingServer internal(small);  // on 127.0.0.1, not listed
+  start("{allow_hosts: [\"127.0.0.1:" + std::to_string(receiver.port()) +
+        "\"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}");
+
+  // Written as addresses: refused at registration, naming the field.
+  const std::vector<std::string> refused = {
+        "https://127.0.0.1/hook", "https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/hook", "https://127.0.0.1:" + std::to_string(internal.port()) + "/hook",
+        "http://127.0.0.1:" + std::to_string(internal.port()) + "/hook", "https://2130706433/hook",
+        "https://[::ffff:10.0.0.1]/hook", "https://100.64.0.1/hook", "https://[fd00::1]/hook"};
+  for (const auto& url : refused) {
+    const json r = call("POST", "/v1/webhooks", {{"url", url}}, 422);
+    EXPECT_EQ(r["field"], "url") << url << " " << r.dump();
+  }
+  // And when a change would point an endpoint at one.
+  const json ok = call("POST", "/v1/webhooks", {{"url", receiver.base_url() + "/listed"}}, 201);
+  call("PATCH", "/v1/webhooks/" + ok["id"].get<std::string>(), {{"url", "https://10.0.0.1/x"}}, 422);
+
+  // A name that resolves to 127.0.0.1: refused at each delivery, before any
+  // connection, with a coarse error.
+  const json named = call("POST", "/v1/webhooks",
+                          {{"url", "https://localhost:" + std::to_string(internal.port()) + "/hook"}}, 201);
+  send(1);
+  ASSERT_TRUE(eventually([&] { return got.load() >= 2; }, 30s)) << got.load();  // the listed one: delivered
+  ASSERT_TRUE(eventually([&] { return deliveries(named).size() >= 2; }, 30s)) << deliveries(named).dump();
+  for (const auto& a : deliveries(named)) {
+    EXPECT_EQ(a["error"], "address-not-allowed") << a.dump();
+    EXPECT_TRUE(a["status_code"].is_null()) << a.dump();
+    EXPECT_EQ(a["delivered"], false);
+  }
+  EXPECT_EQ(internal.connections(), 0u);
+  for (const auto& a : deliveries(ok)) {
+    EXPECT_EQ(a["status_code"], 200) << a.dump();
+    EXPECT_EQ(a["delivered"], true);
+  }
+}
+
+TEST_F(WebhookLimitsE2E, TheDeprecatedAllowHttpHostsStillDeliversWithAWarning) {
+  std::atomic<int> got{0};
+  fakes::FakeHttpServer receiver([&got](const fakes::FakeRequest&) {
+    ++got;
+    return fakes::FakeResponse::json(200, json::object());
+  });
+  receiver.start();
+  start("{allow_http_hosts: [\"127.0.0.1\"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}");
+  EXPECT_NE(gw_->log().find("webhooks.allow_http_hosts is deprecated"), std::string::npos) << gw_->log();
+  call("POST", "/v1/webhooks", {{"url", receiver.base_url() + "/old"}}, 201);
+  send(2);
+  EXPECT_TRUE(eventually([&] { return got.load() >= 2; }, 30s)) << got.load();
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const char* kSections = R"yaml(
+// The receiver's port is the one port of 127.0.0.1 that webhooks may reach.
+std::string sections(std::uint16_t receiver_port) {
+  return R"yaml(
 providers:
   mock-sms:
     plugin: mock
@@ -42,13 +44,15 @@ routing:
   sms: {provider: mock-sms}
 dispatch: {poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
-webhooks: {allow_http_hosts: ["127.0.0.1"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}
+webhooks: {allow_hosts: ["127.0.0.1:)yaml" + std::to_string(receiver_port) +
+         R"yaml("], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}
 jobs:
   status_refresh: {enabled: false}
   retry_sweep: {enabled: false}
   retention: {enabled: false}
   provider_health: {enabled: false}
 )yaml";
+}
 
 std::string b64(const unsigned char* data, std::size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
@@ -128,6 +132,7 @@ class Receiver {
  public:
   Receiver() : server_([this](const fakes::FakeRequest& r) { return handle(r); }) { server_.start(); }
   std::string url(const std::string& path) const { return server_.base_url() + path; }
+  std::uint16_t port() const noexcept { return server_.port(); }
   void answer(int status) { status_ = status; }
 
   struct Got {
@@ -178,7 +183,7 @@ class Receiver {
 class WebhooksE2E : public ::testing::Test {
  protected:
   void start() {
-    gw_ = std::make_unique<GatewayUnderTest>(db_, kSections);
+    gw_ = std::make_unique<GatewayUnderTest>(db_, sections(receiver_.port()));
     gw_->start();
     if (key_a_.empty()) {
       key_a_ = gw_->create_api_key("clinic-a");

@@ -1,6 +1,7 @@
 // The gateway's HTTP client against a server on 127.0.0.1: how much of a
 // response it reads (providers fail past the limit with response-too-large;
-// webhooks keep the status and cut the body).
+// webhooks keep the status and cut the body), and which addresses it
+// refuses to connect to when asked to (webhooks).
 
 #include "streaming_server.hpp"
 
@@ -76,6 +77,50 @@ TEST(HttpClientLimits, AWebhookResponseIsCutAndKeepsItsStatus) {
   auto r = http.perform(post(failing.url("/hook")));
   EXPECT_EQ(r.status, 503);
   EXPECT_FALSE(r.transport_failed());
+}
+
+HttpClientOptions guarded(std::function<bool(const std::string&)> listed = {}) {
+  HttpClientOptions o;
+  o.connect_timeout = 2000ms;
+  o.total_timeout = 5000ms;
+  o.refuse_internal_addresses = true;
+  o.may_reach_any_address = std::move(listed);
+  return o;
+}
+
+TEST(HttpClientAddresses, RefusesLoopbackAddressesAndNamesThatResolveToThem) {
+  StreamingServer server(answering(200, 2));
+  CurlHttpClient http(guarded());
+  const std::string port = std::to_string(server.port());
+  for (const std::string& url : {"http://127.0.0.1:" + port + "/h", "http://localhost:" + port + "/h",
+                                 "http://127.1:" + port + "/h", "http://[::1]:" + port + "/h"}) {
+    auto r = http.perform(post(url));
+    EXPECT_TRUE(r.transport_failed()) << url;
+    EXPECT_EQ(r.error, sdk::TransportError::connect) << url;
+    EXPECT_EQ(r.error_message, "address-not-allowed") << url;
+  }
+  EXPECT_EQ(server.requests(), 0u);  // not one connection made
+}
+
+TEST(HttpClientAddresses, AListedHostAndPortReachesIt) {
+  StreamingServer server(answering(200, 2));
+  const std::string listed = "http://127.0.0.1:" + std::to_string(server.port());
+  CurlHttpClient http(guarded([listed](const std::string& url) { return url.rfind(listed + "/", 0) == 0; }));
+  auto r = http.perform(post(listed + "/h"));
+  EXPECT_FALSE(r.transport_failed()) << r.error_message;
+  EXPECT_EQ(r.status, 200);
+  // Another port of the same host is not listed.
+  StreamingServer other(answering(200, 2));
+  auto refused = http.perform(post("http://127.0.0.1:" + std::to_string(other.port()) + "/h"));
+  EXPECT_EQ(refused.error_message, "address-not-allowed");
+  EXPECT_EQ(other.requests(), 0u);
+}
+
+TEST(HttpClientAddresses, AnUnguardedClientConnectsAnywhere) {
+  StreamingServer server(answering(200, 2));
+  CurlHttpClient http;
+  auto r = http.perform(post("http://localhost:" + std::to_string(server.port()) + "/h"));
+  EXPECT_EQ(r.status, 200) << r.error_message;
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 #include <barid/core/http_client.hpp>
 
+#include <barid/core/net_address.hpp>
+
 #include <curl/curl.h>
 
 #include <cctype>
 #include <mutex>
+
+#include <sys/socket.h>
 
 namespace barid::core {
 namespace {
@@ -55,6 +59,22 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     headers->emplace_back(std::move(lower), std::string(value));
   }
   return size * n;
+}
+
+// Opens the sockets of a request made with refuse_internal_addresses: a
+// connection to a refused address is never made.
+struct AddressGuard {
+  bool check = false;
+  bool refused = false;
+};
+
+curl_socket_t open_socket(void* user, curlsocktype purpose, struct curl_sockaddr* address) {
+  auto* guard = static_cast<AddressGuard*>(user);
+  if (guard->check && (purpose != CURLSOCKTYPE_IPCXN || !refused_address_kind(&address->addr).empty())) {
+    guard->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 sdk::TransportError classify(CURLcode rc) {
@@ -163,6 +183,15 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
 
+    AddressGuard guard;
+    guard.check = options_.refuse_internal_addresses &&
+                  !(options_.may_reach_any_address && options_.may_reach_any_address(request.url));
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    // A proxy would be the address connected to, not the endpoint's.
+    if (options_.refuse_internal_addresses) curl_easy_setopt(curl, CURLOPT_PROXY, "");
+
     auto start = std::chrono::steady_clock::now();
     CURLcode rc = curl_easy_perform(curl);
     auto elapsed = std::chrono::steady_clock::now() - start;
@@ -181,6 +210,9 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
         response.error = sdk::TransportError::other;
         response.error_message = kResponseTooLarge;
         response.body.clear();
+      } else if (guard.refused && rc == CURLE_COULDNT_CONNECT) {
+        response.error = sdk::TransportError::connect;
+        response.error_message = kAddressNotAllowed;
       } else {
         response.error = classify(rc);
         response.error_message = curl_easy_strerror(rc);

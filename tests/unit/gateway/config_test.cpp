@@ -865,6 +865,28 @@ TEST(Config, RetentionCannotExceedTheOperatorsMaximum) {
   expect_error(kMinimal + "jobs:\n  retention: {days: 90, max_days: 60}\n", "jobs.retention.days", "max_days");
 }
 
+TEST(Config, WebhookHostsAreHostAndPort) {
+  auto c = parse(kMinimal + "webhooks:\n  allow_hosts: [\"127.0.0.1:8080\", \"Hooks.Internal:443\", \"[::1]:9000\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.hosts.allow_hosts,
+            (std::vector<std::string>{"127.0.0.1:8080", "hooks.internal:443", "[::1]:9000"}));
+  EXPECT_TRUE(c->webhooks.hosts.any_port_hosts.empty());
+  EXPECT_TRUE(c->warnings.empty());
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"127.0.0.1\"]\n", "webhooks.allow_hosts[0]", "host:port");
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"a:1\", \"b:70000\"]\n", "webhooks.allow_hosts[1]",
+               "host:port");
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"::1:80\"]\n", "webhooks.allow_hosts[0]", "host:port");
+}
+
+TEST(Config, TheDeprecatedAllowHttpHostsOpensEveryPortWithAWarning) {
+  auto c = parse(kMinimal + "webhooks:\n  allow_http_hosts: [\"LocalHost\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.hosts.any_port_hosts, std::vector<std::string>{"localhost"});
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("webhooks.allow_http_hosts is deprecated"), std::string::npos);
+  EXPECT_NE(c->warnings[0].find("webhooks.allow_hosts"), std::string::npos);
+}
+
 TEST(Config, ResponseLimits) {
   auto d = parse(kMinimal);
   ASSERT_TRUE(d.ok()) << d.error().message;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,8 +18,10 @@
 namespace barid::core {
 
 // What perform() answers, in HttpResponse::error_message, for a response
-// past max_response_bytes (fail_large_responses).
+// past max_response_bytes (fail_large_responses) and for a connection to a
+// refused address (refuse_internal_addresses).
 inline constexpr const char* kResponseTooLarge = "response-too-large";
+inline constexpr const char* kAddressNotAllowed = "address-not-allowed";
 
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
@@ -32,6 +35,14 @@ struct HttpClientOptions {
   // error_message kResponseTooLarge); false, the response keeps its status
   // and headers, with the body cut at the limit.
   bool fail_large_responses = true;
+  // When set, a connection is opened only to a public address
+  // (net_address.hpp), checked as the socket is opened (so the address
+  // connected to is the one checked, whatever DNS answers next), unless
+  // `may_reach_any_address` says yes for the request's URL. A refused
+  // connection fails the request: TransportError::connect, error_message
+  // kAddressNotAllowed. Redirects are never followed and no proxy is used.
+  bool refuse_internal_addresses = false;
+  std::function<bool(const std::string& url)> may_reach_any_address;
 };
 
 struct HttpClientStats {
