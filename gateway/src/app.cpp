@@ -67,6 +67,7 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   if (!set) return set.error();
   app->providers_.replace(*set);
   if (const std::string w = public_url_warning(c); !w.empty()) core::log_warn("gateway", w);
+  for (const auto& w : c.warnings) core::log_warn("gateway", w);
 
   core::Store& store = *app->store_;
   app->node_id_ = c.dispatch.node_id.empty() ? "node-" + core::random_hex(6) : c.dispatch.node_id;
@@ -136,6 +137,12 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   hook_http.total_timeout = c.webhooks.timeout;
   hook_http.connect_timeout = std::min(c.webhooks.timeout, std::chrono::milliseconds(5000));
   hook_http.user_agent = "barid-webhooks";
+  hook_http.max_response_bytes = c.webhooks.max_response_bytes;
+  hook_http.fail_large_responses = false;  // the status code decides
+  hook_http.refuse_internal_addresses = true;
+  hook_http.may_reach_any_address = [hosts = c.webhooks.hosts](const std::string& url) {
+    return core::webhook_host_listed(url, hosts);
+  };
   app->webhook_http_ = std::make_unique<core::CurlHttpClient>(hook_http);
   app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, store, *app->webhook_http_, c.webhooks, app->node_id_);
   return app;
@@ -148,7 +155,7 @@ namespace {
 std::string fingerprint(const ProviderInstanceConfig& p) {
   std::string f = p.plugin + "\n" + std::to_string(p.rate_limit) + "/" + std::to_string(p.burst) + "\n" +
                   std::to_string(p.http.connect_timeout.count()) + "/" + std::to_string(p.http.total_timeout.count()) +
-                  "/" + p.http.ca_file + "\n";
+                  "/" + p.http.ca_file + "/" + std::to_string(p.http.max_response_bytes) + "\n";
   if (p.price_per_segment) f += std::to_string(p.price_per_segment->micros) + p.price_per_segment->currency;
   f += p.allow_unauthenticated_callbacks ? "\nunauthenticated callbacks allowed" : "";
   for (const auto& [k, v] : p.config) f += "\n" + k + "=" + v;
@@ -253,7 +260,8 @@ Status GatewayApp::reload() {
           "retry");
   differs(a.dispatch.senders != b.dispatch.senders || a.dispatch.lease != b.dispatch.lease, "dispatch");
   differs(a.default_region != b.default_region, "messaging.default_region");
-  differs(a.webhooks.allow_http_hosts != b.webhooks.allow_http_hosts || a.webhooks.workers != b.webhooks.workers ||
+  differs(a.webhooks.hosts != b.webhooks.hosts || a.webhooks.max_response_bytes != b.webhooks.max_response_bytes ||
+              a.webhooks.workers != b.webhooks.workers ||
               a.webhooks.timeout != b.webhooks.timeout || a.webhooks.poll_interval != b.webhooks.poll_interval ||
               a.webhooks.initial_backoff != b.webhooks.initial_backoff ||
               a.webhooks.max_backoff != b.webhooks.max_backoff || a.webhooks.give_up_after != b.webhooks.give_up_after ||

@@ -118,6 +118,18 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   return duration_cast<milliseconds>(hours(24 * n));
 }
 
+std::optional<std::size_t> parse_bytes(const std::string& text) {
+  static const std::regex re("\\s*([0-9]{1,10})\\s*(B|KiB|MiB|GiB)?\\s*");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) return std::nullopt;
+  const auto n = static_cast<std::size_t>(std::stoull(m[1].str()));
+  const std::string unit = m[2].str();
+  if (unit == "KiB") return n << 10;
+  if (unit == "MiB") return n << 20;
+  if (unit == "GiB") return n << 30;
+  return n;
+}
+
 namespace {
 
 // A YAML mapping read strictly: every key it has must be one the reader
@@ -235,6 +247,19 @@ class Section {
     if (!d)
       return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a duration (e.g. 500ms, 30s, 5m)");
     out = std::chrono::duration_cast<Duration>(*d);
+    return true;
+  }
+
+  Result<bool> bytes(const std::string& key, std::size_t& out, std::size_t min, std::size_t max) const {
+    auto v = scalar(key);
+    if (!v) return v.error();
+    if (!*v) return true;
+    auto n = parse_bytes(**v);
+    if (!n) return Error::invalid(key_path(key), key_path(key) + ": '" + **v + "' is not a size (e.g. 65536, 64KiB, 1MiB)");
+    if (*n < min || *n > max)
+      return Error::invalid(key_path(key), key_path(key) + ": must be between " + std::to_string(min) + " and " +
+                                               std::to_string(max) + " bytes");
+    out = *n;
     return true;
   }
 
@@ -418,10 +443,11 @@ Result<bool> read_providers(const Section& s, std::vector<ProviderInstanceConfig
     TRY(inst.number("burst", p.burst, 0, 1e6));
     if (p.burst == 0) p.burst = 1;
     Section http = inst.child("http");
-    TRY(http.only({"connect_timeout", "timeout", "ca_file"}));
+    TRY(http.only({"connect_timeout", "timeout", "ca_file", "max_response_bytes"}));
     TRY(http.duration("connect_timeout", p.http.connect_timeout));
     TRY(http.duration("timeout", p.http.total_timeout));
     TRY(http.string("ca_file", p.http.ca_file));
+    TRY(http.bytes("max_response_bytes", p.http.max_response_bytes, 1 << 10, std::size_t{1} << 30));
     Section price = inst.child("price");
     TRY(price.only({"per_segment", "currency"}));
     if (price.present()) {
@@ -692,14 +718,32 @@ Result<GatewayConfig> read_config(const std::string& yaml_text, const std::files
     return Error::invalid("auth.revocation_poll", "auth.revocation_poll: at least 100ms");
 
   Section hooks = top.child("webhooks");
-  TRY(hooks.only({"allow_http_hosts", "workers", "timeout", "poll_interval", "initial_backoff", "max_backoff",
-                  "give_up_after", "disable_after", "secret_overlap", "endpoint_concurrency", "replay_limit"}));
+  TRY(hooks.only({"allow_hosts", "allow_http_hosts", "max_response_bytes", "workers", "timeout", "poll_interval",
+                  "initial_backoff", "max_backoff", "give_up_after", "disable_after", "secret_overlap",
+                  "endpoint_concurrency", "replay_limit"}));
+  auto allow_hosts = hooks.list("allow_hosts");
+  if (!allow_hosts) return allow_hosts.error();
+  for (std::size_t i = 0; i < allow_hosts->size(); ++i) {
+    std::string h = (*allow_hosts)[i];
+    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+    static const std::regex host_port("([a-z0-9._-]+|\\[[0-9a-f:.]+\\]):([0-9]{1,5})");
+    std::smatch m;
+    const std::string key = "webhooks.allow_hosts[" + std::to_string(i) + "]";
+    if (!std::regex_match(h, m, host_port) || std::stol(m[2].str()) < 1 || std::stol(m[2].str()) > 65535)
+      return Error::invalid(key, key + ": '" + h + "' is not host:port (e.g. 127.0.0.1:8080, [::1]:8080)");
+    c.webhooks.hosts.allow_hosts.push_back(m[1].str() + ":" + std::to_string(std::stol(m[2].str())));
+  }
   auto http_hosts = hooks.list("allow_http_hosts");
   if (!http_hosts) return http_hosts.error();
   for (auto h : *http_hosts) {
     std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-    c.webhooks.allow_http_hosts.push_back(h);
+    c.webhooks.hosts.any_port_hosts.push_back(h);
   }
+  if (!http_hosts->empty())
+    c.warnings.push_back(
+        "webhooks.allow_http_hosts is deprecated: it opens every port of its hosts to tenants' webhooks; list "
+        "host:port in webhooks.allow_hosts instead");
+  TRY(hooks.bytes("max_response_bytes", c.webhooks.max_response_bytes, 1 << 10, std::size_t{1} << 30));
   TRY(hooks.integer("workers", c.webhooks.workers, 1, 64));
   TRY(hooks.integer("endpoint_concurrency", c.webhooks.endpoint_concurrency, 1, 64));
   TRY(hooks.integer("replay_limit", c.webhooks.replay_limit, 1, 1000000));

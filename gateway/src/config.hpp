@@ -89,6 +89,7 @@ struct GatewayConfig {
   std::chrono::seconds api_key_cache_ttl{30};
   std::chrono::milliseconds revocation_poll{1000};  // how often each node asks which keys were revoked
   core::WebhookOptions webhooks;  // the webhooks section: delivery of tenants' event webhooks
+  std::vector<std::string> warnings;  // for the log at start (deprecated keys)
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -120,6 +121,8 @@ std::string public_url_warning(const GatewayConfig& config);
 
 // "500ms", "2s", "5m", "1h", "1d"
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// "65536", "512B", "64KiB", "1MiB", "1GiB"
+std::optional<std::size_t> parse_bytes(const std::string& text);
 using core::parse_money;  // "0.0075" -> 7500 (millionths)
 
 // Replaces ${VAR} and ${VAR:-default}; an unset VAR without a default is an

@@ -375,7 +375,7 @@ core::Result<NewKeyRequest> read_new_key(const json& body) {
 }
 
 core::Result<WebhookRequest> read_webhook(const json& body, bool create,
-                                          const std::vector<std::string>& allow_http_hosts) {
+                                          const core::WebhookHostRules& hosts) {
   JsonReader r(body);
   if (create) {
     if (auto st = r.only({"url", "events", "description", "include_body"}); !st) return st.error();
@@ -386,7 +386,7 @@ core::Result<WebhookRequest> read_webhook(const json& body, bool create,
   if (create || r.has("url")) {
     auto url = r.str("url", true);
     if (!url) return url.error();
-    if (auto why = core::webhook_url_problem(*url, allow_http_hosts); !why.empty())
+    if (auto why = core::webhook_url_problem(*url, hosts); !why.empty())
       return core::Error::invalid("url", why);
     w.url = *url;
   }

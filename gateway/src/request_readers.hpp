@@ -72,7 +72,7 @@ struct NewKeyRequest {
 core::Result<NewKeyRequest> read_new_key(const nlohmann::json& body);
 // POST /v1/webhooks and PATCH /v1/webhooks/{id}: what the request sets (a
 // member left out: unchanged, or the default). `url` is checked against
-// `allow_http_hosts`; `url` is required on create.
+// `hosts` (core::webhook_url_problem); `url` is required on create.
 struct WebhookRequest {
   std::optional<std::string> url;
   std::optional<std::set<std::string>> events;  // empty set: every type
@@ -81,6 +81,6 @@ struct WebhookRequest {
   std::optional<bool> enabled;  // PATCH only
 };
 core::Result<WebhookRequest> read_webhook(const nlohmann::json& body, bool create,
-                                          const std::vector<std::string>& allow_http_hosts);
+                                          const core::WebhookHostRules& hosts);
 
 }  // namespace barid::gateway

@@ -72,7 +72,7 @@ void HttpApi::Routes::create_webhook(const Rest::Request& request, Reply& reply)
   if (!principal) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  auto read = read_webhook(*body, true, app.config().webhooks.allow_http_hosts);
+  auto read = read_webhook(*body, true, app.config().webhooks.hosts);
   if (!read) return send_error(reply, read.error());
   if (read->include_body.value_or(false) && !may_include_bodies(*principal, reply)) return;
   auto existing = app.store().list_webhooks(principal->tenant_id);
@@ -128,7 +128,7 @@ void HttpApi::Routes::patch_webhook(const Rest::Request& request, Reply& reply) 
   if (!w) return;
   auto body = json_body(request, reply);
   if (!body) return;
-  auto read = read_webhook(*body, false, app.config().webhooks.allow_http_hosts);
+  auto read = read_webhook(*body, false, app.config().webhooks.hosts);
   if (!read) return send_error(reply, read.error());
   if (read->include_body.value_or(false) && !may_include_bodies(*principal, reply)) return;
   const bool had_bodies = w->include_body;

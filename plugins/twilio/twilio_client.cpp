@@ -22,8 +22,12 @@ std::string field(const nlohmann::json& obj, const char* name) {
   return it == obj.end() ? std::string() : json_text(*it);
 }
 
-std::string_view transport_code(sdk::TransportError e) {
-  switch (e) {
+// The error code of a call that got no usable answer. "response-too-large"
+// is the gateway's: the answer was longer than it reads
+// (providers.<name>.http.max_response_bytes).
+std::string_view transport_code(const sdk::HttpResponse& r) {
+  if (r.error_message == "response-too-large") return "response-too-large";
+  switch (r.error) {
     case sdk::TransportError::timeout: return "TIMEOUT";
     case sdk::TransportError::connect: return "CONNECT";
     case sdk::TransportError::tls: return "TLS";
@@ -75,7 +79,7 @@ TwilioReply TwilioClient::perform(sdk::HttpRequest request) {
     // The request may or may not have reached Twilio; sending is
     // at-least-once, so it is tried again.
     r.outcome = sdk::Outcome::retry;
-    r.error = {std::string(transport_code(resp.error)), "no answer from Twilio: " + resp.error_message};
+    r.error = {std::string(transport_code(resp)), "no answer from Twilio: " + resp.error_message};
     return r;
   }
 

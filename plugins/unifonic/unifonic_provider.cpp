@@ -13,8 +13,12 @@ using sdk::Outcome;
 constexpr const char* kSendPath = "/rest/SMS/messages";
 constexpr const char* kDetailsPath = "/rest/SMS/Messages/GetMessagesDetails";
 
-std::string_view transport_code(sdk::TransportError e) {
-  switch (e) {
+// The error code of a call that got no usable answer. "response-too-large"
+// is the gateway's: the answer was longer than it reads
+// (providers.<name>.http.max_response_bytes).
+std::string_view transport_code(const sdk::HttpResponse& r) {
+  if (r.error_message == "response-too-large") return "response-too-large";
+  switch (r.error) {
     case sdk::TransportError::timeout: return "TIMEOUT";
     case sdk::TransportError::connect: return "CONNECT";
     case sdk::TransportError::tls: return "TLS";
@@ -220,7 +224,7 @@ sdk::SendResult UnifonicProvider::send_once(const sdk::OutboundMessage& m) {
   const int st = a.http.status;
   if (a.http.transport_failed()) {
     host_.logger().warn("send of " + m.id + " will be retried: no answer (" + a.http.error_message + ")");
-    return sdk::SendResult::transient({std::string(transport_code(a.http.error)),
+    return sdk::SendResult::transient({std::string(transport_code(a.http)),
                                        "no answer from Unifonic: " + a.http.error_message});
   }
   const std::string code = a.envelope.error_code;
@@ -333,7 +337,7 @@ sdk::StatusResult UnifonicProvider::do_fetch_status(const std::string& id) {
   const int st = a.http.status;
   if (a.http.transport_failed() || st == 429 || st >= 500) {
     r.outcome = Outcome::retry;
-    r.error = {a.http.transport_failed() ? std::string(transport_code(a.http.error)) : "HTTP-" + std::to_string(st),
+    r.error = {a.http.transport_failed() ? std::string(transport_code(a.http)) : "HTTP-" + std::to_string(st),
                a.http.transport_failed() ? "no answer from Unifonic: " + a.http.error_message
                                          : "Unifonic answered HTTP " + std::to_string(st)};
     if (st == 429 || st >= 500) r.retry_after = support::parse_retry_after(a.http.header("Retry-After"), host_.now());

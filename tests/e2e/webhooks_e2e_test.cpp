@@ -36,7 +36,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const char* kSections = R"yaml(
+// The receiver's port is the one port of 127.0.0.1 that webhooks may reach.
+std::string sections(std::uint16_t receiver_port) {
+  return R"yaml(
 providers:
   mock-sms:
     plugin: mock
@@ -46,13 +48,15 @@ routing:
   sms: {provider: mock-sms}
 dispatch: {poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
-webhooks: {allow_http_hosts: ["127.0.0.1"], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}
+webhooks: {allow_hosts: ["127.0.0.1:)yaml" + std::to_string(receiver_port) +
+         R"yaml("], poll_interval: 50ms, initial_backoff: 200ms, max_backoff: 2s, timeout: 2s}
 jobs:
   status_refresh: {enabled: false}
   retry_sweep: {enabled: false}
   retention: {enabled: false}
   provider_health: {enabled: false}
 )yaml";
+}
 
 std::string b64(const unsigned char* data, std::size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');
@@ -132,6 +136,7 @@ class Receiver {
  public:
   Receiver() : server_([this](const fakes::FakeRequest& r) { return handle(r); }) { server_.start(); }
   std::string url(const std::string& path) const { return server_.base_url() + path; }
+  std::uint16_t port() const noexcept { return server_.port(); }
   void answer(int status) { status_ = status; }
   // Requests to `path` are answered this much later.
   void slow(const std::string& path, std::chrono::milliseconds delay) {
@@ -189,8 +194,9 @@ class Receiver {
 
 class WebhooksE2E : public ::testing::Test {
  protected:
-  void start(const std::string& sections = kSections) {
-    gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
+  // `yaml`: the sections; by default sections(), for the receiver's port.
+  void start(std::string yaml = {}) {
+    gw_ = std::make_unique<GatewayUnderTest>(db_, yaml.empty() ? sections(receiver_.port()) : yaml);
     gw_->start();
     if (key_a_.empty()) {
       key_a_ = gw_->create_api_key("clinic-a");
@@ -446,9 +452,9 @@ TEST_F(WebhooksE2E, RepliesInboundAndOptOutsAreEventsAndGoneDisablesTheEndpoint)
 // rest begin; a second replay while the first one's events are pending is
 // refused with 409, and goes once they are delivered.
 TEST_F(WebhooksE2E, AReplayQueuesAtMostTheLimitAndASecondWaitsForTheFirst) {
-  std::string sections = kSections;
-  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 2s, replay_limit: 4}");
-  start(sections);
+  std::string yaml = sections(receiver_.port());
+  yaml.replace(yaml.find("timeout: 2s}"), 12, "timeout: 2s, replay_limit: 4}");
+  start(yaml);
   const json a = endpoint(key_a_, "/a");
   const std::string path = "/v1/webhooks/" + a["id"].get<std::string>();
   for (int i = 0; i < 3; ++i) send(key_a_, "+96650123600" + std::to_string(i), "rp-" + std::to_string(i));
@@ -538,9 +544,9 @@ class WebhooksUnderLoadE2E : public WebhooksE2E {};
 // clinic B's events still arrive within 2 s of happening (p99), and A never
 // has more than webhooks.endpoint_concurrency (4) requests under way.
 TEST_F(WebhooksUnderLoadE2E, ASlowEndpointWithABacklogDoesNotHoldBackAnotherTenantsEvents) {
-  std::string sections = kSections;
-  sections.replace(sections.find("timeout: 2s}"), 12, "timeout: 15s}");
-  start(sections);
+  std::string yaml = sections(receiver_.port());
+  yaml.replace(yaml.find("timeout: 2s}"), 12, "timeout: 15s}");
+  start(yaml);
   receiver_.slow("/a", 9s);
   endpoint(key_a_, "/a", {{"events", {"message.sent", "message.delivered"}}});
   endpoint(key_b_, "/b");

@@ -60,6 +60,8 @@ class GatewayUnderTest {
   // SIGTERM, then the exit status (nullopt if it did not exit in time).
   std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running() { return process_ && process_->running(); }
+  // The gateway's process id (-1 before start()).
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   std::string base_url() const { return base_url_; }
   std::string create_api_key(const std::string& tenant);
@@ -105,7 +107,12 @@ class GatewayUnderTest {
   std::string db_password_;
   core::MySqlOptions db_;
   std::unique_ptr<ChildProcess> process_;
-  core::CurlHttpClient http_;
+  core::CurlHttpClient http_{whole_responses()};
+  static core::HttpClientOptions whole_responses() {
+    core::HttpClientOptions o;
+    o.max_response_bytes = 0;  // tests read lists and exports whole
+    return o;
+  }
 };
 
 // Audit events in the order their causes happened: a provider's delivery

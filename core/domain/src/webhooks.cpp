@@ -1,6 +1,7 @@
 #include <barid/core/webhooks.hpp>
 
 #include <barid/core/base64.hpp>
+#include <barid/core/net_address.hpp>
 
 #include <barid/sdk/encoding.hpp>
 
@@ -38,32 +39,87 @@ bool webhook_event_carries_body(const WebhookEndpoint& endpoint, std::string_vie
   return type == "inbound.received" || (type.rfind("message.", 0) == 0 && type != "message.replied");
 }
 
-std::string webhook_url_problem(std::string_view url, const std::vector<std::string>& allow_http_hosts) {
-  if (url.size() > 2048) return "at most 2048 characters";
+namespace {
+
+struct UrlParts {
+  std::string problem;  // empty when the URL could be read
+  bool https = false;
+  std::string host;  // lower-case; an IPv6 address in brackets
+  long port = 0;
+};
+
+UrlParts read_url(std::string_view url) {
+  UrlParts p;
+  auto fail = [&p](const char* why) {
+    p.problem = why;
+    return p;
+  };
+  if (url.size() > 2048) return fail("at most 2048 characters");
   for (char ch : url)
     if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7F)
-      return "a URL has no spaces, control or non-ASCII characters (percent-encode them)";
-  const bool https = url.rfind("https://", 0) == 0;
+      return fail("a URL has no spaces, control or non-ASCII characters (percent-encode them)");
+  p.https = url.rfind("https://", 0) == 0;
   const bool http = url.rfind("http://", 0) == 0;
-  if (!https && !http) return "an https:// URL";
-  std::string_view rest = url.substr(https ? 8 : 7);
+  if (!p.https && !http) return fail("an https:// URL");
+  std::string_view rest = url.substr(p.https ? 8 : 7);
   const auto end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, end);
-  if (authority.find('@') != std::string_view::npos) return "a URL without user information";
+  if (authority.find('@') != std::string_view::npos) return fail("a URL without user information");
   std::string host(authority);
+  std::string port;
   if (!host.empty() && host.front() == '[') {
     const auto close = host.find(']');
-    if (close == std::string::npos) return "the host is not valid";
+    if (close == std::string::npos) return fail("the host is not valid");
+    const std::string after = host.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return fail("the host is not valid");
+    if (!after.empty()) port = after.substr(1);
     host = host.substr(0, close + 1);
+    if (port.empty() && !after.empty()) return fail("the port is not valid");
   } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
-    const std::string port = host.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return "the port is not valid";
+    port = host.substr(colon + 1);
+    if (port.empty()) return fail("the port is not valid");
     host = host.substr(0, colon);
   }
-  if (host.empty()) return "the URL has no host";
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return fail("the port is not valid");
+    p.port = std::stol(port);
+    if (p.port < 1 || p.port > 65535) return fail("the port is not valid");
+  } else {
+    p.port = p.https ? 443 : 80;
+  }
+  if (host.empty()) return fail("the URL has no host");
   std::transform(host.begin(), host.end(), host.begin(), ::tolower);
-  if (http && std::find(allow_http_hosts.begin(), allow_http_hosts.end(), host) == allow_http_hosts.end())
-    return "an https:// URL (http only to the hosts in webhooks.allow_http_hosts)";
+  p.host = std::move(host);
+  return p;
+}
+
+bool listed(const UrlParts& p, const WebhookHostRules& rules) {
+  const std::string host_port = p.host + ":" + std::to_string(p.port);
+  return std::find(rules.allow_hosts.begin(), rules.allow_hosts.end(), host_port) != rules.allow_hosts.end() ||
+         std::find(rules.any_port_hosts.begin(), rules.any_port_hosts.end(), p.host) != rules.any_port_hosts.end();
+}
+
+}  // namespace
+
+bool webhook_host_listed(std::string_view url, const WebhookHostRules& rules) {
+  const UrlParts p = read_url(url);
+  return p.problem.empty() && listed(p, rules);
+}
+
+bool webhook_address_refused(std::string_view url, const WebhookHostRules& rules) {
+  const UrlParts p = read_url(url);
+  if (!p.problem.empty() || listed(p, rules)) return false;
+  const auto kind = refused_literal_kind(p.host);
+  return kind && !kind->empty();
+}
+
+std::string webhook_url_problem(std::string_view url, const WebhookHostRules& rules) {
+  const UrlParts p = read_url(url);
+  if (!p.problem.empty()) return p.problem;
+  if (listed(p, rules)) return {};
+  if (!p.https) return "an https:// URL (http only to a host:port listed in webhooks.allow_hosts)";
+  if (const auto kind = refused_literal_kind(p.host); kind && !kind->empty())
+    return "not an address events may go to (" + *kind + "); webhooks.allow_hosts lists the exceptions";
   return {};
 }
 

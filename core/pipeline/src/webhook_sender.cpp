@@ -21,6 +21,18 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) 
   return std::chrono::seconds(std::stoll(value));
 }
 
+// A coarse class of why no answer came, never the HTTP library's text (it
+// can tell the network's layout).
+std::string webhook_transport_error(const sdk::HttpResponse& r) {
+  if (r.error_message == "address-not-allowed") return "address-not-allowed";
+  switch (r.error) {
+    case sdk::TransportError::timeout: return "timeout";
+    case sdk::TransportError::connect: return "connection-failed";
+    case sdk::TransportError::tls: return "tls-failed";
+    default: return "transport-error";
+  }
+}
+
 }  // namespace
 
 WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
@@ -281,8 +293,11 @@ WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
     else ++given_up_;
     return o;
   };
-  if (auto why = webhook_url_problem(d.endpoint.url, options_.allow_http_hosts); !why.empty())
-    return count(webhook_attempt_outcome(options_, d, 0, std::nullopt, "not sent: " + why, std::chrono::milliseconds(0), now));
+  if (auto why = webhook_url_problem(d.endpoint.url, options_.hosts); !why.empty())
+    return count(webhook_attempt_outcome(options_, d, 0, std::nullopt,
+                                         webhook_address_refused(d.endpoint.url, options_.hosts) ? "address-not-allowed"
+                                                                                                 : "not sent: " + why,
+                                         std::chrono::milliseconds(0), now));
   auto body = body_of(d);
   if (!body) {  // what it describes is gone: nothing to say
     WebhookAttemptOutcome o;
@@ -312,7 +327,7 @@ WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
   const auto latency =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   std::string error;
-  if (r.transport_failed()) error = r.error_message.empty() ? "no answer" : r.error_message;
+  if (r.transport_failed()) error = webhook_transport_error(r);
   else if (r.status < 200 || r.status >= 300) error = "HTTP " + std::to_string(r.status);
   return count(webhook_attempt_outcome(options_, d, r.transport_failed() ? 0 : r.status,
                                        parse_retry_after(r.header("Retry-After")), error, latency, now_us()));

@@ -1,23 +1,51 @@
 #include <barid/core/http_client.hpp>
 
+#include <barid/core/net_address.hpp>
+
 #include <curl/curl.h>
 
 #include <cctype>
 #include <mutex>
 
+#include <sys/socket.h>
+
 namespace barid::core {
 namespace {
 
+// Where a response goes, up to the limit: returning less than was given
+// makes curl stop the transfer (CURLE_WRITE_ERROR) and close the connection.
+struct Sink {
+  std::string* body;
+  sdk::HttpHeaders* headers;
+  std::size_t limit;  // 0: none
+  std::size_t header_bytes = 0;
+  bool over = false;
+};
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+  auto* sink = static_cast<Sink*>(user);
+  const std::size_t len = size * n;
+  if (sink->limit && sink->body->size() + len > sink->limit) {
+    sink->body->append(data, sink->limit - sink->body->size());
+    sink->over = true;
+    return 0;
+  }
+  sink->body->append(data, len);
+  return len;
 }
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* headers = static_cast<sdk::HttpHeaders*>(user);
+  auto* sink = static_cast<Sink*>(user);
+  auto* headers = sink->headers;
   std::string_view line(data, size * n);
+  sink->header_bytes += line.size();
+  if (sink->limit && sink->header_bytes > sink->limit) {
+    sink->over = true;
+    return 0;
+  }
   if (line.rfind("HTTP/", 0) == 0) {
     headers->clear();  // a new response (after 100-continue or a redirect)
+    sink->header_bytes = line.size();
     return size * n;
   }
   auto colon = line.find(':');
@@ -31,6 +59,22 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     headers->emplace_back(std::move(lower), std::string(value));
   }
   return size * n;
+}
+
+// Opens the sockets of a request made with refuse_internal_addresses: a
+// connection to a refused address is never made.
+struct AddressGuard {
+  bool check = false;
+  bool refused = false;
+};
+
+curl_socket_t open_socket(void* user, curlsocktype purpose, struct curl_sockaddr* address) {
+  auto* guard = static_cast<AddressGuard*>(user);
+  if (guard->check && (purpose != CURLSOCKTYPE_IPCXN || !refused_address_kind(&address->addr).empty())) {
+    guard->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 sdk::TransportError classify(CURLcode rc) {
@@ -133,10 +177,20 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
+    Sink sink{&response.body, &response.headers, options_.max_response_bytes, 0, false};
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
+
+    AddressGuard guard;
+    guard.check = options_.refuse_internal_addresses &&
+                  !(options_.may_reach_any_address && options_.may_reach_any_address(request.url));
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    // A proxy would be the address connected to, not the endpoint's.
+    if (options_.refuse_internal_addresses) curl_easy_setopt(curl, CURLOPT_PROXY, "");
 
     auto start = std::chrono::steady_clock::now();
     CURLcode rc = curl_easy_perform(curl);
@@ -148,14 +202,26 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
     latency_us_.fetch_add(static_cast<std::uint64_t>(
                               std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()),
                           std::memory_order_relaxed);
-    if (rc != CURLE_OK) {
-      response.error = classify(rc);
-      response.error_message = curl_easy_strerror(rc);
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    const bool cut = rc == CURLE_WRITE_ERROR && sink.over && !options_.fail_large_responses && code > 0;
+    if (rc != CURLE_OK && !cut) {
+      if (rc == CURLE_WRITE_ERROR && sink.over) {
+        response.error = sdk::TransportError::other;
+        response.error_message = kResponseTooLarge;
+        response.body.clear();
+      } else if (guard.refused && rc == CURLE_COULDNT_CONNECT) {
+        response.error = sdk::TransportError::connect;
+        response.error_message = kAddressNotAllowed;
+      } else {
+        response.error = classify(rc);
+        response.error_message = curl_easy_strerror(rc);
+      }
       response.status = 0;
       transport_errors_.fetch_add(1, std::memory_order_relaxed);
     } else {
-      long code = 0;
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+      // Cut at the limit: the status and headers as they came, the body
+      // truncated, the connection closed by curl.
       response.status = static_cast<int>(code);
       if (code >= 400) http_errors_.fetch_add(1, std::memory_order_relaxed);
     }

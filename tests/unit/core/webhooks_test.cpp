@@ -4,6 +4,7 @@
 // giving up, disabling a failing endpoint).
 
 #include <barid/core/webhook_sender.hpp>
+#include <barid/core/net_address.hpp>
 #include <barid/core/webhooks.hpp>
 
 #include <gtest/gtest.h>
@@ -41,7 +42,7 @@ TEST(WebhookSecret, IsWhsecAndBase64OfThirtyTwoRandomBytes) {
 }
 
 TEST(WebhookUrl, HttpsOrAnAllowedHttpHost) {
-  const std::vector<std::string> allow{"127.0.0.1"};
+  const WebhookHostRules allow{{"127.0.0.1:8080"}, {}};
   EXPECT_EQ(webhook_url_problem("https://clinic.example/hooks/barid", {}), "");
   EXPECT_EQ(webhook_url_problem("https://clinic.example:8443/h?x=1", {}), "");
   EXPECT_EQ(webhook_url_problem("http://127.0.0.1:8080/hook", allow), "");
@@ -52,8 +53,81 @@ TEST(WebhookUrl, HttpsOrAnAllowedHttpHost) {
   EXPECT_NE(webhook_url_problem("https://user:pw@clinic.example/", {}), "");
   EXPECT_NE(webhook_url_problem("https://clinic.example/a b", {}), "");
   EXPECT_NE(webhook_url_problem("https://clinic.example:99999999/", {}), "");
+  EXPECT_NE(webhook_url_problem("https://clinic.example:99999/", {}), "");
+  EXPECT_NE(webhook_url_problem("https://clinic.example:0/", {}), "");
   EXPECT_NE(webhook_url_problem("https://clinic.example/" + std::string(2100, 'a'), {}), "");
   EXPECT_EQ(webhook_url_problem("http://127.0.0.1@evil.example/", allow).empty(), false);
+}
+
+// allow_hosts opens one port of a host; the deprecated allow_http_hosts
+// (any_port_hosts) every port.
+TEST(WebhookUrl, AllowHostsListsHostAndPort) {
+  const WebhookHostRules allow{{"127.0.0.1:8080", "[::1]:9000", "hooks.internal:443"}, {}};
+  EXPECT_EQ(webhook_url_problem("http://127.0.0.1:8080/hook", allow), "");
+  EXPECT_NE(webhook_url_problem("http://127.0.0.1:8081/hook", allow), "");
+  EXPECT_NE(webhook_url_problem("https://127.0.0.1:22/", allow), "");
+  EXPECT_EQ(webhook_url_problem("http://[::1]:9000/h", allow), "");
+  EXPECT_NE(webhook_url_problem("http://[::1]:9001/h", allow), "");
+  EXPECT_TRUE(webhook_host_listed("https://HOOKS.internal/x", allow));  // 443 when none is named
+  EXPECT_FALSE(webhook_host_listed("http://hooks.internal/x", allow));  // 80
+  EXPECT_FALSE(webhook_host_listed("https://127.0.0.1:8080@x/", allow));
+
+  const WebhookHostRules old{{}, {"127.0.0.1"}};
+  EXPECT_EQ(webhook_url_problem("http://127.0.0.1:8080/hook", old), "");
+  EXPECT_EQ(webhook_url_problem("http://127.0.0.1:22/", old), "");
+  EXPECT_TRUE(webhook_host_listed("http://127.0.0.1:1/", old));
+}
+
+// Addresses written in the URL are refused at registration, in every form
+// the resolver reads them.
+TEST(WebhookUrl, RefusesInternalAddressesWrittenInTheUrl) {
+  for (const char* url :
+       {"https://127.0.0.1/h", "https://10.0.0.1/h", "https://172.16.5.4/h", "https://192.168.1.1:8443/h",
+        "https://169.254.169.254/latest/meta-data/", "https://169.254.1.1/", "https://100.64.0.1/", "https://0.0.0.0/",
+        "https://224.0.0.1/", "https://255.255.255.255/", "https://[::1]/h", "https://[::]/", "https://[fe80::1]/",
+        "https://[fd00::1]/", "https://[fc00::5]/", "https://[ff02::1]/", "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:a9fe:a9fe]/", "https://[64:ff9b::10.0.0.1]/", "https://127.1/", "https://2130706433/",
+        "https://0x7f000001/", "https://017700000001/", "https://[fd00:ec2::254]/"}) {
+    EXPECT_NE(webhook_url_problem(url, {}), "") << url;
+    EXPECT_TRUE(webhook_address_refused(url, {})) << url;
+  }
+  for (const char* url : {"https://93.184.216.34/h", "https://[2606:4700::1111]/h", "https://1.1.1.1:8443/",
+                          "https://127.0.0.1.example.com/", "https://10.example/", "https://localhost.clinic.example/"}) {
+    EXPECT_EQ(webhook_url_problem(url, {}), "") << url;
+    EXPECT_FALSE(webhook_address_refused(url, {})) << url;
+  }
+  EXPECT_NE(webhook_url_problem("https://[not-v6]/", {}), "");
+  EXPECT_NE(webhook_url_problem("https://[::1]x/", {}), "");
+  // Listed: allowed, port included.
+  EXPECT_EQ(webhook_url_problem("https://10.0.0.1:8443/h", {{"10.0.0.1:8443"}, {}}), "");
+  EXPECT_TRUE(webhook_address_refused("https://10.0.0.1:8444/h", {{"10.0.0.1:8443"}, {}}));
+  // Names are judged by what they resolve to, at each delivery.
+  EXPECT_FALSE(webhook_address_refused("https://localhost/h", {}));
+}
+
+TEST(NetAddress, KindsOfRefusedAddresses) {
+  EXPECT_EQ(refused_literal_kind("127.0.0.1"), "loopback");
+  EXPECT_EQ(refused_literal_kind("10.0.0.1"), "private (RFC 1918)");
+  EXPECT_EQ(refused_literal_kind("172.31.255.255"), "private (RFC 1918)");
+  EXPECT_EQ(refused_literal_kind("172.32.0.1"), "");
+  EXPECT_EQ(refused_literal_kind("192.168.0.1"), "private (RFC 1918)");
+  EXPECT_EQ(refused_literal_kind("169.254.169.254"), "cloud metadata");
+  EXPECT_EQ(refused_literal_kind("169.254.0.9"), "link-local");
+  EXPECT_EQ(refused_literal_kind("100.64.0.0"), "shared (CGNAT)");
+  EXPECT_EQ(refused_literal_kind("100.127.255.255"), "shared (CGNAT)");
+  EXPECT_EQ(refused_literal_kind("100.128.0.0"), "");
+  EXPECT_EQ(refused_literal_kind("0.0.0.0"), "unspecified");
+  EXPECT_EQ(refused_literal_kind("239.1.2.3"), "multicast");
+  EXPECT_EQ(refused_literal_kind("8.8.8.8"), "");
+  EXPECT_EQ(refused_literal_kind("[::1]"), "loopback");
+  EXPECT_EQ(refused_literal_kind("[::]"), "unspecified");
+  EXPECT_EQ(refused_literal_kind("[fe80::abcd]"), "link-local");
+  EXPECT_EQ(refused_literal_kind("[fdaa::1]"), "unique-local");
+  EXPECT_EQ(refused_literal_kind("[ff05::2]"), "multicast");
+  EXPECT_EQ(refused_literal_kind("[::ffff:10.1.2.3]"), "private (RFC 1918)");
+  EXPECT_EQ(refused_literal_kind("[2001:db8::1]"), "");
+  EXPECT_EQ(refused_literal_kind("clinic.example"), std::nullopt);
+  EXPECT_EQ(refused_literal_kind("localhost"), std::nullopt);
 }
 
 TEST(WebhookEvents, TypesAndTheStatusesThatAreEvents) {

@@ -896,5 +896,50 @@ TEST(Config, AuditEntriesOutliveATenantsShortRetention) {
                "max_days");
 }
 
+TEST(Config, WebhookHostsAreHostAndPort) {
+  auto c = parse(kMinimal + "webhooks:\n  allow_hosts: [\"127.0.0.1:8080\", \"Hooks.Internal:443\", \"[::1]:9000\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.hosts.allow_hosts,
+            (std::vector<std::string>{"127.0.0.1:8080", "hooks.internal:443", "[::1]:9000"}));
+  EXPECT_TRUE(c->webhooks.hosts.any_port_hosts.empty());
+  EXPECT_TRUE(c->warnings.empty());
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"127.0.0.1\"]\n", "webhooks.allow_hosts[0]", "host:port");
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"a:1\", \"b:70000\"]\n", "webhooks.allow_hosts[1]",
+               "host:port");
+  expect_error(kMinimal + "webhooks:\n  allow_hosts: [\"::1:80\"]\n", "webhooks.allow_hosts[0]", "host:port");
+}
+
+TEST(Config, TheDeprecatedAllowHttpHostsOpensEveryPortWithAWarning) {
+  auto c = parse(kMinimal + "webhooks:\n  allow_http_hosts: [\"LocalHost\"]\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.hosts.any_port_hosts, std::vector<std::string>{"localhost"});
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("webhooks.allow_http_hosts is deprecated"), std::string::npos);
+  EXPECT_NE(c->warnings[0].find("webhooks.allow_hosts"), std::string::npos);
+}
+
+TEST(Config, ResponseLimits) {
+  auto d = parse(kMinimal);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->webhooks.max_response_bytes, 64u * 1024);
+  EXPECT_EQ(d->providers.at(0).http.max_response_bytes, 1024u * 1024);
+  auto c = parse(kMinimal + "webhooks:\n  max_response_bytes: 16KiB\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->webhooks.max_response_bytes, 16u * 1024);
+  std::string yaml = kMinimal;
+  yaml.insert(yaml.find("    plugin: mock\n") + 17, "    http: {max_response_bytes: 2MiB}\n");
+  auto p = parse(yaml);
+  ASSERT_TRUE(p.ok()) << p.error().message << "\n" << yaml;
+  EXPECT_EQ(p->providers.at(0).http.max_response_bytes, 2u * 1024 * 1024);
+  expect_error(kMinimal + "webhooks:\n  max_response_bytes: lots\n", "webhooks.max_response_bytes", "size");
+  expect_error(kMinimal + "webhooks:\n  max_response_bytes: 10\n", "webhooks.max_response_bytes", "between");
+  EXPECT_EQ(parse_bytes("65536"), 65536u);
+  EXPECT_EQ(parse_bytes("64KiB"), 65536u);
+  EXPECT_EQ(parse_bytes("1MiB"), 1048576u);
+  EXPECT_EQ(parse_bytes("1 GiB"), std::size_t{1} << 30);
+  EXPECT_EQ(parse_bytes("1MB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("-1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace barid::gateway

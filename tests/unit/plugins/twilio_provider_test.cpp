@@ -355,6 +355,16 @@ TEST(TwilioSend, ServerErrorsAndTransportFailuresRetry) {
   }
 }
 
+// The gateway's HTTP client gave up reading an answer past
+// providers.<name>.http.max_response_bytes.
+TEST(TwilioSend, AnAnswerTooLargeToReadFailsWithResponseTooLarge) {
+  Fixture f;
+  f.host.http_client.fail(sdk::TransportError::other, "response-too-large");
+  auto r = f.send(f.message());
+  EXPECT_EQ(r.outcome, Outcome::retry);
+  EXPECT_EQ(r.error.code, "response-too-large");
+}
+
 TEST(TwilioSend, UnreadableSuccessIsRetried) {
   Fixture f;
   f.host.http_client.answer(201, "not json");

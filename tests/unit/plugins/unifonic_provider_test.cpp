@@ -247,6 +247,16 @@ TEST(UnifonicSend, DuplicateWhoseLookupFailsIsRetried) {
   EXPECT_EQ(f.provider->send(f.message()).outcome, Outcome::retry);
 }
 
+// The gateway's HTTP client gave up reading an answer past
+// providers.<name>.http.max_response_bytes.
+TEST(UnifonicSend, AnAnswerTooLargeToReadFailsWithResponseTooLarge) {
+  Fixture f;
+  f.host.http_client.fail(sdk::TransportError::other, "response-too-large");
+  auto r = f.provider->send(f.message());
+  EXPECT_EQ(r.outcome, Outcome::retry);
+  EXPECT_EQ(r.error.code, "response-too-large");
+}
+
 TEST(UnifonicSend, HttpStatuses) {
   {
     Fixture f;

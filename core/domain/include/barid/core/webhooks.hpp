@@ -135,10 +135,30 @@ std::string new_webhook_secret();
 // seconds) with `secret` ("whsec_..."); empty when the secret is malformed.
 std::string sign_webhook(std::string_view secret, std::string_view id, std::int64_t timestamp, std::string_view body);
 
-// Whether events may go to `url`: an absolute https URL, or http to a host
-// the operator listed (webhooks.allow_http_hosts). Empty when it may, else
-// why not.
-std::string webhook_url_problem(std::string_view url, const std::vector<std::string>& allow_http_hosts);
+// The operator's exceptions to the rules of webhook URLs.
+struct WebhookHostRules {
+  // webhooks.allow_hosts: "host:port" (lower-case; an IPv6 address in
+  // brackets, "[::1]:8080"), the only endpoints that may use plain http:// or
+  // reach a refused address (net_address.hpp), on that port alone.
+  std::vector<std::string> allow_hosts;
+  // webhooks.allow_http_hosts (deprecated): hosts listed without a port, for
+  // every port.
+  std::vector<std::string> any_port_hosts;
+
+  bool operator==(const WebhookHostRules&) const = default;
+};
+
+// Whether `url`'s host and port (443 or 80 when it names none) are listed in
+// `rules`. False for a URL that cannot be read.
+bool webhook_host_listed(std::string_view url, const WebhookHostRules& rules);
+
+// Whether events may go to `url`: an absolute https URL, whose host is not
+// written as a refused address (net_address.hpp), unless its host:port is
+// listed in `rules`, which also allows http. Empty when it may, else why not.
+std::string webhook_url_problem(std::string_view url, const WebhookHostRules& rules);
+
+// Whether webhook_url_problem refuses `url` for its address alone.
+bool webhook_address_refused(std::string_view url, const WebhookHostRules& rules);
 
 // The webhook-id of an event.
 inline std::string webhook_id(const Uuid& event) { return "evt_" + event.str(); }

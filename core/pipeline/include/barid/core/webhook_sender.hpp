@@ -46,7 +46,10 @@ struct WebhookOptions {
   std::chrono::milliseconds max_backoff{std::chrono::hours(1)};
   std::chrono::seconds give_up_after{std::chrono::hours(72)};
   std::chrono::seconds disable_after{std::chrono::hours(24 * 5)};
-  std::vector<std::string> allow_http_hosts;
+  WebhookHostRules hosts;  // webhooks.allow_hosts (and the deprecated allow_http_hosts)
+  // A response is read this far, then the connection is closed: the outcome
+  // depends on the status code alone (the HTTP client given must be made so).
+  std::size_t max_response_bytes = 64 * 1024;
   std::chrono::seconds secret_overlap{std::chrono::hours(24)};  // a rotated secret keeps signing this long
 };
 

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,11 +17,32 @@
 
 namespace barid::core {
 
+// What perform() answers, in HttpResponse::error_message, for a response
+// past max_response_bytes (fail_large_responses) and for a connection to a
+// refused address (refuse_internal_addresses).
+inline constexpr const char* kResponseTooLarge = "response-too-large";
+inline constexpr const char* kAddressNotAllowed = "address-not-allowed";
+
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{15000};
   std::string ca_file;  // empty: the system's CA store
   std::string user_agent = "barid-gateway";
+  // A response (its headers and its body, each) is read at most this far,
+  // then the connection is closed; 0: no limit.
+  std::size_t max_response_bytes = 1024 * 1024;
+  // Past max_response_bytes: true, the request fails (TransportError::other,
+  // error_message kResponseTooLarge); false, the response keeps its status
+  // and headers, with the body cut at the limit.
+  bool fail_large_responses = true;
+  // When set, a connection is opened only to a public address
+  // (net_address.hpp), checked as the socket is opened (so the address
+  // connected to is the one checked, whatever DNS answers next), unless
+  // `may_reach_any_address` says yes for the request's URL. A refused
+  // connection fails the request: TransportError::connect, error_message
+  // kAddressNotAllowed. Redirects are never followed and no proxy is used.
+  bool refuse_internal_addresses = false;
+  std::function<bool(const std::string& url)> may_reach_any_address;
 };
 
 struct HttpClientStats {
