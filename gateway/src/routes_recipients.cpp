@@ -102,6 +102,18 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
     if (!session) return send_error(reply, session.error());
     last_inbound = *session;
   }
+  // What this tenant's sends are checked against (suppression_reason): an
+  // opt-out received through the shared instance does not hold on a channel
+  // the tenant sends through an instance of its own.
+  if (!opt_outs.empty()) {
+    auto tenant = app.store().find_tenant(principal->tenant_id);
+    if (!tenant) return send_error(reply, tenant.error());
+    if (*tenant)
+      std::erase_if(opt_outs, [&](const core::OptOut& o) {
+        const auto channel = sdk::channel_from_string(o.channel);
+        return o.tenant_id == 0 && !o.instance.empty() && channel && (*tenant)->policy.routing.count(*channel) > 0;
+      });
+  }
   if (!stored && opt_outs.empty() && !last_inbound)
     return reply.send_problem(problem(404, "not-found", "Not found", "nothing is stored for this recipient"));
   reply.send_json(200, preferences_json(p, opt_outs, last_inbound));

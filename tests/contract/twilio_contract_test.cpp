@@ -27,6 +27,16 @@
 namespace barid::contract {
 namespace {
 
+// The host's HTTP client as the tests use it (every other option default).
+core::HttpClientOptions client_options(std::chrono::milliseconds connect, std::chrono::milliseconds total,
+                                       const char* user_agent) {
+  core::HttpClientOptions o;
+  o.connect_timeout = connect;
+  o.total_timeout = total;
+  o.user_agent = user_agent;
+  return o;
+}
+
 using namespace std::chrono;
 namespace fs = std::filesystem;
 
@@ -57,7 +67,7 @@ class RecordingHttp final : public sdk::HttpClient {
 
  private:
   std::mutex mutex_;
-  core::CurlHttpClient client_{core::HttpClientOptions{milliseconds(5000), milliseconds(30000), "", "barid-contract"}};
+  core::CurlHttpClient client_{client_options(milliseconds(5000), milliseconds(30000), "barid-contract")};
 };
 
 class ContractHost final : public sdk::HostContext {

@@ -124,6 +124,13 @@ TEST_F(ClinicsE2E, AStopThroughTheSharedInstanceStopsTheClinicsRoutedThroughIt) 
   const json a = send(key_a_);
   EXPECT_NE(a["status"], "suppressed") << a.dump();
   EXPECT_EQ(gw_->wait_for_status(key_a_, a["id"], "delivered")["provider"]["instance"], "clinic-a-sms");
+  // The preferences each clinic reads say the same as its sends.
+  long status = 0;
+  auto b_view = gw_->json("GET", std::string("/v1/recipients/") + kPatient + "/preferences", nullptr, key_b_, &status);
+  ASSERT_EQ(status, 200) << b_view.dump();
+  EXPECT_EQ(b_view["opt_outs"].size(), 1u) << b_view.dump();
+  gw_->json("GET", std::string("/v1/recipients/") + kPatient + "/preferences", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 404);  // nothing holds for clinic A
 }
 
 // A START signed through clinic A's instance removes what came through it

@@ -22,6 +22,16 @@
 namespace barid::fakes {
 namespace {
 
+// The host's HTTP client as the tests use it (every other option default).
+core::HttpClientOptions client_options(std::chrono::milliseconds connect, std::chrono::milliseconds total,
+                                       const char* user_agent) {
+  core::HttpClientOptions o;
+  o.connect_timeout = connect;
+  o.total_timeout = total;
+  o.user_agent = user_agent;
+  return o;
+}
+
 using namespace std::chrono;
 using nlohmann::json;
 using barid::testing::ChildProcess;
@@ -73,7 +83,7 @@ class Receiver {
 };
 
 struct Http {
-  core::CurlHttpClient client{core::HttpClientOptions{milliseconds(2000), milliseconds(5000), "", "barid-test"}};
+  core::CurlHttpClient client{client_options(milliseconds(2000), milliseconds(5000), "barid-test")};
 
   sdk::HttpResponse call(const std::string& method, const std::string& url, const std::string& body = {},
                          const std::string& content_type = "application/x-www-form-urlencoded",
@@ -379,7 +389,7 @@ TEST_F(FakeUnifonicTest, DeliveryReportsAndDetails) {
 class RealHost final : public sdk::HostContext {
  public:
   RealHost(std::string webhook_base, milliseconds timeout)
-      : http_(core::HttpClientOptions{milliseconds(2000), timeout, "", "barid-test"}),
+      : http_(client_options(milliseconds(2000), timeout, "barid-test")),
         webhook_base_(std::move(webhook_base)) {}
   sdk::HttpClient& http() noexcept override { return http_; }
   sdk::Logger& logger() noexcept override { return log; }
