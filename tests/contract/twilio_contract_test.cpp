@@ -15,6 +15,7 @@
 #include "prism.hpp"
 #include "test_host.hpp"
 #include "twilio/twilio_provider.hpp"
+#include "test_http_client.hpp"
 
 #include <barid/core/http_client.hpp>
 
@@ -27,15 +28,7 @@
 namespace barid::contract {
 namespace {
 
-// The host's HTTP client as the tests use it (every other option default).
-core::HttpClientOptions client_options(std::chrono::milliseconds connect, std::chrono::milliseconds total,
-                                       const char* user_agent) {
-  core::HttpClientOptions o;
-  o.connect_timeout = connect;
-  o.total_timeout = total;
-  o.user_agent = user_agent;
-  return o;
-}
+using barid::testing::client_options;
 
 using namespace std::chrono;
 namespace fs = std::filesystem;

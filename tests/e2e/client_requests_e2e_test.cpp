@@ -27,22 +27,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-const char* kSections = R"yaml(
-providers:
-  mock-sms:
-    plugin: mock
-    allow_unauthenticated_callbacks: true
-    config: {channel: sms, delivered_after_ms: "50"}
-routing:
-  sms: {provider: mock-sms}
-dispatch: {poll_interval: 50ms, lease: 30s}
-messaging: {default_region: SA}
-jobs:
-  status_refresh: {enabled: false}
-  retry_sweep: {enabled: false}
-  retention: {enabled: false}
-  provider_health: {enabled: false}
-)yaml";
+// The mock instances, and no periodic job.
+const std::string kSections = std::string(kMockGatewaySections) + kJobsOff;
 
 // What a client library makes of a value in a query: RFC 3986 unreserved
 // characters stay, every other byte is %XX (so '+' is %2B, ':' is %3A, a
@@ -238,9 +224,9 @@ TEST_F(ClientRequestsE2E, ValuesFromFilesAreReadAgainOnReload) {
   const std::string file = dir + "/latency";
   std::ofstream(file) << "120\n";
   std::string sections = kSections;
-  const std::string plain = R"(config: {channel: sms, delivered_after_ms: "50"})";
+  const std::string plain = R"(config: {channel: sms, delivered_after_ms: "50",)";
   sections.replace(sections.find(plain), plain.size(),
-                   R"(config: {channel: sms, delivered_after_ms: "50", latency_ms: "${file:)" + file + R"(}"})");
+                   R"(config: {channel: sms, delivered_after_ms: "50", latency_ms: "${file:)" + file + R"(}",)");
   start(sections);
   const std::string op = gw_->create_operator_key();
   auto latency = [&] {

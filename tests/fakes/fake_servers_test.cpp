@@ -11,6 +11,7 @@
 #include "twilio/twilio_provider.hpp"
 #include "twilio/twilio_signature.hpp"
 #include "unifonic/unifonic_provider.hpp"
+#include "test_http_client.hpp"
 
 #include <barid/core/http_client.hpp>
 
@@ -22,15 +23,7 @@
 namespace barid::fakes {
 namespace {
 
-// The host's HTTP client as the tests use it (every other option default).
-core::HttpClientOptions client_options(std::chrono::milliseconds connect, std::chrono::milliseconds total,
-                                       const char* user_agent) {
-  core::HttpClientOptions o;
-  o.connect_timeout = connect;
-  o.total_timeout = total;
-  o.user_agent = user_agent;
-  return o;
-}
+using barid::testing::client_options;
 
 using namespace std::chrono;
 using nlohmann::json;

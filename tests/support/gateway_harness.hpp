@@ -38,6 +38,16 @@ dispatch: {poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
 )yaml";
 
+// Every periodic job switched off, for tests that must see only what they
+// cause (append to the sections).
+inline constexpr const char* kJobsOff = R"yaml(
+jobs:
+  status_refresh: {enabled: false}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml";
+
 class GatewayUnderTest {
  public:
   // `sections` is YAML for everything but server, storage and plugins

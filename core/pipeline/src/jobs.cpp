@@ -292,8 +292,9 @@ std::vector<JobDefinition> standard_jobs(const JobsConfig& j, JobStore& store, T
                       long long audit = 0;
                       std::vector<std::pair<TenantId, std::optional<int>>> logs{{0, std::nullopt}};
                       for (const auto& t : *all) logs.emplace_back(t.id, t.retention_days);
-                      for (const auto& [tenant, days] : logs) {
-                        const auto audit_cutoff = now_us() - hours(24LL * effective_audit_days(days, j));
+                      for (const auto& log : logs) {
+                        const TenantId tenant = log.first;  // a plain name: lambdas capture it
+                        const auto audit_cutoff = now_us() - hours(24LL * effective_audit_days(log.second, j));
                         if (auto e = drain(audit, [&] { return store.delete_audit_before(tenant, audit_cutoff, j.retention_batch); });
                             !e.empty())
                           return "failed after deleting " + std::to_string(audit) + " audit entries: " + e;
