@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_invalid_or_read(gateway::read_preferences(body, phones));
   expect_invalid_or_read(gateway::read_new_tenant(body));
   expect_invalid_or_read(gateway::read_new_key(body));
-  static const std::vector<std::string> http_hosts{"127.0.0.1"};
-  expect_invalid_or_read(gateway::read_webhook(body, true, http_hosts));
-  expect_invalid_or_read(gateway::read_webhook(body, false, http_hosts));
+  static const core::WebhookHostRules hosts{{"127.0.0.1:8080"}, {"localhost"}};
+  expect_invalid_or_read(gateway::read_webhook(body, true, hosts));
+  expect_invalid_or_read(gateway::read_webhook(body, false, hosts));
   return 0;
 }
