@@ -120,7 +120,11 @@ Rest::Route::Handler HttpApi::Routes::wrap(Handler h, Where where, Query query) 
       return Rest::Route::Result::Ok;
     }
     if (known && !*known && known->error().kind == core::ErrorKind::unavailable) {
-      send_error(reply, known->error());
+      // The lookup budget for unknown key ids is spent (a flood of made-up
+      // keys): answered without a log line each, which would be the flood's
+      // own amplifier.
+      reply.header("Retry-After", "1");
+      reply.send_problem(problem_for(known->error()));
       return Rest::Route::Result::Ok;
     }
     if (where == Where::reactor_if_known && known) {

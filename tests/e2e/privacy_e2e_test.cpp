@@ -315,7 +315,7 @@ TEST_F(PrivacyE2E, RetentionRemovesTheAuditOfNumbersButKeepsTheEvidenceOfOptOuts
   const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
   db_.execute("INSERT INTO audit_log (tenant_id, at, action, subject) VALUES (" + tenant +
               ", UTC_TIMESTAMP(6), 'preferences.updated', 'phone:+966503333333')");
-  gw_ = std::make_unique<GatewayUnderTest>(db_, std::string(kSections) + jobs("{every: 1h, days: 30, batch: 1000}"));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, std::string(kSections) + jobs("{every: 1h, days: 30, audit_min_days: 30, batch: 1000}"));
   gw_->start();
   ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT last_finished_at FROM jobs WHERE name = 'retention'") != ""; }, 30s))
       << gw_->log();
