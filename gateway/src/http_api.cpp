@@ -263,12 +263,8 @@ std::optional<bool> HttpApi::Routes::include_body(const Rest::Request& request, 
 bool HttpApi::Routes::audit_body_read(const core::Principal& p, const Rest::Request& request, core::TenantId tenant,
                                       const std::string& action, const std::vector<std::string>& ids, Reply& reply) {
   if (ids.empty()) return true;
-  core::AuditEntry e;
-  e.tenant_id = tenant;
-  e.action = action;
-  e.subject = ids.size() == 1 ? ids.front() : std::to_string(ids.size()) + " ids";
-  for (const auto& id : ids) e.detail += (e.detail.empty() ? "" : ",") + id;
-  e.actor = actor_of(request, proxies, (p.is_operator() ? "operator:" : "key:") + p.key_id);
+  const core::AuditEntry e =
+      core::body_read_entry(tenant, action, actor_of(request, proxies, (p.is_operator() ? "operator:" : "key:") + p.key_id), ids);
   if (auto st = app.store().add_audit(e); !st) {
     core::log_warn("audit", "cannot record '" + action + "', the read is refused: " + st.error().message);
     send_error(reply, core::Error::unavailable("the read could not be recorded in the audit log; try again"));

@@ -2,6 +2,16 @@
 
 namespace barid::core {
 
+AuditEntry body_read_entry(TenantId tenant, std::string action, Actor actor, const std::vector<std::string>& ids) {
+  AuditEntry e;
+  e.tenant_id = tenant;
+  e.action = std::move(action);
+  e.actor = std::move(actor);
+  e.subject = ids.size() == 1 ? ids.front() : std::to_string(ids.size()) + " ids";
+  for (const auto& id : ids) e.detail += (e.detail.empty() ? "" : ",") + id;
+  return e;
+}
+
 std::optional<Scopes> scopes_from_list(const std::vector<std::string>& words) {
   Scopes set = 0;
   for (const auto& w : words) {

@@ -1,5 +1,6 @@
 #include <barid/core/webhook_sender.hpp>
 
+#include <barid/core/http_client.hpp>
 #include <barid/core/log.hpp>
 #include <barid/core/money.hpp>
 #include <barid/core/time.hpp>
@@ -24,7 +25,7 @@ std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) 
 // A coarse class of why no answer came, never the HTTP library's text (it
 // can tell the network's layout).
 std::string webhook_transport_error(const sdk::HttpResponse& r) {
-  if (r.error_message == "address-not-allowed") return "address-not-allowed";
+  if (r.error_message == kAddressNotAllowed) return kAddressNotAllowed;
   switch (r.error) {
     case sdk::TransportError::timeout: return "timeout";
     case sdk::TransportError::connect: return "connection-failed";
@@ -156,24 +157,27 @@ void WebhookSender::record(std::vector<Done>& done) {
   // A delivered event that carries a body is a read of it, by the endpoint:
   // one entry per endpoint and kind for those recorded together, as for a
   // list read through the API.
-  std::map<std::pair<Uuid, std::string>, AuditEntry> reads;
+  struct Read {
+    TenantId tenant = 0;
+    std::vector<std::string> ids;
+  };
+  std::map<std::pair<Uuid, std::string>, Read> reads;  // endpoint, action
   for (const auto& x : done) {
     const WebhookDelivery& d = x.delivery;
     if (!x.outcome.delivered || !webhook_event_carries_body(d.endpoint, d.event.type)) continue;
     const std::optional<Uuid>& id = d.event.type == "inbound.received" ? d.event.inbound_id : d.event.message_id;
     if (!id) continue;
-    const std::string action = d.event.type == "inbound.received" ? "inbound.body_read" : "message.body_read";
-    AuditEntry& e = reads[{d.endpoint.id, action}];
-    e.tenant_id = d.endpoint.tenant_id;
-    e.action = action;
-    e.actor = Actor{"webhook:" + d.endpoint.id.str(), "", ""};
-    e.detail += (e.detail.empty() ? "" : ",") + id->str();
-    e.subject = e.subject.empty() ? id->str() : std::to_string(std::count(e.detail.begin(), e.detail.end(), ',') + 1) + " ids";
+    Read& r = reads[{d.endpoint.id, d.event.type == "inbound.received" ? "inbound.body_read" : "message.body_read"}];
+    r.tenant = d.endpoint.tenant_id;
+    r.ids.push_back(id->str());
   }
-  for (const auto& [key, e] : reads)
-    if (auto st = audit_.add_audit(e); !st)
-      log_warn("audit", "cannot record '" + e.action + "' of webhook endpoint " + key.first.str() + ": " +
+  for (const auto& [key, r] : reads) {
+    const auto& [endpoint, action] = key;
+    if (auto st = audit_.add_audit(body_read_entry(r.tenant, action, Actor{"webhook:" + endpoint.str(), "", ""}, r.ids));
+        !st)
+      log_warn("audit", "cannot record '" + action + "' of webhook endpoint " + endpoint.str() + ": " +
                             st.error().message);
+  }
   for (const auto& x : done)
     if (!x.outcome.disable_reason.empty())
       log_warn("webhooks", "endpoint " + x.delivery.endpoint.id.str() + " disabled: " + x.outcome.disable_reason);
@@ -295,7 +299,7 @@ WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
   };
   if (auto why = webhook_url_problem(d.endpoint.url, options_.hosts); !why.empty())
     return count(webhook_attempt_outcome(options_, d, 0, std::nullopt,
-                                         webhook_address_refused(d.endpoint.url, options_.hosts) ? "address-not-allowed"
+                                         webhook_address_refused(d.endpoint.url, options_.hosts) ? std::string(kAddressNotAllowed)
                                                                                                  : "not sent: " + why,
                                          std::chrono::milliseconds(0), now));
   auto body = body_of(d);

@@ -40,6 +40,8 @@ bool is_retryable_transaction_error(int code) noexcept {
   return code == 1213 /* deadlock */ || code == 1205 /* lock wait timeout */;
 }
 
+bool is_duplicate_key(int code) noexcept { return code == 1062; }
+
 DbConnection::DbConnection(const MySqlOptions& options) : options_(options) {}
 
 DbConnection::~DbConnection() { reset(); }

@@ -28,6 +28,8 @@ namespace barid::core::mysql {
 bool is_connection_error(int code) noexcept;
 // Errors after which the transaction was rolled back and may be tried again.
 bool is_retryable_transaction_error(int code) noexcept;
+// A unique key refused the row (ER_DUP_ENTRY).
+bool is_duplicate_key(int code) noexcept;
 
 // A server error's text, fit for a log: the server quotes the offending
 // value or SQL in '...' (a duplicate idempotency key, an invalid string in a

@@ -132,8 +132,7 @@ const char* kBatchColumns =
 }  // namespace
 
 namespace {
-constexpr int kDuplicateEntry = 1062;  // ER_DUP_ENTRY
-constexpr int kDeadlock = 1213;        // ER_LOCK_DEADLOCK: run() tries again
+constexpr int kDeadlock = 1213;  // ER_LOCK_DEADLOCK: run() tries again
 }  // namespace
 
 Result<Store::BatchInsert> MySqlStore::insert_batch(const Batch& batch, const std::vector<NewMessage>& messages) {
@@ -183,7 +182,7 @@ Result<Store::BatchInsert> MySqlStore::insert_batch(const Batch& batch, const st
       // unique key made this INSERT wait for its commit, then refused it.
       // Its batch is now readable and is the answer (a replay, or 409 on a
       // different request); if it rolled back, the error is retried.
-      if (e.getErrorCode() != kDuplicateEntry || batch.idempotency_key.empty()) throw;
+      if (!mysql::is_duplicate_key(e.getErrorCode()) || batch.idempotency_key.empty()) throw;
       c.rollback();
       c.begin();
       if (auto earlier = replay()) return *earlier;

@@ -98,7 +98,7 @@ Result<bool> MySqlStore::claim_inbound(const std::string& instance, const std::s
       c.execute("INSERT INTO inbound_handled (instance, provider_message_id, handled_at, done) VALUES (" +
                 q(c, instance) + "," + q(c, provider_message_id) + ",UTC_TIMESTAMP(6), 0)");
     } catch (const sql::SQLException& e) {
-      if (e.getErrorCode() != 1062 /* ER_DUP_ENTRY */) throw;
+      if (!mysql::is_duplicate_key(e.getErrorCode())) throw;
       // Held already: taken over only when it is past the memory, or a claim
       // whose handler never finished. The row lock makes one taker win.
       return c.update("UPDATE inbound_handled SET handled_at = UTC_TIMESTAMP(6), done = 0 WHERE " + key +

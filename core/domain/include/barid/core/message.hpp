@@ -354,6 +354,11 @@ struct AuditEntry {
   Actor actor;
 };
 
+// The audit entry of a read of bodies ("message.body_read",
+// "inbound.body_read"): the ids read in `detail`, comma-separated, and as
+// `subject` the one id or their count ("3 ids").
+AuditEntry body_read_entry(TenantId tenant, std::string action, Actor actor, const std::vector<std::string>& ids);
+
 // What became of one delivery report.
 struct ReportOutcome {
   enum class Kind { applied, ignored, unknown_message };
