@@ -1,13 +1,20 @@
 // The gateway's HTTP client against a server on 127.0.0.1: how much of a
 // response it reads (providers fail past the limit with response-too-large;
-// webhooks keep the status and cut the body), and which addresses it
-// refuses to connect to when asked to (webhooks).
+// webhooks keep the status and cut the body), which addresses it refuses to
+// connect to when asked to (webhooks), and requests started without a
+// thread each (start(), for webhooks).
 
 #include "streaming_server.hpp"
 
 #include <barid/core/http_client.hpp>
 
 #include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace barid::core {
 namespace {
@@ -121,6 +128,73 @@ TEST(HttpClientAddresses, AnUnguardedClientConnectsAnywhere) {
   CurlHttpClient http;
   auto r = http.perform(post("http://localhost:" + std::to_string(server.port()) + "/h"));
   EXPECT_EQ(r.status, 200) << r.error_message;
+}
+
+// Waits for `n` answers of start() (or 10 s).
+struct Answers {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<sdk::HttpResponse> got;
+  CurlHttpClient::Done collect() {
+    return [this](sdk::HttpResponse r) {
+      std::lock_guard lock(mutex);
+      got.push_back(std::move(r));
+      cv.notify_all();
+    };
+  }
+  std::vector<sdk::HttpResponse> wait(std::size_t n) {
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, 10s, [&] { return got.size() >= n; });
+    return got;
+  }
+};
+
+// Many requests under way at once on the client's one thread, each answered
+// on its own, with the same limits and address checks as perform().
+TEST(HttpClientStart, ManyRequestsAreUnderWayAtOnceEachWithItsOwnAnswer) {
+  StreamingServer ok(answering(200, 2));
+  StreamingServer failing(answering(503, 2));
+  StreamingServer endless(answering(200, 0));
+  HttpClientOptions o = guarded([&](const std::string& url) { return url.find("127.0.0.1") != std::string::npos; });
+  o.max_response_bytes = 64 * 1024;
+  o.fail_large_responses = false;
+  CurlHttpClient http(o);
+  Answers answers;
+  for (int i = 0; i < 40; ++i) http.start(post(ok.url("/h")), answers.collect());
+  for (int i = 0; i < 5; ++i) http.start(post(failing.url("/h")), answers.collect());
+  http.start(post(endless.url("/h")), answers.collect());
+  http.start(post("http://localhost:" + std::to_string(ok.port()) + "/h"), answers.collect());  // not listed
+  auto got = answers.wait(47);
+  ASSERT_EQ(got.size(), 47u);
+  std::map<std::string, int> outcomes;
+  for (const auto& r : got)
+    ++outcomes[r.transport_failed() ? r.error_message : std::to_string(r.status) + "/" + std::to_string(r.body.size())];
+  EXPECT_EQ(outcomes, (std::map<std::string, int>{{"200/2", 40}, {"503/2", 5}, {"200/65536", 1},
+                                                  {"address-not-allowed", 1}}));
+  EXPECT_EQ(ok.requests(), 40u);
+  EXPECT_EQ(http.stats().requests, 47u);
+}
+
+// A client destroyed with requests under way ends them: each still gets
+// its answer, a transport error.
+TEST(HttpClientStart, AClientDestroyedWithRequestsUnderWayEndsThem) {
+  StreamingServer endless(answering(200, 0));
+  Answers answers;
+  {
+    HttpClientOptions o;
+    o.max_response_bytes = 0;  // read without end
+    CurlHttpClient http(o);
+    for (int i = 0; i < 3; ++i) http.start(post(endless.url("/h")), answers.collect());
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (endless.connections() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(endless.connections(), 3u);
+  }
+  auto got = answers.wait(3);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& r : got) {
+    EXPECT_TRUE(r.transport_failed());
+    EXPECT_EQ(r.error, sdk::TransportError::other);
+  }
 }
 
 }  // namespace

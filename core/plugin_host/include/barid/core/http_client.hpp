@@ -3,6 +3,11 @@
 // easy handles kept in a pool so that connections (and TLS sessions) are
 // reused across requests, connect and total timeouts, TLS verification on
 // unless a CA bundle says otherwise, and counters for /metrics.
+//
+// Besides perform(), which blocks its caller, start() runs a request on the
+// client's own thread with libcurl's multi interface, and calls back when
+// it ends: a request under way costs a socket, not a thread, so that many
+// can be under way (the webhook sender's) without a thread each waiting.
 
 #include <barid/sdk/http.hpp>
 
@@ -58,18 +63,30 @@ class CurlHttpClient final : public sdk::HttpClient {
   ~CurlHttpClient() override;
 
   sdk::HttpResponse perform(const sdk::HttpRequest& request) noexcept override;
+  // Starts `request` and returns at once; `done` is called with its
+  // response on the client's thread, so it must not block. A client
+  // destroyed with requests under way ends them (TransportError::other).
+  using Done = std::function<void(sdk::HttpResponse)>;
+  void start(sdk::HttpRequest request, Done done);
   HttpClientStats stats() const noexcept;
 
   // Call once before any thread uses libcurl.
   static void global_init();
 
  private:
+  struct Transfer;
+  struct Multi;
   void* acquire();
   void release(void* handle);
+  // Sets `handle` up for the transfer; and reads its outcome into t's response.
+  void prepare(void* handle, Transfer& t);
+  void conclude(void* handle, int curl_code, Transfer& t);
+  void run_multi();
 
   HttpClientOptions options_;
   std::mutex mutex_;
   std::vector<void*> idle_;  // CURL* handles, each with its own connection cache
+  std::unique_ptr<Multi> multi_;  // start()'s thread, made by the first start()
   std::atomic<std::uint64_t> requests_{0}, transport_errors_{0}, http_errors_{0}, latency_us_{0};
 };
 
