@@ -55,6 +55,23 @@ class WebhookStoreTest : public MySqlStoreTest {
                  "created_at) SELECT seq, X'" + sdk::hex_encode(w.id.raw()) + "', tenant_id, 'pending', 0, " + at +
                  ", " + at + " FROM webhook_events WHERE id = " + id);
   }
+  // A message.sent and a message.delivered of a (made up) message for `w`:
+  // the sent one due since `sent_due_s` ago (its retry), the delivered one
+  // since `delivered_due_s` ago. Returns the message id.
+  Uuid sent_then_delivered(const WebhookEndpoint& w, int sent_due_s, int delivered_due_s) {
+    const Uuid message = Uuid::v7();
+    for (const auto& [type, due] : {std::pair<std::string, int>{"message.sent", sent_due_s}, {"message.delivered", delivered_due_s}}) {
+      const std::string id = "X'" + sdk::hex_encode(Uuid::v7().raw()) + "'";
+      const std::string at = "UTC_TIMESTAMP(6) - INTERVAL " + std::to_string(due) + " SECOND";
+      db_->execute("INSERT INTO webhook_events (id, tenant_id, type, message_id, occurred_at) VALUES (" + id + ", " +
+                   std::to_string(w.tenant_id) + ", '" + type + "', X'" + sdk::hex_encode(message.raw()) +
+                   "', UTC_TIMESTAMP(6))");
+      db_->execute("INSERT INTO webhook_deliveries (event_seq, endpoint_id, tenant_id, message_id, status, attempts, "
+                   "next_attempt_at, created_at) SELECT seq, X'" + sdk::hex_encode(w.id.raw()) + "', tenant_id, "
+                   "message_id, 'pending', 0, " + at + ", " + at + " FROM webhook_events WHERE id = " + id);
+    }
+    return message;
+  }
   static std::map<Uuid, int> per_endpoint(const std::vector<WebhookDelivery>& ds) {
     std::map<Uuid, int> n;
     for (const auto& d : ds) ++n[d.endpoint.id];
@@ -90,43 +107,72 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
                         sdk::hex_encode(off.id.raw()) + "'"),
             "0");
 
-  // The message's events go in order: the later waits for the earlier.
+  // The message's events go in order: the later comes with the earlier and
+  // after it, a chain that the node sends one after the other.
   auto first = store_->claim_webhook_deliveries("node-a", 10, 30s);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  ASSERT_EQ(first->size(), 2u);  // all/sent and delivered_only/delivered
+  ASSERT_EQ(first->size(), 3u);  // all: sent, then delivered; delivered_only: delivered
+  std::vector<std::string> to_all;
   for (const auto& d : *first) {
-    if (d.endpoint.id == all.id) EXPECT_EQ(d.event.type, "message.sent");
+    if (d.endpoint.id == all.id) to_all.push_back(d.event.type);
     else EXPECT_EQ(d.event.type, "message.delivered");
     EXPECT_EQ(d.event.message_id, std::optional<Uuid>(mine.id));
     EXPECT_EQ(d.attempts, 1);
+    // What the event describes comes with it.
+    EXPECT_TRUE(d.subject_read);
+    ASSERT_TRUE(d.message);
+    EXPECT_EQ(d.message->id, mine.id);
   }
-  EXPECT_TRUE(store_->claim_webhook_deliveries("node-b", 10, 30s)->empty());  // leased, or waiting
-  // A failed attempt: rescheduled, recorded, the endpoint failing.
+  EXPECT_EQ(to_all, (std::vector<std::string>{"message.sent", "message.delivered"}));
+  EXPECT_TRUE(store_->claim_webhook_deliveries("node-b", 10, 30s)->empty());  // leased
+  // A failed attempt: rescheduled (in an hour), recorded, the endpoint
+  // failing; the node gives back the event after it, unsent.
+  const WebhookDelivery& sent = (*first)[0].endpoint.id == all.id ? (*first)[0] : (*first)[1];
+  std::vector<WebhookDeliveryKey> later;
   for (const auto& d : *first) {
+    if (d.endpoint.id == all.id && d.event.type == "message.delivered") {
+      later.push_back({d.event.seq, d.endpoint.id});
+      continue;
+    }
     WebhookAttemptOutcome o;
     o.delivered = d.endpoint.id != all.id;
     o.status_code = o.delivered ? 200 : 500;
     o.latency = 12ms;
     if (!o.delivered) {
       o.error = "HTTP 500";
-      o.next_attempt_at = now_us() - 1s;  // due again at once
+      o.next_attempt_at = now_us() + 1h;
     }
     ASSERT_TRUE(store_->finish_webhook_delivery(d, o).ok());
   }
+  ASSERT_TRUE(store_->release_webhook_deliveries("node-b", later).ok());  // not node-b's: nothing
+  EXPECT_EQ(db_->scalar("SELECT attempts FROM webhook_deliveries WHERE event_seq = " +
+                        std::to_string(later[0].event_seq) + " AND lease_owner = 'node-a'"),
+            "1");
+  ASSERT_TRUE(store_->release_webhook_deliveries("node-a", later).ok());
   EXPECT_TRUE(store_->find_webhook(tenant_, all.id)->value().failing_since.has_value());
+  // The later one is due, but waits while the earlier one backs off.
+  EXPECT_TRUE(store_->claim_webhook_deliveries("node-b", 10, 30s)->empty());
+  db_->execute("UPDATE webhook_deliveries SET next_attempt_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND WHERE event_seq = " +
+               std::to_string(sent.event.seq));
   auto again = store_->claim_webhook_deliveries("node-b", 10, 30s);
-  ASSERT_EQ(again->size(), 1u);
+  ASSERT_EQ(again->size(), 2u);
   EXPECT_EQ(again->front().event.type, "message.sent");
   EXPECT_EQ(again->front().attempts, 2);
+  EXPECT_EQ(again->back().event.type, "message.delivered");
+  EXPECT_EQ(again->back().attempts, 1);  // the given-back claim did not count
+  // The node renews the leases it holds, and only those.
+  std::vector<WebhookDeliveryKey> held;
+  for (const auto& d : *again) held.push_back({d.event.seq, d.endpoint.id});
+  EXPECT_EQ(*store_->extend_webhook_leases("node-b", held, 60s), 2);
+  EXPECT_EQ(*store_->extend_webhook_leases("node-a", held, 60s), 0);
+  EXPECT_EQ(db_->scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE lease_expires_at > UTC_TIMESTAMP(6) + "
+                        "INTERVAL 45 SECOND"),
+            "2");
   WebhookAttemptOutcome ok;
   ok.delivered = true;
   ok.status_code = 204;
-  ASSERT_TRUE(store_->finish_webhook_delivery(again->front(), ok).ok());
+  ASSERT_TRUE(store_->finish_webhook_deliveries(*again, {ok, ok}).ok());
   EXPECT_FALSE(store_->find_webhook(tenant_, all.id)->value().failing_since.has_value());
-  auto next = store_->claim_webhook_deliveries("node-b", 10, 30s);
-  ASSERT_EQ(next->size(), 1u);
-  EXPECT_EQ(next->front().event.type, "message.delivered");
-  ASSERT_TRUE(store_->finish_webhook_delivery(next->front(), ok).ok());
 
   auto attempts = store_->list_webhook_attempts(tenant_, all.id, 10, std::nullopt);
   ASSERT_TRUE(attempts.ok());
@@ -141,7 +187,7 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
   ASSERT_TRUE(n.ok()) << n.error().message;
   EXPECT_EQ(n->replayed, 2);
   EXPECT_FALSE(n->next_since.has_value());
-  EXPECT_EQ(store_->claim_webhook_deliveries("node-c", 10, 30s)->size(), 1u);  // in order again
+  EXPECT_EQ(store_->claim_webhook_deliveries("node-c", 10, 30s)->size(), 2u);  // the chain again
   EXPECT_EQ(store_->replay_webhook_events(tenant_, off.id, now_us() - 1h, 10000)->replayed, 2);  // it never had them
 
   // Deleting an endpoint takes its deliveries and attempts.
@@ -154,7 +200,7 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
 
 // Clinic A's endpoint has a long backlog, older than anything clinic B has
 // due: a claim still takes B's in turn with A's, and never more of one
-// endpoint than its share less what the node has under way to it.
+// endpoint than the room the node has for it.
 TEST_F(WebhookStoreTest, ClaimsTakeEndpointsInTurnAndNoMoreOfOneThanItsShare) {
   const WebhookEndpoint a = endpoint(tenant_);
   const WebhookEndpoint b = endpoint(other_tenant_);
@@ -175,13 +221,53 @@ TEST_F(WebhookStoreTest, ClaimsTakeEndpointsInTurnAndNoMoreOfOneThanItsShare) {
   ASSERT_TRUE(most.ok()) << most.error().message;
   EXPECT_EQ(per_endpoint(*most), (std::map<Uuid, int>{{a.id, 4}, {b.id, 2}}));  // A's share; all of B's
 
-  // The node has those 4 of A under way: no more of A, however many wait.
-  claim.in_flight = {{a.id, 4}};
+  // The node holds those 4 of A and has no room for more: no more of A,
+  // however many wait; room for one more, one.
+  claim.room = {{a.id, 0}};
   EXPECT_TRUE(store_->claim_webhook_deliveries("node-a", claim)->empty());
-  claim.in_flight = {{a.id, 3}};
+  claim.room = {{a.id, 1}};
   auto one = store_->claim_webhook_deliveries("node-a", claim);
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ(one->front().endpoint.id, a.id);
+}
+
+// Each message's message.sent was tried and is due again later than its
+// message.delivered, which waits behind it: claims still take every one,
+// each message's message.sent first (the later one follows once the node
+// holds the earlier), and never one whose earlier event backs off.
+TEST_F(WebhookStoreTest, ClaimsTakeEveryEventInOrderEvenWhenTheLaterOneIsDueFirst) {
+  const WebhookEndpoint a = endpoint(tenant_);
+  std::set<Uuid> messages;
+  for (int i = 0; i < 40; ++i) messages.insert(sent_then_delivered(a, 1, 60));
+  const Uuid waiting = sent_then_delivered(a, -3600, 60);  // its sent one backs off for an hour
+  WebhookClaim claim;
+  claim.limit = 100;
+  claim.per_endpoint = 8;
+  claim.lease = 30s;
+  std::map<Uuid, std::vector<std::string>> claimed;  // per message, its types in the order claimed
+  std::size_t total = 0;
+  for (int round = 0; round < 30; ++round) {
+    auto got = store_->claim_webhook_deliveries("node-a", claim);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    if (round == 0) {
+      EXPECT_EQ(got->size(), 8u);  // the oldest due wait: the heads instead
+    }
+    for (const auto& d : *got) {
+      ASSERT_TRUE(d.event.message_id.has_value());
+      EXPECT_NE(*d.event.message_id, waiting);
+      claimed[*d.event.message_id].push_back(d.event.type);
+    }
+    total += got->size();
+    if (got->empty()) break;
+  }
+  EXPECT_EQ(total, 80u);
+  ASSERT_EQ(claimed.size(), 40u);
+  for (const auto& [message, types] : claimed) {
+    EXPECT_TRUE(messages.count(message));
+    EXPECT_EQ(types, (std::vector<std::string>{"message.sent", "message.delivered"}));
+  }
+  // Another node holds none of them: it gets nothing of that endpoint.
+  EXPECT_TRUE(store_->claim_webhook_deliveries("node-b", claim)->empty());
 }
 
 // A replay queues at most its limit, the earliest first, and says where the

@@ -36,7 +36,7 @@ std::string webhook_transport_error(const sdk::HttpResponse& r) {
 
 }  // namespace
 
-WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
+WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, CurlHttpClient& http,
                              WebhookOptions options, std::string node_id)
     : hooks_(hooks),
       messages_(messages),
@@ -51,8 +51,9 @@ void WebhookSender::start() {
   std::lock_guard lock(mutex_);
   if (claimer_.joinable()) return;
   stopping_ = false;
-  const int threads = std::max(1, options_.workers) * std::max(1, options_.batch);
-  for (int i = 0; i < threads; ++i) senders_.emplace_back([this] { send_loop(); });
+  senders_done_ = false;
+  sender_ = std::thread([this] { send_loop(); });
+  recorder_ = std::thread([this] { record_loop(); });
   claimer_ = std::thread([this] { claim_loop(); });
 }
 
@@ -62,83 +63,284 @@ void WebhookSender::stop() {
     stopping_ = true;
   }
   work_cv_.notify_all();
-  done_cv_.notify_all();
-  for (auto& t : senders_)
-    if (t.joinable()) t.join();
-  senders_.clear();
+  claim_cv_.notify_all();
   if (claimer_.joinable()) claimer_.join();
+  if (sender_.joinable()) sender_.join();
+  // The requests under way end (answered, or their timeout), and what was
+  // claimed and not sent goes back, due at once for any node.
+  std::vector<WebhookDeliveryKey> unsent;
+  {
+    std::unique_lock lock(mutex_);
+    idle_cv_.wait(lock, [this] { return under_way_ == 0; });
+    for (auto& [endpoint, lane] : lanes_) {
+      for (const auto& a : lane.ready) {
+        unsent.push_back({a.delivery.event.seq, endpoint});
+        held_.erase(unsent.back());
+      }
+      lane.held -= static_cast<int>(lane.ready.size());
+      held_total_ -= static_cast<int>(lane.ready.size());
+      lane.ready.clear();
+    }
+    turns_.clear();
+    senders_done_ = true;
+  }
+  give_back(std::move(unsent));
+  done_cv_.notify_all();
+  if (recorder_.joinable()) recorder_.join();
+  std::lock_guard lock(mutex_);
+  lanes_.clear();
+  held_.clear();
+  retried_.clear();
+  held_total_ = 0;
 }
 
 WebhookSender::Stats WebhookSender::stats() const noexcept {
   return {delivered_.load(), failed_.load(), given_up_.load()};
 }
 
+int WebhookSender::ahead_of(const Lane& lane) const {
+  const int concurrency = std::max(1, options_.endpoint_concurrency);
+  if (lane.stopped) return 0;
+  if (lane.answer_ms <= 0) return std::min(kWebhookMaxAhead, concurrency * 8);  // not yet known
+  // About a second's worth at the pace it answers.
+  const double second = concurrency * 1000.0 / lane.answer_ms;
+  return static_cast<int>(std::clamp<double>(second, concurrency, kWebhookMaxAhead));
+}
+
+void WebhookSender::enter_turn(const Uuid& endpoint, Lane& lane) {
+  if (lane.in_turn || lane.ready.empty() || lane.sending >= std::max(1, options_.endpoint_concurrency)) return;
+  lane.in_turn = true;
+  turns_.push_back(endpoint);
+  work_cv_.notify_one();
+}
+
 void WebhookSender::send_loop() {
+  // A delivery is sent only while its lease has this much left (a request
+  // under way is renewed with the rest of what the node holds).
+  constexpr auto kMargin = std::chrono::milliseconds(1000);
+  const int capacity = std::max(1, options_.workers) * std::max(1, options_.batch);
+  std::unique_lock lock(mutex_);
   while (true) {
-    std::unique_lock lock(mutex_);
-    work_cv_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
-    if (ready_.empty()) return;  // stopping, and what was claimed is sent
-    WebhookDelivery d = std::move(ready_.front());
-    ready_.pop_front();
+    work_cv_.wait(lock, [&] { return stopping_ || (!turns_.empty() && under_way_ < capacity); });
+    if (stopping_) return;  // what is not under way goes back (stop)
+    const Uuid endpoint = turns_.front();
+    turns_.pop_front();
+    auto it = lanes_.find(endpoint);
+    if (it == lanes_.end()) continue;
+    Lane& lane = it->second;
+    lane.in_turn = false;
+    if (lane.sending >= std::max(1, options_.endpoint_concurrency)) continue;
+    // The first whose message has no event under way (a message's events
+    // go one after the other); none: the lane waits for an answer.
+    auto next = std::find_if(lane.ready.begin(), lane.ready.end(), [&](const Ahead& a) {
+      return !a.delivery.event.message_id || !lane.busy.count(*a.delivery.event.message_id);
+    });
+    if (next == lane.ready.end()) continue;
+    Ahead ahead = std::move(*next);
+    lane.ready.erase(next);
+    if (ahead.delivery.event.message_id) lane.busy.insert(*ahead.delivery.event.message_id);
+    if (Clock::now() + kMargin > ahead.leased_until) {
+      // Its lease could not be renewed (the database is out of reach): it
+      // may be another node's by now, so it is left to whoever claims it.
+      // So are the events of its message behind it.
+      const auto message = ahead.delivery.event.message_id;
+      if (message) lane.busy.erase(*message);
+      std::erase_if(lane.ready, [&](const Ahead& a) {
+        const bool behind = message && a.delivery.event.message_id == message;
+        if (behind) held_.erase({a.delivery.event.seq, endpoint});
+        lane.held -= behind;
+        held_total_ -= behind;
+        return behind;
+      });
+      held_.erase({ahead.delivery.event.seq, endpoint});
+      --lane.held;
+      --held_total_;
+      enter_turn(endpoint, lane);
+      claim_cv_.notify_one();
+      continue;
+    }
+    ++lane.sending;
+    ++under_way_;
+    enter_turn(endpoint, lane);
     lock.unlock();
-    WebhookAttemptOutcome outcome = deliver(d);
+    const auto started = Clock::now();
+    auto request = request_for(ahead.delivery, now_us());
+    if (auto* outcome = std::get_if<WebhookAttemptOutcome>(&request)) {
+      std::vector<WebhookDeliveryKey> unsent;
+      lock.lock();
+      answered(endpoint, std::move(ahead.delivery), counted(std::move(*outcome)), 0, unsent);
+      lock.unlock();
+      give_back(std::move(unsent));
+    } else {
+      http_.start(std::move(std::get<sdk::HttpRequest>(request)),
+                  [this, endpoint, started, d = std::move(ahead.delivery)](sdk::HttpResponse r) mutable {
+                    const auto took = Clock::now() - started;
+                    WebhookAttemptOutcome outcome =
+                        outcome_of(d, r, std::chrono::duration_cast<std::chrono::milliseconds>(took));
+                    std::vector<WebhookDeliveryKey> unsent;
+                    {
+                      std::lock_guard guard(mutex_);
+                      answered(endpoint, std::move(d), std::move(outcome),
+                               std::chrono::duration<double, std::milli>(took).count(), unsent);
+                    }
+                    give_back(std::move(unsent));
+                  });
+    }
     lock.lock();
-    finished_.push_back({std::move(d), std::move(outcome)});
-    lock.unlock();
-    done_cv_.notify_one();
   }
 }
 
+void WebhookSender::answered(const Uuid& endpoint, WebhookDelivery delivery, WebhookAttemptOutcome outcome,
+                             double took_ms, std::vector<WebhookDeliveryKey>& unsent) {
+  Lane& lane = lanes_[endpoint];  // held > 0 keeps it
+  --lane.sending;
+  --under_way_;
+  if (!outcome.skipped && took_ms > 0)
+    lane.answer_ms = lane.answer_ms <= 0 ? took_ms : 0.8 * lane.answer_ms + 0.2 * took_ms;
+  if (const auto& message = delivery.event.message_id) {
+    lane.busy.erase(*message);
+    if (outcome.next_attempt_at) {
+      retried_[{endpoint, *message}] = 0;
+      // Tried again later: the message's next events go back with it, to
+      // be claimed after it.
+      for (auto it = lane.ready.begin(); it != lane.ready.end();) {
+        if (it->delivery.event.message_id != message) {
+          ++it;
+          continue;
+        }
+        unsent.push_back({it->delivery.event.seq, endpoint});
+        held_.erase(unsent.back());
+        --lane.held;
+        --held_total_;
+        it = lane.ready.erase(it);
+      }
+    }
+  }
+  if (!outcome.disable_reason.empty() && !lane.stopped) {
+    // Disabled: what the node holds of it goes back unsent (a disabled
+    // endpoint's deliveries are not claimed until it is enabled again).
+    lane.stopped = true;
+    for (const auto& a : lane.ready) {
+      unsent.push_back({a.delivery.event.seq, endpoint});
+      held_.erase(unsent.back());
+    }
+    lane.held -= static_cast<int>(lane.ready.size());
+    held_total_ -= static_cast<int>(lane.ready.size());
+    lane.ready.clear();
+  }
+  finished_.push_back({std::move(delivery), std::move(outcome)});
+  enter_turn(endpoint, lane);
+  work_cv_.notify_one();  // a request fewer under way
+  done_cv_.notify_one();
+  if (under_way_ == 0) idle_cv_.notify_all();
+}
+
 void WebhookSender::claim_loop() {
-  // The lease outlives a request and the wait for its record.
-  const auto lease = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout * 2 + std::chrono::seconds(5));
-  const int capacity = std::max(1, options_.workers) * std::max(1, options_.batch);
+  const auto renew_every = kWebhookLease / 4;
+  auto next_renewal = Clock::now() + renew_every;
   bool more = true;  // the last claim took all it asked for: more may be due now
-  while (true) {
-    std::vector<Done> done;
-    bool stopping = false;
-    WebhookClaim claim;
-    {
-      std::unique_lock lock(mutex_);
-      auto woken = [this] { return stopping_ || !finished_.empty(); };
-      if (stopping_) done_cv_.wait(lock, [this] { return !finished_.empty() || under_way_ == 0; });
-      else if (under_way_ >= capacity) done_cv_.wait(lock, woken);
-      else if (!more) done_cv_.wait_for(lock, options_.poll_interval, woken);
-      done.swap(finished_);
-      stopping = stopping_;
-    }
-    // What was sent is recorded before the next claim: a message's next
-    // event is claimable once the one before it is recorded.
-    if (!done.empty()) record(done);
-    std::unique_lock lock(mutex_);
-    if (stopping) {
-      if (under_way_ == 0) return;
-      more = false;
-      continue;
-    }
-    claim.limit = capacity - under_way_;
-    if (claim.limit <= 0) continue;
-    claim.per_endpoint = std::max(1, options_.endpoint_concurrency);
-    claim.in_flight = in_flight_;
-    claim.lease = lease;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const auto next_poll = Clock::now() + options_.poll_interval;
+    claim_cv_.wait_until(lock, std::min(next_poll, next_renewal), [&] {
+      return stopping_ || room_opened_ || (more && held_total_ < kWebhookMaxHeld) || Clock::now() >= next_renewal;
+    });
+    if (stopping_) return;
     lock.unlock();
-    auto claimed = hooks_.claim_webhook_deliveries(owner_, claim);
-    if (!claimed) {
-      log_warn("webhooks", "cannot claim deliveries: " + claimed.error().message);
-      more = false;
-      continue;
+    if (Clock::now() >= next_renewal) {
+      renew();
+      next_renewal = Clock::now() + renew_every;
     }
-    more = static_cast<int>(claimed->size()) >= claim.limit;
-    if (claimed->empty()) continue;
+    more = claim();
     lock.lock();
-    if (stopping_) continue;  // the senders may be gone: these wait for their lease to end
-    for (auto& d : *claimed) {
-      ++in_flight_[d.endpoint.id];
-      ++under_way_;
-      ready_.push_back(std::move(d));
+  }
+}
+
+bool WebhookSender::claim() {
+  WebhookClaim claim;
+  std::uint64_t records_before = 0;
+  {
+    std::lock_guard lock(mutex_);
+    records_before = records_;
+    room_opened_ = false;
+    claim.limit = kWebhookMaxHeld - held_total_;
+    if (claim.limit <= 0 || stopping_) return false;
+    claim.per_endpoint = ahead_of(Lane{});
+    for (const auto& [endpoint, lane] : lanes_) claim.room[endpoint] = std::max(0, ahead_of(lane) - lane.held);
+  }
+  claim.lease = kWebhookLease;
+  const auto leased_until = Clock::now() + kWebhookLease;  // the database's lease starts later
+  auto claimed = hooks_.claim_webhook_deliveries(owner_, claim);
+  if (!claimed) {
+    log_warn("webhooks", "cannot claim deliveries: " + claimed.error().message);
+    return false;
+  }
+  std::vector<WebhookDeliveryKey> behind_a_retry;
+  std::unique_lock lock(mutex_);
+  for (auto& d : *claimed) {
+    const WebhookDeliveryKey key{d.event.seq, d.endpoint.id};
+    if (held_.count(key)) continue;  // still held here from a lease that ran out: sent once
+    if (d.event.message_id) {
+      // An earlier event of its message, held here when the claim began,
+      // is to be tried again: it waits for that one.
+      auto r = retried_.find({key.endpoint, *d.event.message_id});
+      if (r != retried_.end() && (r->second == 0 || r->second > records_before)) {
+        behind_a_retry.push_back(key);
+        continue;
+      }
     }
+    Lane& lane = lanes_[d.endpoint.id];
+    held_.insert(key);
+    ++lane.held;
+    ++held_total_;
+    lane.ready.push_back({std::move(d), leased_until});
+    enter_turn(key.endpoint, lane);
+  }
+  // Those recorded are seen by every later claim (their lease is gone).
+  std::erase_if(retried_, [](const auto& r) { return r.second != 0; });
+  lock.unlock();
+  give_back(std::move(behind_a_retry));
+  return static_cast<int>(claimed->size()) >= claim.limit;
+}
+
+void WebhookSender::renew() {
+  std::vector<WebhookDeliveryKey> keys;
+  {
+    std::lock_guard lock(mutex_);
+    keys.assign(held_.begin(), held_.end());  // sorted
+  }
+  if (keys.empty()) return;
+  const auto leased_until = Clock::now() + kWebhookLease;
+  auto renewed = hooks_.extend_webhook_leases(owner_, keys, kWebhookLease);
+  if (!renewed) {
+    log_warn("webhooks", "cannot renew the leases of " + std::to_string(keys.size()) +
+                             " deliveries: " + renewed.error().message);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& [endpoint, lane] : lanes_)
+    for (auto& a : lane.ready)
+      if (std::binary_search(keys.begin(), keys.end(), WebhookDeliveryKey{a.delivery.event.seq, endpoint}))
+        a.leased_until = std::max(a.leased_until, leased_until);
+}
+
+void WebhookSender::give_back(std::vector<WebhookDeliveryKey> keys) {
+  if (keys.empty()) return;
+  if (auto st = hooks_.release_webhook_deliveries(owner_, keys); !st)
+    log_warn("webhooks", "cannot give back " + std::to_string(keys.size()) + " unsent deliveries: " +
+                             st.error().message + " (they are taken up again when their lease ends)");
+}
+
+void WebhookSender::record_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    done_cv_.wait(lock, [this] { return !finished_.empty() || senders_done_; });
+    if (finished_.empty()) return;  // the senders are done, and so is their record
+    std::vector<Done> done;
+    done.swap(finished_);
     lock.unlock();
-    work_cv_.notify_all();
+    record(done);
+    lock.lock();
   }
 }
 
@@ -182,35 +384,55 @@ void WebhookSender::record(std::vector<Done>& done) {
     if (!x.outcome.disable_reason.empty())
       log_warn("webhooks", "endpoint " + x.delivery.endpoint.id.str() + " disabled: " + x.outcome.disable_reason);
   std::lock_guard lock(mutex_);
+  ++records_;
   for (const auto& x : done) {
-    auto it = in_flight_.find(x.delivery.endpoint.id);
-    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
-    --under_way_;
+    const WebhookDeliveryKey key{x.delivery.event.seq, x.delivery.endpoint.id};
+    if (x.outcome.next_attempt_at && x.delivery.event.message_id)
+      if (auto r = retried_.find({key.endpoint, *x.delivery.event.message_id}); r != retried_.end()) r->second = records_;
+    held_.erase(key);
+    --held_total_;
+    auto it = lanes_.find(key.endpoint);
+    if (it == lanes_.end()) continue;
+    Lane& lane = it->second;
+    --lane.held;
+    // Topped up once half of what it may hold ahead is gone, not after
+    // every answer: a claim costs about the same for 10 deliveries as
+    // for 100.
+    if (static_cast<int>(lane.ready.size()) * 2 <= ahead_of(lane)) room_opened_ = true;
+    if (lane.held <= 0 && lane.sending == 0 && lane.ready.empty()) lanes_.erase(it);
   }
+  if (room_opened_) claim_cv_.notify_one();
 }
 
 std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
   const WebhookEvent& e = d.event;
+  // What the event describes: read with the claim, or here.
+  auto message = [&]() -> std::shared_ptr<const Message> {
+    if (d.subject_read || !e.message_id) return d.message;
+    auto m = messages_.find_message(e.tenant_id, *e.message_id);
+    return m && *m ? std::make_shared<const Message>(std::move(**m)) : nullptr;
+  };
+  auto inbound = [&]() -> std::shared_ptr<const InboundRecord> {
+    if (d.subject_read || !e.inbound_id) return d.inbound;
+    auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id);
+    return in && *in ? std::make_shared<const InboundRecord>(std::move(**in)) : nullptr;
+  };
   json data;
   if (e.type == "message.replied") {
-    if (!e.message_id) return std::nullopt;
-    auto m = messages_.find_message(e.tenant_id, *e.message_id);
-    if (!m || !*m) return std::nullopt;
-    data = {{"message_id", (*m)->id.str()},
-            {"reference", text_or_null((*m)->reference)},
-            {"recipient_id", text_or_null((*m)->recipient_id)},
-            {"channel", std::string(sdk::to_string((*m)->channel))},
+    auto m = message();
+    if (!m) return std::nullopt;
+    data = {{"message_id", m->id.str()},
+            {"reference", text_or_null(m->reference)},
+            {"recipient_id", text_or_null(m->recipient_id)},
+            {"channel", std::string(sdk::to_string(m->channel))},
             {"intent", e.detail}};
     data["inbound_id"] = e.inbound_id ? json(e.inbound_id->str()) : json(nullptr);
     data["text"] = nullptr;
-    if (e.inbound_id) {
-      if (auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id); in && *in && (*in)->content_error.empty())
-        data["text"] = (*in)->body;
-    }
+    if (auto in = inbound(); in && in->content_error.empty()) data["text"] = in->body;
   } else if (e.message_id) {
-    auto m = messages_.find_message(e.tenant_id, *e.message_id);
-    if (!m || !*m) return std::nullopt;
-    const Message& msg = **m;
+    auto m = message();
+    if (!m) return std::nullopt;
+    const Message& msg = *m;
     data = {{"id", msg.id.str()},
             {"reference", text_or_null(msg.reference)},
             {"recipient_id", text_or_null(msg.recipient_id)},
@@ -233,9 +455,9 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
       data["body"] = msg.body_redacted_at || !msg.content_error.empty() ? json(nullptr) : json(msg.body);
     }
   } else if (e.inbound_id) {
-    auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id);
-    if (!in || !*in) return std::nullopt;
-    const InboundRecord& r = **in;
+    auto in = inbound();
+    if (!in) return std::nullopt;
+    const InboundRecord& r = *in;
     data = {{"id", r.id.str()},
             {"channel", std::string(sdk::to_string(r.channel))},
             {"from", r.from},
@@ -289,25 +511,26 @@ WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, con
   return o;
 }
 
-WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
-  const TimePoint now = now_us();
-  auto count = [this](const WebhookAttemptOutcome& o) {
-    if (o.delivered) ++delivered_;
-    else if (o.next_attempt_at) ++failed_;
-    else ++given_up_;
-    return o;
-  };
+WebhookAttemptOutcome WebhookSender::counted(WebhookAttemptOutcome o) {
+  if (o.delivered) ++delivered_;
+  else if (o.next_attempt_at) ++failed_;
+  else ++given_up_;
+  return o;
+}
+
+std::variant<sdk::HttpRequest, WebhookAttemptOutcome> WebhookSender::request_for(const WebhookDelivery& d,
+                                                                                 TimePoint now) {
   if (auto why = webhook_url_problem(d.endpoint.url, options_.hosts); !why.empty())
-    return count(webhook_attempt_outcome(options_, d, 0, std::nullopt,
-                                         webhook_address_refused(d.endpoint.url, options_.hosts) ? std::string(kAddressNotAllowed)
-                                                                                                 : "not sent: " + why,
-                                         std::chrono::milliseconds(0), now));
+    return webhook_attempt_outcome(options_, d, 0, std::nullopt,
+                                   webhook_address_refused(d.endpoint.url, options_.hosts) ? std::string(kAddressNotAllowed)
+                                                                                           : "not sent: " + why,
+                                   std::chrono::milliseconds(0), now);
   auto body = body_of(d);
   if (!body) {  // what it describes is gone: nothing to say
     WebhookAttemptOutcome o;
     o.error = "not sent: what the event describes is gone";
     o.skipped = true;
-    return count(o);
+    return o;
   }
   const std::string id = webhook_id(d.event.id);
   const std::int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -319,22 +542,23 @@ WebhookAttemptOutcome WebhookSender::deliver(const WebhookDelivery& d) {
   sdk::HttpRequest req;
   req.method = "POST";
   req.url = d.endpoint.url;
-  req.body = *body;
+  req.body = std::move(*body);
   req.timeout = options_.timeout;
   req.headers = {{"Content-Type", "application/json"},
                  {"webhook-id", id},
                  {"webhook-timestamp", std::to_string(ts)},
                  {"webhook-signature", signature},
                  {"User-Agent", "barid-webhooks"}};
-  const auto started = std::chrono::steady_clock::now();
-  sdk::HttpResponse r = http_.perform(req);
-  const auto latency =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return req;
+}
+
+WebhookAttemptOutcome WebhookSender::outcome_of(const WebhookDelivery& d, const sdk::HttpResponse& r,
+                                                std::chrono::milliseconds latency) {
   std::string error;
   if (r.transport_failed()) error = webhook_transport_error(r);
   else if (r.status < 200 || r.status >= 300) error = "HTTP " + std::to_string(r.status);
-  return count(webhook_attempt_outcome(options_, d, r.transport_failed() ? 0 : r.status,
-                                       parse_retry_after(r.header("Retry-After")), error, latency, now_us()));
+  return counted(webhook_attempt_outcome(options_, d, r.transport_failed() ? 0 : r.status,
+                                         parse_retry_after(r.header("Retry-After")), error, latency, now_us()));
 }
 
 }  // namespace barid::core

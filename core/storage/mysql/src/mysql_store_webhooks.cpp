@@ -69,6 +69,69 @@ WebhookEvent read_event(DbConnection& c, sql::ResultSet& rs) {
   return e;
 }
 
+// What the claimed events describe: their messages and inbound messages,
+// one query each for the whole claim, each of its event's tenant.
+void read_subjects(DbConnection& c, std::vector<WebhookDelivery>& deliveries) {
+  std::set<std::string> message_ids, inbound_ids;
+  for (const auto& d : deliveries) {
+    if (d.event.message_id) message_ids.insert(d.event.message_id->raw());
+    if (d.event.inbound_id) inbound_ids.insert(d.event.inbound_id->raw());
+  }
+  auto in_list = [](const std::set<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += std::string(out.empty() ? "" : ",") + hex_literal(id);
+    return out;
+  };
+  std::map<std::string, std::shared_ptr<const Message>> messages;
+  std::map<std::string, std::shared_ptr<const InboundRecord>> inbound;
+  if (!message_ids.empty()) {
+    auto rs = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id IN (" + in_list(message_ids) +
+                      ")");
+    while (rs->next()) {
+      auto m = std::make_shared<Message>(read_message(c, *rs));
+      messages.emplace(m->id.raw(), std::move(m));
+    }
+  }
+  if (!inbound_ids.empty()) {
+    auto rs = c.query(std::string("SELECT ") + kInboundColumns + " FROM inbound_messages WHERE id IN (" +
+                      in_list(inbound_ids) + ")");
+    while (rs->next()) {
+      auto r = std::make_shared<InboundRecord>(read_inbound(c, *rs));
+      inbound.emplace(r->id.raw(), std::move(r));
+    }
+  }
+  for (auto& d : deliveries) {
+    d.subject_read = true;
+    if (d.event.message_id)
+      if (auto it = messages.find(d.event.message_id->raw()); it != messages.end() && it->second->tenant_id == d.event.tenant_id)
+        d.message = it->second;
+    if (d.event.inbound_id)
+      if (auto it = inbound.find(d.event.inbound_id->raw());
+          it != inbound.end() && it->second->tenant_id == std::optional<TenantId>(d.event.tenant_id))
+        d.inbound = it->second;
+  }
+}
+
+// Where these keys are, as index ranges: `(endpoint_id = E AND event_seq
+// IN (...)) OR ...`, per endpoint. (A row constructor, `(event_seq,
+// endpoint_id) IN ((..))`, makes MariaDB scan the table when it has one
+// element.)
+std::string keys_in(const std::vector<WebhookDeliveryKey>& keys, std::size_t from, std::size_t to,
+                    const std::string& table = "") {
+  std::map<Uuid, std::string> seqs;
+  for (std::size_t i = from; i < to; ++i) {
+    std::string& list = seqs[keys[i].endpoint];
+    list += std::string(list.empty() ? "" : ",") + std::to_string(keys[i].event_seq);
+  }
+  std::string out;
+  for (const auto& [endpoint, list] : seqs)
+    out += std::string(out.empty() ? "" : " OR ") + "(" + table + "endpoint_id = " + hex_literal(endpoint.raw()) +
+           " AND " + table + "event_seq IN (" + list + "))";
+  return "(" + out + ")";
+}
+
+constexpr std::size_t kKeysPerStatement = 500;
+
 }  // namespace
 
 Status MySqlStore::add_webhook(const WebhookEndpoint& w) {
@@ -150,99 +213,118 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
     const int limit = std::max(1, claim.limit);
     const int per_endpoint = std::max(1, claim.per_endpoint);
     auto room_of = [&](const std::string& raw) {
-      auto it = claim.in_flight.find(Uuid::from_bytes(raw));
-      return per_endpoint - (it == claim.in_flight.end() ? 0 : it->second);
+      auto it = claim.room.find(Uuid::from_bytes(raw));
+      return it == claim.room.end() ? per_endpoint : it->second;
     };
     c.begin();
-    // Left out: disabled endpoints, read plainly (joining the endpoints in
-    // the locking read would lock their rows, and every other claim would
-    // skip all of a busy endpoint's deliveries), and those the node has as
-    // many requests under way to as it may.
+    // The enabled endpoints with something due, the one whose oldest due
+    // delivery has waited longest first, but those the node has no room
+    // for: one index dive per endpoint (ORDER BY ... LIMIT 1 on
+    // ix_webhook_deliveries_endpoint_due), however long the backlogs. The
+    // endpoints are read plainly (joining them in the locking read would
+    // lock their rows, and every other claim would skip all of a busy
+    // endpoint's deliveries).
     std::string excluded;
-    auto exclude = [&](const std::string& raw) { excluded += std::string(excluded.empty() ? "" : ",") + hex_literal(raw); };
-    auto off = c.query("SELECT id FROM webhook_endpoints WHERE disabled_at IS NOT NULL");
-    while (off->next()) exclude(off->getString(1).asStdString());
-    for (const auto& [id, n] : claim.in_flight)
-      if (n >= per_endpoint) exclude(id.raw());
-    // The endpoints with something due, the one that has waited longest
-    // first: one index range per endpoint (ix_webhook_deliveries_endpoint_due),
-    // however long its backlog.
+    for (const auto& [id, n] : claim.room)
+      if (n <= 0) excluded += std::string(excluded.empty() ? "" : ",") + hex_literal(id.raw());
     std::vector<std::string> endpoints;
     auto due = c.query(
-        "SELECT endpoint_id, MIN(next_attempt_at) AS oldest FROM webhook_deliveries WHERE status = 'pending' AND "
-        "next_attempt_at <= UTC_TIMESTAMP(6)" +
-        (excluded.empty() ? std::string() : " AND endpoint_id NOT IN (" + excluded + ")") +
-        " GROUP BY status, endpoint_id ORDER BY oldest");
+        "SELECT w.id, (SELECT d.next_attempt_at FROM webhook_deliveries d WHERE d.status = 'pending' AND "
+        "d.endpoint_id = w.id ORDER BY d.next_attempt_at LIMIT 1) AS oldest FROM webhook_endpoints w WHERE "
+        "w.disabled_at IS NULL" + (excluded.empty() ? std::string() : " AND w.id NOT IN (" + excluded + ")") +
+        " HAVING oldest <= UTC_TIMESTAMP(6) ORDER BY oldest");
     while (due->next()) endpoints.push_back(due->getString(1).asStdString());
-    // Each endpoint's due deliveries, not leased, oldest due first, with no
-    // earlier event of their message pending for the endpoint (else a
-    // backlog of later events would fill every claim while the earlier ones
-    // back off); a few more than its room, since the order check below may
-    // drop some. Endpoints are read until there are enough of them to fill
-    // the claim with one each.
+    // A message's events go to an endpoint in order, and a node gets them
+    // as a chain that it sends one after the other. For each endpoint, its
+    // due deliveries not leased, oldest due first, up to its room; of those,
+    // one is kept when every earlier event of its message still pending for
+    // the endpoint is kept too or is held by this node (a plain read, which
+    // sees the rows others hold and those backing off). When fewer than
+    // half are kept although the room was filled (the oldest due are events
+    // waiting behind an earlier one that is due later, as a retried
+    // message.sent is behind its message.delivered), the heads are read
+    // too: those with no earlier event pending but this node's, a subquery
+    // per row read, so that such events never fill every claim. Endpoints are read
+    // until there are enough of them to fill the claim with one each.
     struct Candidate {
       std::int64_t seq;
       std::string message;  // raw bytes, or empty
     };
     std::vector<std::pair<std::string, std::vector<Candidate>>> per;  // endpoint (raw bytes), its candidates
+    const std::string mine_sql = q(c, truncate(owner, 64));
+    const std::string due_and_free =
+        " AND d.next_attempt_at <= UTC_TIMESTAMP(6) AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= "
+        "UTC_TIMESTAMP(6))";
+    auto read_candidates = [&](sql::ResultSet& rs) {
+      std::vector<Candidate> found;
+      while (rs.next())
+        found.push_back({static_cast<std::int64_t>(rs.getUInt64(1)),
+                         rs.isNull(2) ? std::string() : rs.getString(2).asStdString()});
+      return found;
+    };
     for (const auto& e : endpoints) {
       if (per.size() >= static_cast<std::size_t>(limit)) break;
       const int room = std::min(room_of(e), limit);
       if (room <= 0) continue;
-      auto rs = c.query(
-          "SELECT d.event_seq, d.message_id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.endpoint_id = " +
-          hex_literal(e) +
-          " AND d.next_attempt_at <= UTC_TIMESTAMP(6) AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= "
-          "UTC_TIMESTAMP(6)) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
-          "AND p.message_id = d.message_id AND p.event_seq < d.event_seq AND p.status = 'pending') ORDER BY "
-          "d.next_attempt_at, d.event_seq LIMIT " + std::to_string(room + 4) + " FOR UPDATE SKIP LOCKED");
+      const std::string head = "SELECT d.event_seq, d.message_id FROM webhook_deliveries d WHERE d.status = 'pending' "
+                               "AND d.endpoint_id = " + hex_literal(e) + due_and_free;
+      const std::string order = " ORDER BY d.next_attempt_at, d.event_seq LIMIT " + std::to_string(room) +
+                                " FOR UPDATE SKIP LOCKED";
+      auto candidates = read_candidates(*c.query(head + order));
+      if (candidates.empty()) continue;
+      std::set<std::string> messages;
+      for (const auto& k : candidates)
+        if (!k.message.empty()) messages.insert(k.message);
+      // message -> its pending seqs, in order, and whether this node holds each
+      std::map<std::string, std::vector<std::pair<std::int64_t, bool>>> pending;
+      if (!messages.empty()) {
+        std::string list;
+        for (const auto& m : messages) list += std::string(list.empty() ? "" : ",") + hex_literal(m);
+        auto rs = c.query("SELECT message_id, event_seq, lease_owner <=> " + mine_sql +
+                          " AND IFNULL(lease_expires_at > UTC_TIMESTAMP(6), 0) FROM webhook_deliveries WHERE "
+                          "endpoint_id = " + hex_literal(e) + " AND message_id IN (" + list +
+                          ") AND status = 'pending' ORDER BY message_id, event_seq");
+        while (rs->next())
+          pending[rs->getString(1).asStdString()].emplace_back(static_cast<std::int64_t>(rs->getUInt64(2)),
+                                                               rs->getInt(3) != 0);
+      }
+      std::vector<Candidate> by_seq = candidates;
+      std::sort(by_seq.begin(), by_seq.end(), [](const Candidate& x, const Candidate& y) { return x.seq < y.seq; });
+      std::set<std::int64_t> kept;
+      for (const auto& k : by_seq) {
+        bool in_order = true;
+        if (!k.message.empty())
+          for (const auto& [seq, held_here] : pending[k.message]) {
+            if (seq >= k.seq) break;
+            if (!held_here && !kept.count(seq)) in_order = false;
+          }
+        if (in_order) kept.insert(k.seq);
+      }
       std::vector<Candidate> mine;
-      while (rs->next())
-        mine.push_back({static_cast<std::int64_t>(rs->getUInt64(1)),
-                        rs->isNull(2) ? std::string() : rs->getString(2).asStdString()});
-      if (mine.empty()) continue;
-      per.emplace_back(e, std::move(mine));
+      for (auto& k : candidates)
+        if (kept.count(k.seq)) mine.push_back(std::move(k));
+      if (static_cast<int>(mine.size()) * 2 < room && static_cast<int>(candidates.size()) >= room) {
+        for (auto& k : read_candidates(*c.query(
+                 head + " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND "
+                        "p.message_id = d.message_id AND p.event_seq < d.event_seq AND p.status = 'pending' AND NOT "
+                        "(p.lease_owner <=> " + mine_sql + " AND IFNULL(p.lease_expires_at > UTC_TIMESTAMP(6), 0)))" +
+                 order)))
+          if (static_cast<int>(mine.size()) < room && kept.insert(k.seq).second) mine.push_back(std::move(k));
+      }
+      if (!mine.empty()) per.emplace_back(e, std::move(mine));
     }
     if (per.empty()) {
       c.commit();
       return out;
     }
-    // A message's events go to an endpoint in order: only the earliest
-    // pending one of each (endpoint, message), read as committed (a plain
-    // read sees the rows other nodes hold leased, and does not skip them).
-    std::map<std::pair<std::string, std::string>, std::int64_t> first;
-    std::string pairs;
-    for (const auto& [e, mine] : per)
-      for (const auto& k : mine) {
-        if (k.message.empty()) continue;
-        if (first.emplace(std::make_pair(e, k.message), 0).second)
-          pairs += std::string(pairs.empty() ? "" : ",") + "(" + hex_literal(e) + "," + hex_literal(k.message) + ")";
-      }
-    if (!pairs.empty()) {
-      auto earliest = c.query("SELECT endpoint_id, message_id, MIN(event_seq) FROM webhook_deliveries WHERE "
-                              "status = 'pending' AND (endpoint_id, message_id) IN (" + pairs +
-                              ") GROUP BY endpoint_id, message_id");
-      while (earliest->next())
-        first[{earliest->getString(1).asStdString(), earliest->getString(2).asStdString()}] =
-            static_cast<std::int64_t>(earliest->getUInt64(3));
-    }
-    for (auto& [e, mine] : per) {
-      std::vector<Candidate> kept;
-      for (auto& k : mine)
-        if (k.message.empty() || first[{e, k.message}] == k.seq) kept.push_back(std::move(k));
-      if (static_cast<int>(kept.size()) > room_of(e)) kept.resize(static_cast<std::size_t>(std::max(0, room_of(e))));
-      mine = std::move(kept);
-    }
     // In turn: the first of each endpoint, then the second of each, ...
-    std::string keys;
-    int chosen = 0;
-    for (std::size_t round = 0; chosen < limit; ++round) {
+    std::vector<WebhookDeliveryKey> keys;
+    for (std::size_t round = 0; static_cast<int>(keys.size()) < limit; ++round) {
       bool any = false;
       for (const auto& [e, mine] : per) {
-        if (round >= mine.size() || chosen >= limit) continue;
+        if (round >= mine.size() || static_cast<int>(keys.size()) >= limit) continue;
         any = true;
-        ++chosen;
-        keys += std::string(keys.empty() ? "" : ",") + "(" + std::to_string(mine[round].seq) + "," + hex_literal(e) + ")";
+        keys.push_back({mine[round].seq, Uuid::from_bytes(e)});
       }
       if (!any) break;
     }
@@ -250,17 +332,18 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
       c.commit();
       return out;
     }
+    const std::string where = keys_in(keys, 0, keys.size());
     c.execute("UPDATE webhook_deliveries SET attempts = attempts + 1, lease_owner = " + q(c, truncate(owner, 64)) +
               ", lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
               std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(claim.lease).count()) +
-              " MICROSECOND WHERE (event_seq, endpoint_id) IN (" + keys + ")");
+              " MICROSECOND WHERE " + where);
     auto rows = c.query(
         std::string("SELECT d.attempts, d.created_at AS delivery_created, e.seq, e.id AS event_id, e.tenant_id AS "
                     "event_tenant, e.type, e.message_id AS event_message, e.status AS event_status, e.detail, "
                     "e.inbound_id, e.phone, e.phone_sealed, e.phone_key, e.channel, e.occurred_at, ") +
         kEndpointColumns +
         " FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq JOIN webhook_endpoints w ON "
-        "w.id = d.endpoint_id WHERE (d.event_seq, d.endpoint_id) IN (" + keys + ") ORDER BY d.event_seq");
+        "w.id = d.endpoint_id WHERE " + keys_in(keys, 0, keys.size(), "d.") + " ORDER BY d.event_seq");
     while (rows->next()) {
       WebhookDelivery d;
       d.attempts = rows->getInt("attempts");
@@ -270,8 +353,38 @@ Result<std::vector<WebhookDelivery>> MySqlStore::claim_webhook_deliveries(const 
       out.push_back(std::move(d));
     }
     c.commit();
+    read_subjects(c, out);
     return out;
   });
+}
+
+Result<int> MySqlStore::extend_webhook_leases(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys,
+                                              std::chrono::milliseconds lease) {
+  if (keys.empty()) return 0;
+  return run(*pool_, "extend webhook leases", [&](DbConnection& c, int) {
+    int held = 0;
+    for (std::size_t from = 0; from < keys.size(); from += kKeysPerStatement)
+      held += static_cast<int>(c.update(
+          "UPDATE webhook_deliveries SET lease_expires_at = UTC_TIMESTAMP(6) + INTERVAL " +
+          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(lease).count()) +
+          " MICROSECOND WHERE " + keys_in(keys, from, std::min(keys.size(), from + kKeysPerStatement)) +
+          " AND status = 'pending' AND lease_owner = " + q(c, truncate(owner, 64))));
+    return held;
+  });
+}
+
+Status MySqlStore::release_webhook_deliveries(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys) {
+  if (keys.empty()) return {};
+  auto r = run(*pool_, "release webhook deliveries", [&](DbConnection& c, int) {
+    for (std::size_t from = 0; from < keys.size(); from += kKeysPerStatement)
+      c.execute("UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL, attempts = "
+                "GREATEST(attempts, 1) - 1 WHERE " +
+                keys_in(keys, from, std::min(keys.size(), from + kKeysPerStatement)) +
+                " AND status = 'pending' AND lease_owner = " + q(c, truncate(owner, 64)));
+    return true;
+  });
+  if (!r) return r.error();
+  return {};
 }
 
 Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
@@ -283,6 +396,9 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
     // Per endpoint: did the batch deliver one (the endpoint works), and the
     // last reason to disable it.
     std::map<std::string, std::pair<bool, std::string>> endpoints;
+    // The deliveries that end the same way, updated together (a batch that
+    // all went well is one statement): what they set, their keys.
+    std::map<std::string, std::vector<WebhookDeliveryKey>> same;
     for (std::size_t i = 0; i < deliveries.size(); ++i) {
       const WebhookDelivery& d = deliveries[i];
       const WebhookAttemptOutcome& o = outcomes[i];
@@ -295,9 +411,8 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
         next = "next_attempt_at = '" + format_db_time(*o.next_attempt_at) + "'";
       else
         next = "status = 'failed'";
-      c.execute("UPDATE webhook_deliveries SET " + next + ", lease_owner = NULL, lease_expires_at = NULL, "
-                "last_status_code = " + code + ", last_error = " + error + " WHERE event_seq = " +
-                std::to_string(d.event.seq) + " AND endpoint_id = " + hex_literal(d.endpoint.id.raw()));
+      same[next + ", lease_owner = NULL, lease_expires_at = NULL, last_status_code = " + code + ", last_error = " + error]
+          .push_back({d.event.seq, d.endpoint.id});
       attempts += std::string(attempts.empty() ? "" : ",") + "(" + hex_literal(d.endpoint.id.raw()) + "," +
                   std::to_string(d.endpoint.tenant_id) + "," + std::to_string(d.event.seq) + ",UTC_TIMESTAMP(6)," +
                   code + "," + std::to_string(std::max<long long>(0, o.latency.count())) + "," + error + "," +
@@ -307,6 +422,10 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
       e.first = e.first || o.delivered;
       if (!o.disable_reason.empty()) e.second = o.disable_reason;
     }
+    for (const auto& [set, keys] : same)
+      for (std::size_t from = 0; from < keys.size(); from += kKeysPerStatement)
+        c.execute("UPDATE webhook_deliveries SET " + set + " WHERE " +
+                  keys_in(keys, from, std::min(keys.size(), from + kKeysPerStatement)));
     c.execute("INSERT INTO webhook_attempts (endpoint_id, tenant_id, event_seq, at, status_code, latency_ms, error, "
               "delivered) VALUES " + attempts);
     for (const auto& [raw, e] : endpoints) {

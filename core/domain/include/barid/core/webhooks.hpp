@@ -12,12 +12,14 @@
 // separated by spaces.
 
 #include <barid/core/message.hpp>
+#include <barid/core/recipients.hpp>
 #include <barid/core/result.hpp>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -78,6 +80,20 @@ struct WebhookDelivery {
   WebhookEndpoint endpoint;
   int attempts = 0;  // this one included
   TimePoint created_at{};
+  // What the event describes, read with the claim (one query for all the
+  // claim's messages, one for its inbound messages, rather than one per
+  // delivery): when `subject_read`, a null pointer means it is gone (or the
+  // event names none).
+  bool subject_read = false;
+  std::shared_ptr<const Message> message;
+  std::shared_ptr<const InboundRecord> inbound;
+};
+
+// A delivery's key: the event, and the endpoint it goes to.
+struct WebhookDeliveryKey {
+  std::int64_t event_seq = 0;
+  Uuid endpoint;
+  auto operator<=>(const WebhookDeliveryKey&) const = default;
 };
 
 // How an attempt went, and what is next: delivered; or again at
@@ -94,12 +110,13 @@ struct WebhookAttemptOutcome {
 };
 
 // What one claim may take: at most `limit` deliveries, and of each endpoint
-// at most `per_endpoint` less what the node already has under way to it
-// (`in_flight`); endpoints take turns (see claim_webhook_deliveries).
+// at most its `room` (the node's own limit for that endpoint, less what it
+// already holds of it; 0: none), or `per_endpoint` for an endpoint not in
+// `room`; endpoints take turns (see claim_webhook_deliveries).
 struct WebhookClaim {
   int limit = 16;
   int per_endpoint = 4;
-  std::map<Uuid, int> in_flight;
+  std::map<Uuid, int> room;
   std::chrono::milliseconds lease{25000};
 };
 

@@ -8,13 +8,24 @@
 // `disable_after` without a success. A node that dies holding a lease leaves
 // the delivery to another node when the lease ends: at least once.
 //
-// A node has `workers` × `batch` delivery threads, each sending one request
-// at a time, and one thread that claims work for them and records what they
-// did: every delivery completes on its own (a slow one holds only its own
-// thread), and a node has at most `endpoint_concurrency` requests under way
-// to one endpoint, so that a slow endpoint cannot take every thread. Claims
-// take endpoints in turn (WebhookStore::claim_webhook_deliveries).
+// Three threads, so that no request waits for the database and no database
+// write waits for a request:
+// - a claimer leases work ahead, per endpoint about a second's worth at the
+//   pace the endpoint answers (at least endpoint_concurrency, at most
+//   kWebhookMaxAhead), into a lane per endpoint; it renews the leases of
+//   everything the node holds every kWebhookLease / 4, so that the lease can
+//   be short and a crashed node's deliveries are taken up within it;
+// - a sender takes the lanes in turn and starts their requests on the HTTP
+//   client's own thread (libcurl's multi interface: a request under way is a
+//   socket, not a thread); a node has at most `workers` x `batch` requests
+//   under way, and an endpoint at most `endpoint_concurrency`, so that a slow
+//   endpoint cannot take them all; an endpoint's next request starts as soon
+//   as one of its requests is answered;
+// - a recorder writes what was sent, all that was answered meanwhile in one
+//   transaction (a message's next event is claimable once the one before it
+//   is recorded).
 
+#include <barid/core/http_client.hpp>
 #include <barid/core/store.hpp>
 #include <barid/core/webhooks.hpp>
 
@@ -28,16 +39,25 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace barid::core {
 
+// How long a claim leases a delivery; renewed every kLease / 4 while the
+// node holds it.
+inline constexpr std::chrono::milliseconds kWebhookLease{6000};
+// The most deliveries of one endpoint, and of all, a node holds at once.
+inline constexpr int kWebhookMaxAhead = 256;
+inline constexpr int kWebhookMaxHeld = 2048;
+
 struct WebhookOptions {
   int workers = 2;
-  int batch = 16;                // delivery threads per worker: requests under way at once
+  int batch = 16;                // requests under way at once per worker
   int endpoint_concurrency = 4;  // requests under way to one endpoint, per node
   int replay_limit = 10000;      // events one replay queues at most
   std::chrono::milliseconds poll_interval{250};
@@ -65,7 +85,7 @@ WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, con
 class WebhookSender {
  public:
   // `audit` records the reads that deliveries carrying a body are.
-  WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, sdk::HttpClient& http,
+  WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, CurlHttpClient& http,
                 WebhookOptions options, std::string node_id);
   ~WebhookSender();
 
@@ -88,27 +108,68 @@ class WebhookSender {
     WebhookDelivery delivery;
     WebhookAttemptOutcome outcome;
   };
-  void claim_loop();  // claims for the senders and records what they did
-  void send_loop();   // one request at a time
+  using Clock = std::chrono::steady_clock;
+  struct Ahead {  // a claimed delivery waiting for a sender
+    WebhookDelivery delivery;
+    Clock::time_point leased_until;  // as far as this node knows (renewals move it)
+  };
+  // One endpoint's work on this node.
+  struct Lane {
+    std::deque<Ahead> ready;
+    int sending = 0;        // requests under way
+    int held = 0;           // claimed and not yet recorded (ready, sending, or being recorded)
+    double answer_ms = 0;   // how fast it answers, recently (0: not yet known)
+    std::set<Uuid> busy;    // messages with an event under way: their next events wait
+    bool in_turn = false;   // in turns_
+    bool stopped = false;   // disabled meanwhile: the rest goes back unsent
+  };
+
+  void claim_loop();   // claims ahead into the lanes, and renews leases
+  void send_loop();    // starts the lanes' requests, in turn
+  void record_loop();  // writes what was sent
+  // A request was answered (or no request was needed): with mutex_ held.
+  void answered(const Uuid& endpoint, WebhookDelivery delivery, WebhookAttemptOutcome outcome, double took_ms,
+                std::vector<WebhookDeliveryKey>& unsent);
   void record(std::vector<Done>& done);
-  WebhookAttemptOutcome deliver(const WebhookDelivery& d);
+  bool claim();        // false: nothing more is due now
+  void renew();
+  void give_back(std::vector<WebhookDeliveryKey> keys);
+  int ahead_of(const Lane& lane) const;  // how many of the endpoint the node may hold
+  void enter_turn(const Uuid& endpoint, Lane& lane);  // with mutex_ held
+  // The request an attempt of `d` makes; or, when none is to be made, its
+  // outcome.
+  std::variant<sdk::HttpRequest, WebhookAttemptOutcome> request_for(const WebhookDelivery& d, TimePoint now);
+  WebhookAttemptOutcome outcome_of(const WebhookDelivery& d, const sdk::HttpResponse& r,
+                                   std::chrono::milliseconds latency);
+  WebhookAttemptOutcome counted(WebhookAttemptOutcome o);
 
   WebhookStore& hooks_;
   MessageStore& messages_;
   TenantStore& audit_;
-  sdk::HttpClient& http_;
+  CurlHttpClient& http_;
   WebhookOptions options_;
   std::string owner_;
-  std::thread claimer_;
-  std::vector<std::thread> senders_;
+  std::thread claimer_, sender_, recorder_;
   std::mutex mutex_;
-  std::condition_variable work_cv_;  // senders: a delivery is ready, or stopping
-  std::condition_variable done_cv_;  // claimer: a delivery is done, or stopping
-  std::deque<WebhookDelivery> ready_;
+  std::condition_variable work_cv_;    // sender: a lane has work and room, or stopping
+  std::condition_variable idle_cv_;    // stop(): no request under way
+  std::condition_variable done_cv_;    // recorder: a delivery is done, or stopping
+  std::condition_variable claim_cv_;   // claimer: there is room to claim, or stopping
+  std::map<Uuid, Lane> lanes_;
+  std::deque<Uuid> turns_;             // lanes with work and room, in turn
+  std::set<WebhookDeliveryKey> held_;  // what the node holds leases of
   std::vector<Done> finished_;
-  std::map<Uuid, int> in_flight_;  // per endpoint: claimed and not yet recorded
+  // (endpoint, message) of an event to be tried again: 0 while its outcome
+  // is not yet recorded, then the record's generation. A claim that began
+  // before that record may still bring the message's next event (its
+  // earlier one was leased here): it goes back (see claim()).
+  std::map<std::pair<Uuid, Uuid>, std::uint64_t> retried_;
+  std::uint64_t records_ = 0;
+  int held_total_ = 0;
   int under_way_ = 0;
   bool stopping_ = false;
+  bool room_opened_ = false;   // a lane's deliveries were recorded: the claimer may top it up
+  bool senders_done_ = false;  // stopping, and every sender has returned
   std::atomic<std::uint64_t> delivered_{0}, failed_{0}, given_up_{0};
 };
 

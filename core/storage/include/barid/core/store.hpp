@@ -321,10 +321,11 @@ class WebhookStore {
   // `claim.lease` (database clock). Endpoints take turns: those with
   // something due, the one whose oldest due delivery waited longest first,
   // each give one delivery, then a second each, and so on, and none gives
-  // more than `claim.per_endpoint` less its `claim.in_flight`. An
-  // endpoint's deliveries go oldest due first. A delivery waits while an
-  // earlier event of the same message is still pending for the same
-  // endpoint, so that a message's events arrive in order.
+  // more than its room (WebhookClaim). An endpoint's deliveries go oldest
+  // due first. A delivery waits while an earlier event of the same message
+  // is still pending for the same endpoint, so that a message's events
+  // arrive in order. Each comes with what its event describes
+  // (WebhookDelivery::subject_read).
   virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
                                                                         const WebhookClaim& claim) = 0;
   Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
@@ -335,6 +336,16 @@ class WebhookStore {
     claim.lease = lease;
     return claim_webhook_deliveries(owner, claim);
   }
+  // Extends to `lease` from now the leases `owner` still holds of these
+  // deliveries (a node renews what it has claimed and not yet recorded, so
+  // that a lease can be short and a crashed node's deliveries are taken up
+  // soon); says how many it still held.
+  virtual Result<int> extend_webhook_leases(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys,
+                                            std::chrono::milliseconds lease) = 0;
+  // Gives back deliveries `owner` claimed and did not attempt (a node that
+  // stops, or an endpoint disabled meanwhile): due again at once, to any
+  // node, and the claim's attempt not counted.
+  virtual Status release_webhook_deliveries(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys) = 0;
   // Records the attempts and what follows each (see WebhookAttemptOutcome),
   // in one transaction; outcomes[i] is that of deliveries[i].
   virtual Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,

@@ -98,6 +98,9 @@ class MySqlStore final : public Store {
   using WebhookStore::claim_webhook_deliveries;
   Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
                                                                 const WebhookClaim& claim) override;
+  Result<int> extend_webhook_leases(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys,
+                                    std::chrono::milliseconds lease) override;
+  Status release_webhook_deliveries(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys) override;
   Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
                                    const std::vector<WebhookAttemptOutcome>& outcomes) override;
   Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
