@@ -72,15 +72,7 @@ void WebhookSender::stop() {
   {
     std::unique_lock lock(mutex_);
     idle_cv_.wait(lock, [this] { return under_way_ == 0; });
-    for (auto& [endpoint, lane] : lanes_) {
-      for (const auto& a : lane.ready) {
-        unsent.push_back({a.delivery.event.seq, endpoint});
-        held_.erase(unsent.back());
-      }
-      lane.held -= static_cast<int>(lane.ready.size());
-      held_total_ -= static_cast<int>(lane.ready.size());
-      lane.ready.clear();
-    }
+    for (auto& [endpoint, lane] : lanes_) take_out(endpoint, lane, std::nullopt, &unsent);
     turns_.clear();
     senders_done_ = true;
   }
@@ -96,6 +88,19 @@ void WebhookSender::stop() {
 
 WebhookSender::Stats WebhookSender::stats() const noexcept {
   return {delivered_.load(), failed_.load(), given_up_.load()};
+}
+
+void WebhookSender::take_out(const Uuid& endpoint, Lane& lane, const std::optional<Uuid>& message,
+                             std::vector<WebhookDeliveryKey>* keys) {
+  std::erase_if(lane.ready, [&](const Ahead& a) {
+    if (message && a.delivery.event.message_id != message) return false;
+    const WebhookDeliveryKey key{a.delivery.event.seq, endpoint};
+    held_.erase(key);
+    --lane.held;
+    --held_total_;
+    if (keys) keys->push_back(key);
+    return true;
+  });
 }
 
 int WebhookSender::ahead_of(const Lane& lane) const {
@@ -143,15 +148,10 @@ void WebhookSender::send_loop() {
       // Its lease could not be renewed (the database is out of reach): it
       // may be another node's by now, so it is left to whoever claims it.
       // So are the events of its message behind it.
-      const auto message = ahead.delivery.event.message_id;
-      if (message) lane.busy.erase(*message);
-      std::erase_if(lane.ready, [&](const Ahead& a) {
-        const bool behind = message && a.delivery.event.message_id == message;
-        if (behind) held_.erase({a.delivery.event.seq, endpoint});
-        lane.held -= behind;
-        held_total_ -= behind;
-        return behind;
-      });
+      if (const auto& message = ahead.delivery.event.message_id) {
+        lane.busy.erase(*message);
+        take_out(endpoint, lane, *message, nullptr);
+      }
       held_.erase({ahead.delivery.event.seq, endpoint});
       --lane.held;
       --held_total_;
@@ -203,30 +203,14 @@ void WebhookSender::answered(const Uuid& endpoint, WebhookDelivery delivery, Web
       retried_[{endpoint, *message}] = 0;
       // Tried again later: the message's next events go back with it, to
       // be claimed after it.
-      for (auto it = lane.ready.begin(); it != lane.ready.end();) {
-        if (it->delivery.event.message_id != message) {
-          ++it;
-          continue;
-        }
-        unsent.push_back({it->delivery.event.seq, endpoint});
-        held_.erase(unsent.back());
-        --lane.held;
-        --held_total_;
-        it = lane.ready.erase(it);
-      }
+      take_out(endpoint, lane, *message, &unsent);
     }
   }
   if (!outcome.disable_reason.empty() && !lane.stopped) {
     // Disabled: what the node holds of it goes back unsent (a disabled
     // endpoint's deliveries are not claimed until it is enabled again).
     lane.stopped = true;
-    for (const auto& a : lane.ready) {
-      unsent.push_back({a.delivery.event.seq, endpoint});
-      held_.erase(unsent.back());
-    }
-    lane.held -= static_cast<int>(lane.ready.size());
-    held_total_ -= static_cast<int>(lane.ready.size());
-    lane.ready.clear();
+    take_out(endpoint, lane, std::nullopt, &unsent);
   }
   finished_.push_back({std::move(delivery), std::move(outcome)});
   enter_turn(endpoint, lane);

@@ -41,6 +41,7 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -135,6 +136,10 @@ class WebhookSender {
   void renew();
   void give_back(std::vector<WebhookDeliveryKey> keys);
   int ahead_of(const Lane& lane) const;  // how many of the endpoint the node may hold
+  // Takes the waiting deliveries of `message` (nullopt: all) out of the
+  // lane, with mutex_ held; their keys go to `keys` (to be given back).
+  void take_out(const Uuid& endpoint, Lane& lane, const std::optional<Uuid>& message,
+                std::vector<WebhookDeliveryKey>* keys);
   void enter_turn(const Uuid& endpoint, Lane& lane);  // with mutex_ held
   // The request an attempt of `d` makes; or, when none is to be made, its
   // outcome.
