@@ -25,7 +25,19 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 
-eval "$("$root/scripts/db" start --dir "$work/db" --port "$(shuf -i 20000-60000 -n 1)")"
+# A port nothing listens on (a server left by an interrupted run may hold one).
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 100); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "bench: no free port found" >&2
+  exit 1
+}
+eval "$("$root/scripts/db" start --dir "$work/db" --port "$(free_port)")"
 export BARID_PLUGIN_DIR=$build/plugins
 
 sql() { mariadb --defaults-file="$work/db/my.cnf" -uroot -N barid -e "$1"; }
