@@ -41,12 +41,7 @@ routing:
 retry: {max_attempts: 1, initial_backoff: 50ms, max_backoff: 200ms, jitter: 0}
 dispatch: {poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
-jobs:
-  status_refresh: {enabled: false}
-  retry_sweep: {enabled: false}
-  retention: {enabled: false}
-  provider_health: {enabled: false}
-)yaml";
+)yaml" + std::string(kJobsOff);
 }
 
 // The mock's X-Mock-Signature: hex HMAC-SHA256 of the body.

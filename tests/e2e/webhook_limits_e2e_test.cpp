@@ -37,13 +37,7 @@ routing:
   sms: {provider: mock-sms}
 dispatch: {poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
-webhooks: )yaml" + webhooks + R"yaml(
-jobs:
-  status_refresh: {enabled: false}
-  retry_sweep: {enabled: false}
-  retention: {enabled: false}
-  provider_health: {enabled: false}
-)yaml";
+webhooks: )yaml" + webhooks + "\n" + kJobsOff;
 }
 
 // Resident memory of a process, in bytes (0 when it cannot be read).

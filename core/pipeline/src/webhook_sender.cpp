@@ -36,10 +36,9 @@ std::string webhook_transport_error(const sdk::HttpResponse& r) {
 
 }  // namespace
 
-WebhookSender::WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, CurlHttpClient& http,
+WebhookSender::WebhookSender(WebhookStore& hooks, TenantStore& audit, CurlHttpClient& http,
                              WebhookOptions options, std::string node_id)
     : hooks_(hooks),
-      messages_(messages),
       audit_(audit),
       http_(http),
       options_(std::move(options)),
@@ -390,20 +389,10 @@ void WebhookSender::record(std::vector<Done>& done) {
 
 std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
   const WebhookEvent& e = d.event;
-  // What the event describes: read with the claim, or here.
-  auto message = [&]() -> std::shared_ptr<const Message> {
-    if (d.subject_read || !e.message_id) return d.message;
-    auto m = messages_.find_message(e.tenant_id, *e.message_id);
-    return m && *m ? std::make_shared<const Message>(std::move(**m)) : nullptr;
-  };
-  auto inbound = [&]() -> std::shared_ptr<const InboundRecord> {
-    if (d.subject_read || !e.inbound_id) return d.inbound;
-    auto in = hooks_.find_inbound(e.tenant_id, *e.inbound_id);
-    return in && *in ? std::make_shared<const InboundRecord>(std::move(**in)) : nullptr;
-  };
+  // What the event describes was read with the claim.
   json data;
   if (e.type == "message.replied") {
-    auto m = message();
+    const auto& m = d.message;
     if (!m) return std::nullopt;
     data = {{"message_id", m->id.str()},
             {"reference", text_or_null(m->reference)},
@@ -412,11 +401,10 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
             {"intent", e.detail}};
     data["inbound_id"] = e.inbound_id ? json(e.inbound_id->str()) : json(nullptr);
     data["text"] = nullptr;
-    if (auto in = inbound(); in && in->content_error.empty()) data["text"] = in->body;
+    if (d.inbound && d.inbound->content_error.empty()) data["text"] = d.inbound->body;
   } else if (e.message_id) {
-    auto m = message();
-    if (!m) return std::nullopt;
-    const Message& msg = *m;
+    if (!d.message) return std::nullopt;
+    const Message& msg = *d.message;
     data = {{"id", msg.id.str()},
             {"reference", text_or_null(msg.reference)},
             {"recipient_id", text_or_null(msg.recipient_id)},
@@ -439,9 +427,8 @@ std::optional<std::string> WebhookSender::body_of(const WebhookDelivery& d) {
       data["body"] = msg.body_redacted_at || !msg.content_error.empty() ? json(nullptr) : json(msg.body);
     }
   } else if (e.inbound_id) {
-    auto in = inbound();
-    if (!in) return std::nullopt;
-    const InboundRecord& r = *in;
+    if (!d.inbound) return std::nullopt;
+    const InboundRecord& r = *d.inbound;
     data = {{"id", r.id.str()},
             {"channel", std::string(sdk::to_string(r.channel))},
             {"from", r.from},

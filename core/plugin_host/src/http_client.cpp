@@ -107,7 +107,8 @@ sdk::TransportError classify(CURLcode rc) {
 
 // One request on its way: what it asked, what came back so far.
 struct CurlHttpClient::Transfer {
-  sdk::HttpRequest request;
+  const sdk::HttpRequest* request = nullptr;  // perform()'s caller's, or `owned`
+  sdk::HttpRequest owned;                     // start()'s
   Done done;
   sdk::HttpResponse response;
   Sink sink{nullptr, nullptr, 0, 0, false};
@@ -164,7 +165,7 @@ void CurlHttpClient::release(void* handle) {
 
 void CurlHttpClient::prepare(void* handle, Transfer& t) {
   CURL* curl = static_cast<CURL*>(handle);
-  const sdk::HttpRequest& request = t.request;
+  const sdk::HttpRequest& request = *t.request;
   // curl_easy_reset keeps the handle's connection cache: reuse survives.
   curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
@@ -264,7 +265,7 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
       t.response.error_message = "cannot create a curl handle";
       return t.response;
     }
-    t.request = request;
+    t.request = &request;  // not copied: perform() is on the dispatcher's path
     prepare(curl, t);
     conclude(curl, curl_easy_perform(curl), t);
     release(curl);
@@ -277,7 +278,8 @@ sdk::HttpResponse CurlHttpClient::perform(const sdk::HttpRequest& request) noexc
 
 void CurlHttpClient::start(sdk::HttpRequest request, Done done) {
   auto t = std::make_unique<Transfer>();
-  t->request = std::move(request);
+  t->owned = std::move(request);
+  t->request = &t->owned;
   t->done = std::move(done);
   Multi* m = nullptr;
   {

@@ -101,7 +101,6 @@ void read_subjects(DbConnection& c, std::vector<WebhookDelivery>& deliveries) {
     }
   }
   for (auto& d : deliveries) {
-    d.subject_read = true;
     if (d.event.message_id)
       if (auto it = messages.find(d.event.message_id->raw()); it != messages.end() && it->second->tenant_id == d.event.tenant_id)
         d.message = it->second;
@@ -531,15 +530,6 @@ Result<WebhookReplay> MySqlStore::replay_webhook_events(TenantId tenant, const U
     return Error::conflict("the previous replay of this endpoint is still pending: replay again once its events are "
                            "delivered or given up");
   return r->replay;
-}
-
-Result<std::optional<InboundRecord>> MySqlStore::find_inbound(TenantId tenant, const Uuid& id) {
-  return run(*pool_, "find inbound", [&](DbConnection& c, int) -> std::optional<InboundRecord> {
-    auto rs = c.query(std::string("SELECT ") + kInboundColumns + " FROM inbound_messages WHERE id = " +
-                      hex_literal(id.raw()) + " AND tenant_id = " + std::to_string(tenant));
-    if (!rs->next()) return std::nullopt;
-    return read_inbound(c, *rs);
-  });
 }
 
 }  // namespace barid::core

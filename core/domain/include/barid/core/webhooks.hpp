@@ -82,9 +82,7 @@ struct WebhookDelivery {
   TimePoint created_at{};
   // What the event describes, read with the claim (one query for all the
   // claim's messages, one for its inbound messages, rather than one per
-  // delivery): when `subject_read`, a null pointer means it is gone (or the
-  // event names none).
-  bool subject_read = false;
+  // delivery): null when it is gone, or the event names none.
   std::shared_ptr<const Message> message;
   std::shared_ptr<const InboundRecord> inbound;
 };

@@ -86,7 +86,7 @@ WebhookAttemptOutcome webhook_attempt_outcome(const WebhookOptions& options, con
 class WebhookSender {
  public:
   // `audit` records the reads that deliveries carrying a body are.
-  WebhookSender(WebhookStore& hooks, MessageStore& messages, TenantStore& audit, CurlHttpClient& http,
+  WebhookSender(WebhookStore& hooks, TenantStore& audit, CurlHttpClient& http,
                 WebhookOptions options, std::string node_id);
   ~WebhookSender();
 
@@ -149,7 +149,6 @@ class WebhookSender {
   WebhookAttemptOutcome counted(WebhookAttemptOutcome o);
 
   WebhookStore& hooks_;
-  MessageStore& messages_;
   TenantStore& audit_;
   CurlHttpClient& http_;
   WebhookOptions options_;

@@ -323,9 +323,10 @@ class WebhookStore {
   // each give one delivery, then a second each, and so on, and none gives
   // more than its room (WebhookClaim). An endpoint's deliveries go oldest
   // due first. A delivery waits while an earlier event of the same message
-  // is still pending for the same endpoint, so that a message's events
-  // arrive in order. Each comes with what its event describes
-  // (WebhookDelivery::subject_read).
+  // is still pending for the same endpoint, unless `owner` holds that one
+  // or takes it in the same claim: a message's events come in order, as a
+  // chain for the owner to send one after the other. Each comes with what
+  // its event describes (WebhookDelivery::message, ::inbound).
   virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner,
                                                                         const WebhookClaim& claim) = 0;
   Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(const std::string& owner, int limit,
@@ -362,8 +363,6 @@ class WebhookStore {
   // an earlier replay queued are still pending for the endpoint.
   virtual Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
                                                       int limit) = 0;
-  // What a delivery's data is built from: the inbound message an event names.
-  virtual Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) = 0;
 };
 
 // The whole storage backend: every interface above, the dispatcher's queue

@@ -107,7 +107,6 @@ class MySqlStore final : public Store {
                                                             std::optional<std::int64_t> before) override;
   Result<WebhookReplay> replay_webhook_events(TenantId tenant, const Uuid& endpoint, TimePoint since,
                                               int limit) override;
-  Result<std::optional<InboundRecord>> find_inbound(TenantId tenant, const Uuid& id) override;
   Result<std::optional<TimePoint>> last_inbound_of(TenantId tenant, const std::string& phone,
                                                   sdk::Channel channel) override;
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
