@@ -273,63 +273,80 @@ bool HttpApi::Routes::audit_body_read(const core::Principal& p, const Rest::Requ
   return true;
 }
 
-void HttpApi::Routes::register_all(Rest::Router& router) {
+const std::vector<HttpApi::Routes::Entry>& HttpApi::Routes::table() {
   using R = Routes;
-  using namespace Rest::Routes;
+  using M = Http::Method;
+  using A = RouteAccess;
   // The accept path stays on the reactor thread while the key is cached: it
   // never waits on the database (the IntakeWriter answers after its commit).
-  Post(router, "/v1/messages", wrap(&R::send_message, Where::reactor_if_known));
-  Post(router, "/v1/messages/bulk", wrap(&R::send_bulk, Where::pool_with_key));
-  Get(router, "/v1/messages", wrap(&R::list_messages, Where::pool_with_key));
-  Get(router, "/v1/messages/:id", wrap(&R::get_message, Where::pool_with_key));
-  Get(router, "/v1/messages/:id/events", wrap(&R::get_events, Where::pool_with_key));
-  Post(router, "/v1/messages/:id/refresh", wrap(&R::refresh_message, Where::pool_with_key));
-  Post(router, "/v1/messages/:id/retry", wrap(&R::retry_message, Where::pool_with_key));
-  Post(router, "/v1/messages/:id/cancel", wrap(&R::cancel_message, Where::pool_with_key));
-  Get(router, "/v1/batches/:id", wrap(&R::get_batch, Where::pool_with_key));
-  Get(router, "/v1/templates", wrap(&R::list_templates, Where::pool_with_key));
-  Put(router, "/v1/templates/:code", wrap(&R::put_template, Where::pool_with_key));
-  Get(router, "/v1/templates/:code", wrap(&R::get_template, Where::pool_with_key));
-  Delete(router, "/v1/templates/:code", wrap(&R::delete_template, Where::pool_with_key));
-  Get(router, "/v1/recipients/:key/preferences", wrap(&R::get_preferences, Where::pool_with_key));
-  Put(router, "/v1/recipients/:key/preferences", wrap(&R::put_preferences, Where::pool_with_key));
-  Get(router, "/v1/inbound", wrap(&R::list_inbound, Where::pool_with_key));
-  Post(router, "/v1/webhooks", wrap(&R::create_webhook, Where::pool_with_key));
-  Get(router, "/v1/webhooks", wrap(&R::list_webhooks, Where::pool_with_key));
-  Get(router, "/v1/webhooks/:id", wrap(&R::get_webhook, Where::pool_with_key));
-  Patch(router, "/v1/webhooks/:id", wrap(&R::patch_webhook, Where::pool_with_key));
-  Delete(router, "/v1/webhooks/:id", wrap(&R::delete_webhook, Where::pool_with_key));
-  Post(router, "/v1/webhooks/:id/rotate-secret", wrap(&R::rotate_webhook_secret, Where::pool_with_key));
-  Get(router, "/v1/webhooks/:id/deliveries", wrap(&R::webhook_deliveries, Where::pool_with_key));
-  Post(router, "/v1/webhooks/:id/replay", wrap(&R::replay_webhook, Where::pool_with_key));
-  Get(router, "/v1/admin/inbound", wrap(&R::admin_list_inbound, Where::pool_with_key));
-  Get(router, "/v1/stats", wrap(&R::stats, Where::pool_with_key));
-  Get(router, "/v1/providers", wrap(&R::providers, Where::pool_with_key));
-  Get(router, "/v1/settings", wrap(&R::get_settings, Where::pool_with_key));
-  Put(router, "/v1/settings", wrap(&R::put_settings, Where::pool_with_key));
-  Get(router, "/v1/audit", wrap(&R::audit_log, Where::pool_with_key));
-  Get(router, "/v1/usage", wrap(&R::usage, Where::pool_with_key));
-  Get(router, "/v1/admin/providers", wrap(&R::admin_providers, Where::pool_with_key));
-  Get(router, "/v1/admin/audit", wrap(&R::admin_audit_log, Where::pool_with_key));
-  Post(router, "/v1/admin/tenants", wrap(&R::admin_create_tenant, Where::pool_with_key));
-  Get(router, "/v1/admin/tenants", wrap(&R::admin_list_tenants, Where::pool_with_key));
-  Get(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_get_tenant, Where::pool_with_key));
-  Get(router, "/v1/admin/tenants/:tenant/usage", wrap(&R::admin_tenant_usage, Where::pool_with_key));
-  Put(router, "/v1/admin/tenants/:tenant", wrap(&R::admin_put_tenant, Where::pool_with_key));
-  Post(router, "/v1/admin/tenants/:tenant/suspend", wrap(&R::admin_suspend_tenant, Where::pool_with_key));
-  Post(router, "/v1/admin/tenants/:tenant/resume", wrap(&R::admin_resume_tenant, Where::pool_with_key));
-  Post(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_create_key, Where::pool_with_key));
-  Get(router, "/v1/admin/tenants/:tenant/keys", wrap(&R::admin_list_keys, Where::pool_with_key));
-  Delete(router, "/v1/admin/keys/:id", wrap(&R::admin_revoke_key, Where::pool_with_key));
-  Post(router, "/v1/admin/jobs/:name/run", wrap(&R::admin_run_job, Where::pool_with_key));
-  Get(router, "/v1/admin/jobs/runs/:id", wrap(&R::admin_get_job_run, Where::pool_with_key));
   // A provider signs the URL it called as it encoded it: its query stays raw.
-  Post(router, "/webhooks/:instance/:kind", wrap(&R::webhook, Where::pool, Query::raw));
-  Get(router, "/health", wrap(&R::health, Where::reactor));
-  Get(router, "/ready", wrap(&R::ready, Where::pool));
-  Get(router, "/metrics", wrap(&R::metrics, Where::pool));
-  Get(router, "/openapi.json", wrap(&R::openapi, Where::reactor));
-  router.addNotFoundHandler(wrap(&R::not_found, Where::reactor));
+  static const std::vector<Entry> entries = {
+      {M::Post, "/v1/messages", &R::send_message, Where::reactor_if_known, Query::decoded, A::tenant},
+      {M::Post, "/v1/messages/bulk", &R::send_bulk, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/messages", &R::list_messages, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/messages/:id", &R::get_message, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/messages/:id/events", &R::get_events, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/messages/:id/refresh", &R::refresh_message, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/messages/:id/retry", &R::retry_message, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/messages/:id/cancel", &R::cancel_message, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/batches/:id", &R::get_batch, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/templates", &R::list_templates, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Put, "/v1/templates/:code", &R::put_template, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/templates/:code", &R::get_template, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Delete, "/v1/templates/:code", &R::delete_template, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/recipients/:key/preferences", &R::get_preferences, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Put, "/v1/recipients/:key/preferences", &R::put_preferences, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/inbound", &R::list_inbound, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/webhooks", &R::create_webhook, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/webhooks", &R::list_webhooks, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/webhooks/:id", &R::get_webhook, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Patch, "/v1/webhooks/:id", &R::patch_webhook, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Delete, "/v1/webhooks/:id", &R::delete_webhook, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/webhooks/:id/rotate-secret", &R::rotate_webhook_secret, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/webhooks/:id/deliveries", &R::webhook_deliveries, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Post, "/v1/webhooks/:id/replay", &R::replay_webhook, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/admin/inbound", &R::admin_list_inbound, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/stats", &R::stats, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/providers", &R::providers, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/settings", &R::get_settings, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Put, "/v1/settings", &R::put_settings, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/audit", &R::audit_log, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/usage", &R::usage, Where::pool_with_key, Query::decoded, A::tenant},
+      {M::Get, "/v1/admin/providers", &R::admin_providers, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/audit", &R::admin_audit_log, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/v1/admin/tenants", &R::admin_create_tenant, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/tenants", &R::admin_list_tenants, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/tenants/:tenant", &R::admin_get_tenant, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/tenants/:tenant/usage", &R::admin_tenant_usage, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Put, "/v1/admin/tenants/:tenant", &R::admin_put_tenant, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/v1/admin/tenants/:tenant/suspend", &R::admin_suspend_tenant, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/v1/admin/tenants/:tenant/resume", &R::admin_resume_tenant, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/v1/admin/tenants/:tenant/keys", &R::admin_create_key, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/tenants/:tenant/keys", &R::admin_list_keys, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Delete, "/v1/admin/keys/:id", &R::admin_revoke_key, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/v1/admin/jobs/:name/run", &R::admin_run_job, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Get, "/v1/admin/jobs/runs/:id", &R::admin_get_job_run, Where::pool_with_key, Query::decoded, A::operator_key},
+      {M::Post, "/webhooks/:instance/:kind", &R::webhook, Where::pool, Query::raw, A::provider},
+      {M::Get, "/health", &R::health, Where::reactor, Query::decoded, A::open},
+      {M::Get, "/ready", &R::ready, Where::pool, Query::decoded, A::open},
+      {M::Get, "/metrics", &R::metrics, Where::pool, Query::decoded, A::open},
+      {M::Get, "/openapi.json", &R::openapi, Where::reactor, Query::decoded, A::open},
+  };
+  return entries;
+}
+
+void HttpApi::Routes::register_all(Rest::Router& router) {
+  for (const auto& e : table()) router.addRoute(e.method, e.path, wrap(e.handler, e.where, e.query));
+  router.addNotFoundHandler(wrap(&Routes::not_found, Where::reactor));
+}
+
+const std::vector<RouteSpec>& HttpApi::route_table() {
+  static const std::vector<RouteSpec> specs = [] {
+    std::vector<RouteSpec> out;
+    for (const auto& e : Routes::table()) out.push_back({Http::methodString(e.method), e.path, e.access});
+    return out;
+  }();
+  return specs;
 }
 
 // ---------------------------------------------------------------- HttpApi

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,8 +47,29 @@ class TaskPool {
   std::vector<std::thread> threads_;
 };
 
+// Who may call a route.
+enum class RouteAccess {
+  open,          // no key (health, readiness, metrics, the OpenAPI document)
+  tenant,        // a tenant's API key; it sees and changes that tenant's objects only
+  operator_key,  // an operator key (/v1/admin/)
+  provider       // a provider's callback, checked by its plugin's signature rules
+};
+
+// One route as the API serves it. The path is in the router's form
+// ("/v1/messages/:id"); docs/openapi.json writes it "/v1/messages/{id}".
+struct RouteSpec {
+  std::string method;  // "GET", "POST", ...
+  std::string path;
+  RouteAccess access;
+};
+
 class HttpApi {
  public:
+  // Every route, from the one table the router is built from: tests walk it
+  // (each route is documented; each tenant route refuses another tenant's
+  // objects), so a new route cannot be forgotten by them.
+  static const std::vector<RouteSpec>& route_table();
+
   explicit HttpApi(GatewayApp& app);
   ~HttpApi();
 

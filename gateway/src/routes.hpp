@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <optional>
+#include <vector>
 
 namespace barid::gateway {
 
@@ -40,6 +41,16 @@ struct HttpApi::Routes {
   Pistache::Rest::Route::Handler wrap(Handler h, Where where, Query query = Query::decoded);
   void run(Handler h, const Pistache::Rest::Request& request, Reply& reply);
   void register_all(Pistache::Rest::Router& router);
+  // The route table: the router is built from it, and route_table() shows it.
+  struct Entry {
+    Pistache::Http::Method method;
+    const char* path;
+    Handler handler;
+    Where where;
+    Query query;
+    RouteAccess access;
+  };
+  static const std::vector<Entry>& table();
 
   void send_error(Reply& reply, const core::Error& e);
   // Bearer authentication of a tenant's key that holds `scope`; answers
