@@ -450,7 +450,11 @@ TEST_F(PrivacyE2E, NumbersAreKeptAsKeyedHashesAndOptOutsStillApply) {
   start(config());
   const std::string kept = "+966501230001", stopped = "+966501230002", prefers_not = "+966501230003",
                     writes = "+966501230004";
-  call("POST", "/v1/messages", {{"to", kept}, {"body", "before"}}, 202);
+  const json repeated = {{"to", kept}, {"body", "before"}};
+  const sdk::HttpHeaders repeat_key = {{"Idempotency-Key", "appt-before-switch"}};
+  long status = 0;
+  gw_->json("POST", "/v1/messages", repeated, key_, &status, repeat_key);
+  ASSERT_EQ(status, 202);
   const std::string to_stopped = call("POST", "/v1/messages", {{"to", stopped}, {"body", "before"}}, 202)["id"];
   gw_->wait_for_status(key_, to_stopped, "delivered");
   ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
@@ -468,6 +472,12 @@ TEST_F(PrivacyE2E, NumbersAreKeptAsKeyedHashesAndOptOutsStillApply) {
   const std::string to_writes = call("POST", "/v1/messages", {{"to", writes}, {"body", "after"}}, 202)["id"];
   EXPECT_EQ(gw_->wait_for_status(key_, to_writes, "delivered")["to"], writes);
   EXPECT_EQ(db_.scalar("SELECT LEFT(recipient, 1) FROM messages WHERE recipient_sealed IS NOT NULL LIMIT 1"), "#");
+  // The same request with its Idempotency-Key, across the switch: compared by
+  // another hash, it is a mismatch (422), and nothing is stored twice.
+  auto again = gw_->json("POST", "/v1/messages", repeated, key_, &status, repeat_key);
+  EXPECT_EQ(status, 422) << again.dump();
+  EXPECT_EQ(again["type"], "urn:barid:problem:idempotency-key-reused");
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE idempotency_key IS NOT NULL"), "1");
   ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
                          json{{"from", writes}, {"body", "thank you"}, {"id", "in-9"}}.dump()).status, 200);
 
