@@ -136,6 +136,8 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   // Operational routes.
   call("GET", "/health", nullptr, "", 200);
   call("GET", "/ready", nullptr, "", 200);
+  call("GET", "/metrics", nullptr, "", 200);
+  call("GET", "/openapi.json", nullptr, "", 200);
   call("GET", "/v1/providers", nullptr, key, 200);
   call("GET", "/v1/messages", nullptr, "", 401);
 
@@ -185,8 +187,9 @@ TEST_F(OpenApiCheck, EveryResponseMatchesTheDescription) {
   call("DELETE", "/v1/templates/plain", nullptr, key, 204);
   call("PUT", "/v1/recipients/+966501236001/preferences", {{"channels", {"sms"}}, {"language", "ar"}}, key, 200);
   call("GET", "/v1/recipients/+966501236001/preferences", nullptr, key, 200);
-  EXPECT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
-                         json{{"from", "+966501236001"}, {"body", "2"}, {"id", "in-1"}}.dump()).status, 200);
+  // A provider's webhook (the mock's inbound message), then one the gateway has no instance for.
+  call("POST", "/webhooks/mock-sms/inbound", {{"from", "+966501236001"}, {"body", "2"}, {"id", "in-1"}}, "", 200);
+  call("POST", "/webhooks/no-such-instance/inbound", {{"from", "+966501236001"}, {"body", "2"}}, "", 404);
   call("GET", "/v1/inbound?phone=0501236001", nullptr, key, 200);
   call("GET", "/v1/inbound?phone=0501236001&include=body", nullptr, key, 200);
   call("GET", "/v1/messages/" + id, nullptr, key, 200);  // with its reply

@@ -132,16 +132,19 @@ TEST_F(PrivacyE2E, ADumpOfTheDatabaseHoldsNoBodyWhileTheApiShowsThem) {
   ASSERT_EQ(in.status, 200) << in.body;
 
   const std::string text = dump();
-  for (const std::string& secret : {bodies[0], bodies[1], std::string("Amal Alharbi"), std::string("oncology"),
-                                    std::string("chemotherapy"), std::string("HbA1c")})
+  for (const std::string& secret : {bodies[0], bodies[1], std::string("Dear Amal Alharbi, oncology at 9"),
+                                    std::string("I cannot come, my chemotherapy is that day"),
+                                    std::string("Amal Alharbi"), std::string("oncology"), std::string("chemotherapy"),
+                                    std::string("HbA1c"), std::string("الطب النفسي")})
     EXPECT_EQ(text.find(secret), std::string::npos) << "the dump holds '" << secret << "'";
   EXPECT_NE(text.find("'k1'"), std::string::npos);  // the key id beside each value
 
   // Every answer still shows them.
   EXPECT_EQ(call("GET", "/v1/messages/" + ids[0], nullptr, 200)["body"], bodies[0]);
   EXPECT_EQ(call("GET", "/v1/messages/" + ids[1], nullptr, 200)["body"], bodies[1]);
-  EXPECT_EQ(call("GET", "/v1/messages/" + ids[2], nullptr, 200)["provider_template"]["variables"],
-            (json{"Amal Alharbi", "oncology"}));
+  const json whatsapp = call("GET", "/v1/messages/" + ids[2], nullptr, 200);
+  EXPECT_EQ(whatsapp["body"], "Dear Amal Alharbi, oncology at 9");
+  EXPECT_EQ(whatsapp["provider_template"]["variables"], (json{"Amal Alharbi", "oncology"}));
   auto listed = call("GET", "/v1/messages?include=body", nullptr, 200)["messages"];
   ASSERT_EQ(listed.size(), 3u);
   EXPECT_EQ(listed[2]["body"], bodies[0]);
