@@ -6,6 +6,7 @@
 // description on purpose, so request violations are not counted).
 
 #include "gateway_harness.hpp"
+#include "log_scan.hpp"
 #include "prism.hpp"
 
 #include <barid/core/http_client.hpp>
@@ -92,6 +93,7 @@ class OpenApiCheck : public ::testing::Test {
       r.body = body.dump();
     }
     r.headers = std::move(headers);
+    record_sent(method, path, r.body);  // for the log scan, as the harness's own requests are
     auto resp = http_.perform(r);
     EXPECT_EQ(resp.status, expect) << method << " " << path << " -> " << resp.body;
     ++calls_;

@@ -7,6 +7,7 @@
 // starts (BARID_DB_*), like the other e2e tests.
 #include "fake_process.hpp"
 #include "gateway_harness.hpp"
+#include "log_scan.hpp"
 
 #include <barid/core/time.hpp>
 
@@ -90,6 +91,9 @@ messaging: {default_region: SA}
       r.body = body.dump();
       r.headers = {{"Content-Type", "application/json"}};
     }
+    // What the fake passes on to the gateway (an inbound message's number)
+    // is for the log scan what the test sent.
+    barid::testing::record_sent(method, path, r.body);
     auto resp = http.perform(r);
     EXPECT_EQ(resp.status, 200) << path << " " << resp.body;
     return json::parse(resp.body, nullptr, false);

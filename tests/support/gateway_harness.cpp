@@ -1,17 +1,15 @@
 #include "gateway_harness.hpp"
 
-#include <gtest/gtest.h>
+#include "log_scan.hpp"
 
-#include <barid/sdk/encoding.hpp>
+#include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <sstream>
 
 namespace barid::testing {
@@ -99,6 +97,7 @@ std::optional<int> GatewayUnderTest::start_expecting_exit(std::chrono::milliseco
   opts.args = {"--config", config_path_};
   opts.env = {{"BARID_DB_PASSWORD", db_password_}};
   opts.stderr_path = dir_ + "/gateway.log";
+  archive_log();
   ChildProcess p(opts);
   return p.wait_exit(timeout);
 }
@@ -141,6 +140,7 @@ GatewayUnderTest::CommandResult GatewayUnderTest::run_command(const std::vector<
   r.status = p.wait_exit(timeout);
   r.out = r.status ? p.stdout_after_exit() : p.stdout_text();
   r.err = p.stderr_text();
+  keep_gateway_log(opts.stderr_path);
   return r;
 }
 
@@ -153,80 +153,12 @@ std::string GatewayUnderTest::run_key_command(const std::vector<std::string>& co
   return {};
 }
 
-namespace {
-
-std::string log_archive_dir() {
-  const char* d = std::getenv("BARID_E2E_LOG_DIR");
-  return d && *d ? std::string(d) : std::string();
-}
-
-std::string unique_name(const std::string& prefix) {
-  static std::atomic<int> n{0};
-  return prefix + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
-
-bool phone_like(const std::string& v) {
-  std::size_t digits = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (v[i] >= '0' && v[i] <= '9') ++digits;
-    else if (!(i == 0 && v[i] == '+')) return false;
-  }
-  return digits >= 8 && digits <= 15;
-}
-
-}  // namespace
-
-void GatewayUnderTest::archive_log() const {
-  const std::string dir = log_archive_dir();
-  if (dir.empty() || !std::filesystem::exists(dir_ + "/gateway.log")) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::filesystem::copy_file(dir_ + "/gateway.log", dir + "/" + unique_name("gateway-") + ".log",
-                             std::filesystem::copy_options::overwrite_existing, ec);
-}
-
-void GatewayUnderTest::record_sent(const std::string& method, const std::string& body) const {
-  const std::string dir = log_archive_dir();
-  if (dir.empty() || method != "POST" || body.empty()) return;
-  std::vector<std::string> values;
-  auto take = [&](const std::string& v) {
-    if (phone_like(v)) {
-      values.push_back(v);
-      // A local number is logged, if at all, in its E.164 form.
-      if (v.size() == 10 && v.rfind("05", 0) == 0) values.push_back("+966" + v.substr(1));
-    } else if (v.size() >= 12 && v.find('\n') == std::string::npos) {
-      values.push_back(v);  // a body long enough not to match ordinary log text
-    }
-  };
-  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j,
-                                                                            const std::string& key) {
-    if (j.is_object()) {
-      for (const auto& [k, v] : j.items()) walk(v, key == "variables" ? key : k);  // template variables by name
-    } else if (j.is_array()) {
-      for (const auto& v : j) walk(v, key);
-    } else if (j.is_string() && (key == "to" || key == "from" || key == "body" || key == "phone" ||
-                                 key == "variables" || key == "text")) {
-      take(j.get<std::string>());
-    }
-  };
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) {
-    for (const auto& [k, v] : sdk::form_decode(body))
-      if (k == "From" || k == "To" || k == "Body") take(v);
-  } else {
-    walk(j, "");
-  }
-  if (values.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::ofstream out(dir + "/sent-" + std::to_string(::getpid()) + ".txt", std::ios::app);
-  for (const auto& v : values) out << v << "\n";
-}
+void GatewayUnderTest::archive_log() const { keep_gateway_log(dir_ + "/gateway.log"); }
 
 sdk::HttpResponse GatewayUnderTest::request(const std::string& method, const std::string& path,
                                             const std::string& body, const std::string& api_key,
                                             sdk::HttpHeaders headers) {
-  record_sent(method, body);
+  record_sent(method, path, body);
   sdk::HttpRequest r;
   r.method = method;
   r.url = base_url_ + path;

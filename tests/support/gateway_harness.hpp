@@ -100,12 +100,11 @@ class GatewayUnderTest {
                                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
  private:
-  // With BARID_E2E_LOG_DIR set (ctest sets it for the e2e suite), the
-  // gateway's log is kept there, and so is every phone number and body the
-  // test sent, for the scan that checks that no log holds one
-  // (tests/e2e/log_scan_test.cpp).
+  // With BARID_E2E_LOG_DIR set (ctest sets it for every test that starts
+  // a gateway), the gateway's log (and every command's) is kept there, and
+  // so is every phone number and body the test sent (record_sent), for the
+  // scan that checks that no log holds one (log_scan.hpp).
   void archive_log() const;
-  void record_sent(const std::string& method, const std::string& body) const;
   // Runs a key-creating command of the binary and returns the key it prints.
   std::string run_key_command(const std::vector<std::string>& command);
 
