@@ -515,6 +515,84 @@ TEST_F(AdminE2E, QuotasAndTheSpendCapStopATenantAndUsageShowsWhy) {
             "spend_cap.currency");
 }
 
+// Seconds from `t` to the first of the next UTC month, rounded up (as
+// Retry-After gives them).
+long long seconds_to_next_month(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const year_month_day ymd{floor<days>(t)};
+  const sys_days next{(year_month{ymd.year(), ymd.month()} + months(1)) / 1};
+  return ceil<seconds>(next - t).count();
+}
+
+// The monthly quota counts the month, not the day: a new day does not lift
+// it, a new month does (the usage rows are moved back a day, then a month,
+// as if the calendar had turned). Past it, 429 with Retry-After until the
+// first of the next UTC month, and a bulk is refused whole. The spend cap's
+// 402 carries the same Retry-After.
+TEST_F(AdminE2E, TheMonthlyQuotaAndTheSpendCapHoldUntilTheMonthTurns) {
+  auto send = [&](const std::string& key, int n) {
+    return gw_->request("POST", "/v1/messages",
+                        json{{"to", "+9665012345" + std::to_string(10 + n)}, {"body", "Appointment reminder"}}.dump(),
+                        key);
+  };
+  // A refusal with its Retry-After, checked against the calendar around it.
+  auto refused_until_next_month = [&](const std::string& key, int n, long status, const std::string& type) {
+    const auto before = std::chrono::system_clock::now();
+    auto r = send(key, n);
+    const auto after = std::chrono::system_clock::now();
+    EXPECT_EQ(r.status, status) << r.body;
+    const auto problem = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(problem.value("type", ""), "urn:barid:problem:" + type) << r.body;
+    const std::string retry_after = r.header("Retry-After");
+    EXPECT_FALSE(retry_after.empty()) << r.body;
+    if (!retry_after.empty()) {
+      EXPECT_GE(std::stoll(retry_after), seconds_to_next_month(after));
+      EXPECT_LE(std::stoll(retry_after), seconds_to_next_month(before));
+    }
+    return problem.value("detail", "");
+  };
+  const std::string a = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
+                 {{"quotas", {{"messages_per_day", 10}, {"messages_per_month", 3}}}}, 200);
+  EXPECT_EQ(t["quotas"]["messages_per_month"], 3);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(send(key_a_, i).status, 202);
+  EXPECT_NE(refused_until_next_month(key_a_, 3, 429, "quota-exceeded").find("monthly quota of 3"), std::string::npos);
+  long status = 0;
+  auto bulk = gw_->json("POST", "/v1/messages/bulk",
+                        {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}}, key_a_, &status);
+  EXPECT_EQ(status, 429) << bulk.dump();
+  EXPECT_NE(bulk.value("detail", "").find("the bulk was not accepted"), std::string::npos) << bulk.dump();
+  auto usage = gw_->json("GET", "/v1/usage", nullptr, key_a_);
+  EXPECT_EQ(usage["month"]["messages"], 3);
+  EXPECT_EQ(usage["month"]["quota"], 3);
+  EXPECT_EQ(usage["month"]["remaining"], 0);
+  EXPECT_EQ(usage["day"]["remaining"], 7);
+
+  // The next day: the day's count starts again, the month's does not.
+  db_.execute("UPDATE tenant_usage SET period_start = period_start - INTERVAL 1 DAY WHERE period = 'd' AND tenant_id = " +
+              a);
+  usage = gw_->json("GET", "/v1/usage", nullptr, key_a_);
+  EXPECT_EQ(usage["day"]["messages"], 0) << usage.dump();
+  EXPECT_EQ(usage["month"]["messages"], 3) << usage.dump();
+  EXPECT_NE(refused_until_next_month(key_a_, 4, 429, "quota-exceeded").find("monthly quota of 3"), std::string::npos);
+  // The next month: accepted again.
+  db_.execute("UPDATE tenant_usage SET period_start = period_start - INTERVAL 1 MONTH WHERE period = 'm' AND "
+              "tenant_id = " + a);
+  EXPECT_EQ(send(key_a_, 5).status, 202);
+  EXPECT_EQ(gw_->json("GET", "/v1/usage", nullptr, key_a_)["month"]["messages"], 1);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = " + a), "4");
+
+  // The spend cap: 0.05 USD a segment, capped at 0.10: two messages, then
+  // 402 until the month turns.
+  admin("PUT", "/v1/admin/tenants/clinic-b", {{"spend_cap", {{"amount", "0.10"}, {"currency", "USD"}}}}, 200);
+  ASSERT_EQ(send(key_b_, 1).status, 202);
+  ASSERT_EQ(send(key_b_, 2).status, 202);
+  EXPECT_NE(refused_until_next_month(key_b_, 3, 402, "spend-cap-reached").find("monthly spend cap"), std::string::npos);
+  bulk = gw_->json("POST", "/v1/messages/bulk",
+                   {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}}, key_b_, &status);
+  EXPECT_EQ(status, 402) << bulk.dump();
+}
+
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
   auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
                  {{"allowed_senders", {{"sms", {"CLINIC-A", "+15017122661"}}}},
