@@ -3,6 +3,7 @@
 // endpoints give nothing away. The real binary, a real MariaDB.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 
@@ -591,6 +592,70 @@ TEST_F(AdminE2E, TheMonthlyQuotaAndTheSpendCapHoldUntilTheMonthTurns) {
   bulk = gw_->json("POST", "/v1/messages/bulk",
                    {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}}, key_b_, &status);
   EXPECT_EQ(status, 402) << bulk.dump();
+}
+
+// Suspended through one node, the tenant is refused by another that had
+// its key cached (for an hour: only its poll of the database can tell it),
+// within seconds; that node's dispatcher holds its due message too, and
+// sends it once the tenant is resumed through it. What reached the provider
+// is read from the mock's send log.
+TEST_F(AdminE2E, ASuspensionTakesEffectOnASecondNode) {
+  const SendLogFile sends;
+  const std::string sections = sends.into(kSections) + "auth: {key_cache_ttl: 1h, revocation_poll: 1s}\n";
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
+  gw_->start();
+  GatewayUnderTest second(db_, sections);
+  second.start();
+  long status = 0;
+  second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+  ASSERT_EQ(status, 200);  // cached on the second node now
+  const auto due = std::chrono::system_clock::now() + 3s;
+  auto sent = second.json("POST", "/v1/messages",
+                          {{"to", "+966501234567"},
+                           {"body", "Your appointment is tomorrow"},
+                           {"scheduled_at",
+                            core::format_iso8601(std::chrono::time_point_cast<std::chrono::microseconds>(due))}},
+                          key_a_, &status);
+  ASSERT_EQ(status, 202) << sent.dump();
+  const std::string id = sent["id"];
+
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200)["status"], "suspended");
+  auto refused = gw_->json("GET", "/v1/messages", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 403);  // the node that suspended it: at once
+  EXPECT_EQ(refused["type"], "urn:barid:problem:tenant-suspended") << refused.dump();
+  ASSERT_TRUE(eventually(
+      [&] {
+        refused = second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+        return status == 403;
+      },
+      5s))
+      << status << " " << refused.dump();
+  EXPECT_EQ(refused["type"], "urn:barid:problem:tenant-suspended") << refused.dump();
+  second.json("POST", "/v1/messages", {{"to", "+966501234568"}, {"body", "x"}}, key_a_, &status);
+  EXPECT_EQ(status, 403);
+
+  // From here the second node alone sends: past the message's time it
+  // still waits, while the other clinic's message goes out.
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  const std::string hex = "UNHEX(REPLACE('" + id + "', '-', ''))";
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT next_attempt_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                                                 "FROM messages WHERE id = " + hex) == "1"; },
+                         10s));
+  const std::string other =
+      second.json("POST", "/v1/messages", {{"to", "+966501234569"}, {"body", "x"}}, key_b_, &status)["id"];
+  EXPECT_EQ(second.wait_for_status(key_b_, other, "delivered")["status"], "delivered");
+  EXPECT_EQ(db_.scalar("SELECT status FROM messages WHERE id = " + hex), "scheduled");
+  EXPECT_EQ(sends.read().find(id), nullptr) << "sent while its tenant was suspended";
+
+  // Resumed through the second node: at once there, and the message goes.
+  auto resumed = second.json("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, op_, &status);
+  EXPECT_EQ(status, 200) << resumed.dump();
+  EXPECT_EQ(resumed["status"], "active");
+  second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(second.wait_for_status(key_a_, id, "delivered")["status"], "delivered");
+  EXPECT_EQ(sends.read().times()[id], 1);
 }
 
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
