@@ -658,6 +658,46 @@ TEST_F(AdminE2E, ASuspensionTakesEffectOnASecondNode) {
   EXPECT_EQ(sends.read().times()[id], 1);
 }
 
+// A message whose validity ends while its tenant is suspended is never
+// sent: resumed, it ends expired; one without a validity goes out.
+TEST_F(AdminE2E, AValidityThatEndsWhileTheTenantIsSuspendedExpiresTheMessage) {
+  const SendLogFile sends;
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sends.into(kSections));
+  gw_->start();
+  const auto due = core::format_iso8601(
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now() + 3s));
+  long status = 0;
+  auto brief = gw_->json("POST", "/v1/messages",
+                         {{"to", "+966501234567"}, {"body", "Reply by 09:00"}, {"scheduled_at", due}, {"validity", "2s"}},
+                         key_a_, &status);
+  ASSERT_EQ(status, 202) << brief.dump();
+  auto lasting = gw_->json("POST", "/v1/messages",
+                           {{"to", "+966501234568"}, {"body", "Your results are ready"}, {"scheduled_at", due}}, key_a_,
+                           &status);
+  ASSERT_EQ(status, 202) << lasting.dump();
+  const std::string short_id = brief["id"], long_id = lasting["id"];
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200)["status"], "suspended");
+  // Past the end of its validity, with the dispatcher polling every 50 ms.
+  const std::string hex = "UNHEX(REPLACE('" + short_id + "', '-', ''))";
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT expires_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                                                 "FROM messages WHERE id = " + hex) == "1"; },
+                         15s));
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(status) FROM messages"), "scheduled,scheduled");
+  EXPECT_TRUE(sends.read().lines.empty());
+
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, 200)["status"], "active");
+  auto expired = gw_->wait_for_status(key_a_, short_id, "expired");
+  EXPECT_EQ(expired["status"], "expired") << expired.dump();
+  EXPECT_EQ(expired["status_reason"], "validity ended before it was sent") << expired.dump();
+  EXPECT_EQ(expired["attempts"], 0) << expired.dump();
+  EXPECT_EQ(gw_->wait_for_status(key_a_, long_id, "delivered")["status"], "delivered");
+  const SendLog log = sends.read();
+  EXPECT_EQ(log.find(short_id), nullptr) << "sent after its validity ended";
+  EXPECT_EQ(log.times()[long_id], 1);
+  EXPECT_EQ(log.lines.size(), 1u);
+}
+
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
   auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
                  {{"allowed_senders", {{"sms", {"CLINIC-A", "+15017122661"}}}},
