@@ -8,6 +8,7 @@
 // MariaDB, and the real mariadb-dump.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 #include <barid/sdk/encoding.hpp>
@@ -381,9 +382,12 @@ TEST_F(PrivacyE2E, EveryReadOfABodyIsInTheAuditWithItsActorAndListsShowNoneUnles
 
 // Keys from the environment (key_env); a body altered in the database is
 // never sent; one sealed with a key no node has waits, within its attempts.
+// What reached the provider is read from the mock's send log: the readable
+// message once, the other two never.
 TEST_F(PrivacyE2E, AMessageWhoseBodyDoesNotOpenIsNeverSent) {
   ::setenv("BARID_TEST_CONTENT_KEYS", key_line("env1", 'e').c_str(), 1);
-  start(std::string(kSections) + jobs("{enabled: false}") +
+  const SendLogFile sends;
+  start(sends.into(kSections) + jobs("{enabled: false}") +
         "privacy:\n  encryption:\n    key_env: BARID_TEST_CONTENT_KEYS\n");
   const std::string soon = core::format_iso8601(core::now_us() + std::chrono::seconds(3));
   const std::string altered =
@@ -413,6 +417,12 @@ TEST_F(PrivacyE2E, AMessageWhoseBodyDoesNotOpenIsNeverSent) {
   EXPECT_EQ(u["error"]["code"], "content_key_missing");
   EXPECT_EQ(u["attempts"], 3);  // tried again, in case another node had the key
   EXPECT_NE(u.value("body_error", "").find("'lost'"), std::string::npos) << u.dump();
+  // The provider was asked once, for the message that opened.
+  const SendLog log = sends.read();
+  ASSERT_NE(log.find(fine), nullptr);
+  EXPECT_EQ(log.find(altered), nullptr) << "the altered message reached the provider";
+  EXPECT_EQ(log.find(unknown_key), nullptr) << "the message under a lost key reached the provider";
+  EXPECT_EQ(log.lines.size(), 1u);
   ::unsetenv("BARID_TEST_CONTENT_KEYS");
 }
 
