@@ -380,6 +380,52 @@ TEST_F(PrivacyE2E, EveryReadOfABodyIsInTheAuditWithItsActorAndListsShowNoneUnles
   EXPECT_EQ(audit_of("inbound.body_read").size(), 1u);  // not in the clinic's
 }
 
+// A read whose audit entry cannot be written (the database refuses it: a
+// trigger here) is answered 503 and shows nothing, for a tenant and for the
+// operator; answers that show no body need no entry and still work; once
+// the entry can be written again, the read is answered and recorded.
+TEST_F(PrivacyE2E, AReadWhoseAuditEntryCannotBeWrittenIsRefusedAndShowsNothing) {
+  start(config());
+  const std::string id =
+      call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "oncology, room 12"}}, 202)["id"];
+  gw_->wait_for_status(key_, id, "delivered");  // the reply then finds its clinic
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", "+966501234567"}, {"body", "see you at oncology"}, {"id", "in-1"}}.dump())
+                .status,
+            200);
+  ASSERT_TRUE(eventually([&] { return call("GET", "/v1/inbound", nullptr, 200)["inbound"].size() == 1; }, 10s));
+  const std::string op = gw_->create_operator_key();
+  const std::string entries = db_.scalar("SELECT COUNT(*) FROM audit_log");
+  const std::size_t reads_before = audit_of("message.body_read").size();  // waiting for delivery read it
+
+  db_.execute("CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log FOR EACH ROW "
+              "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log refuses writes'");
+  const std::vector<std::pair<std::string, std::string>> reads = {{"/v1/messages/" + id, key_},
+                                                                  {"/v1/messages?include=body", key_},
+                                                                  {"/v1/inbound?include=body", key_},
+                                                                  {"/v1/admin/inbound?include=body", op}};
+  for (const auto& [path, key] : reads) {
+    auto r = gw_->request("GET", path, {}, key);
+    SCOPED_TRACE(path + ": " + std::to_string(r.status) + " " + r.body);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body.find("oncology"), std::string::npos);
+    EXPECT_EQ(json::parse(r.body, nullptr, false).value("type", ""), "urn:barid:problem:unavailable");
+    EXPECT_EQ(r.header("Retry-After"), "1");
+  }
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM audit_log"), entries);
+  EXPECT_NE(gw_->log().find("cannot record 'message.body_read', the read is refused"), std::string::npos);
+  EXPECT_NE(gw_->log().find("cannot record 'inbound.body_read', the read is refused"), std::string::npos);
+  // Without bodies, nothing to record.
+  EXPECT_EQ(call("GET", "/v1/messages", nullptr, 200)["messages"].size(), 1u);
+  EXPECT_EQ(call("GET", "/v1/inbound", nullptr, 200)["inbound"].size(), 1u);
+
+  db_.execute("DROP TRIGGER audit_refused");
+  EXPECT_EQ(call("GET", "/v1/messages/" + id, nullptr, 200)["body"], "oncology, room 12");
+  auto recorded = audit_of("message.body_read");
+  ASSERT_EQ(recorded.size(), reads_before + 1);
+  EXPECT_EQ(recorded[0]["detail"], id);  // newest first
+}
+
 // Keys from the environment (key_env); a body altered in the database is
 // never sent; one sealed with a key no node has waits, within its attempts.
 // What reached the provider is read from the mock's send log: the readable

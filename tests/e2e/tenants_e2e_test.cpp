@@ -698,6 +698,68 @@ TEST_F(AdminE2E, AValidityThatEndsWhileTheTenantIsSuspendedExpiresTheMessage) {
   EXPECT_EQ(log.lines.size(), 1u);
 }
 
+// The operator's own audit trail (GET /v1/admin/audit): its reads of
+// inbound bodies, with its key, IP and user agent, and the operator keys it
+// revoked; newest first, paged with limit and before. What it did to a
+// tenant (suspend, resume, a key) is in that tenant's log, not here.
+TEST_F(AdminE2E, TheOperatorsOwnAuditHoldsItsReadsAndRevocationsNotWhatItDidToTenants) {
+  const std::string op_id = op_.substr(4, op_.find('_', 4) - 4);  // brd_<id>_<secret>
+  admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200);
+  admin("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, 200);
+  const std::string tenant_key = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "desk"}}, 201)["id"];
+  // A reply to a message of clinic A, read by the operator.
+  long status = 0;
+  const std::string id = gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key_a_,
+                                   &status)["id"];
+  ASSERT_EQ(gw_->wait_for_status(key_a_, id, "delivered")["status"], "delivered");
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", "+966501234567"}, {"body", "yes"}, {"id", "in-1"}}.dump())
+                .status,
+            200);
+  auto page = gw_->json("GET", "/v1/admin/inbound?include=body", nullptr, op_, &status,
+                        {{"User-Agent", "ops-console/1.0"}});
+  ASSERT_EQ(status, 200) << page.dump();
+  ASSERT_EQ(page["inbound"].size(), 1u) << page.dump();
+  const std::string inbound_id = page["inbound"][0]["id"];
+  // Another operator key, revoked.
+  const std::string other = gw_->create_operator_key();
+  const std::string other_id = other.substr(4, other.find('_', 4) - 4);
+  admin("DELETE", "/v1/admin/keys/" + other_id, nullptr, 200);
+
+  auto own = admin("GET", "/v1/admin/audit", nullptr, 200)["entries"];
+  ASSERT_EQ(own.size(), 2u) << own.dump();
+  EXPECT_EQ(own[0]["action"], "key_revoked");
+  EXPECT_EQ(own[0]["subject"], "key:" + other_id);
+  EXPECT_EQ(own[0]["actor"], "operator:" + op_id);
+  EXPECT_EQ(own[1]["action"], "inbound.body_read");
+  EXPECT_EQ(own[1]["subject"], inbound_id);
+  EXPECT_EQ(own[1]["detail"], inbound_id);
+  EXPECT_EQ(own[1]["actor"], "operator:" + op_id);
+  EXPECT_EQ(own[1]["ip"], "127.0.0.1");
+  EXPECT_EQ(own[1]["user_agent"], "ops-console/1.0");
+  // Paged: one entry at a time, newest first.
+  auto first = admin("GET", "/v1/admin/audit?limit=1", nullptr, 200)["entries"];
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0]["id"], own[0]["id"]);
+  auto next = admin("GET", "/v1/admin/audit?limit=1&before=" + std::to_string(first[0]["id"].get<long long>()),
+                    nullptr, 200)["entries"];
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0]["id"], own[1]["id"]);
+
+  // The tenant's log has what the operator did to it, and not the read.
+  std::vector<std::string> operator_actions;
+  const json tenants_log = gw_->json("GET", "/v1/audit", nullptr, key_a_);
+  for (const auto& e : tenants_log["entries"]) {
+    EXPECT_NE(e["action"], "inbound.body_read") << e.dump();
+    if (e["actor"] == "operator:" + op_id) operator_actions.push_back(e["action"].get<std::string>() + " " +
+                                                                      e["subject"].get<std::string>());
+  }
+  const std::string tenant = "tenant:" + db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  EXPECT_EQ(operator_actions, (std::vector<std::string>{"key_created key:" + tenant_key, "tenant_resumed " + tenant,
+                                                         "tenant_suspended " + tenant}))
+      << tenants_log.dump();
+}
+
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {
   auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
                  {{"allowed_senders", {{"sms", {"CLINIC-A", "+15017122661"}}}},
