@@ -1,11 +1,18 @@
 // A MariaDB restart under a running gateway is survived without operator
 // action: while the database is down, requests get 503 and nothing is lost;
-// afterwards the gateway accepts again and finishes every message.
+// afterwards the gateway accepts again and finishes every message. The
+// database stops while sends are under way (the provider takes 1 s a send,
+// two at a time): their outcomes cannot be recorded then, are kept and
+// recorded once it is back, and no message reaches the provider twice (the
+// mock's send log).
 
 #include "gateway_harness.hpp"
 #include "private_mariadb.hpp"
+#include "send_log.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace barid::testing {
 namespace {
@@ -15,19 +22,20 @@ using namespace std::chrono_literals;
 
 TEST(DatabaseRestartE2E, TheGatewayRecoversAndLosesNothing) {
   PrivateMariaDb db;
-  GatewayUnderTest gw(db.options(), R"yaml(
+  const SendLogFile sends;
+  GatewayUnderTest gw(db.options(), sends.into(R"yaml(
 providers:
   mock-sms:
     plugin: mock
     allow_unauthenticated_callbacks: true
-    config: {channel: sms, latency_ms: "200", delivered_after_ms: "50"}
+    config: {channel: sms, latency_ms: "1000", delivered_after_ms: "50"}
 routing:
   sms: {provider: mock-sms}
 dispatch: {senders: 2, claim_batch: 2, poll_interval: 100ms, lease: 30s}
 messaging: {default_region: SA}
 jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retention: {enabled: false},
        provider_health: {enabled: false}}
-)yaml");
+)yaml"));
   gw.start();
   const std::string key = gw.create_api_key("clinic");
   std::vector<std::string> accepted;
@@ -37,8 +45,19 @@ jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retentio
     ASSERT_EQ(status, 202) << r.dump();
     accepted.push_back(r["id"]);
   }
-  // Stop the database while messages are still being sent.
+  // Stop the database while messages are being sent: the provider has
+  // been called (its send log), and at least one message is in a send.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return !sends.read().lines.empty() &&
+               db.scalar("SELECT COUNT(*) FROM messages WHERE status = 'sending'") != "0";
+      },
+      20s))
+      << gw.log();
   db.stop();
+  const std::size_t sent_before_restart = sends.read().lines.size();
+  // Ten sends of a second each, two at a time: most were still to go.
+  EXPECT_LT(sent_before_restart, 10u);
   long status = 0;
   auto refused = gw.json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key, &status);
   EXPECT_EQ(status, 503) << refused.dump();
@@ -48,6 +67,10 @@ jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retentio
   // Down, and nothing more: the driver's error text stays in the log.
   EXPECT_EQ(nlohmann::json::parse(ready.body)["checks"]["database"], (nlohmann::json{{"status", "down"}}));
   EXPECT_TRUE(gw.running());
+  // A send that was under way finished at the provider while the database
+  // was down: its outcome waits to be recorded.
+  EXPECT_TRUE(eventually([&] { return gw.log().find("outcomes, will retry") != std::string::npos; }, 10s))
+      << gw.log();
 
   db.start();
   // Accepting again, with no operator action.
@@ -66,9 +89,17 @@ jobs: {status_refresh: {enabled: false}, retry_sweep: {enabled: false}, retentio
   for (const auto& id : accepted) {
     auto m = gw.wait_for_status(key, id, "delivered", 60s);
     EXPECT_EQ(m["status"], "delivered") << m.dump();
+    EXPECT_EQ(m["attempts"], 1) << m.dump();
   }
   EXPECT_EQ(db.scalar("SELECT COUNT(*) FROM messages"), "11");
   EXPECT_EQ(db.scalar("SELECT COUNT(*) FROM messages WHERE status <> 'delivered'"), "0");
+  // Each message reached the provider exactly once.
+  const SendLog log = sends.read();
+  EXPECT_EQ(log.sent_twice(), "");
+  EXPECT_EQ(log.lines.size(), 11u);
+  std::set<std::string> sent;
+  for (const auto& l : log.lines) sent.insert(l.id);
+  EXPECT_EQ(sent, std::set<std::string>(accepted.begin(), accepted.end()));
 }
 
 // While the database is down, no answer names it or quotes its driver: each

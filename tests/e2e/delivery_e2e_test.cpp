@@ -5,6 +5,7 @@
 // send call to a file), a real MariaDB.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 
@@ -24,40 +25,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono;
 using namespace std::chrono_literals;
-
-// What the mock wrote: one line per send call.
-struct SendLog {
-  struct Line {
-    std::int64_t at_us = 0;
-    std::string id;
-    std::string validity;
-  };
-  std::vector<Line> lines;
-
-  static SendLog read(const std::string& path) {
-    SendLog log;
-    std::ifstream in(path);
-    Line l;
-    while (in >> l.at_us >> l.id >> l.validity) log.lines.push_back(l);
-    std::sort(log.lines.begin(), log.lines.end(), [](const Line& a, const Line& b) { return a.at_us < b.at_us; });
-    return log;
-  }
-  const Line* find(const std::string& id) const {
-    for (const auto& l : lines)
-      if (l.id == id) return &l;
-    return nullptr;
-  }
-  // The most sends in any one-second window.
-  int busiest_second() const {
-    int best = 0;
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      while (lines[i].at_us - lines[j].at_us >= 1000000) ++j;
-      best = std::max(best, static_cast<int>(i - j + 1));
-    }
-    return best;
-  }
-};
 
 std::int64_t unix_us() { return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count(); }
 

@@ -2,6 +2,7 @@
 // through the real loader, a real MariaDB, over HTTP.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 
@@ -502,9 +503,11 @@ dispatch: {lease: 5s, lease_sweep: 200ms, poll_interval: 100ms}
 }
 
 // Two gateway nodes on one database share the queue: each message is sent
-// once, by one of them, and both take part.
+// once, by one of them, and both take part. Counted where it matters, at
+// the provider (the mock's send log, which both nodes write to).
 TEST_F(GatewayE2E, TwoNodesSendEveryMessageExactlyOnce) {
-  const std::string sections = R"yaml(
+  const SendLogFile sends;
+  const std::string sections = sends.into(R"yaml(
 providers:
   mock-sms:
     plugin: mock
@@ -514,7 +517,7 @@ routing:
   sms: {provider: mock-sms}
 dispatch: {senders: 8, claim_batch: 10, poll_interval: 50ms, lease: 30s}
 messaging: {default_region: SA}
-)yaml";
+)yaml");
   start(sections);
   GatewayUnderTest second(db_, sections);
   second.start();
@@ -523,6 +526,10 @@ messaging: {default_region: SA}
   long status = 0;
   gw_->json("POST", "/v1/messages/bulk", {{"body", "x"}, {"recipients", recipients}}, key_, &status);
   ASSERT_EQ(status, 202);
+  std::set<std::string> accepted;
+  const json listed = gw_->json("GET", "/v1/messages?limit=1000", nullptr, key_);
+  for (const auto& m : listed["messages"]) accepted.insert(m["id"].get<std::string>());
+  ASSERT_EQ(accepted.size(), 400u) << listed.dump().substr(0, 500);
   ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT COUNT(*) FROM messages WHERE status = 'delivered'") == "400"; },
                          60s))
       << db_.scalar("SELECT GROUP_CONCAT(status, ':', n) FROM (SELECT status, COUNT(*) n FROM messages GROUP BY status) t");
@@ -538,6 +545,13 @@ messaging: {default_region: SA}
   EXPECT_EQ(a + b, 400) << a << " + " << b;
   EXPECT_GT(a, 0);
   EXPECT_GT(b, 0);
+  // The provider got 400 send calls, one for each accepted message.
+  const SendLog log = sends.read();
+  EXPECT_EQ(log.lines.size(), 400u);
+  EXPECT_EQ(log.sent_twice(), "");
+  std::set<std::string> sent;
+  for (const auto& l : log.lines) sent.insert(l.id);
+  EXPECT_EQ(sent, accepted);
 }
 
 // SIGTERM drains: the sends under way finish and are recorded, what was

@@ -8,6 +8,7 @@
 // MariaDB, and the real mariadb-dump.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 #include <barid/sdk/encoding.hpp>
@@ -17,11 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -167,21 +170,53 @@ TEST_F(PrivacyE2E, AValueCopiedToAnotherMessageFailsToOpenWithAClearError) {
   EXPECT_EQ(call("GET", "/v1/messages/" + a, nullptr, 200)["body"], "psychiatry, room 4");
 }
 
+// rotate-key while the gateway is busy: 1,000 messages sealed with k1 (700
+// scheduled for tomorrow, then 300 due, going out at 30 a second) and one
+// stored in clear; the gateway restarted with k2 first; then, from other
+// threads, new messages sent and old ones read the whole time rotate-key
+// runs, while the dispatcher still sends the k1 backlog. Nothing fails,
+// every message opens with k2 alone, and each due one reaches the provider
+// exactly once.
 TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
-  start(config());
+  const SendLogFile sends;
+  std::string sections = sends.into(config());
+  const std::string sms = "  mock-sms:\n    plugin: mock\n";
+  sections.insert(sections.find(sms) + sms.size(), "    rate_limit: 30\n");
+  start(sections);
+  using Clock = std::chrono::system_clock;
   std::map<std::string, std::string> sent;  // id -> body
+  std::set<std::string> due;                // the ids that go out now
   std::mutex mutex;
-  auto send = [&](int i) {
+  const std::string tomorrow = core::format_iso8601(core::now_us() + std::chrono::hours(24));
+  auto send = [&](int i, bool later) {
     const std::string body = "reminder " + std::to_string(i) + ": cardiology follow-up";
+    json request = {{"to", "+96650123" + std::to_string(4000 + i % 1000)}, {"body", body}};
+    if (later) request["scheduled_at"] = tomorrow;
     long status = 0;
-    auto r = gw_->json("POST", "/v1/messages", {{"to", "+96650123" + std::to_string(4000 + i % 1000)}, {"body", body}},
-                       key_, &status);
+    auto r = gw_->json("POST", "/v1/messages", request, key_, &status);
     if (status != 202) return false;
     std::lock_guard lock(mutex);
     sent[r["id"]] = body;
+    if (!later) due.insert(r["id"]);
     return true;
   };
-  for (int i = 0; i < 300; ++i) ASSERT_TRUE(send(i));
+  {
+    std::atomic<int> refused{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 4; ++t)
+      senders.emplace_back([&, t] {
+        for (int i = 999 - t; i >= 0; i -= 4)  // the scheduled ones first
+          if (!send(i, i >= 300)) ++refused;
+      });
+    for (auto& t : senders) t.join();
+    ASSERT_EQ(refused.load(), 0);
+  }
+  const std::vector<std::string> old_ids = [&] {
+    std::vector<std::string> ids;
+    for (const auto& [id, body] : sent) ids.push_back(id);
+    return ids;
+  }();
+  const std::set<std::string> old_due = due;
   // And one stored in clear, as before encryption was turned on.
   const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
   const std::string clear_id = "01a2111c-0000-7000-8000-000000000001";
@@ -195,20 +230,98 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
   write_keys({key_line("k2", 'b'), key_line("k1", 'a')});
   ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
   gw_->start();
+  // The k1 backlog is still going out.
+  ASSERT_LT(sends.read().lines.size(), old_due.size());
+
+  // The load: two threads send (for tomorrow: the provider's pace is for
+  // the backlog), one reads old messages; each notes when every answer came.
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0};
-  std::thread load([&] {
-    for (int i = 300; !stop; ++i)
-      if (!send(i)) ++failures;
+  std::vector<Clock::time_point> accepted_at, read_at;
+  std::vector<std::thread> load;
+  struct Joined {  // the load stops however the test leaves this scope
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joined() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } joined{stop, load};
+  for (int t = 0; t < 2; ++t)
+    load.emplace_back([&, t] {
+      for (int i = 2000 + t; !stop; i += 2) {
+        if (!send(i, true)) {
+          ++failures;
+          continue;
+        }
+        std::lock_guard lock(mutex);
+        accepted_at.push_back(Clock::now());
+      }
+    });
+  load.emplace_back([&] {
+    for (std::size_t i = 0; !stop; i = (i + 7) % old_ids.size()) {
+      long status = 0;
+      auto m = gw_->json("GET", "/v1/messages/" + old_ids[i], nullptr, key_, &status);
+      std::lock_guard lock(mutex);
+      if (status != 200 || m["body"] != sent.at(old_ids[i])) {
+        ++failures;
+        ADD_FAILURE() << "while rotating: " << status << " " << m.dump();
+        continue;
+      }
+      read_at.push_back(Clock::now());
+    }
   });
+  auto answered = [&](const std::vector<Clock::time_point>& at) {
+    std::lock_guard lock(mutex);
+    return !at.empty();
+  };
+  ASSERT_TRUE(eventually([&] { return answered(accepted_at) && answered(read_at); }, 20s));
+  const auto rotation_began = Clock::now();
   auto rotated = gw_->run_command({"rotate-key"});
+  const auto rotation_ended = Clock::now();
   stop = true;
-  load.join();
+  for (auto& t : load) t.join();
   EXPECT_EQ(rotated.status, std::optional<int>(0)) << rotated.out << rotated.err;
   EXPECT_NE(rotated.out.find("the other keys can be removed"), std::string::npos) << rotated.out;
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE content_key = 'k1' OR content_key IS NULL"), "0");
-  EXPECT_GT(sent.size(), 301u);
+
+  // The load was there while rotate-key ran: messages accepted, old ones
+  // read, and old ones sent to the provider.
+  auto within = [&](const std::vector<Clock::time_point>& at) {
+    return std::count_if(at.begin(), at.end(),
+                         [&](Clock::time_point t) { return t > rotation_began && t < rotation_ended; });
+  };
+  const auto in_window = [&](const SendLog::Line& l) {
+    const auto us = [](Clock::time_point t) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    };
+    return l.at_us > us(rotation_began) && l.at_us < us(rotation_ended) && old_due.count(l.id) > 0;
+  };
+  const SendLog during = sends.read();
+  const auto old_sent_during = std::count_if(during.lines.begin(), during.lines.end(), in_window);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(rotation_ended - rotation_began).count();
+  EXPECT_GT(within(accepted_at), 0) << "no message accepted during the " << ms << " ms of rotate-key";
+  EXPECT_GT(within(read_at), 0) << "no message read during the " << ms << " ms of rotate-key";
+  EXPECT_GT(old_sent_during, 0) << "no k1 message sent during the " << ms << " ms of rotate-key";
+  std::printf("rotate-key: %lld ms; meanwhile %ld accepted, %ld read, %ld of the k1 backlog sent\n",
+              static_cast<long long>(ms), static_cast<long>(within(accepted_at)), static_cast<long>(within(read_at)),
+              static_cast<long>(old_sent_during));
+
+  // Every due message went out, each sent to the provider once. (Sent, or
+  // delivered: the mock's delivery reports of the sends just before the
+  // restart went with its process.)
+  const std::string gone_out = std::to_string(due.size() + 1);  // and the one in clear
+  ASSERT_TRUE(eventually(
+      [&] { return db_.scalar("SELECT COUNT(*) FROM messages WHERE status IN ('sent', 'delivered')") == gone_out; },
+      120s))
+      << db_.scalar("SELECT GROUP_CONCAT(status, ':', n) FROM (SELECT status, COUNT(*) n FROM messages GROUP BY status) t");
+  const SendLog log = sends.read();
+  EXPECT_EQ(log.sent_twice(), "");
+  std::set<std::string> provider_got;
+  for (const auto& l : log.lines) provider_got.insert(l.id);
+  EXPECT_EQ(provider_got, due);
 
   // Only the new key: everything still opens.
   write_keys({key_line("k2", 'b')});
@@ -382,11 +495,60 @@ TEST_F(PrivacyE2E, EveryReadOfABodyIsInTheAuditWithItsActorAndListsShowNoneUnles
   EXPECT_EQ(audit_of("inbound.body_read").size(), 1u);  // not in the clinic's
 }
 
+// A read whose audit entry cannot be written (the database refuses it: a
+// trigger here) is answered 503 and shows nothing, for a tenant and for the
+// operator; answers that show no body need no entry and still work; once
+// the entry can be written again, the read is answered and recorded.
+TEST_F(PrivacyE2E, AReadWhoseAuditEntryCannotBeWrittenIsRefusedAndShowsNothing) {
+  start(config());
+  const std::string id =
+      call("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "oncology, room 12"}}, 202)["id"];
+  gw_->wait_for_status(key_, id, "delivered");  // the reply then finds its clinic
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", "+966501234567"}, {"body", "see you at oncology"}, {"id", "in-1"}}.dump())
+                .status,
+            200);
+  ASSERT_TRUE(eventually([&] { return call("GET", "/v1/inbound", nullptr, 200)["inbound"].size() == 1; }, 10s));
+  const std::string op = gw_->create_operator_key();
+  const std::string entries = db_.scalar("SELECT COUNT(*) FROM audit_log");
+  const std::size_t reads_before = audit_of("message.body_read").size();  // waiting for delivery read it
+
+  db_.execute("CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log FOR EACH ROW "
+              "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit_log refuses writes'");
+  const std::vector<std::pair<std::string, std::string>> reads = {{"/v1/messages/" + id, key_},
+                                                                  {"/v1/messages?include=body", key_},
+                                                                  {"/v1/inbound?include=body", key_},
+                                                                  {"/v1/admin/inbound?include=body", op}};
+  for (const auto& [path, key] : reads) {
+    auto r = gw_->request("GET", path, {}, key);
+    SCOPED_TRACE(path + ": " + std::to_string(r.status) + " " + r.body);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body.find("oncology"), std::string::npos);
+    EXPECT_EQ(json::parse(r.body, nullptr, false).value("type", ""), "urn:barid:problem:unavailable");
+    EXPECT_EQ(r.header("Retry-After"), "1");
+  }
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM audit_log"), entries);
+  EXPECT_NE(gw_->log().find("cannot record 'message.body_read', the read is refused"), std::string::npos);
+  EXPECT_NE(gw_->log().find("cannot record 'inbound.body_read', the read is refused"), std::string::npos);
+  // Without bodies, nothing to record.
+  EXPECT_EQ(call("GET", "/v1/messages", nullptr, 200)["messages"].size(), 1u);
+  EXPECT_EQ(call("GET", "/v1/inbound", nullptr, 200)["inbound"].size(), 1u);
+
+  db_.execute("DROP TRIGGER audit_refused");
+  EXPECT_EQ(call("GET", "/v1/messages/" + id, nullptr, 200)["body"], "oncology, room 12");
+  auto recorded = audit_of("message.body_read");
+  ASSERT_EQ(recorded.size(), reads_before + 1);
+  EXPECT_EQ(recorded[0]["detail"], id);  // newest first
+}
+
 // Keys from the environment (key_env); a body altered in the database is
 // never sent; one sealed with a key no node has waits, within its attempts.
+// What reached the provider is read from the mock's send log: the readable
+// message once, the other two never.
 TEST_F(PrivacyE2E, AMessageWhoseBodyDoesNotOpenIsNeverSent) {
   ::setenv("BARID_TEST_CONTENT_KEYS", key_line("env1", 'e').c_str(), 1);
-  start(std::string(kSections) + jobs("{enabled: false}") +
+  const SendLogFile sends;
+  start(sends.into(kSections) + jobs("{enabled: false}") +
         "privacy:\n  encryption:\n    key_env: BARID_TEST_CONTENT_KEYS\n");
   const std::string soon = core::format_iso8601(core::now_us() + std::chrono::seconds(3));
   const std::string altered =
@@ -416,6 +578,12 @@ TEST_F(PrivacyE2E, AMessageWhoseBodyDoesNotOpenIsNeverSent) {
   EXPECT_EQ(u["error"]["code"], "content_key_missing");
   EXPECT_EQ(u["attempts"], 3);  // tried again, in case another node had the key
   EXPECT_NE(u.value("body_error", "").find("'lost'"), std::string::npos) << u.dump();
+  // The provider was asked once, for the message that opened.
+  const SendLog log = sends.read();
+  ASSERT_NE(log.find(fine), nullptr);
+  EXPECT_EQ(log.find(altered), nullptr) << "the altered message reached the provider";
+  EXPECT_EQ(log.find(unknown_key), nullptr) << "the message under a lost key reached the provider";
+  EXPECT_EQ(log.lines.size(), 1u);
   ::unsetenv("BARID_TEST_CONTENT_KEYS");
 }
 

@@ -3,6 +3,7 @@
 // endpoints give nothing away. The real binary, a real MariaDB.
 
 #include "gateway_harness.hpp"
+#include "send_log.hpp"
 
 #include <barid/core/time.hpp>
 
@@ -517,6 +518,250 @@ TEST_F(AdminE2E, QuotasAndTheSpendCapStopATenantAndUsageShowsWhy) {
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"spend_cap", {{"amount", "10"}, {"currency", "EUR"}}}},
                   422)["field"],
             "spend_cap.currency");
+}
+
+// Seconds from `t` to the first of the next UTC month, rounded up (as
+// Retry-After gives them).
+long long seconds_to_next_month(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const year_month_day ymd{floor<days>(t)};
+  const sys_days next{(year_month{ymd.year(), ymd.month()} + months(1)) / 1};
+  return ceil<seconds>(next - t).count();
+}
+
+// The monthly quota counts the month, not the day: a new day does not lift
+// it, a new month does (the usage rows are moved back a day, then a month,
+// as if the calendar had turned). Past it, 429 with Retry-After until the
+// first of the next UTC month, and a bulk is refused whole. The spend cap's
+// 402 carries the same Retry-After.
+TEST_F(AdminE2E, TheMonthlyQuotaAndTheSpendCapHoldUntilTheMonthTurns) {
+  auto send = [&](const std::string& key, int n) {
+    return gw_->request("POST", "/v1/messages",
+                        json{{"to", "+9665012345" + std::to_string(10 + n)}, {"body", "Appointment reminder"}}.dump(),
+                        key);
+  };
+  // A refusal with its Retry-After, checked against the calendar around it.
+  auto refused_until_next_month = [&](const std::string& key, int n, long status, const std::string& type) {
+    const auto before = std::chrono::system_clock::now();
+    auto r = send(key, n);
+    const auto after = std::chrono::system_clock::now();
+    EXPECT_EQ(r.status, status) << r.body;
+    const auto problem = json::parse(r.body, nullptr, false);
+    EXPECT_EQ(problem.value("type", ""), "urn:barid:problem:" + type) << r.body;
+    const std::string retry_after = r.header("Retry-After");
+    EXPECT_FALSE(retry_after.empty()) << r.body;
+    if (!retry_after.empty()) {
+      EXPECT_GE(std::stoll(retry_after), seconds_to_next_month(after));
+      EXPECT_LE(std::stoll(retry_after), seconds_to_next_month(before));
+    }
+    return problem.value("detail", "");
+  };
+  const std::string a = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  auto t = admin("PUT", "/v1/admin/tenants/clinic-a",
+                 {{"quotas", {{"messages_per_day", 10}, {"messages_per_month", 3}}}}, 200);
+  EXPECT_EQ(t["quotas"]["messages_per_month"], 3);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(send(key_a_, i).status, 202);
+  EXPECT_NE(refused_until_next_month(key_a_, 3, 429, "quota-exceeded").find("monthly quota of 3"), std::string::npos);
+  long status = 0;
+  auto bulk = gw_->json("POST", "/v1/messages/bulk",
+                        {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}}, key_a_, &status);
+  EXPECT_EQ(status, 429) << bulk.dump();
+  EXPECT_NE(bulk.value("detail", "").find("the bulk was not accepted"), std::string::npos) << bulk.dump();
+  auto usage = gw_->json("GET", "/v1/usage", nullptr, key_a_);
+  EXPECT_EQ(usage["month"]["messages"], 3);
+  EXPECT_EQ(usage["month"]["quota"], 3);
+  EXPECT_EQ(usage["month"]["remaining"], 0);
+  EXPECT_EQ(usage["day"]["remaining"], 7);
+
+  // The next day: the day's count starts again, the month's does not.
+  db_.execute("UPDATE tenant_usage SET period_start = period_start - INTERVAL 1 DAY WHERE period = 'd' AND tenant_id = " +
+              a);
+  usage = gw_->json("GET", "/v1/usage", nullptr, key_a_);
+  EXPECT_EQ(usage["day"]["messages"], 0) << usage.dump();
+  EXPECT_EQ(usage["month"]["messages"], 3) << usage.dump();
+  EXPECT_NE(refused_until_next_month(key_a_, 4, 429, "quota-exceeded").find("monthly quota of 3"), std::string::npos);
+  // The next month: accepted again.
+  db_.execute("UPDATE tenant_usage SET period_start = period_start - INTERVAL 1 MONTH WHERE period = 'm' AND "
+              "tenant_id = " + a);
+  EXPECT_EQ(send(key_a_, 5).status, 202);
+  EXPECT_EQ(gw_->json("GET", "/v1/usage", nullptr, key_a_)["month"]["messages"], 1);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages WHERE tenant_id = " + a), "4");
+
+  // The spend cap: 0.05 USD a segment, capped at 0.10: two messages, then
+  // 402 until the month turns.
+  admin("PUT", "/v1/admin/tenants/clinic-b", {{"spend_cap", {{"amount", "0.10"}, {"currency", "USD"}}}}, 200);
+  ASSERT_EQ(send(key_b_, 1).status, 202);
+  ASSERT_EQ(send(key_b_, 2).status, 202);
+  EXPECT_NE(refused_until_next_month(key_b_, 3, 402, "spend-cap-reached").find("monthly spend cap"), std::string::npos);
+  bulk = gw_->json("POST", "/v1/messages/bulk",
+                   {{"body", "Clinic closed Friday"}, {"recipients", {{{"to", "+966501234599"}}}}}, key_b_, &status);
+  EXPECT_EQ(status, 402) << bulk.dump();
+}
+
+// Suspended through one node, the tenant is refused by another that had
+// its key cached (for an hour: only its poll of the database can tell it),
+// within seconds; that node's dispatcher holds its due message too, and
+// sends it once the tenant is resumed through it. What reached the provider
+// is read from the mock's send log.
+TEST_F(AdminE2E, ASuspensionTakesEffectOnASecondNode) {
+  const SendLogFile sends;
+  const std::string sections = sends.into(kSections) + "auth: {key_cache_ttl: 1h, revocation_poll: 1s}\n";
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sections);
+  gw_->start();
+  GatewayUnderTest second(db_, sections);
+  second.start();
+  long status = 0;
+  second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+  ASSERT_EQ(status, 200);  // cached on the second node now
+  const auto due = std::chrono::system_clock::now() + 3s;
+  auto sent = second.json("POST", "/v1/messages",
+                          {{"to", "+966501234567"},
+                           {"body", "Your appointment is tomorrow"},
+                           {"scheduled_at",
+                            core::format_iso8601(std::chrono::time_point_cast<std::chrono::microseconds>(due))}},
+                          key_a_, &status);
+  ASSERT_EQ(status, 202) << sent.dump();
+  const std::string id = sent["id"];
+
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200)["status"], "suspended");
+  auto refused = gw_->json("GET", "/v1/messages", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 403);  // the node that suspended it: at once
+  EXPECT_EQ(refused["type"], "urn:barid:problem:tenant-suspended") << refused.dump();
+  ASSERT_TRUE(eventually(
+      [&] {
+        refused = second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+        return status == 403;
+      },
+      5s))
+      << status << " " << refused.dump();
+  EXPECT_EQ(refused["type"], "urn:barid:problem:tenant-suspended") << refused.dump();
+  second.json("POST", "/v1/messages", {{"to", "+966501234568"}, {"body", "x"}}, key_a_, &status);
+  EXPECT_EQ(status, 403);
+
+  // From here the second node alone sends: past the message's time it
+  // still waits, while the other clinic's message goes out.
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  const std::string hex = "UNHEX(REPLACE('" + id + "', '-', ''))";
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT next_attempt_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                                                 "FROM messages WHERE id = " + hex) == "1"; },
+                         10s));
+  const std::string other =
+      second.json("POST", "/v1/messages", {{"to", "+966501234569"}, {"body", "x"}}, key_b_, &status)["id"];
+  EXPECT_EQ(second.wait_for_status(key_b_, other, "delivered")["status"], "delivered");
+  EXPECT_EQ(db_.scalar("SELECT status FROM messages WHERE id = " + hex), "scheduled");
+  EXPECT_EQ(sends.read().find(id), nullptr) << "sent while its tenant was suspended";
+
+  // Resumed through the second node: at once there, and the message goes.
+  auto resumed = second.json("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, op_, &status);
+  EXPECT_EQ(status, 200) << resumed.dump();
+  EXPECT_EQ(resumed["status"], "active");
+  second.json("GET", "/v1/messages", nullptr, key_a_, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(second.wait_for_status(key_a_, id, "delivered")["status"], "delivered");
+  EXPECT_EQ(sends.read().times()[id], 1);
+}
+
+// A message whose validity ends while its tenant is suspended is never
+// sent: resumed, it ends expired; one without a validity goes out.
+TEST_F(AdminE2E, AValidityThatEndsWhileTheTenantIsSuspendedExpiresTheMessage) {
+  const SendLogFile sends;
+  ASSERT_EQ(gw_->terminate(), std::optional<int>(0));
+  gw_ = std::make_unique<GatewayUnderTest>(db_, sends.into(kSections));
+  gw_->start();
+  const auto due = core::format_iso8601(
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now() + 3s));
+  long status = 0;
+  auto brief = gw_->json("POST", "/v1/messages",
+                         {{"to", "+966501234567"}, {"body", "Reply by 09:00"}, {"scheduled_at", due}, {"validity", "2s"}},
+                         key_a_, &status);
+  ASSERT_EQ(status, 202) << brief.dump();
+  auto lasting = gw_->json("POST", "/v1/messages",
+                           {{"to", "+966501234568"}, {"body", "Your results are ready"}, {"scheduled_at", due}}, key_a_,
+                           &status);
+  ASSERT_EQ(status, 202) << lasting.dump();
+  const std::string short_id = brief["id"], long_id = lasting["id"];
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200)["status"], "suspended");
+  // Past the end of its validity, with the dispatcher polling every 50 ms.
+  const std::string hex = "UNHEX(REPLACE('" + short_id + "', '-', ''))";
+  ASSERT_TRUE(eventually([&] { return db_.scalar("SELECT expires_at < UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                                                 "FROM messages WHERE id = " + hex) == "1"; },
+                         15s));
+  EXPECT_EQ(db_.scalar("SELECT GROUP_CONCAT(status) FROM messages"), "scheduled,scheduled");
+  EXPECT_TRUE(sends.read().lines.empty());
+
+  EXPECT_EQ(admin("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, 200)["status"], "active");
+  auto expired = gw_->wait_for_status(key_a_, short_id, "expired");
+  EXPECT_EQ(expired["status"], "expired") << expired.dump();
+  EXPECT_EQ(expired["status_reason"], "validity ended before it was sent") << expired.dump();
+  EXPECT_EQ(expired["attempts"], 0) << expired.dump();
+  EXPECT_EQ(gw_->wait_for_status(key_a_, long_id, "delivered")["status"], "delivered");
+  const SendLog log = sends.read();
+  EXPECT_EQ(log.find(short_id), nullptr) << "sent after its validity ended";
+  EXPECT_EQ(log.times()[long_id], 1);
+  EXPECT_EQ(log.lines.size(), 1u);
+}
+
+// The operator's own audit trail (GET /v1/admin/audit): its reads of
+// inbound bodies, with its key, IP and user agent, and the operator keys it
+// revoked; newest first, paged with limit and before. What it did to a
+// tenant (suspend, resume, a key) is in that tenant's log, not here.
+TEST_F(AdminE2E, TheOperatorsOwnAuditHoldsItsReadsAndRevocationsNotWhatItDidToTenants) {
+  const std::string op_id = op_.substr(4, op_.find('_', 4) - 4);  // brd_<id>_<secret>
+  admin("POST", "/v1/admin/tenants/clinic-a/suspend", nullptr, 200);
+  admin("POST", "/v1/admin/tenants/clinic-a/resume", nullptr, 200);
+  const std::string tenant_key = admin("POST", "/v1/admin/tenants/clinic-a/keys", {{"label", "desk"}}, 201)["id"];
+  // A reply to a message of clinic A, read by the operator.
+  long status = 0;
+  const std::string id = gw_->json("POST", "/v1/messages", {{"to", "+966501234567"}, {"body", "x"}}, key_a_,
+                                   &status)["id"];
+  ASSERT_EQ(gw_->wait_for_status(key_a_, id, "delivered")["status"], "delivered");
+  ASSERT_EQ(gw_->request("POST", "/webhooks/mock-sms/inbound",
+                         json{{"from", "+966501234567"}, {"body", "yes"}, {"id", "in-1"}}.dump())
+                .status,
+            200);
+  auto page = gw_->json("GET", "/v1/admin/inbound?include=body", nullptr, op_, &status,
+                        {{"User-Agent", "ops-console/1.0"}});
+  ASSERT_EQ(status, 200) << page.dump();
+  ASSERT_EQ(page["inbound"].size(), 1u) << page.dump();
+  const std::string inbound_id = page["inbound"][0]["id"];
+  // Another operator key, revoked.
+  const std::string other = gw_->create_operator_key();
+  const std::string other_id = other.substr(4, other.find('_', 4) - 4);
+  admin("DELETE", "/v1/admin/keys/" + other_id, nullptr, 200);
+
+  auto own = admin("GET", "/v1/admin/audit", nullptr, 200)["entries"];
+  ASSERT_EQ(own.size(), 2u) << own.dump();
+  EXPECT_EQ(own[0]["action"], "key_revoked");
+  EXPECT_EQ(own[0]["subject"], "key:" + other_id);
+  EXPECT_EQ(own[0]["actor"], "operator:" + op_id);
+  EXPECT_EQ(own[1]["action"], "inbound.body_read");
+  EXPECT_EQ(own[1]["subject"], inbound_id);
+  EXPECT_EQ(own[1]["detail"], inbound_id);
+  EXPECT_EQ(own[1]["actor"], "operator:" + op_id);
+  EXPECT_EQ(own[1]["ip"], "127.0.0.1");
+  EXPECT_EQ(own[1]["user_agent"], "ops-console/1.0");
+  // Paged: one entry at a time, newest first.
+  auto first = admin("GET", "/v1/admin/audit?limit=1", nullptr, 200)["entries"];
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0]["id"], own[0]["id"]);
+  auto next = admin("GET", "/v1/admin/audit?limit=1&before=" + std::to_string(first[0]["id"].get<long long>()),
+                    nullptr, 200)["entries"];
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0]["id"], own[1]["id"]);
+
+  // The tenant's log has what the operator did to it, and not the read.
+  std::vector<std::string> operator_actions;
+  const json tenants_log = gw_->json("GET", "/v1/audit", nullptr, key_a_);
+  for (const auto& e : tenants_log["entries"]) {
+    EXPECT_NE(e["action"], "inbound.body_read") << e.dump();
+    if (e["actor"] == "operator:" + op_id) operator_actions.push_back(e["action"].get<std::string>() + " " +
+                                                                      e["subject"].get<std::string>());
+  }
+  const std::string tenant = "tenant:" + db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
+  EXPECT_EQ(operator_actions, (std::vector<std::string>{"key_created key:" + tenant_key, "tenant_resumed " + tenant,
+                                                         "tenant_suspended " + tenant}))
+      << tenants_log.dump();
 }
 
 TEST_F(AdminE2E, ATenantSendsOnlyFromItsSendersWithItsTemplatesToItsCountries) {

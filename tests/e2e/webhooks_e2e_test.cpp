@@ -456,22 +456,75 @@ TEST_F(WebhooksE2E, AGatewayKilledWhileEventsArePendingDeliversThemAfterItsResta
   for (const auto& g : got) EXPECT_TRUE(verifies(a["secret"], g.request));
 }
 
-// During a rotation's overlap both secrets sign; an old secret alone fails
-// on an endpoint that was not rotated.
-TEST_F(WebhooksE2E, BothSecretsVerifyDuringARotation) {
-  start();
+// Rotations, with a 5 s overlap (webhooks.secret_overlap): during the
+// overlap both secrets sign; a second rotation within it ends the first
+// secret at once (the current secret and the one before it sign); once the
+// overlap is over, the current secret alone signs.
+TEST_F(WebhooksE2E, BothSecretsSignDuringARotationsOverlapAndOnlyTheNewOneAfterIt) {
+  std::string yaml = sections(receiver_.port());
+  const std::string timeout = "timeout: 2s}";
+  yaml.replace(yaml.find(timeout), timeout.size(), "timeout: 2s, secret_overlap: 5s}");
+  start(yaml);
   const json a = endpoint(key_a_, "/a");
-  auto rotated = call(key_a_, "POST", "/v1/webhooks/" + a["id"].get<std::string>() + "/rotate-secret", json::object(), 200);
-  ASSERT_NE(rotated["secret"], a["secret"]);
-  ASSERT_TRUE(rotated["previous_secret_expires_at"].is_string());
-  send(key_a_, "+966501234001", "rot-1");
-  auto got = receiver_.wait_for("/a", 2);
-  ASSERT_EQ(got.size(), 2u);
-  for (const auto& g : got) {
+  const std::string rotate = "/v1/webhooks/" + a["id"].get<std::string>() + "/rotate-secret";
+  // The events of one message (sent and delivered), as the receiver got them.
+  std::size_t events = 0;
+  auto events_of_a_message = [&](const std::string& reference) {
+    send(key_a_, "+966501234001", reference);
+    events += 2;
+    auto got = receiver_.wait_for("/a", events);
+    if (got.size() != events) {
+      ADD_FAILURE() << got.size() << " events arrived, not " << events;
+      return std::vector<Receiver::Got>();
+    }
+    return std::vector<Receiver::Got>(got.end() - 2, got.end());
+  };
+  auto signatures = [](const Receiver::Got& g) {
+    const std::string h = g.request.header("webhook-signature");
+    return 1 + std::count(h.begin(), h.end(), ' ');
+  };
+
+  const auto before = core::now_us();
+  auto b = call(key_a_, "POST", rotate, json::object(), 200);
+  ASSERT_NE(b["secret"], a["secret"]);
+  const auto overlap_end = core::parse_iso8601(b["previous_secret_expires_at"].get<std::string>());
+  ASSERT_TRUE(overlap_end.has_value()) << b.dump();
+  EXPECT_GE(*overlap_end, before + std::chrono::seconds(5));
+  EXPECT_LE(*overlap_end, core::now_us() + std::chrono::seconds(5));
+  for (const auto& g : events_of_a_message("rot-1")) {
     EXPECT_TRUE(verifies(a["secret"], g.request));
-    EXPECT_TRUE(verifies(rotated["secret"], g.request));
-    EXPECT_NE(g.request.header("webhook-signature").find(' '), std::string::npos);
+    EXPECT_TRUE(verifies(b["secret"], g.request));
+    EXPECT_EQ(signatures(g), 2) << g.request.header("webhook-signature");
   }
+
+  // A second rotation within the overlap: the first secret is done.
+  auto c = call(key_a_, "POST", rotate, json::object(), 200);
+  ASSERT_NE(c["secret"], b["secret"]);
+  const auto second_end = core::parse_iso8601(c["previous_secret_expires_at"].get<std::string>());
+  ASSERT_TRUE(second_end.has_value()) << c.dump();
+  EXPECT_GT(*second_end, *overlap_end);
+  for (const auto& g : events_of_a_message("rot-2")) {
+    EXPECT_FALSE(verifies(a["secret"], g.request));
+    EXPECT_TRUE(verifies(b["secret"], g.request));
+    EXPECT_TRUE(verifies(c["secret"], g.request));
+    EXPECT_EQ(signatures(g), 2) << g.request.header("webhook-signature");
+  }
+
+  // Once the overlap is over, the current secret alone.
+  ASSERT_TRUE(eventually([&] { return core::now_us() > *second_end; }, 10s, 100ms));
+  for (const auto& g : events_of_a_message("rot-3")) {
+    EXPECT_FALSE(verifies(a["secret"], g.request));
+    EXPECT_FALSE(verifies(b["secret"], g.request));
+    EXPECT_TRUE(verifies(c["secret"], g.request));
+    EXPECT_EQ(signatures(g), 1) << g.request.header("webhook-signature");
+  }
+  EXPECT_EQ(verify_with_the_library(c["secret"], {receiver_.delivered("/a").back().request}), "");
+  // Each rotation is in the tenant's audit log.
+  auto audit = call(key_a_, "GET", "/v1/audit", nullptr, 200);
+  int rotations = 0;
+  for (const auto& e : audit["entries"])
+    if (e["action"] == "webhook.secret_rotated" && e["subject"] == a["id"]) ++rotations;
+  EXPECT_EQ(rotations, 2) << audit.dump();
 }
 
 // A patient's answer and their STOP reach the clinic as events; a 410 Gone

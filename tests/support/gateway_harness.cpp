@@ -56,13 +56,14 @@ void GatewayUnderTest::add_server_keys(const std::string& lines) {
 void GatewayUnderTest::rewrite(const std::string& sections) {
   sections_ = sections;
   const auto& o = db_;
+  // Sections with an auth section of their own replace the default one.
+  const bool own_auth = sections.rfind("auth:", 0) == 0 || sections.find("\nauth:") != std::string::npos;
   std::ofstream out(config_path_ + ".new");
   out << "server:\n  listen: \"127.0.0.1:0\"\n  threads: 2\n  handler_threads: 4\n" << server_keys_
       << "storage:\n  host: \"" << o.host << "\"\n  port: " << o.port << "\n  database: \"" << o.database
       << "\"\n  user: \"" << o.user << "\"\n  password: \"${BARID_DB_PASSWORD}\"\n  pool_size: 4\n"
       << storage_tls(o.tls) << "plugins:\n  path:\n    - \"" << plugin_dir() << "\"\n"
-      << "auth:\n  key_cache_ttl: 1s\n"
-      << sections << "\n";
+      << (own_auth ? "" : "auth:\n  key_cache_ttl: 1s\n") << sections << "\n";
   out.close();
   std::filesystem::rename(config_path_ + ".new", config_path_);
 }

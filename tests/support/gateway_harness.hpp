@@ -51,7 +51,8 @@ jobs:
 class GatewayUnderTest {
  public:
   // `sections` is YAML for everything but server, storage and plugins
-  // (providers, routing, retry, dispatch, ...).
+  // (providers, routing, retry, dispatch, ...). Without an `auth:` section
+  // of their own, keys are cached for 1 s (auth.key_cache_ttl).
   GatewayUnderTest(const TestDatabase& db, std::string sections);
   GatewayUnderTest(const core::MySqlOptions& db, std::string sections);
   ~GatewayUnderTest();
