@@ -140,21 +140,34 @@ TEST_F(MySqlQueueTest, TwoNodesShareOneInstancesSendSlots) {
   insert(batch);
   MySqlStore node_b(db_->options());
 
+  // Each claim's slots are times from that claim's own clock (the
+  // database's, read in the claim): B's are made comparable with A's through
+  // the wall-clock time of each claim, known within how long it took.
   const auto began = steady_clock::now();
+  const auto a_from = system_clock::now();
   auto a = store_->claim_due(request("node-a", 4, 10));
+  const auto a_to = system_clock::now();
   ASSERT_TRUE(a.ok()) << a.error().message;
+  const auto b_from = system_clock::now();
   auto b = node_b.claim_due(request("node-b", 4, 10));
+  const auto b_to = system_clock::now();
   ASSERT_TRUE(b.ok()) << b.error().message;
   ASSERT_EQ(a->messages.size(), 4u);
   ASSERT_EQ(b->messages.size(), 4u);
-  // Slots 100 ms apart, node B's after node A's: eight distinct turns.
-  std::vector<microseconds> slots;
-  for (const auto& m : a->messages) slots.push_back(m.send_at);
-  for (const auto& m : b->messages) slots.push_back(m.send_at);
-  for (std::size_t i = 1; i < slots.size(); ++i) {
-    EXPECT_GE(slots[i] - slots[i - 1], milliseconds(80)) << "slot " << i;
-    EXPECT_LE(slots[i] - slots[i - 1], milliseconds(150)) << "slot " << i;
-  }
+  // Slots 100 ms apart within each claim (one clock: exactly), and node B's
+  // first a slot after node A's last: eight distinct turns.
+  for (const auto* c : {&*a, &*b})
+    for (std::size_t i = 1; i < c->messages.size(); ++i) {
+      const auto gap = c->messages[i].send_at - c->messages[i - 1].send_at;
+      EXPECT_GE(gap, milliseconds(99)) << "slot " << i;
+      EXPECT_LE(gap, milliseconds(101)) << "slot " << i;
+    }
+  const auto a_last = a->messages.back().send_at, b_first = b->messages.front().send_at;
+  // B's first slot minus A's last, at the most and the least the clocks allow.
+  const auto most = duration_cast<microseconds>(b_to - a_from) + b_first - a_last;
+  const auto least = duration_cast<microseconds>(b_from - a_to) + b_first - a_last;
+  EXPECT_GE(most, milliseconds(99)) << "node B's first slot is not a slot after node A's last";
+  EXPECT_LE(least, milliseconds(101)) << "node B's first slot leaves a turn unused after node A's last";
   // The horizon (1 s at 10/s) has two turns left (one more for every 100 ms
   // the claims took), then none until a quarter horizon frees up.
   auto more = store_->claim_due(request("node-a", 20, 10));
