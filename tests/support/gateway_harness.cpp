@@ -177,6 +177,14 @@ nlohmann::json GatewayUnderTest::json(const std::string& method, const std::stri
   return nlohmann::json::parse(resp.body, nullptr, false);
 }
 
+nlohmann::json GatewayUnderTest::call(const std::string& api_key, const std::string& method, const std::string& path,
+                                      const nlohmann::json& body, long expect) {
+  long status = 0;
+  auto r = json(method, path, body, api_key, &status);
+  EXPECT_EQ(status, expect) << method << " " << path << " -> " << r.dump();
+  return r;
+}
+
 nlohmann::json GatewayUnderTest::wait_for_status(const std::string& api_key, const std::string& id,
                                                  const std::string& status, std::chrono::milliseconds timeout) {
   nlohmann::json last;

@@ -95,6 +95,10 @@ class GatewayUnderTest {
   // Sends JSON and parses the answer (null when it is not JSON).
   nlohmann::json json(const std::string& method, const std::string& path, const nlohmann::json& body,
                       const std::string& api_key, long* status = nullptr, sdk::HttpHeaders headers = {});
+  // The same with `api_key`, expecting the status `expect` (a test failure
+  // naming the route and the answer otherwise).
+  nlohmann::json call(const std::string& api_key, const std::string& method, const std::string& path,
+                      const nlohmann::json& body, long expect);
   // Polls GET /v1/messages/{id} until its status is `status`; the last
   // message seen is returned either way.
   nlohmann::json wait_for_status(const std::string& api_key, const std::string& id, const std::string& status,
