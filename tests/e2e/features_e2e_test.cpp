@@ -441,6 +441,20 @@ TEST_F(FeaturesE2E, ScheduledMessagesWaitAndCanBeCanceled) {
   EXPECT_EQ(event_types(canceled), (std::vector<std::string>{"accepted", "canceled"}));
 }
 
+TEST_F(FeaturesE2E, SchedulingIsLimitedToOneYearAhead) {
+  start();
+  const auto day = std::chrono::hours(24);
+  const json refused =
+      call("POST", "/v1/messages",
+           {{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 366 * day)}},
+           422);
+  EXPECT_EQ(refused["field"], "scheduled_at");
+  EXPECT_NE(refused["detail"].get<std::string>().find("one year"), std::string::npos) << refused.dump();
+  const std::string waiting =
+      send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 364 * day)}});
+  EXPECT_EQ(call("GET", "/v1/messages/" + waiting, nullptr, 200)["status"], "scheduled");
+}
+
 TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
   start();
   const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
