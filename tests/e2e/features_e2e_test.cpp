@@ -441,6 +441,20 @@ TEST_F(FeaturesE2E, ScheduledMessagesWaitAndCanBeCanceled) {
   EXPECT_EQ(event_types(canceled), (std::vector<std::string>{"accepted", "canceled"}));
 }
 
+TEST_F(FeaturesE2E, SchedulingIsLimitedToOneYearAhead) {
+  start();
+  const auto day = std::chrono::hours(24);
+  const json refused =
+      call("POST", "/v1/messages",
+           {{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 366 * day)}},
+           422);
+  EXPECT_EQ(refused["field"], "scheduled_at");
+  EXPECT_NE(refused["detail"].get<std::string>().find("one year"), std::string::npos) << refused.dump();
+  const std::string waiting =
+      send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 364 * day)}});
+  EXPECT_EQ(call("GET", "/v1/messages/" + waiting, nullptr, 200)["status"], "scheduled");
+}
+
 TEST_F(FeaturesE2E, StatisticsMatchAHandComputedDataSet) {
   start();
   const std::string tenant = db_.scalar("SELECT id FROM tenants WHERE name = 'clinic-a'");
@@ -830,6 +844,43 @@ TEST_F(FeaturesE2E, ListMessagesFiltersAndPages) {
   ASSERT_EQ(by_to["messages"].size(), 1u);
   EXPECT_EQ(by_to["messages"][0]["id"], ids[2]);
   call("GET", "/v1/messages?status=bogus", nullptr, 422);
+}
+
+TEST_F(FeaturesE2E, AuditListsRefuseTheLimitsTheMessageListRefuses) {
+  start();
+  call("PUT", "/v1/settings", {{"default_language", "ar"}}, 200);
+  call("PUT", "/v1/settings", {{"default_language", "en"}}, 200);
+  const std::string op = gw_->create_operator_key();
+  for (const std::string list : {"/v1/messages", "/v1/audit", "/v1/admin/audit"}) {
+    const std::string key = list == "/v1/admin/audit" ? op : key_;
+    for (const std::string limit : {"0", "-1", "5000", "1001", "abc", "99999999999999999999"}) {
+      long status = 0;
+      const json problem = gw_->json("GET", list + "?limit=" + limit, nullptr, key, &status);
+      EXPECT_EQ(status, 422) << list << " limit=" << limit;
+      EXPECT_EQ(problem["field"], "limit") << list << " limit=" << limit;
+    }
+    for (const std::string limit : {"1", "1000"}) {
+      long status = 0;
+      gw_->json("GET", list + "?limit=" + limit, nullptr, key, &status);
+      EXPECT_EQ(status, 200) << list << " limit=" << limit;
+    }
+  }
+  for (const std::string list : {"/v1/audit", "/v1/admin/audit"}) {
+    const std::string key = list == "/v1/admin/audit" ? op : key_;
+    for (const std::string before : {"abc", "-3", "0", "1.5"}) {
+      long status = 0;
+      const json problem = gw_->json("GET", list + "?before=" + before, nullptr, key, &status);
+      EXPECT_EQ(status, 422) << list << " before=" << before;
+      EXPECT_EQ(problem["field"], "before") << list << " before=" << before;
+    }
+  }
+  // A valid page still pages: the newest entry, then the one before it.
+  const json first = call("GET", "/v1/audit?limit=1", nullptr, 200)["entries"];
+  ASSERT_EQ(first.size(), 1u);
+  const json second =
+      call("GET", "/v1/audit?limit=1&before=" + std::to_string(first[0]["id"].get<std::int64_t>()), nullptr, 200)["entries"];
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_LT(second[0]["id"].get<std::int64_t>(), first[0]["id"].get<std::int64_t>());
 }
 
 }  // namespace
