@@ -419,4 +419,18 @@ core::Result<WebhookRequest> read_webhook(const json& body, bool create,
   return w;
 }
 
+std::optional<std::int64_t> read_whole_number(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  for (char c : text)
+    if (c < '0' || c > '9') return std::nullopt;
+  return std::stoll(text);
+}
+
+core::Result<int> read_page_limit(const std::optional<std::string>& text, int fallback) {
+  if (!text) return fallback;
+  const auto n = read_whole_number(*text);
+  if (!n || *n < 1 || *n > 1000) return core::Error::invalid("limit", "limit: 1 to 1000");
+  return static_cast<int>(*n);
+}
+
 }  // namespace barid::gateway

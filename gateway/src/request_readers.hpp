@@ -48,6 +48,13 @@ class JsonReader {
   std::string prefix_;
 };
 
+// A query parameter that is a whole number: digits only, at most 18 of them
+// (nullopt otherwise, a sign included).
+std::optional<std::int64_t> read_whole_number(const std::string& text);
+// The `limit` of a list (`text` as the query gave it, if it did): 1 to 1000,
+// `fallback` when absent, else an invalid `limit`.
+core::Result<int> read_page_limit(const std::optional<std::string>& text, int fallback);
+
 // POST /v1/messages
 core::Result<core::SendRequest> read_send_request(const nlohmann::json& body);
 // POST /v1/messages/bulk

@@ -262,27 +262,15 @@ void HttpApi::Routes::admin_audit_log(const Rest::Request& request, Reply& reply
 void HttpApi::Routes::send_audit(const Rest::Request& request, Reply& reply, core::TenantId tenant) {
   // The same bounds as the other lists (GET /v1/messages): a whole number
   // 1 to 1000, else a 422 naming the parameter; nothing is read.
-  auto whole = [](const std::string& text) -> std::optional<std::int64_t> {
-    if (text.empty() || text.size() > 18) return std::nullopt;
-    std::size_t i = text[0] == '-' ? 1 : 0;
-    if (i == text.size()) return std::nullopt;
-    for (std::size_t j = i; j < text.size(); ++j)
-      if (text[j] < '0' || text[j] > '9') return std::nullopt;
-    return std::stoll(text);
-  };
-  int limit = 100;
+  const auto limit = read_page_limit(request.query().get("limit"), 100);
+  if (!limit) return send_error(reply, limit.error());
   std::optional<std::int64_t> before;
-  if (auto v = request.query().get("limit")) {
-    auto n = whole(*v);
-    if (!n || *n < 1 || *n > 1000) return send_error(reply, core::Error::invalid("limit", "limit: 1 to 1000"));
-    limit = static_cast<int>(*n);
-  }
   if (auto v = request.query().get("before")) {
-    before = whole(*v);
+    before = read_whole_number(*v);
     if (!before || *before < 1)
       return send_error(reply, core::Error::invalid("before", "before: the id of an audit entry (a whole number from 1)"));
   }
-  auto entries = app.store().list_audit(tenant, limit, before);
+  auto entries = app.store().list_audit(tenant, *limit, before);
   if (!entries) return send_error(reply, entries.error());
   json list = json::array();
   for (const auto& e : *entries)

@@ -183,22 +183,15 @@ void HttpApi::Routes::webhook_deliveries(const Rest::Request& request, Reply& re
   if (!principal) return;
   auto w = webhook_param(request, reply, principal->tenant_id);
   if (!w) return;
-  int limit = 100;
-  std::optional<std::int64_t> before;
   const auto& q = request.query();
-  auto digits = [](const std::string& v) {
-    return !v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), ::isdigit);
-  };
-  if (auto v = q.get("limit")) {
-    if (!digits(*v) || std::stoll(*v) < 1 || std::stoll(*v) > 1000)
-      return send_error(reply, core::Error::invalid("limit", "limit: 1 to 1000"));
-    limit = static_cast<int>(std::stoll(*v));
-  }
+  const auto limit = read_page_limit(q.get("limit"), 100);
+  if (!limit) return send_error(reply, limit.error());
+  std::optional<std::int64_t> before;
   if (auto v = q.get("before")) {
-    if (!digits(*v)) return send_error(reply, core::Error::invalid("before", "before: the next of the previous page"));
-    before = std::stoll(*v);
+    before = read_whole_number(*v);
+    if (!before) return send_error(reply, core::Error::invalid("before", "before: the next of the previous page"));
   }
-  auto attempts = app.store().list_webhook_attempts(principal->tenant_id, w->id, limit, before);
+  auto attempts = app.store().list_webhook_attempts(principal->tenant_id, w->id, *limit, before);
   if (!attempts) return send_error(reply, attempts.error());
   json items = json::array();
   for (const auto& a : *attempts)
@@ -211,7 +204,7 @@ void HttpApi::Routes::webhook_deliveries(const Rest::Request& request, Reply& re
                      {"error", a.error.empty() ? json(nullptr) : json(a.error)},
                      {"delivered", a.delivered}});
   reply.send_json(200, json{{"deliveries", items},
-                            {"next", static_cast<int>(attempts->size()) == limit && !attempts->empty()
+                            {"next", static_cast<int>(attempts->size()) == *limit && !attempts->empty()
                                          ? json(std::to_string(attempts->back().id))
                                          : json(nullptr)}});
 }
