@@ -188,7 +188,7 @@ std::vector<std::string> documents() {
 }
 
 bool talks_to_gateway(const Block& b) {
-  static const std::regex calls(R"((^|[\s;|&($`])(curl|barid-gateway)(\s|$))");
+  static const std::regex calls(R"((^|[\s;|&($`/])(curl|barid-gateway)(\s|$))");
   for (const auto& l : b.lines)
     if (std::regex_search(l.text, calls)) return true;
   return false;
