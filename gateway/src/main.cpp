@@ -5,11 +5,14 @@
 //   barid-gateway --config FILE create-operator-key [--label TEXT]
 //   barid-gateway --config FILE check-config         validate, load plugins, exit
 //   barid-gateway --config FILE rotate-key           re-seal stored content with the first key
+//   barid-gateway [--config FILE] describe-plugins [--plugin-dir DIR]...
+//                                                    the plugins' configuration keys, as Markdown
 //   barid-gateway --version
 
 #include "app.hpp"
 #include "config.hpp"
 #include "http_api.hpp"
+#include "plugin_tables.hpp"
 
 #include <barid/core/http_client.hpp>
 #include <barid/core/log.hpp>
@@ -18,6 +21,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <string>
@@ -36,6 +40,8 @@ int usage(const char* why) {
                "  barid-gateway --config FILE create-operator-key [--label TEXT]\n"
                "  barid-gateway --config FILE check-config        validate the configuration and plugins\n"
                "  barid-gateway --config FILE rotate-key          re-seal stored content with the first key\n"
+               "  barid-gateway [--config FILE] describe-plugins [--plugin-dir DIR]...\n"
+               "                                                  the plugins' configuration keys, as Markdown\n"
                "  barid-gateway --version\n";
   return 2;
 }
@@ -151,6 +157,48 @@ int rotate_key(const gateway::GatewayConfig& config) {
   return 0;
 }
 
+// Loads every plugin in `dirs` into `host`, printing what fails: how many
+// files failed, or -1 when a folder cannot be read.
+int load_plugins(core::PluginHost& host, const std::vector<std::filesystem::path>& dirs) {
+  int failures = 0;
+  for (const auto& dir : dirs) {
+    auto r = host.load_directory(dir);
+    if (!r) {
+      std::cerr << "barid-gateway: " << r.error().message << "\n";
+      return -1;
+    }
+    for (const auto& f : *r) {
+      std::cerr << "barid-gateway: " << f.error << "\n";
+      ++failures;
+    }
+  }
+  return failures;
+}
+
+// Loads every plugin in `dirs` through the gateway's loader and prints the
+// configuration keys each publishes, as Markdown tables (docs/providers.md
+// carries the bundled plugins' ones). A plugin that does not load is an
+// error: its table would be missing without a word.
+int describe_plugins(const std::vector<std::filesystem::path>& dirs) {
+  core::set_log_level(core::LogLevel::warn);  // not a line for each plugin loaded
+  core::PluginHost host;
+  const int failures = load_plugins(host, dirs);
+  if (failures < 0) return 1;
+  const auto plugins = host.plugins();
+  if (plugins.empty()) {
+    std::cerr << "barid-gateway: no plugin found in the plugin folders\n";
+    return 1;
+  }
+  bool first = true;
+  for (const auto& p : plugins) {
+    if (!first) std::cout << "\n";
+    first = false;
+    std::cout << gateway::config_keys_markdown(p->descriptor());
+  }
+  std::cout.flush();
+  return failures ? 1 : 0;
+}
+
 int serve(gateway::GatewayConfig config) {
   // Signals are taken by this thread alone (sigwait); every thread started
   // from here on inherits the mask.
@@ -208,6 +256,7 @@ int serve(gateway::GatewayConfig config) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_path, command, tenant, label;
+  std::vector<std::string> plugin_dirs;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* name) -> std::string {
@@ -222,6 +271,8 @@ int main(int argc, char** argv) {
       tenant = value("--tenant");
     } else if (a == "--label") {
       label = value("--label");
+    } else if (a == "--plugin-dir") {
+      plugin_dirs.push_back(value("--plugin-dir"));
     } else if (a == "--version") {
       std::cout << "barid-gateway " << BARID_VERSION << " (SDK ABI " << BARID_SDK_ABI_MAJOR << "."
                 << BARID_SDK_ABI_MINOR << ")\n";
@@ -230,12 +281,17 @@ int main(int argc, char** argv) {
       usage(nullptr);
       return 0;
     } else if (command.empty() && (a == "create-api-key" || a == "create-operator-key" || a == "check-config" ||
-                                   a == "rotate-key")) {
+                                   a == "rotate-key" || a == "describe-plugins")) {
       command = a;
     } else {
       return usage(("unexpected argument '" + a + "'").c_str());
     }
   }
+  if (command == "describe-plugins" && !plugin_dirs.empty()) {
+    if (!config_path.empty()) return usage("describe-plugins takes --plugin-dir or --config, not both");
+    return describe_plugins({plugin_dirs.begin(), plugin_dirs.end()});
+  }
+  if (!plugin_dirs.empty()) return usage("--plugin-dir is for describe-plugins");
   if (config_path.empty()) return usage("--config is required");
 
   auto config = gateway::load_config(config_path);
@@ -255,20 +311,11 @@ int main(int argc, char** argv) {
   }
   if (command == "create-operator-key") return create_operator_key(*config, label);
   if (command == "rotate-key") return rotate_key(*config);
+  if (command == "describe-plugins") return describe_plugins(config->plugin_paths);
   if (command == "check-config") {
     core::PluginHost host;
-    int failures = 0;
-    for (const auto& dir : config->plugin_paths) {
-      auto r = host.load_directory(dir);
-      if (!r) {
-        std::cerr << "barid-gateway: " << r.error().message << "\n";
-        return 1;
-      }
-      for (const auto& f : *r) {
-        std::cerr << "barid-gateway: " << f.error << "\n";
-        ++failures;
-      }
-    }
+    const int failures = load_plugins(host, config->plugin_paths);
+    if (failures < 0) return 1;
     for (const auto& p : config->providers) {
       auto plugin = host.find(p.plugin);
       if (!plugin) {

@@ -16,26 +16,38 @@ const sdk::PluginDescriptor& descriptor() {
                      sdk::Capability::inbound_messages | sdk::Capability::cost_reporting;
     x.config_keys = {
         {"channel", false, false, "sms", "the channel this instance serves: sms or whatsapp"},
-        {"from", false, false, "", "the sender of a send that names none (empty: none)"},
-        {"latency_ms", false, false, "0", "how long each send takes"},
-        {"fail_numbers", false, false, "", "comma-separated E.164 numbers that fail permanently"},
+        {"from", false, false, "",
+         "the sender a send that names none goes out from (plays a real provider's configured number or "
+         "sender ID); empty: such a send has no sender"},
+        {"latency_ms", false, false, "0", "milliseconds each send call takes before it answers (a whole number)"},
+        {"fail_numbers", false, false, "",
+         "comma-separated E.164 numbers whose sends fail permanently (error code MOCK-INVALID-NUMBER)"},
         {"optout_numbers", false, false, "",
-         "comma-separated E.164 numbers that fail as unsubscribed (the gateway records an opt-out)"},
+         "comma-separated E.164 numbers whose sends fail permanently as unsubscribed (MOCK-OPTED-OUT): the gateway "
+         "records an opt-out for the recipient"},
         {"transient_failures", false, false, "0",
-         "how many times each message fails transiently before it is accepted"},
-        {"retry_after_ms", false, false, "0", "retry-after hint given with a transient failure"},
-        {"delivered_after_ms", false, false, "0", "time after acceptance when a message is delivered"},
-        {"read_after_ms", false, false, "", "time after acceptance when a message is read (empty: never)"},
+         "how many times each message's send fails transiently (retry) before it is accepted: 2 means the "
+         "third attempt succeeds"},
+        {"retry_after_ms", false, false, "0",
+         "the Retry-After hint, in milliseconds, given with each transient failure (0: none)"},
+        {"delivered_after_ms", false, false, "0",
+         "milliseconds after acceptance when the message is reported delivered"},
+        {"read_after_ms", false, false, "",
+         "milliseconds after acceptance when the message is reported read; empty: never read"},
         {"report_mode", false, false, "webhook",
-         "how delivery is reported: webhook (posted to the gateway) or poll (fetch_status only)"},
+         "how delivery is reported: webhook (the mock posts reports to the gateway's "
+         "/webhooks/<instance>/status) or poll (only through status polling)"},
         {"webhook_secret", false, true, "",
-         "when set, delivery-report and inbound webhooks are signed with HMAC-SHA256 (X-Mock-Signature)"},
-        {"cost_micros_per_segment", false, false, "0", "price of one segment in millionths"},
-        {"currency", false, false, "USD", "currency of the price"},
-        {"health", false, false, "healthy", "what check_health reports: healthy, degraded, unhealthy"},
+         "when set, the status and inbound webhooks must carry X-Mock-Signature, the hex HMAC-SHA256 of the body "
+         "keyed with it (403 otherwise); without it the instance needs allow_unauthenticated_callbacks: true"},
+        {"cost_micros_per_segment", false, false, "0",
+         "the cost each accepted send reports, per segment, in millionths of currency (7500 = 0.0075); 0: "
+         "no cost"},
+        {"currency", false, false, "USD", "the ISO 4217 currency of cost_micros_per_segment"},
+        {"health", false, false, "healthy", "what the instance's health check reports: healthy, degraded or unhealthy"},
         {"send_log", false, false, "",
          "a file to which each send call appends '<unix time in µs> <message id> <validity in s, or ->' "
-         "(to watch pace and order; no numbers or bodies)"},
+         "(to watch pace and order; no numbers or bodies); empty: none"},
     };
     return x;
   }();

@@ -63,20 +63,26 @@ std::vector<sdk::ConfigKey> config_keys(sdk::Channel channel) {
   return {
       {"account_sid", true, false, "", "the Twilio Account SID (AC followed by 32 hex digits)"},
       {"auth_token", false, true, "",
-       "the account's Auth Token: signs webhooks (needed while validate_signatures is true) and authenticates "
-       "API calls when no API key is given"},
-      {"api_key_sid", false, false, "", "an API key SID (SK...) to authenticate API calls instead of the auth token"},
-      {"api_key_secret", false, true, "", "the secret of api_key_sid"},
+       "the account's Auth Token: required while validate_signatures is true (Twilio signs webhooks with it "
+       "whatever authenticated the API call); it also authenticates API calls when no API key is given"},
+      {"api_key_sid", false, false, "",
+       "an API key SID (SK followed by 32 hex digits) to authenticate API calls instead of the Auth Token"},
+      {"api_key_secret", false, true, "", "the secret of api_key_sid; required with it"},
       {"from", false, false, "",
-       wa ? "the WhatsApp sender, e.g. +14155238886 (the whatsapp: prefix is added)"
-          : "the sender: a Twilio number in E.164, a short code or an alphanumeric sender ID"},
+       wa ? "the WhatsApp sender number in E.164, e.g. +14155238886 (the whatsapp: prefix is added if missing); "
+            "this or messaging_service_sid is required, and a send's own from overrides it"
+          : "the sender: a Twilio number in E.164, a short code or an alphanumeric sender ID; this or "
+            "messaging_service_sid is required, and a send's own from overrides it"},
       {"messaging_service_sid", false, false, "",
-       "a Messaging Service SID (MG...) that picks the sender; 'from' or this is required"},
+       "a Messaging Service SID (MG followed by 32 hex digits) that picks the sender; this or from is required "
+       "(both are sent when both are set)"},
       {"base_url", false, false, "https://api.twilio.com", "the API's base URL (tests point it at a fake)"},
       {"status_callback", false, false, "true",
-       "ask Twilio to post delivery reports to the gateway's /webhooks/<instance>/status"},
+       "true: each message asks Twilio to post its delivery reports to the gateway's "
+       "/webhooks/<instance>/status"},
       {"validate_signatures", false, false, "true",
-       "reject webhooks whose X-Twilio-Signature does not verify (turn off only for local experiments)"},
+       "true: webhooks whose X-Twilio-Signature does not verify are refused with 403; false (local experiments "
+       "only) also needs allow_unauthenticated_callbacks: true on the instance"},
   };
 }
 

@@ -93,14 +93,15 @@ std::vector<sdk::ConfigKey> config_keys() {
   return {
       {"app_sid", true, true, "", "the AppSid of the Unifonic application (the API credential)"},
       {"sender_id", false, false, "",
-       "the registered SenderID; empty uses the account's default sender"},
+       "the registered SenderID messages go out from; empty: the account's default sender. A send's own from "
+       "overrides it"},
       {"base_url", false, false, "https://el.cloud.unifonic.com", "the API's base URL (tests point it at a fake)"},
       {"webhook_secret", false, true, "",
        "when set (16+ characters of A-Z a-z 0-9 - _ . ~), delivery reports must carry it as ?token=<secret> or in "
-       "the X-Webhook-Token header (Unifonic signs nothing); the gateway adds ?token= to the statusCallback URL it "
-       "gives Unifonic"},
+       "the X-Webhook-Token header (Unifonic signs nothing), else 403; the gateway adds ?token= to the "
+       "statusCallback URL it gives Unifonic. Without it the instance needs allow_unauthenticated_callbacks: true"},
       {"status_callback", false, false, "true",
-       "pass the gateway's /webhooks/<instance>/status URL as statusCallback with every message"},
+       "true: every message passes the gateway's /webhooks/<instance>/status URL as statusCallback"},
   };
 }
 

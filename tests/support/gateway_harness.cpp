@@ -45,7 +45,21 @@ GatewayUnderTest::GatewayUnderTest(const core::MySqlOptions& o, std::string sect
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   config_path_ = dir_ + "/gateway.yaml";
+  env_ = {{"BARID_DB_PASSWORD", db_password_}};
   rewrite(sections);
+}
+
+GatewayUnderTest::GatewayUnderTest(const TestDatabase& db, ConfigFile file)
+    : db_password_(db.options().password), db_(db.options()) {
+  char tmpl[] = "/tmp/barid-e2e.XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  config_path_ = file.path;
+  own_file_ = true;
+  env_ = {{"BARID_DB_HOST", db_.host},         {"BARID_DB_PORT", std::to_string(db_.port)},
+          {"BARID_DB_NAME", db_.database},     {"BARID_DB_USER", db_.user},
+          {"BARID_DB_PASSWORD", db_password_}, {"BARID_PLUGIN_DIR", plugin_dir()},
+          {"BARID_PORT", "0"}};
 }
 
 void GatewayUnderTest::add_server_keys(const std::string& lines) {
@@ -54,6 +68,7 @@ void GatewayUnderTest::add_server_keys(const std::string& lines) {
 }
 
 void GatewayUnderTest::rewrite(const std::string& sections) {
+  if (own_file_) throw std::logic_error("a gateway started with a configuration file of its own is not rewritten");
   sections_ = sections;
   const auto& o = db_;
   // Sections with an auth section of their own replace the default one.
@@ -83,7 +98,7 @@ void GatewayUnderTest::start(std::chrono::milliseconds timeout) {
   ChildProcess::Options opts;
   opts.program = gateway_binary();
   opts.args = {"--config", config_path_};
-  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.env = env_;
   opts.stderr_path = dir_ + "/gateway.log";
   archive_log();  // the log of an earlier start, before it is overwritten
   process_ = std::make_unique<ChildProcess>(opts);
@@ -96,7 +111,7 @@ std::optional<int> GatewayUnderTest::start_expecting_exit(std::chrono::milliseco
   ChildProcess::Options opts;
   opts.program = gateway_binary();
   opts.args = {"--config", config_path_};
-  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.env = env_;
   opts.stderr_path = dir_ + "/gateway.log";
   archive_log();
   ChildProcess p(opts);
@@ -134,7 +149,7 @@ GatewayUnderTest::CommandResult GatewayUnderTest::run_command(const std::vector<
   opts.program = gateway_binary();
   opts.args = {"--config", config_path_};
   opts.args.insert(opts.args.end(), command.begin(), command.end());
-  opts.env = {{"BARID_DB_PASSWORD", db_password_}};
+  opts.env = env_;
   opts.stderr_path = dir_ + "/command.log";
   ChildProcess p(opts);
   CommandResult r;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -55,6 +56,15 @@ class GatewayUnderTest {
   // of their own, keys are cached for 1 s (auth.key_cache_ttl).
   GatewayUnderTest(const TestDatabase& db, std::string sections);
   GatewayUnderTest(const core::MySqlOptions& db, std::string sections);
+  // A configuration file as it is (e.g. the repository's config/gateway.yaml),
+  // its ${...} filled from the environment the binary gets: BARID_DB_HOST,
+  // BARID_DB_PORT, BARID_DB_NAME, BARID_DB_USER and BARID_DB_PASSWORD name
+  // the test database, BARID_PLUGIN_DIR this build's plugins, BARID_PORT is
+  // 0. rewrite() and add_server_keys() do not apply to it.
+  struct ConfigFile {
+    std::string path;
+  };
+  GatewayUnderTest(const TestDatabase& db, ConfigFile file);
   ~GatewayUnderTest();
 
   // Starts the binary and waits until it listens (fails the test if not).
@@ -119,6 +129,8 @@ class GatewayUnderTest {
   std::string server_keys_;
   std::string base_url_;
   std::string db_password_;
+  std::map<std::string, std::string> env_;  // for every run of the binary
+  bool own_file_ = false;                   // config_path_ is not ours to write
   core::MySqlOptions db_;
   std::unique_ptr<ChildProcess> process_;
   core::CurlHttpClient http_{whole_responses()};
