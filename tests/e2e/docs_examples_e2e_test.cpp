@@ -21,8 +21,10 @@
 // first, as the documents' "Examples assume" blocks say. The gateway is
 // barid-gateway --config config/gateway.yaml with BARID_PORT set to a free
 // port and BARID_DB_* to a fresh test database; the documents'
-// http://127.0.0.1:8080 is rewritten to that port, and the webhook URL of
-// the examples (https://platform.example/barid/events) to a local receiver.
+// http://127.0.0.1:8080 is rewritten to that port, and the webhook URLs of
+// the examples (https://platform.example/barid/events, and the quick-start
+// receiver http://127.0.0.1:9000) to a local receiver on a free port, which
+// BARID_WEBHOOK_PORT lets config/gateway.yaml's webhooks.allow_hosts take.
 // Each block is cut into steps: a command and the `#` comment lines right
 // after it. curl's answer (body and status) is what a step's answer is
 // compared with.
