@@ -33,6 +33,9 @@ const sdk::PluginDescriptor& descriptor() {
         {"cost_micros_per_segment", false, false, "0", "price of one segment in millionths"},
         {"currency", false, false, "USD", "currency of the price"},
         {"health", false, false, "healthy", "what check_health reports: healthy, degraded, unhealthy"},
+        {"status_query_error", false, false, "",
+         "when set, fetch_status of a message the mock knows fails transiently with this error code "
+         "(e.g. HTTP-503)"},
         {"send_log", false, false, "",
          "a file to which each send call appends '<unix time in µs> <message id> <validity in s, or ->' "
          "(to watch pace and order; no numbers or bodies)"},

@@ -574,6 +574,79 @@ routing:
   call("POST", "/v1/messages/" + queued + "/refresh", nullptr, 409);
 }
 
+// A provider that no longer knows a message (the mock forgets what it sent
+// when the gateway restarts) is not an outage: a refresh answers 409 naming
+// the instance and leaves the message as it is, and the status-refresh job
+// counts it apart from its failed queries, which it counts by the provider's
+// error code.
+TEST_F(FeaturesE2E, AMessageTheProviderDoesNotKnowIsNotAnOutage) {
+  const std::string s = sections(R"yaml(
+providers:
+  polled:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, report_mode: poll, delivered_after_ms: "3600000"}
+  failing:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: whatsapp, report_mode: poll, delivered_after_ms: "3600000", status_query_error: HTTP-503}
+routing:
+  sms: {provider: polled}
+  whatsapp: {provider: failing}
+)yaml",
+                                 R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {every: 1h}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml");
+  start(s);
+  const std::string forgotten = send({{"to", "+966501234567"}, {"body", "x"}});
+  ASSERT_EQ(gw_->wait_for_status(key_, forgotten, "sent")["status"], "sent");
+  gw_->terminate();
+  gw_ = std::make_unique<GatewayUnderTest>(db_, s);
+  gw_->start();
+
+  auto unknown = call("POST", "/v1/messages/" + forgotten + "/refresh", nullptr, 409);
+  EXPECT_EQ(unknown["type"], "urn:barid:problem:provider-does-not-know-message") << unknown.dump();
+  EXPECT_NE(unknown["detail"].get<std::string>().find("provider instance 'polled'"), std::string::npos)
+      << unknown.dump();
+  EXPECT_NE(unknown["detail"].get<std::string>().find("MOCK-NOT-FOUND"), std::string::npos) << unknown.dump();
+  EXPECT_EQ(call("GET", "/v1/messages/" + forgotten, nullptr, 200)["status"], "sent");
+  auto events = call("GET", "/v1/messages/" + forgotten + "/events", nullptr, 200)["events"];
+  EXPECT_EQ(events.back()["type"], "refresh_requested") << events.dump();
+
+  // Two messages the provider knows but cannot be asked about now.
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = send({{"channel", "whatsapp"}, {"to", "+96650123450" + std::to_string(i)},
+                                 {"provider_template", {{"id", "HXa1"}}}});
+    ASSERT_EQ(gw_->wait_for_status(key_, id, "sent")["status"], "sent");
+  }
+  EXPECT_EQ(call("POST", "/v1/messages/" + forgotten + "/refresh", nullptr, 409)["type"],
+            "urn:barid:problem:provider-does-not-know-message");
+
+  const std::string op = gw_->create_operator_key();
+  long status = 0;
+  auto run = gw_->json("POST", "/v1/admin/jobs/status-refresh/run", nullptr, op, &status);
+  ASSERT_EQ(status, 202) << run.dump();
+  json finished;
+  ASSERT_TRUE(eventually(
+      [&] {
+        finished = gw_->json("GET", "/v1/admin/jobs/runs/" + run["id"].get<std::string>(), nullptr, op);
+        return finished.value("status", "") == "finished";
+      },
+      20s))
+      << finished.dump();
+  const std::string result = finished["result"];
+  EXPECT_NE(result.find("3 checked, 0 changed"), std::string::npos) << result;
+  EXPECT_NE(result.find("2 queries failed (HTTP-503: 2)"), std::string::npos) << result;
+  EXPECT_NE(result.find("1 unknown to the provider"), std::string::npos) << result;
+  EXPECT_NE(gw_->log().find("2 queries failed (HTTP-503: 2)"), std::string::npos) << gw_->log();
+  EXPECT_EQ(call("GET", "/v1/messages/" + forgotten, nullptr, 200)["status"], "sent");
+}
+
 // Behind a trusted load balancer the audit trail has the client's address
 // from X-Forwarded-For; from anyone else the header is ignored.
 TEST_F(FeaturesE2E, TheAuditTrailHasTheClientAddressBehindTrustedProxies) {
