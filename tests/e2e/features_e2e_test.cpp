@@ -223,6 +223,39 @@ TEST_F(FeaturesE2E, PreferencesSuppressWithTheReasonInTheAuditTrail) {
   EXPECT_EQ(audit["entries"][0]["user_agent"], "barid-gateway");
 }
 
+// Preferences stored under a recipient id whose record names a number are
+// found by that number too, within the tenant only; the number's own
+// preferences, once stored, are what a read by number answers.
+TEST_F(FeaturesE2E, PreferencesAreReadByTheNumberTheirRecipientNames) {
+  start();
+  call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 404);
+  call("PUT", "/v1/recipients/patient-9/preferences",
+       {{"phone", "0501234588"}, {"channels", {"whatsapp"}}, {"language", "ar"}}, 200);
+  auto by_number = call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 200);
+  EXPECT_EQ(by_number["recipient_id"], "patient-9") << by_number.dump();
+  EXPECT_EQ(by_number["phone"], "+966501234588");
+  EXPECT_EQ(by_number["channels"], json({"whatsapp"}));
+  EXPECT_EQ(by_number["language"], "ar");
+
+  // Another tenant's recipient naming the same number is not shown, nor
+  // does this tenant's show there.
+  const std::string other = gw_->create_api_key("clinic-b");
+  long status = 0;
+  gw_->json("GET", "/v1/recipients/+966501234588/preferences", nullptr, other, &status);
+  EXPECT_EQ(status, 404);
+  gw_->json("PUT", "/v1/recipients/patient-x/preferences", {{"phone", "+966501234577"}, {"opted_out", true}}, other,
+            &status);
+  ASSERT_EQ(status, 200);
+  call("GET", "/v1/recipients/+966501234577/preferences", nullptr, 404);
+
+  // With preferences of the number itself, those answer.
+  call("PUT", "/v1/recipients/+966501234588/preferences", {{"opted_out", true}}, 200);
+  auto own = call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 200);
+  EXPECT_EQ(own["recipient_id"], nullptr) << own.dump();
+  EXPECT_EQ(own["opted_out"], true);
+  EXPECT_EQ(call("GET", "/v1/recipients/patient-9/preferences", nullptr, 200)["language"], "ar");
+}
+
 // A reminder that expects answers: the patient's "٢" resolves to the intent
 // "cancel" on the original message (which keeps its reference), and is kept
 // with the inbound message; «إلغاء», an expected answer, answers instead of
