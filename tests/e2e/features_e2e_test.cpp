@@ -434,6 +434,61 @@ dispatch: {senders: 32, claim_batch: 500}
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()), statements);
 }
 
+// A bulk names template errors as a single send does: a missing template
+// and a shared variable the template does not use are the whole request's
+// (template.code, template.variables.<name>); a recipient's own unused
+// variable rejects that recipient. The answer has the shape docs/api.md shows.
+TEST_F(FeaturesE2E, BulkTemplateErrorsAreNamedAsForASingleSend) {
+  start();
+  call("PUT", "/v1/templates/clinic_closed",
+       {{"channels", {"sms"}}, {"translations", {{"en", {{"body", "The clinic is closed on {{date}}."}}}}}}, 201);
+
+  // A template that does not exist.
+  auto single = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"template", {{"code", "no_such"}}}}, 422);
+  EXPECT_EQ(single["field"], "template.code");
+  auto bulk = call("POST", "/v1/messages/bulk",
+                   {{"template", {{"code", "no_such"}}}, {"recipients", {"+966501234567", "+966507654321"}}}, 422);
+  EXPECT_EQ(bulk["field"], "template.code") << bulk.dump();
+  EXPECT_EQ(bulk["detail"], single["detail"]);
+
+  // A variable the template does not use.
+  single = call("POST", "/v1/messages",
+                {{"to", "+966501234567"},
+                 {"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}, {"nmae", "Sara"}}}}}},
+                422);
+  EXPECT_EQ(single["field"], "template.variables.nmae") << single.dump();
+  bulk = call("POST", "/v1/messages/bulk",
+              {{"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}, {"nmae", "Sara"}}}}},
+               {"recipients", {"+966501234567", "+966507654321"}}},
+              422);
+  EXPECT_EQ(bulk["field"], "template.variables.nmae") << bulk.dump();
+  EXPECT_EQ(bulk["detail"], single["detail"]);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), "0");
+
+  // A recipient's own unused variable rejects that recipient; the example
+  // of docs/api.md, field for field.
+  auto r = call("POST", "/v1/messages/bulk",
+                {{"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}}}}},
+                 {"category", "announcement"},
+                 {"recipients",
+                  {"+966501234567", {{"to", "0507654321"}, {"language", "en"}, {"variables", {{"date", "3 December"}}}},
+                   "12345", {{"to", "0507654322"}, {"variables", {{"nmae", "Sara"}}}}}}},
+                202);
+  EXPECT_EQ(r["total"], 4);
+  EXPECT_EQ(r["accepted"], 2);
+  EXPECT_EQ(r["rejected"], 2);
+  EXPECT_EQ(r["template"], "clinic_closed");
+  ASSERT_EQ(r["rejected_recipients"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["rejected_recipients"][0], (json{{"index", 2},
+                                               {"to", "12345"},
+                                               {"field", "recipients[2].to"},
+                                               {"detail", "not a valid phone number for its country"}}));
+  EXPECT_EQ(r["rejected_recipients"][1]["index"], 3);
+  EXPECT_EQ(r["rejected_recipients"][1]["field"], "recipients[3].variables.nmae");
+  EXPECT_EQ(r["rejected_recipients"][1]["to"], "0507654322");
+  EXPECT_EQ(r["suppressed_recipients"], json::array());
+}
+
 TEST_F(FeaturesE2E, RetryIsBoundedAndRefusedWithTheReason) {
   start();
   const std::string id = send({{"to", "+966501110000"}, {"body", "x"}, {"max_attempts", 2}});
