@@ -130,10 +130,12 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
     return send_error(reply, st.error());
   auto policy = core::policy_from_json(*body);
   if (!policy) return send_error(reply, policy.error());
+  // Checked against the provider instances in force now (the configuration
+  // as of the last reload), not the one the gateway started with.
+  const auto set = app.providers().snapshot();
   // A tenant's own routes name instances of this configuration that serve
   // the channel.
   {
-    const auto set = app.providers().snapshot();
     for (const auto& [channel, route] : policy->routing) {
       const std::string field = "routing." + std::string(sdk::to_string(channel));
       std::vector<std::pair<std::string, std::string>> names{{field + ".provider", route.provider}};
@@ -153,8 +155,8 @@ void HttpApi::Routes::admin_put_tenant(const Rest::Request& request, Reply& repl
     // The cap counts estimated costs, which exist only in the currencies
     // that instances are priced in.
     std::set<std::string> priced;
-    for (const auto& p : app.config().providers)
-      if (p.price_per_segment) priced.insert(p.price_per_segment->currency);
+    for (const auto& [name, slot] : set->instances)
+      if (slot.price_per_segment) priced.insert(slot.price_per_segment->currency);
     if (!priced.count(policy->spend_cap->currency))
       return send_error(reply, core::Error::invalid("spend_cap.currency",
                                                     "no provider instance is priced in " + policy->spend_cap->currency +

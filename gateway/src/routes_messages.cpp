@@ -256,6 +256,17 @@ void HttpApi::Routes::refresh_message(const Rest::Request& request, Reply& reply
   if (!*m) return reply.send_problem(problem(404, "not-found", "Not found", "no message with id '" + id->str() + "'"));
   const core::Actor actor = actor_of(request, proxies, "key:" + principal->key_id);
   auto r = app.refresher().refresh(**m, actor);
+  if (!r && r.error().kind == core::ErrorKind::conflict &&
+      r.error().field == core::StatusRefresher::kUnknownToProvider) {
+    // The provider answered, and has no such message (a mock restarted, a
+    // message of another provider account): not an outage. On record, and
+    // the message stays as it is.
+    if (auto st = app.store().record_event(principal->tenant_id, *id, "refresh_requested", r.error().message, actor);
+        !st)
+      return send_error(reply, st.error());
+    return reply.send_problem(problem(409, "provider-does-not-know-message", "The provider does not know this message",
+                                      r.error().message));
+  }
   if (!r) return send_error(reply, r.error());
   // A change is in the audit trail with this actor already; a refresh that
   // found nothing new is recorded too.

@@ -84,10 +84,21 @@ void HttpApi::Routes::get_preferences(const Rest::Request& request, Reply& reply
   if (!found) return send_error(reply, found.error());
   core::RecipientPreferences p;
   auto it = found->preferences.find(key->key);
-  const bool stored = it != found->preferences.end();
+  bool stored = it != found->preferences.end();
   if (stored) p = it->second;
   else if (!key->phone.empty()) p.phone = key->phone;
   else p.recipient_id = key->id;
+  // By number, with nothing stored under the number itself: the preferences
+  // of this tenant's recipient whose record names it (the most recently
+  // updated, when several do). The number's own preferences come first.
+  if (!stored && !key->phone.empty()) {
+    auto naming = app.store().preferences_naming(principal->tenant_id, key->phone);
+    if (!naming) return send_error(reply, naming.error());
+    if (!naming->empty()) {
+      p = naming->front();
+      stored = true;
+    }
+  }
   std::vector<core::OptOut> opt_outs = std::move(found->opt_outs);
   std::optional<core::TimePoint> last_inbound;
   if (!p.phone.empty()) {

@@ -93,6 +93,7 @@ bool parse_settings(const sdk::ProviderConfig& config, MockSettings& out, std::s
   out.from = config.get("from");
   out.send_log = config.get("send_log");
   out.currency = config.get("currency");
+  out.status_query_error = config.get("status_query_error");
 
   const std::string health = config.get("health");
   if (health == "healthy") {
@@ -193,9 +194,10 @@ sdk::StatusResult MockProvider::fetch_status(const std::string& provider_message
   sdk::StatusResult r;
   std::lock_guard lock(mutex_);
   auto it = sent_.find(provider_message_id);
-  if (it == sent_.end()) {
-    r.outcome = sdk::Outcome::permanent;
-    r.error = {"MOCK-NOT-FOUND", "the mock does not know this message"};
+  if (it == sent_.end()) return sdk::StatusResult::unknown_message({"MOCK-NOT-FOUND", "the mock does not know this message"});
+  if (!settings_.status_query_error.empty()) {
+    r.outcome = sdk::Outcome::retry;
+    r.error = {settings_.status_query_error, "the mock is set to fail status queries"};
     return r;
   }
   r.outcome = sdk::Outcome::ok;

@@ -34,6 +34,7 @@ struct MockSettings {
   std::int64_t cost_micros_per_segment = 0;
   std::string currency = "USD";
   sdk::HealthState health = sdk::HealthState::healthy;
+  std::string status_query_error;  // when set, status queries of known messages fail (retry) with this code
   std::string send_log;  // a file: one line per send call, "<unix µs> <message id> <validity s or ->"
 };
 

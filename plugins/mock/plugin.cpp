@@ -45,6 +45,9 @@ const sdk::PluginDescriptor& descriptor() {
          "no cost"},
         {"currency", false, false, "USD", "the ISO 4217 currency of cost_micros_per_segment"},
         {"health", false, false, "healthy", "what the instance's health check reports: healthy, degraded or unhealthy"},
+        {"status_query_error", false, false, "",
+         "an error code (such as HTTP-503) with which each status query of a message the mock knows fails "
+         "transiently; empty: status queries answer"},
         {"send_log", false, false, "",
          "a file to which each send call appends '<unix time in µs> <message id> <validity in s, or ->' "
          "(to watch pace and order; no numbers or bodies); empty: none"},

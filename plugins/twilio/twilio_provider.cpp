@@ -303,6 +303,10 @@ sdk::StatusResult TwilioProvider::do_fetch_status(const std::string& sid) {
   }
   TwilioReply reply = client_.fetch_message(sid);
   note(reply, "fetch_status");
+  // 404 (code 20404): the account has no message with this SID.
+  if (reply.http_status == 404)
+    return sdk::StatusResult::unknown_message(
+        {reply.error.code.empty() ? "HTTP-404" : reply.error.code, "Twilio does not know message " + sid});
   if (reply.outcome != sdk::Outcome::ok) {
     r.outcome = reply.outcome;
     r.error = reply.error;

@@ -362,11 +362,7 @@ sdk::StatusResult UnifonicProvider::do_fetch_status(const std::string& id) {
       if (mid && json_text(*mid) == id) entry = &e;
     }
   if (!entry && messages && messages->size() == 1) entry = &(*messages)[0];
-  if (!entry) {
-    r.outcome = Outcome::permanent;
-    r.error = {"NOT-FOUND", "Unifonic does not know message " + id};
-    return r;
-  }
+  if (!entry) return sdk::StatusResult::unknown_message({"NOT-FOUND", "Unifonic does not know message " + id});
   r.outcome = Outcome::ok;
   r.status = status_of(*entry).value_or(MessageStatus::sent);
   r.segments = json_int(find_member(*entry, {"NumberOfUnits"}));

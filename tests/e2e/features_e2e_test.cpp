@@ -223,6 +223,39 @@ TEST_F(FeaturesE2E, PreferencesSuppressWithTheReasonInTheAuditTrail) {
   EXPECT_EQ(audit["entries"][0]["user_agent"], "barid-gateway");
 }
 
+// Preferences stored under a recipient id whose record names a number are
+// found by that number too, within the tenant only; the number's own
+// preferences, once stored, are what a read by number answers.
+TEST_F(FeaturesE2E, PreferencesAreReadByTheNumberTheirRecipientNames) {
+  start();
+  call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 404);
+  call("PUT", "/v1/recipients/patient-9/preferences",
+       {{"phone", "0501234588"}, {"channels", {"whatsapp"}}, {"language", "ar"}}, 200);
+  auto by_number = call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 200);
+  EXPECT_EQ(by_number["recipient_id"], "patient-9") << by_number.dump();
+  EXPECT_EQ(by_number["phone"], "+966501234588");
+  EXPECT_EQ(by_number["channels"], json({"whatsapp"}));
+  EXPECT_EQ(by_number["language"], "ar");
+
+  // Another tenant's recipient naming the same number is not shown, nor
+  // does this tenant's show there.
+  const std::string other = gw_->create_api_key("clinic-b");
+  long status = 0;
+  gw_->json("GET", "/v1/recipients/+966501234588/preferences", nullptr, other, &status);
+  EXPECT_EQ(status, 404);
+  gw_->json("PUT", "/v1/recipients/patient-x/preferences", {{"phone", "+966501234577"}, {"opted_out", true}}, other,
+            &status);
+  ASSERT_EQ(status, 200);
+  call("GET", "/v1/recipients/+966501234577/preferences", nullptr, 404);
+
+  // With preferences of the number itself, those answer.
+  call("PUT", "/v1/recipients/+966501234588/preferences", {{"opted_out", true}}, 200);
+  auto own = call("GET", "/v1/recipients/+966501234588/preferences", nullptr, 200);
+  EXPECT_EQ(own["recipient_id"], nullptr) << own.dump();
+  EXPECT_EQ(own["opted_out"], true);
+  EXPECT_EQ(call("GET", "/v1/recipients/patient-9/preferences", nullptr, 200)["language"], "ar");
+}
+
 // A reminder that expects answers: the patient's "٢" resolves to the intent
 // "cancel" on the original message (which keeps its reference), and is kept
 // with the inbound message; «إلغاء», an expected answer, answers instead of
@@ -401,6 +434,61 @@ dispatch: {senders: 32, claim_batch: 500}
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()), statements);
 }
 
+// A bulk names template errors as a single send does: a missing template
+// and a shared variable the template does not use are the whole request's
+// (template.code, template.variables.<name>); a recipient's own unused
+// variable rejects that recipient. The answer has the shape docs/api.md shows.
+TEST_F(FeaturesE2E, BulkTemplateErrorsAreNamedAsForASingleSend) {
+  start();
+  call("PUT", "/v1/templates/clinic_closed",
+       {{"channels", {"sms"}}, {"translations", {{"en", {{"body", "The clinic is closed on {{date}}."}}}}}}, 201);
+
+  // A template that does not exist.
+  auto single = call("POST", "/v1/messages", {{"to", "+966501234567"}, {"template", {{"code", "no_such"}}}}, 422);
+  EXPECT_EQ(single["field"], "template.code");
+  auto bulk = call("POST", "/v1/messages/bulk",
+                   {{"template", {{"code", "no_such"}}}, {"recipients", {"+966501234567", "+966507654321"}}}, 422);
+  EXPECT_EQ(bulk["field"], "template.code") << bulk.dump();
+  EXPECT_EQ(bulk["detail"], single["detail"]);
+
+  // A variable the template does not use.
+  single = call("POST", "/v1/messages",
+                {{"to", "+966501234567"},
+                 {"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}, {"nmae", "Sara"}}}}}},
+                422);
+  EXPECT_EQ(single["field"], "template.variables.nmae") << single.dump();
+  bulk = call("POST", "/v1/messages/bulk",
+              {{"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}, {"nmae", "Sara"}}}}},
+               {"recipients", {"+966501234567", "+966507654321"}}},
+              422);
+  EXPECT_EQ(bulk["field"], "template.variables.nmae") << bulk.dump();
+  EXPECT_EQ(bulk["detail"], single["detail"]);
+  EXPECT_EQ(db_.scalar("SELECT COUNT(*) FROM messages"), "0");
+
+  // A recipient's own unused variable rejects that recipient; the example
+  // of docs/api.md, field for field.
+  auto r = call("POST", "/v1/messages/bulk",
+                {{"template", {{"code", "clinic_closed"}, {"variables", {{"date", "2 December"}}}}},
+                 {"category", "announcement"},
+                 {"recipients",
+                  {"+966501234567", {{"to", "0507654321"}, {"language", "en"}, {"variables", {{"date", "3 December"}}}},
+                   "12345", {{"to", "0507654322"}, {"variables", {{"nmae", "Sara"}}}}}}},
+                202);
+  EXPECT_EQ(r["total"], 4);
+  EXPECT_EQ(r["accepted"], 2);
+  EXPECT_EQ(r["rejected"], 2);
+  EXPECT_EQ(r["template"], "clinic_closed");
+  ASSERT_EQ(r["rejected_recipients"].size(), 2u) << r.dump();
+  EXPECT_EQ(r["rejected_recipients"][0], (json{{"index", 2},
+                                               {"to", "12345"},
+                                               {"field", "recipients[2].to"},
+                                               {"detail", "not a valid phone number for its country"}}));
+  EXPECT_EQ(r["rejected_recipients"][1]["index"], 3);
+  EXPECT_EQ(r["rejected_recipients"][1]["field"], "recipients[3].variables.nmae");
+  EXPECT_EQ(r["rejected_recipients"][1]["to"], "0507654322");
+  EXPECT_EQ(r["suppressed_recipients"], json::array());
+}
+
 TEST_F(FeaturesE2E, RetryIsBoundedAndRefusedWithTheReason) {
   start();
   const std::string id = send({{"to", "+966501110000"}, {"body", "x"}, {"max_attempts", 2}});
@@ -572,6 +660,79 @@ routing:
   const std::string queued =
       send({{"to", "+966501234567"}, {"body", "x"}, {"scheduled_at", core::format_iso8601(core::now_us() + 1h)}});
   call("POST", "/v1/messages/" + queued + "/refresh", nullptr, 409);
+}
+
+// A provider that no longer knows a message (the mock forgets what it sent
+// when the gateway restarts) is not an outage: a refresh answers 409 naming
+// the instance and leaves the message as it is, and the status-refresh job
+// counts it apart from its failed queries, which it counts by the provider's
+// error code.
+TEST_F(FeaturesE2E, AMessageTheProviderDoesNotKnowIsNotAnOutage) {
+  const std::string s = sections(R"yaml(
+providers:
+  polled:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: sms, report_mode: poll, delivered_after_ms: "3600000"}
+  failing:
+    plugin: mock
+    allow_unauthenticated_callbacks: true
+    config: {channel: whatsapp, report_mode: poll, delivered_after_ms: "3600000", status_query_error: HTTP-503}
+routing:
+  sms: {provider: polled}
+  whatsapp: {provider: failing}
+)yaml",
+                                 R"yaml(
+jobs:
+  poll: 200ms
+  status_refresh: {every: 1h}
+  retry_sweep: {enabled: false}
+  retention: {enabled: false}
+  provider_health: {enabled: false}
+)yaml");
+  start(s);
+  const std::string forgotten = send({{"to", "+966501234567"}, {"body", "x"}});
+  ASSERT_EQ(gw_->wait_for_status(key_, forgotten, "sent")["status"], "sent");
+  gw_->terminate();
+  gw_ = std::make_unique<GatewayUnderTest>(db_, s);
+  gw_->start();
+
+  auto unknown = call("POST", "/v1/messages/" + forgotten + "/refresh", nullptr, 409);
+  EXPECT_EQ(unknown["type"], "urn:barid:problem:provider-does-not-know-message") << unknown.dump();
+  EXPECT_NE(unknown["detail"].get<std::string>().find("provider instance 'polled'"), std::string::npos)
+      << unknown.dump();
+  EXPECT_NE(unknown["detail"].get<std::string>().find("MOCK-NOT-FOUND"), std::string::npos) << unknown.dump();
+  EXPECT_EQ(call("GET", "/v1/messages/" + forgotten, nullptr, 200)["status"], "sent");
+  auto events = call("GET", "/v1/messages/" + forgotten + "/events", nullptr, 200)["events"];
+  EXPECT_EQ(events.back()["type"], "refresh_requested") << events.dump();
+
+  // Two messages the provider knows but cannot be asked about now.
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = send({{"channel", "whatsapp"}, {"to", "+96650123450" + std::to_string(i)},
+                                 {"provider_template", {{"id", "HXa1"}}}});
+    ASSERT_EQ(gw_->wait_for_status(key_, id, "sent")["status"], "sent");
+  }
+  EXPECT_EQ(call("POST", "/v1/messages/" + forgotten + "/refresh", nullptr, 409)["type"],
+            "urn:barid:problem:provider-does-not-know-message");
+
+  const std::string op = gw_->create_operator_key();
+  long status = 0;
+  auto run = gw_->json("POST", "/v1/admin/jobs/status-refresh/run", nullptr, op, &status);
+  ASSERT_EQ(status, 202) << run.dump();
+  json finished;
+  ASSERT_TRUE(eventually(
+      [&] {
+        finished = gw_->json("GET", "/v1/admin/jobs/runs/" + run["id"].get<std::string>(), nullptr, op);
+        return finished.value("status", "") == "finished";
+      },
+      20s))
+      << finished.dump();
+  const std::string result = finished["result"];
+  EXPECT_NE(result.find("3 checked, 0 changed"), std::string::npos) << result;
+  EXPECT_NE(result.find("2 queries failed (HTTP-503: 2)"), std::string::npos) << result;
+  EXPECT_NE(result.find("1 unknown to the provider"), std::string::npos) << result;
+  EXPECT_NE(gw_->log().find("2 queries failed (HTTP-503: 2)"), std::string::npos) << gw_->log();
+  EXPECT_EQ(call("GET", "/v1/messages/" + forgotten, nullptr, 200)["status"], "sent");
 }
 
 // Behind a trusted load balancer the audit trail has the client's address

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -522,6 +523,39 @@ TEST_F(AdminE2E, QuotasAndTheSpendCapStopATenantAndUsageShowsWhy) {
   EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", {{"spend_cap", {{"amount", "10"}, {"currency", "EUR"}}}},
                   422)["field"],
             "spend_cap.currency");
+}
+
+// A spend cap is checked against the prices in force now: a reload that
+// takes the last USD price away makes a USD cap refused (nothing would count
+// against it), one that adds a price makes it acceptable.
+TEST_F(AdminE2E, ASpendCapIsCheckedAgainstThePricesOfTheReloadedConfiguration) {
+  const json usd_cap = {{"spend_cap", {{"amount", "10"}, {"currency", "USD"}}}};
+  const json sar_cap = {{"spend_cap", {{"amount", "10"}, {"currency", "SAR"}}}};
+  admin("PUT", "/v1/admin/tenants/clinic-a", usd_cap, 200);
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", sar_cap, 422)["field"], "spend_cap.currency");
+
+  // The instance is created anew (its price changed) before the reload logs.
+  auto reload_to = [&](const std::string& sections) {
+    const auto seen = gw_->log().size();
+    gw_->rewrite(sections);
+    gw_->signal(SIGHUP);
+    ASSERT_TRUE(eventually(
+        [&] { return gw_->log().find("configuration reloaded: 0 provider instance(s) kept, 1 created", seen) != std::string::npos; },
+        10s))
+        << gw_->log();
+  };
+  std::string unpriced = kSections;
+  unpriced.erase(unpriced.find("    price:"), std::string("    price: {per_segment: \"0.05\", currency: USD}\n").size());
+  ASSERT_EQ(unpriced.find("price"), std::string::npos);
+  reload_to(unpriced);
+  auto refused = admin("PUT", "/v1/admin/tenants/clinic-a", usd_cap, 422);
+  EXPECT_EQ(refused["field"], "spend_cap.currency") << refused.dump();
+
+  std::string in_sar = kSections;
+  in_sar.replace(in_sar.find("currency: USD"), std::string("currency: USD").size(), "currency: SAR");
+  reload_to(in_sar);
+  admin("PUT", "/v1/admin/tenants/clinic-a", sar_cap, 200);
+  EXPECT_EQ(admin("PUT", "/v1/admin/tenants/clinic-a", usd_cap, 422)["field"], "spend_cap.currency");
 }
 
 // Seconds from `t` to the first of the next UTC month, rounded up (as

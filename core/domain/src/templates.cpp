@@ -1,6 +1,7 @@
 #include <barid/core/templates.hpp>
 
 #include <regex>
+#include <set>
 
 namespace barid::core {
 
@@ -92,6 +93,22 @@ Status validate_template(const Template& t) {
 
 Result<RenderedMessage> render_template(const Template& t, const std::vector<std::string>& preference,
                                         const std::map<std::string, std::string>& variables) {
+  // A variable that no translation uses is a typo or a stale client, not
+  // something to drop silently. (One that only another language's
+  // translation uses is fine: a bulk sends one request in several languages.)
+  std::set<std::string> used;
+  for (const auto& [lang, tr] : t.translations) {
+    if (auto vars = template_variables(tr.body)) used.insert(vars->begin(), vars->end());
+    used.insert(tr.provider_variables.begin(), tr.provider_variables.end());
+  }
+  for (const auto& [name, value] : variables)
+    if (!used.count(name)) {
+      std::string list;
+      for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
+      return Error::invalid("template.variables." + name,
+                            "template '" + t.code + "' has no variable '" + name + "' (" +
+                                (list.empty() ? std::string("it has none") : "it has " + list) + ")");
+    }
   const TemplateTranslation* tr = nullptr;
   std::string language;
   for (const auto& lang : preference) {

@@ -58,11 +58,22 @@ Result<BulkResult> BulkIntake::submit(const BulkRequest& request, TenantId tenan
     const std::size_t i = index_of[k];
     if ((*verdicts)[k]) {
       const Error& e = *(*verdicts)[k];
-      // The priority is the request's (or its template's): the whole
-      // request's error.
-      if (e.field == "priority") return e;
-      result.rejected.push_back({i, request.recipients[i].to, "recipients[" + std::to_string(i) + "]." + e.field,
-                                 e.message});
+      // The priority is the request's (or its template's), and so are the
+      // template and the channel it must serve: the whole request's error,
+      // named as for a single send.
+      if (e.field == "priority" || e.field == "template.code" || e.field == "channel") return e;
+      std::string field = "recipients[" + std::to_string(i) + "]." + e.field;
+      // A variable named here that was given is one the template does not
+      // use (a missing one was not given): the request's error when the
+      // shared variables hold it, else the recipient's own variables'.
+      static const std::string kVariable = "template.variables.";
+      if (e.field.rfind(kVariable, 0) == 0 && request.common.template_request) {
+        const std::string name = e.field.substr(kVariable.size());
+        const auto& own = request.recipients[i].variables;
+        if (own.count(name)) field = "recipients[" + std::to_string(i) + "].variables." + name;
+        else if (request.common.template_request->variables.count(name)) return e;
+      }
+      result.rejected.push_back({i, request.recipients[i].to, std::move(field), e.message});
       continue;
     }
     // Neither the request nor its template chose: an announcement yields to

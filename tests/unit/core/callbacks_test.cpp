@@ -116,6 +116,9 @@ class FakeRecipients final : public RecipientStore {
                                            const std::vector<std::string>&) override {
     return RecipientRecords{};
   }
+  Result<std::vector<RecipientPreferences>> preferences_naming(TenantId, const std::string&) override {
+    return std::vector<RecipientPreferences>{};
+  }
   std::vector<OptOut> opt_outs;
   std::vector<std::string> opt_ins;
 };

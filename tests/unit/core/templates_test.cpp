@@ -47,6 +47,21 @@ TEST(RenderTemplate, AMissingVariableIsNamed) {
   EXPECT_EQ(r.error().field, "template.variables.time");
 }
 
+TEST(RenderTemplate, AVariableNoTranslationUsesIsNamed) {
+  auto vars = kVars;
+  vars["nmae"] = "Sara";
+  auto r = render_template(reminder(), {"en"}, vars);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().field, "template.variables.nmae");
+  EXPECT_NE(r.error().message.find("it has date, name, time"), std::string::npos) << r.error().message;
+  // One that only another translation uses is fine.
+  Template t = reminder();
+  t.translations["ar"].provider_variables.push_back("clinic");
+  vars = kVars;
+  vars["clinic"] = "North";
+  EXPECT_TRUE(render_template(t, {"en"}, vars));
+}
+
 TEST(RenderTemplate, AVariableOnlyTheProviderTemplateUsesIsRequiredToo) {
   Template t = reminder();
   t.translations["ar"].provider_variables.push_back("clinic");

@@ -516,9 +516,11 @@ TEST(TwilioFetch, ErrorsAreClassified) {
   auto nf = f.provider->fetch_status(kSid);
   EXPECT_EQ(nf.outcome, Outcome::permanent);
   EXPECT_EQ(nf.error.code, "20404");
+  EXPECT_TRUE(nf.message_unknown);  // the account has no such message: not an outage
   auto busy = f.provider->fetch_status(kSid);
   EXPECT_EQ(busy.outcome, Outcome::retry);
   EXPECT_EQ(busy.retry_after, std::optional<std::chrono::milliseconds>(2000ms));
+  EXPECT_FALSE(busy.message_unknown);
   EXPECT_EQ(f.provider->fetch_status(kSid).outcome, Outcome::retry);
   // Not something that can go into a URL path: refused without a call.
   EXPECT_EQ(f.provider->fetch_status("../../Accounts").outcome, Outcome::permanent);

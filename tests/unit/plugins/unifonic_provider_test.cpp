@@ -346,9 +346,16 @@ TEST(UnifonicFetch, NotFoundRetryAndBadId) {
   f.host.http_client.answer_json(200, R"({"success":true,"data":{"messages":[]}})");
   f.host.http_client.answer(503, "");
   f.host.http_client.answer_json(432, R"({"success":false,"message":"MessageId must be numeric","errorCode":""})");
-  EXPECT_EQ(f.provider->fetch_status("1").outcome, Outcome::permanent);
-  EXPECT_EQ(f.provider->fetch_status("1").outcome, Outcome::retry);
-  EXPECT_EQ(f.provider->fetch_status("2").outcome, Outcome::permanent);
+  auto unknown = f.provider->fetch_status("1");
+  EXPECT_EQ(unknown.outcome, Outcome::permanent);
+  EXPECT_TRUE(unknown.message_unknown);  // Unifonic answered: it has no such message
+  EXPECT_EQ(unknown.error.code, "NOT-FOUND");
+  auto down = f.provider->fetch_status("1");
+  EXPECT_EQ(down.outcome, Outcome::retry);
+  EXPECT_FALSE(down.message_unknown);
+  auto refused = f.provider->fetch_status("2");
+  EXPECT_EQ(refused.outcome, Outcome::permanent);
+  EXPECT_FALSE(refused.message_unknown);
   EXPECT_EQ(f.provider->fetch_status("abc").outcome, Outcome::permanent);
   EXPECT_EQ(f.host.http_client.requests.size(), 3u);
 }

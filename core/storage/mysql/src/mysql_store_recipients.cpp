@@ -352,6 +352,30 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
   });
 }
 
+Result<std::vector<RecipientPreferences>> MySqlStore::preferences_naming(TenantId tenant, const std::string& phone) {
+  return run(*pool_, "preferences naming a number", [&](DbConnection& c, int) {
+    std::vector<RecipientPreferences> out;
+    // The number in both forms (hashed, and in clear from before rotate-key),
+    // through the index on (tenant_id, phone).
+    auto rs = c.query(
+        "SELECT recipient_id, channels, blocked_categories, language, opted_out, updated_at FROM recipient_preferences "
+        "WHERE tenant_id = " + std::to_string(tenant) + " AND phone IN (" + quoted_list(c, number_forms(c, phone)) +
+        ") AND recipient_id IS NOT NULL AND recipient_key LIKE 'id:%' ORDER BY updated_at DESC, recipient_key");
+    while (rs->next()) {
+      RecipientPreferences p;
+      p.recipient_id = get_str(*rs, "recipient_id");
+      p.phone = phone;
+      p.channels = parse_channels(get_str(*rs, "channels"));
+      for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
+      p.language = get_str(*rs, "language");
+      p.opted_out = rs->getBoolean("opted_out");
+      p.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
+      out.push_back(std::move(p));
+    }
+    return out;
+  });
+}
+
 namespace {
 
 void load_translations(DbConnection& c, std::map<std::int64_t, Template*>& by_id) {

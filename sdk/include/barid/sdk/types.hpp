@@ -193,6 +193,20 @@ struct StatusResult {
   ProviderError error;  // the message's error (when failed/undelivered) or the query's
   std::optional<std::chrono::milliseconds> retry_after;
   bool retryable = false;  // as in StatusUpdate: a failure the provider considers transient
+  // The provider answered, and does not know this message (an id it never
+  // issued, or one it no longer keeps): not an outage, and asking again will
+  // not change the answer. With outcome permanent and `error` holding the
+  // provider's code (unknown_message() sets all three); the gateway leaves
+  // the message's status as it is.
+  bool message_unknown = false;
+
+  static StatusResult unknown_message(ProviderError e) {
+    StatusResult r;
+    r.outcome = Outcome::permanent;
+    r.error = std::move(e);
+    r.message_unknown = true;
+    return r;
+  }
 };
 
 // A delivery report that arrived through a webhook.

@@ -11,7 +11,7 @@
 //
 // ABI 1.0 is not released yet: until Barid's first release its types may
 // still change (as StatusUpdate::retryable, StatusResult::retryable,
-// OutboundMessage::validity, CreateResult::unauthenticated_callbacks,
+// StatusResult::message_unknown, OutboundMessage::validity, CreateResult::unauthenticated_callbacks,
 // CreateResult::default_sender and
 // InboundMessage::button_payload did)
 // without a bump. From the first release on, the rule above holds.

@@ -58,7 +58,8 @@ struct RenderedMessage {
 // Picks the first language of `preference` the template has (the caller
 // lists: requested, recipient's preferred, tenant default, "en"), and fills
 // in the variables. A missing variable is an invalid-input error on
-// "template.variables.<name>".
+// "template.variables.<name>", and so is one that no translation of the
+// template uses.
 Result<RenderedMessage> render_template(const Template& t, const std::vector<std::string>& preference,
                                         const std::map<std::string, std::string>& variables);
 

@@ -197,6 +197,9 @@ class RecipientStore {
   // concern `tenant` (its own and the global ones) for any of `phones`.
   virtual Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
                                                    const std::vector<std::string>& phones) = 0;
+  // The preferences of `tenant` stored under a recipient id whose record
+  // names `phone` (never another tenant's), the most recently updated first.
+  virtual Result<std::vector<RecipientPreferences>> preferences_naming(TenantId tenant, const std::string& phone) = 0;
 };
 
 // Message templates and their translations.

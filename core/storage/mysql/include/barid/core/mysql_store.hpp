@@ -112,6 +112,7 @@ class MySqlStore final : public Store {
   Status put_preferences(TenantId tenant, const RecipientPreferences& preferences) override;
   Result<RecipientRecords> find_recipients(TenantId tenant, const std::vector<std::string>& keys,
                                            const std::vector<std::string>& phones) override;
+  Result<std::vector<RecipientPreferences>> preferences_naming(TenantId tenant, const std::string& phone) override;
 
   Result<Template> put_template(const Template& t) override;
   Result<std::optional<Template>> find_template(TenantId tenant, const std::string& code) override;
