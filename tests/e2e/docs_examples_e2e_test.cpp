@@ -72,6 +72,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -758,7 +759,7 @@ TEST_P(DocsExamplesE2E, RunAsShown) {
 
   static const std::regex mutating(R"(-X\s+(POST|PUT|PATCH|DELETE))");
   static const std::regex uuid(R"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})");
-  int ran = 0;
+  int ran = 0, compared = 0;
   for (std::size_t bi = 0; bi < blocks.size(); ++bi) {
     const Block& b = blocks[bi];
     if (b.lang != "sh" || b.mark != Block::Mark::run) continue;
@@ -815,6 +816,7 @@ TEST_P(DocsExamplesE2E, RunAsShown) {
         }
       }
 
+      if (shown_body || shown_status) ++compared;
       // Run it; a read is asked again until it matches or the deadline passes.
       const bool may_repeat = !std::regex_search(command, mutating) && (shown_body || shown_status);
       const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -863,6 +865,7 @@ TEST_P(DocsExamplesE2E, RunAsShown) {
     }
   }
   EXPECT_GT(ran, 0) << doc << " has no runnable example";
+  std::cout << doc << ": " << ran << " commands run, " << compared << " of their answers compared\n";
   gateway->signal(SIGTERM);
   gateway->wait_exit(30s);
 }
