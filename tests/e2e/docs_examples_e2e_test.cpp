@@ -13,7 +13,7 @@
 // An unmarked ```sh block that calls curl or barid-gateway fails
 // DocsExamples.EveryGatewayExampleIsMarked.
 //
-// Running. One bash session per document, in a folder that looks like the
+// Running. One bash process per document, in a folder that looks like the
 // repository to the reader (build/, config/, and scripts/db, whose `env`
 // prints the test database's settings): the runnable blocks of the document
 // in document order, so that variables set in one block (KEY=...) hold in
