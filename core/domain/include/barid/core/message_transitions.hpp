@@ -4,8 +4,9 @@
 // attempt (decide_attempt). Each answer says which status the message takes,
 // which of its timestamps and error fields move, the audit event to write
 // (and the webhook event that goes with it), and whether a message that
-// asked to discard its content loses it now. The store locks the rows, asks,
-// and writes what the answer says; it decides nothing itself.
+// asked to discard its content loses it now; cancel_refusal and
+// retry_refusal say why an explicit cancel or retry is a conflict. The store
+// locks the rows, asks, and writes what the answer says.
 
 #include <barid/core/message.hpp>
 #include <barid/core/message_status.hpp>
@@ -13,6 +14,7 @@
 #include <barid/sdk/types.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
