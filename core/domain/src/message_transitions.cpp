@@ -56,6 +56,8 @@ ReportDecision decide_report(MessageStatus current, const sdk::StatusUpdate& rep
     detail += " (" + report.error.code +
               (report.error.message.empty() ? "" : ": " + mask_phone_numbers(report.error.message)) + ")";
   d.event = event_to_write(to_text, to, std::move(detail));
+  if (current == MessageStatus::sending && to != MessageStatus::sent)
+    d.webhook_event_first = webhook_event_for(MessageStatus::sent);
   d.discard_content = ends_content(to);
   return d;
 }

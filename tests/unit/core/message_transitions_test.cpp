@@ -62,6 +62,22 @@ TEST(DecideReport, AnAppliedReportIsAuditedWithBothStatuses) {
   EXPECT_EQ(d.event->webhook_event, "message.delivered");
 }
 
+// A report that finds the message still `sending` came before the send's
+// outcome was recorded: the clinic hears message.sent first, then the
+// report's event. Only then.
+TEST(DecideReport, AReportBeforeTheSendsOutcomeAnnouncesTheSendFirst) {
+  for (S from : kAll) {
+    for (S to : kAll) {
+      const ReportDecision d = decide_report(from, report(to), "mock-sms");
+      const bool first = d.kind == Kind::applied && from == S::sending && to != S::sent;
+      EXPECT_EQ(d.webhook_event_first, first ? "message.sent" : "") << name(from) << " -> " << name(to);
+    }
+  }
+  const ReportDecision d = decide_report(S::sending, report(S::delivered), "mock-sms");
+  ASSERT_TRUE(d.event.has_value());
+  EXPECT_EQ(d.event->webhook_event, "message.delivered");
+}
+
 TEST(DecideReport, EachTargetSetsItsTimestamps) {
   struct Case {
     S from, to;

@@ -360,7 +360,10 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
           sets["retryable"] = d.retryable ? "1" : "0";
         }
       }
-      if (d.event) events.push_back(event_row(c, row->id, row->tenant, *d.event, d.discard_content, actor));
+      if (d.event) {
+        events.push_back(event_row(c, row->id, row->tenant, *d.event, d.discard_content, actor));
+        events.back().webhook_event_first = d.webhook_event_first;
+      }
       if (u.cost) {
         row->sets["cost_micros"] = std::to_string(u.cost->micros);
         row->sets["cost_currency"] = q(c, truncate(u.cost->currency, 3));

@@ -49,12 +49,9 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
                 std::vector<EventRow>& events) {
   const AttemptDecision d = decide_attempt(a, minimal);
   const TimestampMoves& t = d.timestamps;
-  std::string sql = "UPDATE messages SET status = ";
-  sql += d.guard == AttemptDecision::Guard::status_moves_from_sending
-             ? "IF(status = 'sending', " + status_sql(d.status) + ", status)"
-             : status_sql(d.status);
-  auto assign = [&sql](std::string_view column, const std::string& value) {
-    if (!value.empty()) sql += ", " + std::string(column) + " = " + value;
+  std::string sets;  // ", column = value" for every column but the status
+  auto assign = [&sets](std::string_view column, const std::string& value) {
+    if (!value.empty()) sets += ", " + std::string(column) + " = " + value;
   };
   assign("failed_at", stamp_sql("failed_at", t.failed_at));
   if (t.next_attempt_in) assign("next_attempt_at", next_attempt_sql(*t.next_attempt_in));
@@ -77,11 +74,22 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
   }
   if (!d.status_reason.empty()) assign("status_reason", q(c, d.status_reason));
   if (d.give_back_attempt) assign("attempts", "GREATEST(attempts, 1) - 1");
-  sql += ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = " +
-         hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) + " AND attempts = " + std::to_string(a.attempt);
-  if (d.guard == AttemptDecision::Guard::requires_sending) sql += " AND status = 'sending'";
-  if (c.update(sql) == 0) return false;
-  events.push_back(event_row(c, a.id, a.tenant_id, d.event, d.discard_content, Actor{"dispatcher", "", ""}));
+  sets += ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6)";
+  const std::string where = " WHERE id = " + hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) +
+                            " AND attempts = " + std::to_string(a.attempt);
+  const Actor actor{"dispatcher", "", ""};
+  if (c.update("UPDATE messages SET status = " + status_sql(d.status) + sets + where + " AND status = 'sending'") > 0) {
+    events.push_back(event_row(c, a.id, a.tenant_id, d.event, d.discard_content, actor));
+    return true;
+  }
+  if (d.guard == AttemptDecision::Guard::requires_sending) return false;
+  // A delivery report came first: its status stays, and it announced
+  // message.sent already, so this event goes without it. (One statement
+  // more, only then.)
+  if (c.update("UPDATE messages SET" + sets.substr(1) + where) == 0) return false;
+  EventToWrite event = d.event;
+  event.webhook_event.clear();
+  events.push_back(event_row(c, a.id, a.tenant_id, event, d.discard_content, actor));
   return true;
 }
 

@@ -377,6 +377,9 @@ struct EventRow {
   std::optional<MessageStatus> status;
   std::string webhook_event;     // empty: none
   bool discard_content = false;  // the change makes the message final
+  // A webhook event of the same message that goes out before webhook_event
+  // (ReportDecision::webhook_event_first); empty: none.
+  std::string webhook_event_first;
 };
 
 // `event` as a row, `discard_content` when its change makes the message
@@ -389,7 +392,7 @@ inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant,
                     q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
                     q(c, truncate(to_valid_utf8(actor.ip), 45)) + "," +
                     q(c, truncate(to_valid_utf8(actor.user_agent), 255)) + ")";
-  return EventRow{std::move(row), id, tenant, event.status, event.webhook_event, discard_content};
+  return EventRow{std::move(row), id, tenant, event.status, event.webhook_event, discard_content, {}};
 }
 
 // An event of `type` moving the message to `status` (or none), with the
@@ -416,6 +419,8 @@ inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
     c.execute(sql);
   }
   for (const auto& r : rows) {
+    if (!r.webhook_event_first.empty())
+      outbox.push_back(OutboxEvent{r.tenant, r.webhook_event_first, r.id, MessageStatus::sent, {}, std::nullopt, {}, {}});
     if (r.webhook_event.empty()) continue;
     outbox.push_back(OutboxEvent{r.tenant, r.webhook_event, r.id, r.status, {}, std::nullopt, {}, {}});
   }

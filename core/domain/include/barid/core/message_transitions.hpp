@@ -80,7 +80,13 @@ struct ReportDecision {
   std::optional<RecordedError> error;
   bool retryable = false;
   std::optional<EventToWrite> event;  // absent for a repeat
-  bool discard_content = false;       // when the message asked for it
+  // message.sent when the report finds the message still `sending`: the
+  // provider answered before the attempt's outcome was recorded. The clinic
+  // hears that it was sent before it hears of this change (the outcome,
+  // recorded later, then puts no message.sent in the outbox). Empty
+  // otherwise.
+  std::string webhook_event_first;
+  bool discard_content = false;  // when the message asked for it
 };
 
 // What `report` from provider instance `instance` does to a message now in
@@ -98,8 +104,10 @@ struct AttemptDecision {
   MessageStatus status = MessageStatus::failed;  // what the message becomes
   // A send the provider accepted is written whatever the status, which
   // moves only from `sending`: a delivery report can arrive before this
-  // outcome is recorded, and the status it set stays. A retry, failure or
-  // expiry is written only while the message is still `sending`.
+  // outcome is recorded, and the status it set stays. Then the event's
+  // webhook event is not written either: the report announced message.sent
+  // (ReportDecision::webhook_event_first). A retry, failure or expiry is
+  // written only while the message is still `sending`.
   enum class Guard { status_moves_from_sending, requires_sending };
   Guard guard = Guard::requires_sending;
   // The provider instance the attempt went to is stored (not for an expiry:
