@@ -200,6 +200,47 @@ TEST_F(WebhookStoreTest, EventsAreWrittenWithTheirChangeOnlyForTenantsWithAnEndp
 // Clinic A's endpoint has a long backlog, older than anything clinic B has
 // due: a claim still takes B's in turn with A's, and never more of one
 // endpoint than the room the node has for it.
+// A provider that reports delivery before the gateway has recorded the
+// send's outcome (a fast provider, a busy node): the clinic still hears
+// message.sent, once, before message.delivered.
+TEST_F(WebhookStoreTest, ADeliveryReportBeforeTheSendsOutcomeStillComesAfterMessageSent) {
+  endpoint(tenant_);
+  NewMessage m = message("+966501239003");
+  insert({m});
+  auto claimed = claim("node-a", 10, 30s);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  AttemptResult r;
+  r.id = m.id;
+  r.tenant_id = m.tenant_id;
+  r.attempt = 1;
+  r.decision = AttemptResult::Decision::sent;
+  r.provider_instance = "twilio-sms";
+  r.provider_message_id = "SM-" + m.id.str();
+  sdk::StatusUpdate u;
+  u.message_id = m.id.str();
+  u.status = MessageStatus::delivered;
+  ASSERT_TRUE(store_->apply_reports("twilio-sms", {u}, Actor{"provider:twilio-sms", "", ""}).ok());
+  EXPECT_EQ(get(m.id).status, MessageStatus::delivered);
+  auto lost = store_->record_attempts("node-a", {r});
+  ASSERT_TRUE(lost.ok()) << lost.error().message;
+  EXPECT_EQ(*lost, 0);
+  // The outcome is kept (the provider's id, the time sent), the status the
+  // report set stays.
+  const Message now = get(m.id);
+  EXPECT_EQ(now.status, MessageStatus::delivered);
+  EXPECT_EQ(now.provider_message_id, r.provider_message_id);
+  EXPECT_TRUE(now.sent_at.has_value());
+  EXPECT_EQ(db_->scalar("SELECT GROUP_CONCAT(type ORDER BY seq) FROM webhook_events WHERE message_id = X'" +
+                        sdk::hex_encode(m.id.raw()) + "'"),
+            "message.sent,message.delivered");
+  auto first = store_->claim_webhook_deliveries("node-a", 10, 30s);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  std::vector<std::string> types;
+  for (const auto& d : *first) types.push_back(d.event.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"message.sent", "message.delivered"}));
+}
+
 TEST_F(WebhookStoreTest, ClaimsTakeEndpointsInTurnAndNoMoreOfOneThanItsShare) {
   const WebhookEndpoint a = endpoint(tenant_);
   const WebhookEndpoint b = endpoint(other_tenant_);

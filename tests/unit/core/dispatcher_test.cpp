@@ -4,7 +4,7 @@
 #include "in_process_provider.hpp"
 
 #include <barid/core/dispatcher.hpp>
-#include <barid/core/memory_queue.hpp>
+#include "memory_queue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -341,37 +341,28 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
       o.id = row->id;
       o.from = row->status;
       o.to = u.status;
-      const std::string from_text(sdk::to_string(row->status));
-      const std::string to_text(sdk::to_string(u.status));
-      if (provider_reportable(u.status) && row->status != u.status && can_transition(row->status, u.status)) {
-        o.kind = ReportOutcome::Kind::applied;
-        row->status = u.status;
+      const ReportDecision d = decide_report(row->status, u, instance);
+      // A repeat records nothing, but a cost or segment count it brings is
+      // kept (below).
+      o.kind = d.kind == ReportDecision::Kind::applied ? ReportOutcome::Kind::applied : ReportOutcome::Kind::ignored;
+      if (d.kind == ReportDecision::Kind::applied) {
+        row->status = d.status;
         auto& sets = row->sets;
-        sets["status"] = status_sql(u.status);
-        if (u.status == MessageStatus::delivered || u.status == MessageStatus::read)
-          sets["delivered_at"] = "COALESCE(delivered_at, UTC_TIMESTAMP(6))";
-        if (u.status == MessageStatus::read) sets["read_at"] = "COALESCE(read_at, UTC_TIMESTAMP(6))";
-        if (u.status == MessageStatus::failed || u.status == MessageStatus::undelivered) {
-          sets["failed_at"] = "COALESCE(failed_at, UTC_TIMESTAMP(6))";
-          sets["next_attempt_at"] = "UTC_TIMESTAMP(6)";
-          sets["error_code"] = q_or_null(c, truncate(u.error.code, 32));
-          sets["error_message"] = q_or_null(c, truncate(mask_phone_numbers(u.error.message), 512));
-          sets["retryable"] = u.retryable ? "1" : "0";
+        sets["status"] = status_sql(d.status);
+        const TimestampMoves& t = d.timestamps;
+        for (auto [column, stamp] : {std::pair{"sent_at", t.sent_at}, std::pair{"delivered_at", t.delivered_at},
+                                     std::pair{"read_at", t.read_at}, std::pair{"failed_at", t.failed_at}})
+          if (stamp != Stamp::unchanged) sets[column] = stamp_sql(column, stamp);
+        if (t.next_attempt_in) sets["next_attempt_at"] = next_attempt_sql(*t.next_attempt_in);
+        if (d.error) {
+          sets["error_code"] = q_or_null(c, d.error->code);
+          sets["error_message"] = q_or_null(c, d.error->message);
+          sets["retryable"] = d.retryable ? "1" : "0";
         }
-        std::string detail = "report from " + instance + ": " + from_text + " -> " + to_text;
-        if (!u.error.code.empty() || !u.error.message.empty())
-          detail += " (" + u.error.code + (u.error.message.empty() ? "" : ": " + mask_phone_numbers(u.error.message)) + ")";
-        events.push_back(event_row(c, row->id, row->tenant, to_text, u.status, detail, actor));
-      } else if (row->status == u.status) {
-        // A repeat of what we know (providers resend, polls see the same):
-        // nothing to record, but a cost or segment count it brings is kept.
-        o.kind = ReportOutcome::Kind::ignored;
-      } else {
-        o.kind = ReportOutcome::Kind::ignored;
-        events.push_back(event_row(c, row->id, row->tenant, "report_ignored", std::nullopt,
-                                   "report from " + instance + " of '" + to_text + "' ignored: the message is " +
-                                       from_text,
-                                   actor));
+      }
+      if (d.event) {
+        events.push_back(event_row(c, row->id, row->tenant, *d.event, d.discard_content, actor));
+        events.back().webhook_event_first = d.webhook_event_first;
       }
       if (u.cost) {
         row->sets["cost_micros"] = std::to_string(u.cost->micros);

@@ -55,20 +55,7 @@ Result<Message> MySqlStore::retry_message(TenantId tenant, const MessageId& id, 
         ", next_attempt_at = UTC_TIMESTAMP(6), failed_at = NULL, error_code = NULL, error_message = NULL, "
         "retryable = 0",
         actor,
-        [](const Message& m) -> std::string {
-          if (m.status != MessageStatus::failed && m.status != MessageStatus::undelivered)
-            return "only a failed or undelivered message can be retried; this one is " +
-                   std::string(sdk::to_string(m.status));
-          if (m.attempts >= m.max_attempts)
-            return "no attempt left: it used " + std::to_string(m.attempts) + " of " +
-                   std::to_string(m.max_attempts) + " attempts";
-          if (m.expires_at && *m.expires_at <= now_us())
-            return "its validity ended at " + format_iso8601(*m.expires_at);
-          if (m.body_redacted_at)
-            return "its body was erased at " + format_iso8601(*m.body_redacted_at) + " (content_retention)";
-          if (!m.content_error.empty()) return "its body cannot be opened: " + m.content_error;
-          return {};
-        },
+        [](const Message& m) { return retry_refusal(m, now_us()); },
         error);
   });
   if (!r) return r.error();
@@ -81,14 +68,7 @@ Result<Message> MySqlStore::cancel_message(TenantId tenant, const MessageId& id,
   auto r = run(*pool_, "cancel message", [&](DbConnection& c, int) {
     error = Error{};
     return transition(c, tenant, id, MessageStatus::canceled, "canceled", ", lease_owner = NULL", actor,
-                      [](const Message& m) -> std::string {
-                        if (m.status == MessageStatus::sending)
-                          return "the message is being sent and can no longer be canceled";
-                        if (!can_transition(m.status, MessageStatus::canceled))
-                          return "only a queued or scheduled message can be canceled; this one is " +
-                                 std::string(sdk::to_string(m.status));
-                        return {};
-                      },
+                      [](const Message& m) { return cancel_refusal(m.status); },
                       error);
   });
   if (!r) return r.error();

@@ -41,91 +41,55 @@ PaceSlots& load_pace(DbConnection& c, std::map<std::string, PaceSlots>& paces, c
   return paces.emplace(route.instance, PaceSlots::open(next_free, now, route.rate, route.burst)).first->second;
 }
 
-constexpr std::size_t kProviderIdColumn = 128;
-constexpr int kSegmentsColumnMax = 65535;
-
 // One outcome, written only while `owner` holds the lease of that attempt;
 // true when it changed the row (then its event is added to `events`).
 // `minimal` leaves out everything the provider said but the decision: the
 // fallback for a row whose values the database refused.
 bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& a, bool minimal,
                 std::vector<EventRow>& events) {
-  const std::string guard = " WHERE id = " + hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) +
-                            " AND attempts = " + std::to_string(a.attempt);
-  const std::string attempt = "attempt " + std::to_string(a.attempt) + " via " + a.provider_instance;
-  const sdk::ProviderError error =
-      minimal ? sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32), {}}
-              : sdk::ProviderError{truncate(to_valid_utf8(a.error.code), 32),
-                                   truncate(mask_phone_numbers(to_valid_utf8(a.error.message)), 512)};
-  const std::string err = error.code.empty() ? error.message : error.code + ": " + error.message;
-  const std::string instance = q_or_null(c, truncate(a.provider_instance, 64));
-  const Actor actor{"dispatcher", "", ""};
-  const char* tail = ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6)";
-  std::string sql, type, detail;
-  MessageStatus status = MessageStatus::failed;
-  switch (a.decision) {
-    case AttemptResult::Decision::sent: {
-      status = a.status;
-      // A delivery report can arrive before this outcome is recorded: then
-      // the status it set stays.
-      sql = "UPDATE messages SET status = IF(status = 'sending', " + status_sql(a.status) +
-            ", status), next_attempt_at = UTC_TIMESTAMP(6), provider_instance = " + instance +
-            ", sent_at = COALESCE(sent_at, UTC_TIMESTAMP(6))";
-      std::string provider_id = minimal ? std::string() : a.provider_message_id;
-      std::string note;
-      if (provider_id.size() > kProviderIdColumn || !is_valid_utf8(provider_id)) {
-        note = "; the provider's id (" + std::to_string(provider_id.size()) + " bytes) could not be stored";
-        provider_id.clear();
-      }
-      sql += ", provider_message_id = " + q_or_null(c, provider_id);
-      // The sender really used, for the replies (inbound_tenant).
-      if (!a.sender.empty()) sql += ", sender = " + q(c, truncate(to_valid_utf8(a.sender), 64));
-      if (a.segments > 0) sql += ", segments = " + std::to_string(std::min(a.segments, kSegmentsColumnMax));
-      const bool keep_cost = !minimal && a.cost;
-      const bool iso_currency = keep_cost && a.cost->currency.size() == 3 &&
-                                std::all_of(a.cost->currency.begin(), a.cost->currency.end(),
-                                            [](char ch) { return ch >= 'A' && ch <= 'Z'; });
-      if (keep_cost && !iso_currency) note += "; the provider's cost currency is not an ISO 4217 code";
-      if (iso_currency)
-        sql += ", cost_micros = " + std::to_string(a.cost->micros) + ", cost_currency = " + q(c, a.cost->currency);
-      if (a.status == MessageStatus::delivered || a.status == MessageStatus::read)
-        sql += ", delivered_at = COALESCE(delivered_at, UTC_TIMESTAMP(6))";
-      if (a.status == MessageStatus::read) sql += ", read_at = COALESCE(read_at, UTC_TIMESTAMP(6))";
-      sql += ", error_code = NULL, error_message = NULL";
-      type = "sent";
-      detail = attempt + ": accepted as " + (provider_id.empty() ? "(no id)" : provider_id) +
-               (iso_currency ? money_detail(a.cost) : std::string()) + note;
-      break;
-    }
-    case AttemptResult::Decision::retry:
-      status = MessageStatus::queued;
-      sql = "UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL " +
-            std::to_string(duration_cast<microseconds>(a.retry_in).count()) +
-            " MICROSECOND, provider_instance = " + instance + ", error_code = " + q_or_null(c, error.code) +
-            ", error_message = " + q_or_null(c, error.message);
-      type = "retry_scheduled";
-      detail = attempt + ": " + err + "; next attempt in " + std::to_string(a.retry_in.count()) + " ms" +
-               (a.detail.empty() ? "" : " (" + a.detail + ")");
-      break;
-    case AttemptResult::Decision::failed:
-      sql = "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = "
-            "UTC_TIMESTAMP(6), retryable = " + std::string(a.retryable ? "1" : "0") + ", provider_instance = " +
-            instance + ", error_code = " + q_or_null(c, error.code) + ", error_message = " + q_or_null(c, error.message);
-      type = "failed";
-      detail = attempt + ": " + err + (a.detail.empty() ? "" : " (" + a.detail + ")");
-      break;
-    case AttemptResult::Decision::expired:
-      status = MessageStatus::expired;
-      sql = "UPDATE messages SET status = 'expired', next_attempt_at = UTC_TIMESTAMP(6), status_reason = "
-            "'validity ended before it was sent', attempts = GREATEST(attempts, 1) - 1";
-      type = "expired";
-      detail = "validity ended before the send could start" + (a.detail.empty() ? "" : " (" + a.detail + ")");
-      break;
+  const AttemptDecision d = decide_attempt(a, minimal);
+  const TimestampMoves& t = d.timestamps;
+  std::string sets;  // ", column = value" for every column but the status
+  auto assign = [&sets](std::string_view column, const std::string& value) {
+    if (!value.empty()) sets += ", " + std::string(column) + " = " + value;
+  };
+  assign("failed_at", stamp_sql("failed_at", t.failed_at));
+  if (t.next_attempt_in) assign("next_attempt_at", next_attempt_sql(*t.next_attempt_in));
+  if (d.retryable) assign("retryable", *d.retryable ? "1" : "0");
+  if (d.records_instance) assign("provider_instance", q_or_null(c, truncate(a.provider_instance, 64)));
+  assign("sent_at", stamp_sql("sent_at", t.sent_at));
+  if (d.provider_message_id) assign("provider_message_id", q_or_null(c, *d.provider_message_id));
+  // The sender really used, for the replies (inbound_tenant).
+  if (!d.sender.empty()) assign("sender", q(c, d.sender));
+  if (d.segments > 0) assign("segments", std::to_string(d.segments));
+  if (d.cost) {
+    assign("cost_micros", std::to_string(d.cost->micros));
+    assign("cost_currency", q(c, d.cost->currency));
   }
-  sql += tail + guard;
-  if (a.decision != AttemptResult::Decision::sent) sql += " AND status = 'sending'";
-  if (c.update(sql) == 0) return false;
-  events.push_back(event_row(c, a.id, a.tenant_id, type, status, detail, actor));
+  assign("delivered_at", stamp_sql("delivered_at", t.delivered_at));
+  assign("read_at", stamp_sql("read_at", t.read_at));
+  if (d.error) {
+    assign("error_code", q_or_null(c, d.error->code));
+    assign("error_message", q_or_null(c, d.error->message));
+  }
+  if (!d.status_reason.empty()) assign("status_reason", q(c, d.status_reason));
+  if (d.give_back_attempt) assign("attempts", "GREATEST(attempts, 1) - 1");
+  sets += ", lease_owner = NULL, lease_expires_at = NULL, updated_at = UTC_TIMESTAMP(6)";
+  const std::string where = " WHERE id = " + hex_literal(a.id.raw()) + " AND lease_owner = " + q(c, owner) +
+                            " AND attempts = " + std::to_string(a.attempt);
+  const Actor actor{"dispatcher", "", ""};
+  if (c.update("UPDATE messages SET status = " + status_sql(d.status) + sets + where + " AND status = 'sending'") > 0) {
+    events.push_back(event_row(c, a.id, a.tenant_id, d.event, d.discard_content, actor));
+    return true;
+  }
+  if (d.guard == AttemptDecision::Guard::requires_sending) return false;
+  // A delivery report came first: its status stays, and it announced
+  // message.sent already, so this event goes without it. (One statement
+  // more, only then.)
+  if (c.update("UPDATE messages SET" + sets.substr(1) + where) == 0) return false;
+  EventToWrite event = d.event;
+  event.webhook_event.clear();
+  events.push_back(event_row(c, a.id, a.tenant_id, event, d.discard_content, actor));
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <barid/core/log.hpp>
 #include <barid/core/message.hpp>
 #include <barid/core/message_status.hpp>
+#include <barid/core/message_transitions.hpp>
 #include <barid/core/recipients.hpp>
 #include <barid/core/webhooks.hpp>
 #include <barid/core/result.hpp>
@@ -124,16 +125,36 @@ inline constexpr const char* kAllLanes = "channel IN ('sms', 'whatsapp', 'email'
 
 // A message is final in these statuses: nothing more will be sent (a
 // failure the retry sweep may requeue keeps its body unless it asked to
-// discard it).
+// discard it). ends_content (message_transitions.hpp) is the same list.
 inline constexpr const char* kFinalStatuses =
     "'delivered', 'read', 'failed', 'undelivered', 'expired', 'suppressed', 'canceled'";
-inline bool is_final_status(MessageStatus s) { return s == MessageStatus::delivered || is_terminal(s); }
 // What erasing a message's content sets (discard after delivery, the
 // tenant's redact_after_days): metadata, cost and statistics stay.
 inline constexpr const char* kRedaction =
     "body = '', template_variables = NULL, body_redacted_at = UTC_TIMESTAMP(6)";
 
 inline std::string status_sql(MessageStatus s) { return "'" + std::string(sdk::to_string(s)) + "'"; }
+
+// The value `column` takes when a change moves it by `s` (TimestampMoves);
+// empty when it stays.
+inline std::string stamp_sql(std::string_view column, Stamp s) {
+  switch (s) {
+    case Stamp::unchanged:
+      return {};
+    case Stamp::now_unless_set:
+      return "COALESCE(" + std::string(column) + ", UTC_TIMESTAMP(6))";
+    case Stamp::now:
+      return "UTC_TIMESTAMP(6)";
+  }
+  return {};
+}
+
+// next_attempt_at `in` from the database's now (TimestampMoves).
+inline std::string next_attempt_sql(std::chrono::milliseconds in) {
+  if (in.count() == 0) return "UTC_TIMESTAMP(6)";
+  return "UTC_TIMESTAMP(6) + INTERVAL " +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(in).count()) + " MICROSECOND";
+}
 
 inline const char* kMessageColumns =
     "id, tenant_id, channel, recipient, sender, body, status, status_reason, attempts, max_attempts, "
@@ -354,20 +375,37 @@ struct EventRow {
   MessageId id;
   TenantId tenant = 0;
   std::optional<MessageStatus> status;
+  std::string webhook_event;     // empty: none
+  bool discard_content = false;  // the change makes the message final
+  // A webhook event of the same message that goes out before webhook_event
+  // (ReportDecision::webhook_event_first); empty: none.
+  std::string webhook_event_first;
 };
 
-inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
-                          std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
+// `event` as a row, `discard_content` when its change makes the message
+// final (the decision of message_transitions.hpp says).
+inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant, const EventToWrite& event,
+                          bool discard_content, const Actor& actor) {
   std::string row = "(" + hex_literal(id.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6)," +
-                    q(c, type) + "," + (status ? status_sql(*status) : "NULL") + "," +
-                    q(c, truncate(to_valid_utf8(detail), 1024)) + "," + q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
+                    q(c, event.type) + "," + (event.status ? status_sql(*event.status) : "NULL") + "," +
+                    q(c, truncate(to_valid_utf8(event.detail), 1024)) + "," +
+                    q(c, truncate(to_valid_utf8(actor.actor), 64)) + "," +
                     q(c, truncate(to_valid_utf8(actor.ip), 45)) + "," +
                     q(c, truncate(to_valid_utf8(actor.user_agent), 255)) + ")";
-  return EventRow{std::move(row), id, tenant, status};
+  return EventRow{std::move(row), id, tenant, event.status, event.webhook_event, discard_content, {}};
+}
+
+// An event of `type` moving the message to `status` (or none), with the
+// webhook event and the discard that status brings.
+inline EventRow event_row(DbConnection& c, const MessageId& id, TenantId tenant, std::string_view type,
+                          std::optional<MessageStatus> status, std::string_view detail, const Actor& actor) {
+  return event_row(c, id, tenant, event_to_write(std::string(type), status, std::string(detail)),
+                   status && ends_content(*status), actor);
 }
 
 // Writes message events, and the webhook events their status changes are
-// (webhook_event_for), in the caller's transaction.
+// (EventRow::webhook_event), in the caller's transaction; erases the content
+// of the messages they make final that asked for it.
 inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
   std::vector<OutboxEvent> outbox;
   for (std::size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
@@ -381,10 +419,10 @@ inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
     c.execute(sql);
   }
   for (const auto& r : rows) {
-    if (!r.status) continue;
-    std::string type = webhook_event_for(*r.status);
-    if (type.empty()) continue;
-    outbox.push_back(OutboxEvent{r.tenant, std::move(type), r.id, r.status, {}, std::nullopt, {}, {}});
+    if (!r.webhook_event_first.empty())
+      outbox.push_back(OutboxEvent{r.tenant, r.webhook_event_first, r.id, MessageStatus::sent, {}, std::nullopt, {}, {}});
+    if (r.webhook_event.empty()) continue;
+    outbox.push_back(OutboxEvent{r.tenant, r.webhook_event, r.id, r.status, {}, std::nullopt, {}, {}});
   }
   write_outbox(c, outbox);
   // Discard after delivery: every status change passes here, in the
@@ -392,23 +430,10 @@ inline void insert_events(DbConnection& c, const std::vector<EventRow>& rows) {
   // content in the same commit that makes it final.
   std::vector<MessageId> final_ids;
   for (const auto& r : rows)
-    if (r.status && is_final_status(*r.status)) final_ids.push_back(r.id);
+    if (r.discard_content) final_ids.push_back(r.id);
   if (!final_ids.empty())
     c.execute("UPDATE messages SET " + std::string(kRedaction) + " WHERE id IN (" + id_list(final_ids) +
               ") AND discard_content = 1 AND body_redacted_at IS NULL");
-}
-
-inline std::string money_detail(const std::optional<sdk::Money>& m) {
-  if (!m) return {};
-  std::ostringstream s;
-  s << ", cost " << m->micros / 1000000 << "." << std::setw(6) << std::setfill('0') << (m->micros % 1000000)
-    << " " << m->currency;
-  return s.str();
-}
-
-inline bool provider_reportable(MessageStatus s) {
-  return s == MessageStatus::sent || s == MessageStatus::delivered || s == MessageStatus::read ||
-         s == MessageStatus::undelivered || s == MessageStatus::failed;
 }
 
 

@@ -1,7 +1,7 @@
 #pragma once
 // The queue: what the dispatcher needs of the store, and nothing else.
 // MySqlStore implements it on the messages table (leases with FOR UPDATE SKIP
-// LOCKED, send slots in provider_pace); MemoryQueue (memory_queue.hpp) is the
+// LOCKED, send slots in provider_pace); MemoryQueue (tests/support/memory_queue.hpp) is the
 // same contract in memory, for unit tests of the dispatcher.
 //
 // Times in a claim are offsets from the moment the claim read the database's

@@ -1,4 +1,4 @@
-#include <barid/core/memory_queue.hpp>
+#include "memory_queue.hpp"
 
 #include <algorithm>
 #include <deque>
