@@ -171,7 +171,8 @@ TEST_F(PrivacyE2E, AValueCopiedToAnotherMessageFailsToOpenWithAClearError) {
 }
 
 // rotate-key while the gateway is busy: 1,000 messages sealed with k1 (700
-// scheduled for tomorrow, then 300 due, going out at 30 a second) and one
+// scheduled for tomorrow, then 300 due, going out at 10 a second: half a
+// minute, so that the backlog outlasts the set-up on a fast machine too) and one
 // stored in clear; the gateway restarted with k2 first; then, from other
 // threads, new messages sent and old ones read the whole time rotate-key
 // runs, while the dispatcher still sends the k1 backlog. Nothing fails,
@@ -181,7 +182,7 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
   const SendLogFile sends;
   std::string sections = sends.into(config());
   const std::string sms = "  mock-sms:\n    plugin: mock\n";
-  sections.insert(sections.find(sms) + sms.size(), "    rate_limit: 30\n");
+  sections.insert(sections.find(sms) + sms.size(), "    rate_limit: 10\n");
   start(sections);
   using Clock = std::chrono::system_clock;
   std::map<std::string, std::string> sent;  // id -> body
@@ -276,7 +277,16 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
     std::lock_guard lock(mutex);
     return !at.empty();
   };
-  ASSERT_TRUE(eventually([&] { return answered(accepted_at) && answered(read_at); }, 20s));
+  // rotate-key begins once the load is answered and the restarted node is
+  // sending the backlog again (five more of it sent).
+  const std::size_t sent_at_restart = sends.read().lines.size();
+  ASSERT_TRUE(eventually([&] {
+    return answered(accepted_at) && answered(read_at) && sends.read().lines.size() >= sent_at_restart + 5;
+  }, 20s));
+  // The k1 backlog is still there as rotate-key begins (at 10 a second,
+  // at least 5 of it go out in any half second of the rotation).
+  const long backlog_left = static_cast<long>(old_due.size()) - static_cast<long>(sends.read().lines.size());
+  ASSERT_GT(backlog_left, 20) << "the backlog drained before rotate-key began";
   const auto rotation_began = Clock::now();
   auto rotated = gw_->run_command({"rotate-key"});
   const auto rotation_ended = Clock::now();
@@ -305,9 +315,9 @@ TEST_F(PrivacyE2E, RotationUnderLoadLosesNothingAndTheOldKeyCanGo) {
   EXPECT_GT(within(accepted_at), 0) << "no message accepted during the " << ms << " ms of rotate-key";
   EXPECT_GT(within(read_at), 0) << "no message read during the " << ms << " ms of rotate-key";
   EXPECT_GT(old_sent_during, 0) << "no k1 message sent during the " << ms << " ms of rotate-key";
-  std::printf("rotate-key: %lld ms; meanwhile %ld accepted, %ld read, %ld of the k1 backlog sent\n",
+  std::printf("rotate-key: %lld ms; meanwhile %ld accepted, %ld read, %ld of the k1 backlog (%ld left) sent\n",
               static_cast<long long>(ms), static_cast<long>(within(accepted_at)), static_cast<long>(within(read_at)),
-              static_cast<long>(old_sent_during));
+              static_cast<long>(old_sent_during), backlog_left);
 
   // Every due message went out, each sent to the provider once. (Sent, or
   // delivered: the mock's delivery reports of the sends just before the
