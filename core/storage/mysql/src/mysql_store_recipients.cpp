@@ -47,6 +47,19 @@ std::string quoted_list(DbConnection& c, const std::vector<std::string>& items) 
   return out;
 }
 
+// A row of recipient_preferences (its update time in `at`), without the
+// number: how it is shown depends on how it was asked for.
+RecipientPreferences read_preferences(sql::ResultSet& rs, const char* at) {
+  RecipientPreferences p;
+  p.recipient_id = get_str(rs, "recipient_id");
+  p.channels = parse_channels(get_str(rs, "channels"));
+  for (const auto& cat : split(get_str(rs, "blocked_categories"))) p.blocked_categories.insert(cat);
+  p.language = get_str(rs, "language");
+  p.opted_out = rs.getBoolean("opted_out");
+  p.updated_at = get_time(rs, at).value_or(TimePoint{});
+  return p;
+}
+
 }  // namespace
 
 Status MySqlStore::add_opt_out(const OptOut& o) {
@@ -320,14 +333,8 @@ Result<RecipientRecords> MySqlStore::find_recipients(TenantId tenant, const std:
       auto rs = c.query(sql);
       while (rs->next()) {
         if (get_str(*rs, "kind") == "p") {
-          RecipientPreferences p;
-          p.recipient_id = get_str(*rs, "recipient_id");
+          RecipientPreferences p = read_preferences(*rs, "at");
           p.phone = as_asked(get_str(*rs, "phone"));
-          p.channels = parse_channels(get_str(*rs, "channels"));
-          for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
-          p.language = get_str(*rs, "language");
-          p.opted_out = rs->getBoolean("opted_out");
-          p.updated_at = get_time(*rs, "at").value_or(TimePoint{});
           const std::string stored = get_str(*rs, "recipient_key");
           const std::string key = as_asked(stored);
           const bool hashed = stored != key;
@@ -362,14 +369,8 @@ Result<std::vector<RecipientPreferences>> MySqlStore::preferences_naming(TenantI
         "WHERE tenant_id = " + std::to_string(tenant) + " AND phone IN (" + quoted_list(c, number_forms(c, phone)) +
         ") AND recipient_id IS NOT NULL AND recipient_key LIKE 'id:%' ORDER BY updated_at DESC, recipient_key");
     while (rs->next()) {
-      RecipientPreferences p;
-      p.recipient_id = get_str(*rs, "recipient_id");
+      RecipientPreferences p = read_preferences(*rs, "updated_at");
       p.phone = phone;
-      p.channels = parse_channels(get_str(*rs, "channels"));
-      for (const auto& cat : split(get_str(*rs, "blocked_categories"))) p.blocked_categories.insert(cat);
-      p.language = get_str(*rs, "language");
-      p.opted_out = rs->getBoolean("opted_out");
-      p.updated_at = get_time(*rs, "updated_at").value_or(TimePoint{});
       out.push_back(std::move(p));
     }
     return out;
