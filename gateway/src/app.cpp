@@ -144,7 +144,9 @@ Result<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
     return core::webhook_host_listed(url, hosts);
   };
   app->webhook_http_ = std::make_unique<core::CurlHttpClient>(hook_http);
-  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, *app->webhook_http_, c.webhooks, app->node_id_);
+  core::WebhookOptions hooks = c.webhooks;
+  hooks.node_id_is_stable = !c.dispatch.node_id.empty();
+  app->webhooks_ = std::make_unique<core::WebhookSender>(store, store, *app->webhook_http_, hooks, app->node_id_);
   return app;
 }
 

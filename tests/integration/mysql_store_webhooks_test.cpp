@@ -340,5 +340,30 @@ TEST_F(WebhookStoreTest, AReplayQueuesAtMostItsLimitAndASecondWaitsForTheFirst) 
   EXPECT_FALSE(rest->next_since.has_value());
 }
 
+// A node that starts again under its configured id takes back what its
+// previous run held when it died: due at once, attempts still counted;
+// another node's leases stay.
+TEST_F(WebhookStoreTest, ANodeStartedAgainUnderItsIdTakesBackItsLeasesAndNoOtherNodes) {
+  const WebhookEndpoint w = endpoint(tenant_);
+  for (int i = 0; i < 3; ++i) event_for(w, 10 + i);
+  auto mine = store_->claim_webhook_deliveries("node-a", 2, 60s);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 2u);
+  auto theirs = store_->claim_webhook_deliveries("node-b", 10, 60s);
+  ASSERT_EQ(theirs->size(), 1u);
+  EXPECT_TRUE(store_->claim_webhook_deliveries("node-c", 10, 60s)->empty());  // all leased for a minute
+
+  auto ended = store_->end_webhook_leases_of("node-a");
+  ASSERT_TRUE(ended.ok()) << ended.error().message;
+  EXPECT_EQ(*ended, 2);
+  auto again = store_->claim_webhook_deliveries("node-c", 10, 60s);
+  ASSERT_EQ(again->size(), 2u);  // node-a's, at once; node-b's still leased
+  for (const auto& d : *again) {
+    EXPECT_NE(d.event.seq, theirs->front().event.seq);
+    EXPECT_EQ(d.attempts, 2) << "the dead run's attempt stays counted (it may have been sent)";
+  }
+  EXPECT_EQ(*store_->end_webhook_leases_of("node-a"), 0);
+}
+
 }  // namespace
 }  // namespace barid::core

@@ -47,11 +47,19 @@ WebhookSender::WebhookSender(WebhookStore& hooks, TenantStore& audit, CurlHttpCl
 WebhookSender::~WebhookSender() { stop(); }
 
 void WebhookSender::start() {
+  if (options_.node_id_is_stable && !claimer_.joinable()) {
+    // Those a previous run of this node held when it died: due now, not when
+    // their leases would have ended (kWebhookLease).
+    if (auto ended = hooks_.end_webhook_leases_of(owner_); !ended)
+      log_warn("webhooks", "cannot take back the deliveries this node held before it started: " +
+                               ended.error().message + " (they are taken up when their leases end)");
+    else if (*ended > 0)
+      log_info("webhooks", "took back " + std::to_string(*ended) + " deliveries this node held before it started");
+  }
   std::lock_guard lock(mutex_);
   if (claimer_.joinable()) return;
   stopping_ = false;
   senders_done_ = false;
-  sender_ = std::thread([this] { send_loop(); });
   recorder_ = std::thread([this] { record_loop(); });
   claimer_ = std::thread([this] { claim_loop(); });
 }
@@ -61,16 +69,14 @@ void WebhookSender::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  work_cv_.notify_all();
   claim_cv_.notify_all();
   if (claimer_.joinable()) claimer_.join();
-  if (sender_.joinable()) sender_.join();
   // The requests under way end (answered, or their timeout), and what was
   // claimed and not sent goes back, due at once for any node.
   std::vector<WebhookDeliveryKey> unsent;
   {
     std::unique_lock lock(mutex_);
-    idle_cv_.wait(lock, [this] { return under_way_ == 0; });
+    idle_cv_.wait(lock, [this] { return under_way_ == 0 && callbacks_ == 0; });
     for (auto& [endpoint, lane] : lanes_) take_out(endpoint, lane, std::nullopt, &unsent);
     turns_.clear();
     senders_done_ = true;
@@ -115,18 +121,21 @@ void WebhookSender::enter_turn(const Uuid& endpoint, Lane& lane) {
   if (lane.in_turn || lane.ready.empty() || lane.sending >= std::max(1, options_.endpoint_concurrency)) return;
   lane.in_turn = true;
   turns_.push_back(endpoint);
-  work_cv_.notify_one();
 }
 
-void WebhookSender::send_loop() {
+void WebhookSender::pump() {
   // A delivery is sent only while its lease has this much left (a request
   // under way is renewed with the rest of what the node holds).
   constexpr auto kMargin = std::chrono::milliseconds(1000);
+  // A request that fails before it starts (no HTTP client thread) is
+  // answered within start(), whose callback pumps again: once is enough.
+  thread_local bool pumping = false;
+  if (pumping) return;
+  pumping = true;
   const int capacity = std::max(1, options_.workers) * std::max(1, options_.batch);
   std::unique_lock lock(mutex_);
-  while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || (!turns_.empty() && under_way_ < capacity); });
-    if (stopping_) return;  // what is not under way goes back (stop)
+  // What is not under way when the sender stops goes back (stop).
+  while (!stopping_ && !turns_.empty() && under_way_ < capacity) {
     const Uuid endpoint = turns_.front();
     turns_.pop_front();
     auto it = lanes_.find(endpoint);
@@ -171,6 +180,9 @@ void WebhookSender::send_loop() {
       lock.unlock();
       give_back(std::move(unsent));
     } else {
+      lock.lock();
+      ++callbacks_;
+      lock.unlock();
       http_.start(std::move(std::get<sdk::HttpRequest>(request)),
                   [this, endpoint, started, d = std::move(ahead.delivery)](sdk::HttpResponse r) mutable {
                     const auto took = Clock::now() - started;
@@ -183,10 +195,17 @@ void WebhookSender::send_loop() {
                                std::chrono::duration<double, std::milli>(took).count(), unsent);
                     }
                     give_back(std::move(unsent));
+                    // The endpoint's next request starts here, on the HTTP
+                    // client's thread, as the answer comes in.
+                    pump();
+                    std::lock_guard guard(mutex_);
+                    // The last use of this object: stop() waits for it.
+                    if (--callbacks_ == 0) idle_cv_.notify_all();
                   });
     }
     lock.lock();
   }
+  pumping = false;
 }
 
 void WebhookSender::answered(const Uuid& endpoint, WebhookDelivery delivery, WebhookAttemptOutcome outcome,
@@ -212,9 +231,10 @@ void WebhookSender::answered(const Uuid& endpoint, WebhookDelivery delivery, Web
     take_out(endpoint, lane, std::nullopt, &unsent);
   }
   finished_.push_back({std::move(delivery), std::move(outcome)});
-  enter_turn(endpoint, lane);
-  work_cv_.notify_one();  // a request fewer under way
-  done_cv_.notify_one();
+  enter_turn(endpoint, lane);  // the caller pumps: a request fewer under way
+  // The recorder waits for a first answer, or for a full batch (else for
+  // its time): woken for those only, not once an answer.
+  if (finished_.size() == 1 || finished_.size() == kWebhookRecordBatch) done_cv_.notify_one();
   if (under_way_ == 0) idle_cv_.notify_all();
 }
 
@@ -282,6 +302,7 @@ bool WebhookSender::claim() {
   // Those recorded are seen by every later claim (their lease is gone).
   std::erase_if(retried_, [](const auto& r) { return r.second != 0; });
   lock.unlock();
+  pump();
   give_back(std::move(behind_a_retry));
   return static_cast<int>(claimed->size()) >= claim.limit;
 }
@@ -315,10 +336,20 @@ void WebhookSender::give_back(std::vector<WebhookDeliveryKey> keys) {
 }
 
 void WebhookSender::record_loop() {
+  // Group records: the first answer after a quiet spell is recorded at once;
+  // while answers keep coming, one transaction (and one flush of its commit)
+  // takes what came in kWebhookRecordEvery, or kWebhookRecordBatch, rather
+  // than a few each. A message's next event waits for its record at most
+  // that long.
+  Clock::time_point last{};
   std::unique_lock lock(mutex_);
   while (true) {
     done_cv_.wait(lock, [this] { return !finished_.empty() || senders_done_; });
     if (finished_.empty()) return;  // the senders are done, and so is their record
+    done_cv_.wait_until(lock, last + kWebhookRecordEvery, [this] {
+      return finished_.size() >= kWebhookRecordBatch || senders_done_;
+    });
+    last = Clock::now();
     std::vector<Done> done;
     done.swap(finished_);
     lock.unlock();

@@ -126,6 +126,11 @@ struct CurlHttpClient::Multi {
   bool stopping = false;
 };
 
+namespace {
+// The multi handle whose thread this is, if any.
+thread_local const void* running_multi = nullptr;
+}  // namespace
+
 void CurlHttpClient::global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -300,15 +305,22 @@ void CurlHttpClient::start(sdk::HttpRequest request, Done done) {
     t->done(std::move(t->response));
     return;
   }
+  bool wake = false;
   {
     std::lock_guard lock(m->mutex);
+    // One wakeup for what arrives before the thread next takes the queue
+    // (a wakeup is kept until its poll): not a syscall a request. A
+    // request started by a callback, on the thread itself, needs none: the
+    // thread looks at the queue before it waits again.
+    wake = m->incoming.empty() && running_multi != m;
     m->incoming.push_back(std::move(t));
   }
-  curl_multi_wakeup(m->handle);
+  if (wake) curl_multi_wakeup(m->handle);
 }
 
 void CurlHttpClient::run_multi() {
   Multi& m = *multi_;
+  running_multi = &m;
   std::map<CURL*, std::unique_ptr<Transfer>> running;
   auto finish = [](Transfer& t) {
     try {
@@ -369,7 +381,12 @@ void CurlHttpClient::run_multi() {
       release(easy);
       finish(*t);
     }
-    curl_multi_poll(m.handle, nullptr, 0, 1000, nullptr);
+    bool more = false;  // started by the callbacks above
+    {
+      std::lock_guard lock(m.mutex);
+      more = !m.incoming.empty();
+    }
+    if (!more) curl_multi_poll(m.handle, nullptr, 0, 1000, nullptr);
   }
 }
 

@@ -733,11 +733,11 @@ TEST(Config, HugeDurationIsAnErrorNotAnException) {
 TEST(Config, WebhooksEndpointConcurrencyAndReplayLimit) {
   auto r = parse(kMinimal);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->webhooks.endpoint_concurrency, 4);
+  EXPECT_EQ(r->webhooks.endpoint_concurrency, 8);
   EXPECT_EQ(r->webhooks.replay_limit, 10000);
-  auto set = parse(kMinimal + "webhooks:\n  endpoint_concurrency: 8\n  replay_limit: 500\n");
+  auto set = parse(kMinimal + "webhooks:\n  endpoint_concurrency: 16\n  replay_limit: 500\n");
   ASSERT_TRUE(set.ok()) << set.error().message;
-  EXPECT_EQ(set->webhooks.endpoint_concurrency, 8);
+  EXPECT_EQ(set->webhooks.endpoint_concurrency, 16);
   EXPECT_EQ(set->webhooks.replay_limit, 500);
   expect_error(kMinimal + "webhooks:\n  endpoint_concurrency: 0\n", "webhooks.endpoint_concurrency", "between 1 and 64");
   expect_error(kMinimal + "webhooks:\n  replay_limit: 0\n", "webhooks.replay_limit", "between 1 and 1000000");

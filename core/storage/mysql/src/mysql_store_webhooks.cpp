@@ -386,6 +386,13 @@ Status MySqlStore::release_webhook_deliveries(const std::string& owner, const st
   return {};
 }
 
+Result<int> MySqlStore::end_webhook_leases_of(const std::string& owner) {
+  return run(*pool_, "end webhook leases", [&](DbConnection& c, int) {
+    return static_cast<int>(c.update("UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE "
+                                     "status = 'pending' AND lease_owner = " + q(c, truncate(owner, 64))));
+  });
+}
+
 Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
                                              const std::vector<WebhookAttemptOutcome>& outcomes) {
   if (deliveries.empty() || deliveries.size() != outcomes.size()) return {};

@@ -8,22 +8,24 @@
 // `disable_after` without a success. A node that dies holding a lease leaves
 // the delivery to another node when the lease ends: at least once.
 //
-// Three threads, so that no request waits for the database and no database
-// write waits for a request:
+// Two threads and the HTTP client's, so that no request waits for the
+// database and no database write waits for a request:
 // - a claimer leases work ahead, per endpoint about a second's worth at the
 //   pace the endpoint answers (at least endpoint_concurrency, at most
 //   kWebhookMaxAhead), into a lane per endpoint; it renews the leases of
 //   everything the node holds every kWebhookLease / 4, so that the lease can
 //   be short and a crashed node's deliveries are taken up within it;
-// - a sender takes the lanes in turn and starts their requests on the HTTP
-//   client's own thread (libcurl's multi interface: a request under way is a
+// - requests start from pump(), which takes the lanes in turn: after a
+//   claim, and on the HTTP client's own thread as each answer comes in, so
+//   that an endpoint's next request starts at once, with no hand-over to
+//   another thread (libcurl's multi interface: a request under way is a
 //   socket, not a thread); a node has at most `workers` x `batch` requests
 //   under way, and an endpoint at most `endpoint_concurrency`, so that a slow
-//   endpoint cannot take them all; an endpoint's next request starts as soon
-//   as one of its requests is answered;
+//   endpoint cannot take them all;
 // - a recorder writes what was sent, all that was answered meanwhile in one
-//   transaction (a message's next event is claimable once the one before it
-//   is recorded).
+//   transaction, at most one every kWebhookRecordEvery while answers keep
+//   coming (a message's next event is claimable once the one before it is
+//   recorded).
 
 #include <barid/core/http_client.hpp>
 #include <barid/core/store.hpp>
@@ -53,13 +55,18 @@ namespace barid::core {
 // node holds it.
 inline constexpr std::chrono::milliseconds kWebhookLease{6000};
 // The most deliveries of one endpoint, and of all, a node holds at once.
-inline constexpr int kWebhookMaxAhead = 256;
-inline constexpr int kWebhookMaxHeld = 2048;
+inline constexpr int kWebhookMaxAhead = 1024;
+inline constexpr int kWebhookMaxHeld = 4096;
+
+// The recorder writes the attempts answered meanwhile in one transaction, at
+// most this many, at most once this long while answers keep coming.
+inline constexpr std::size_t kWebhookRecordBatch = 512;
+inline constexpr std::chrono::milliseconds kWebhookRecordEvery{20};
 
 struct WebhookOptions {
   int workers = 2;
   int batch = 16;                // requests under way at once per worker
-  int endpoint_concurrency = 4;  // requests under way to one endpoint, per node
+  int endpoint_concurrency = 8;  // requests under way to one endpoint, per node
   int replay_limit = 10000;      // events one replay queues at most
   std::chrono::milliseconds poll_interval{250};
   std::chrono::milliseconds timeout{10000};  // per request
@@ -72,6 +79,10 @@ struct WebhookOptions {
   // depends on the status code alone (the HTTP client given must be made so).
   std::size_t max_response_bytes = 64 * 1024;
   std::chrono::seconds secret_overlap{std::chrono::hours(24)};  // a rotated secret keeps signing this long
+  // The node's id is its own across restarts (dispatch.node_id is set): at
+  // start, the leases it holds are its previous run's, which died with
+  // them, and it takes them back at once.
+  bool node_id_is_stable = false;
 };
 
 // What follows an attempt of `d` (its attempts counted) that the endpoint
@@ -110,7 +121,7 @@ class WebhookSender {
     WebhookAttemptOutcome outcome;
   };
   using Clock = std::chrono::steady_clock;
-  struct Ahead {  // a claimed delivery waiting for a sender
+  struct Ahead {  // a claimed delivery waiting for its request
     WebhookDelivery delivery;
     Clock::time_point leased_until;  // as far as this node knows (renewals move it)
   };
@@ -126,7 +137,10 @@ class WebhookSender {
   };
 
   void claim_loop();   // claims ahead into the lanes, and renews leases
-  void send_loop();    // starts the lanes' requests, in turn
+  // Starts the lanes' requests, in turn, while there is room: called when a
+  // claim brings work, and as each answer comes in (on the HTTP client's
+  // thread), without the lock held.
+  void pump();
   void record_loop();  // writes what was sent
   // A request was answered (or no request was needed): with mutex_ held.
   void answered(const Uuid& endpoint, WebhookDelivery delivery, WebhookAttemptOutcome outcome, double took_ms,
@@ -153,10 +167,9 @@ class WebhookSender {
   CurlHttpClient& http_;
   WebhookOptions options_;
   std::string owner_;
-  std::thread claimer_, sender_, recorder_;
+  std::thread claimer_, recorder_;
   std::mutex mutex_;
-  std::condition_variable work_cv_;    // sender: a lane has work and room, or stopping
-  std::condition_variable idle_cv_;    // stop(): no request under way
+  std::condition_variable idle_cv_;    // stop(): no request under way, no callback running
   std::condition_variable done_cv_;    // recorder: a delivery is done, or stopping
   std::condition_variable claim_cv_;   // claimer: there is room to claim, or stopping
   std::map<Uuid, Lane> lanes_;
@@ -171,9 +184,10 @@ class WebhookSender {
   std::uint64_t records_ = 0;
   int held_total_ = 0;
   int under_way_ = 0;
+  int callbacks_ = 0;  // requests started whose callback has not yet returned
   bool stopping_ = false;
   bool room_opened_ = false;   // a lane's deliveries were recorded: the claimer may top it up
-  bool senders_done_ = false;  // stopping, and every sender has returned
+  bool senders_done_ = false;  // stopping, and no request is under way
   std::atomic<std::uint64_t> delivered_{0}, failed_{0}, given_up_{0};
 };
 

@@ -350,6 +350,11 @@ class WebhookStore {
   // stops, or an endpoint disabled meanwhile): due again at once, to any
   // node, and the claim's attempt not counted.
   virtual Status release_webhook_deliveries(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys) = 0;
+  // Ends every lease `owner` holds: a node that starts again under the same
+  // configured id takes back what its previous run held when it died, due
+  // at once, instead of waiting for those leases to end. They may have been
+  // sent already (at least once): their attempts stay counted. Says how many.
+  virtual Result<int> end_webhook_leases_of(const std::string& owner) = 0;
   // Records the attempts and what follows each (see WebhookAttemptOutcome),
   // in one transaction; outcomes[i] is that of deliveries[i].
   virtual Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,

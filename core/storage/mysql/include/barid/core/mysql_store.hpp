@@ -101,6 +101,7 @@ class MySqlStore final : public Store {
   Result<int> extend_webhook_leases(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys,
                                     std::chrono::milliseconds lease) override;
   Status release_webhook_deliveries(const std::string& owner, const std::vector<WebhookDeliveryKey>& keys) override;
+  Result<int> end_webhook_leases_of(const std::string& owner) override;
   Status finish_webhook_deliveries(const std::vector<WebhookDelivery>& deliveries,
                                    const std::vector<WebhookAttemptOutcome>& outcomes) override;
   Result<std::vector<WebhookAttempt>> list_webhook_attempts(TenantId tenant, const Uuid& endpoint, int limit,
