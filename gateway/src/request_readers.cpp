@@ -426,10 +426,12 @@ std::optional<std::int64_t> read_whole_number(const std::string& text) {
   return std::stoll(text);
 }
 
+std::string page_limit_rule() { return "limit: 1 to " + std::to_string(kMaxPageLimit); }
+
 core::Result<int> read_page_limit(const std::optional<std::string>& text, int fallback) {
   if (!text) return fallback;
   const auto n = read_whole_number(*text);
-  if (!n || *n < 1 || *n > 1000) return core::Error::invalid("limit", "limit: 1 to 1000");
+  if (!n || *n < 1 || *n > kMaxPageLimit) return core::Error::invalid("limit", page_limit_rule());
   return static_cast<int>(*n);
 }
 

@@ -51,9 +51,16 @@ class JsonReader {
 // A query parameter that is a whole number: digits only, at most 18 of them
 // (nullopt otherwise, a sign included).
 std::optional<std::int64_t> read_whole_number(const std::string& text);
-// The `limit` of a list (`text` as the query gave it, if it did): 1 to 1000,
-// `fallback` when absent, else an invalid `limit`.
+// The most items a page of a list holds (its `limit`), and the most days
+// GET /v1/stats?days= looks back; docs/openapi.json states both
+// (tests/unit/gateway/openapi_limits_test.cpp).
+inline constexpr int kMaxPageLimit = 1000;
+inline constexpr int kMaxStatsDays = 3650;
+// The `limit` of a list (`text` as the query gave it, if it did): 1 to
+// kMaxPageLimit, `fallback` when absent, else an invalid `limit`.
 core::Result<int> read_page_limit(const std::optional<std::string>& text, int fallback);
+// What a wrong `limit` is told: "limit: 1 to 1000".
+std::string page_limit_rule();
 
 // POST /v1/messages
 core::Result<core::SendRequest> read_send_request(const nlohmann::json& body);

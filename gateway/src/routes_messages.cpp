@@ -189,9 +189,9 @@ void HttpApi::Routes::list_messages(const Rest::Request& request, Reply& reply) 
     try {
       f.limit = std::stoi(*v);
     } catch (...) {
-      return bad("limit", "limit: 1 to 1000");
+      return bad("limit", page_limit_rule());
     }
-    if (f.limit < 1 || f.limit > 1000) return bad("limit", "limit: 1 to 1000");
+    if (f.limit < 1 || f.limit > kMaxPageLimit) return bad("limit", page_limit_rule());
   }
   if (auto v = q.get("after")) {
     f.after = core::Uuid::parse(*v);

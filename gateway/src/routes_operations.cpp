@@ -53,7 +53,8 @@ void HttpApi::Routes::stats(const Rest::Request& request, Reply& reply) {
       d = std::stoi(*days);
     } catch (...) {
     }
-    if (d < 1 || d > 3650) return send_error(reply, core::Error::invalid("days", "days: 1 to 3650"));
+    if (d < 1 || d > kMaxStatsDays)
+      return send_error(reply, core::Error::invalid("days", "days: 1 to " + std::to_string(kMaxStatsDays)));
     from = to - std::chrono::hours(24LL * d);
   }
   if (auto v = q.get("from")) {

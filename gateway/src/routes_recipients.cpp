@@ -226,8 +226,8 @@ std::optional<core::InboundFilter> HttpApi::Routes::inbound_filter(const Rest::R
   if (auto v = q.get("limit")) {
     const bool digits = !v->empty() && v->size() <= 4 && std::all_of(v->begin(), v->end(), ::isdigit);
     f.limit = digits ? std::stoi(*v) : 0;
-    if (f.limit < 1 || f.limit > 1000) {
-      send_error(reply, core::Error::invalid("limit", "limit: 1 to 1000"));
+    if (f.limit < 1 || f.limit > kMaxPageLimit) {
+      send_error(reply, core::Error::invalid("limit", page_limit_rule()));
       return std::nullopt;
     }
   }

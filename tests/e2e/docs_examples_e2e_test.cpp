@@ -31,8 +31,10 @@
 //
 // What is compared:
 //  - `# HTTP 202`: the status of the step's last curl.
-//  - `# {...}` or `# [...]` (one or more comment lines), and a ```json block
-//    right after the ```sh block (for its last step): the body. Objects have
+//  - `# {...}` or `# [...]` (one or more comment lines), and for the block's
+//    last step the ```json block after it, when only prose lies between
+//    them (no other fenced block, no heading): the body. A JSON block that
+//    answers nothing goes after another block or under a heading of its own. Objects have
 //    exactly the fields shown, with the same JSON types; `…` (or `...`) in an
 //    object or array means "more may follow", as a value "anything"; `…`
 //    inside a string means "any text". `# … "status": "delivered", …`
@@ -46,6 +48,10 @@
 //    id or key id shown in an answer stands for the real one from then on:
 //    later commands and answers that show it literally get the real one
 //    (a command with a UUID no answer showed before fails).
+//  - With `run, shape`, an object named by_... (by_channel, by_status,
+//    by_provider) is keyed by data: each of its values has the type of one
+//    shown, whatever the keys, so a figure the run has no key for, or one
+//    it has that the document does not show, does not fail it.
 //  - A step that only reads (no -X POST/PUT/PATCH/DELETE) is asked again
 //    until it matches or 10 s pass: the mock providers deliver within a
 //    second, and the documents show the answer once that has happened.
@@ -107,7 +113,7 @@ struct Block {
   enum class Mark { none, run, illustration } mark = Mark::none;
   bool shape = false;
   std::string mark_error;  // a malformed marker
-  int json_after = -1;     // index of a ```json block right after it
+  int json_after = -1;     // index of the ```json block that answers it
 };
 
 std::string trim(const std::string& s) {
@@ -124,10 +130,11 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-std::vector<Block> blocks_of(const std::string& doc) {
+// The fenced blocks of a document's text.
+std::vector<Block> blocks_in(const std::string& doc, const std::string& content) {
   std::vector<std::string> text;
   {
-    std::istringstream in(read_file(kSource / doc));
+    std::istringstream in(content);
     for (std::string l; std::getline(in, l);) text.push_back(l);
   }
   std::vector<Block> out;
@@ -167,11 +174,14 @@ std::vector<Block> blocks_of(const std::string& doc) {
       l = l.substr(std::min(indent, l.find_first_not_of(' ') == std::string::npos ? l.size() : l.find_first_not_of(' ')));
       b.lines.push_back({static_cast<int>(k) + 1, l});
     }
-    // A ```json block after nothing but blank lines answers this one.
-    bool only_blank = last_close >= 0;
+    // A ```json block answers the ```sh block before it when only prose
+    // lies between them: no other fenced block (out.back() is that one) and
+    // no heading (a new section shows something else).
+    bool same_section = last_close >= 0;
+    static const std::regex heading(R"(^#{1,6}\s)");
     for (int j = std::max(last_close + 1, 0); j < static_cast<int>(i); ++j)
-      if (!trim(text[static_cast<std::size_t>(j)]).empty()) only_blank = false;
-    if (b.lang == "json" && only_blank && !out.empty() && out.back().lang == "sh")
+      if (std::regex_search(trim(text[static_cast<std::size_t>(j)]), heading)) same_section = false;
+    if (b.lang == "json" && same_section && !out.empty() && out.back().lang == "sh")
       out.back().json_after = static_cast<int>(out.size());
     out.push_back(std::move(b));
     last_close = static_cast<int>(k);
@@ -179,6 +189,8 @@ std::vector<Block> blocks_of(const std::string& doc) {
   }
   return out;
 }
+
+std::vector<Block> blocks_of(const std::string& doc) { return blocks_in(doc, read_file(kSource / doc)); }
 
 std::vector<std::string> documents() {
   std::vector<std::string> docs = {"README.md"};
@@ -406,6 +418,9 @@ bool generated_number(const std::string& key) {
   static const std::set<std::string> names = {"id", "sequence", "latency_ms", "mean_latency_ms"};
   return names.count(key) || (key.size() > 3 && key.compare(key.size() - 3, 3, "_id") == 0);
 }
+// Objects whose keys are data, not field names: a tenant's figures by
+// channel, status or provider have the keys its messages gave them.
+bool keyed_by_data(const std::string& key) { return key.rfind("by_", 0) == 0; }
 bool generated_string(const std::string& key) {
   static const std::set<std::string> names = {"request_id", "node", "checked_by"};
   return names.count(key) > 0;
@@ -433,6 +448,21 @@ class Matcher {
     switch (shown.kind) {
       case K::object: {
         if (!real.is_object()) return where + "shown an object, got " + type_name(real);
+        if (shape && keyed_by_data(key) && !shown.members.empty()) {
+          // Its keys are data (by_status: the statuses there are): each
+          // value has the shape of one shown, whatever its key.
+          for (const auto& [k, v] : real.items()) {
+            std::string first;
+            bool any = false;
+            for (const auto& [sk, p] : shown.members) {
+              auto e = match(p, v, shape, found, path + "." + k, sk);
+              if (e.empty()) any = true;
+              else if (first.empty()) first = e;
+            }
+            if (!any) return first;
+          }
+          return "";
+        }
         std::set<std::string> seen;
         for (const auto& [k, p] : shown.members) {
           seen.insert(k);
@@ -769,7 +799,10 @@ TEST_P(DocsExamplesE2E, RunAsShown) {
       std::string text;
       for (const auto& l : j.lines) text += l.text + "\n";
       if (!steps.back().answer.empty()) {
-        ADD_FAILURE() << doc << ":" << j.line << ": a ```json answer after a command that shows its answer already";
+        ADD_FAILURE() << doc << ":" << j.line << ": this ```json block answers the command of line "
+                      << steps.back().line << " (only prose lies between them), which shows its answer already at line "
+                      << steps.back().answer_line
+                      << "; a JSON block that answers nothing goes under a heading of its own or after another block";
         continue;
       }
       steps.back().answer = text;
@@ -912,6 +945,21 @@ TEST(DocsExamples, EveryGatewayExampleIsMarked) {
 }
 
 // The runner's reading of the documents, on text of its own.
+TEST(DocsExamples, AJsonBlockAnswersTheCommandBeforeItInItsSection) {
+  const std::string text =
+      "<!-- example: run -->\n```sh\ncurl -s $GW/v1/a\n```\n\nThe answer has a preflight:\n\n"
+      "```json\n\"a\": 1\n```\n\nMore:\n\n```json\n{\"b\": 2}\n```\n\n"  // blocks 0, 1, 2
+      "<!-- example: run -->\n```sh\ncurl -s $GW/v1/c\n```\n\n## Another section\n\n"
+      "```json\n{\"c\": 3}\n```\n"  // blocks 3, 4
+      "<!-- example: run -->\n```sh\ncurl -s $GW/v1/d\n```\n```yaml\nx: 1\n```\n"
+      "```json\n{\"d\": 4}\n```\n";  // blocks 5, 6, 7
+  auto blocks = blocks_in("doc.md", text);
+  ASSERT_EQ(blocks.size(), 8u);
+  EXPECT_EQ(blocks[0].json_after, 1);   // after prose: its answer
+  EXPECT_EQ(blocks[3].json_after, -1);  // a heading between: not its answer
+  EXPECT_EQ(blocks[5].json_after, -1);  // another block between: not its answer
+}
+
 TEST(DocsExamples, StepsAndAnswersAreReadAsDocumented) {
   Block b;
   b.lines = {{1, "curl -s -X POST $GW/v1/messages \\"},
@@ -951,6 +999,12 @@ TEST(DocsExamples, StepsAndAnswersAreReadAsDocumented) {
                     found),
             "");
   EXPECT_NE(m.match(shape, json::parse(R"({"messages": "1", "quota": null, "list": [{"a": "y"}]})"), true, found), "");
+  // Shape: the keys of a by_... object are data, its values typed.
+  auto by = PatternParser(R"({"by_status": {"delivered": 6, "canceled": 1}, "total": 7})").parse();
+  EXPECT_EQ(m.match(by, json::parse(R"({"by_status": {"read": 2, "failed": 1}, "total": 3})"), true, found), "");
+  EXPECT_EQ(m.match(by, json::parse(R"({"by_status": {}, "total": 0})"), true, found), "");
+  EXPECT_NE(m.match(by, json::parse(R"({"by_status": {"read": "2"}, "total": 3})"), true, found), "");
+  EXPECT_NE(m.match(by, json::parse(R"({"by_status": {"read": 2}, "total": 3})"), false, found), "");
 }
 
 }  // namespace

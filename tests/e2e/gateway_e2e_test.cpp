@@ -159,6 +159,16 @@ TEST_F(GatewayE2E, BadInputIsAProblemThatNamesTheFieldAndStoresNothing) {
       {R"({"to":"+966501234567","body":"x","scheduled_at":"tomorrow"})", 422, "scheduled_at"},
       {R"({"to":"+966501234567","body":"x","max_attempts":99})", 422, "max_attempts"},
       {R"({"to":"+966501234567","body":")" + std::string(1601, 'a') + R"("})", 422, "body"},
+      // The limits api.md and openapi.json state at each field.
+      {R"({"to":"+966501234567","body":"x","reference":")" + std::string(129, 'r') + R"("})", 422, "reference"},
+      {R"({"to":"+966501234567","body":"x","recipient_id":")" + std::string(129, 'p') + R"("})", 422,
+       "recipient_id"},
+      {R"({"to":"+966501234567","body":"x","category":")" + std::string(33, 'c') + R"("})", 422, "category"},
+      {R"({"to":"+966501234567","provider_template":{"id":")" + std::string(129, 'H') + R"("}})", 422,
+       "provider_template.id"},
+      {R"({"to":"+966501234567","provider_template":{"id":"HX1","variables":["a",")" + std::string(1025, 'v') +
+           R"("]}})",
+       422, "provider_template.variables[1]"},
       {R"({"to":"+966501234567","body":"x")", 400, ""},
       {R"([1,2,3])", 422, ""},
   };

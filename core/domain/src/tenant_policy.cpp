@@ -119,15 +119,16 @@ Result<TenantRoute> route_from_json(const json& j, const std::string& field) {
       if (!name) return name.error();
       r.provider = *name;
     } else if (key == "fallback") {
-      if (!value.is_array() || value.size() > 8) return Error::invalid(f, "a list of at most 8 instance names");
+      if (!value.is_array() || value.size() > kMaxFallbacks)
+        return Error::invalid(f, "a list of at most " + std::to_string(kMaxFallbacks) + " instance names");
       for (std::size_t i = 0; i < value.size(); ++i) {
         auto name = instance_name(value[i], f + "[" + std::to_string(i) + "]");
         if (!name) return name.error();
         r.fallback.push_back(*name);
       }
     } else if (key == "primary_attempts") {
-      if (!value.is_number_integer() || value.get<int>() < 0 || value.get<int>() > 100)
-        return Error::invalid(f, "a whole number from 0 to 100");
+      if (!value.is_number_integer() || value.get<int>() < 0 || value.get<int>() > kMaxPrimaryAttempts)
+        return Error::invalid(f, "a whole number from 0 to " + std::to_string(kMaxPrimaryAttempts));
       r.primary_attempts = value.get<int>();
     } else {
       return Error::invalid(f, "unknown field; use provider, fallback, primary_attempts");

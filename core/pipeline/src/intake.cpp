@@ -57,10 +57,10 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
     if (!req.template_request->language.empty() && !is_language_code(req.template_request->language))
       return Error::invalid("template.language", "'" + req.template_request->language +
                                                      "' is not a language code (e.g. en, ar)");
-    if (req.template_request->variables.size() > 100)
-      return Error::invalid("template.variables", "at most 100 variables");
+    if (req.template_request->variables.size() > kMaxTemplateVariables)
+      return Error::invalid("template.variables", "at most " + std::to_string(kMaxTemplateVariables) + " variables");
     for (const auto& [name, value] : req.template_request->variables)
-      if (auto st = check_text("template.variables." + name, value, 2048); !st) return st.error();
+      if (auto st = check_text("template.variables." + name, value, kMaxTemplateValueBytes); !st) return st.error();
     m.template_request = req.template_request;
   } else if (req.body.empty() && req.provider_template.empty()) {
     return Error::invalid("body", "a message needs a body, a template or a provider template");
@@ -77,21 +77,27 @@ Result<NewMessage> MessageIntake::prepare(const SendRequest& req, TenantId tenan
 
   if (auto st = check_text("from", req.from, 64); !st) return st.error();
   m.from = req.from;
-  if (auto st = check_text("reference", req.reference, 128); !st) return st.error();
+  if (auto st = check_text("reference", req.reference, kMaxReferenceBytes); !st) return st.error();
   m.reference = req.reference;
-  if (auto st = check_text("recipient_id", req.recipient_id, 128); !st) return st.error();
+  if (auto st = check_text("recipient_id", req.recipient_id, kMaxReferenceBytes); !st) return st.error();
   m.recipient_id = req.recipient_id;
 
-  static const std::regex category_re("[a-z0-9_-]{1,32}");
+  static const std::regex category_re("[a-z0-9_-]{1," + std::to_string(kMaxCategoryLength) + "}");
   if (!req.category.empty() && !std::regex_match(req.category, category_re))
-    return Error::invalid("category", "lower-case letters, digits, '-' and '_', at most 32");
+    return Error::invalid("category",
+                          "lower-case letters, digits, '-' and '_', at most " + std::to_string(kMaxCategoryLength));
   m.category = req.category;
 
-  if (auto st = check_text("provider_template", req.provider_template, 128); !st) return st.error();
+  if (auto st = check_text("provider_template.id", req.provider_template, kMaxProviderTemplateBytes); !st)
+    return st.error();
   m.provider_template = req.provider_template;
-  if (req.template_variables.size() > 50) return Error::invalid("template_variables", "at most 50 variables");
+  if (req.template_variables.size() > kMaxProviderVariables)
+    return Error::invalid("provider_template.variables",
+                          "at most " + std::to_string(kMaxProviderVariables) + " variables");
   for (std::size_t i = 0; i < req.template_variables.size(); ++i)
-    if (auto st = check_text("template_variables/" + std::to_string(i), req.template_variables[i], 1024); !st)
+    if (auto st = check_text("provider_template.variables[" + std::to_string(i) + "]", req.template_variables[i],
+                             kMaxProviderVariableBytes);
+        !st)
       return st.error();
   m.template_variables = req.template_variables;
 

@@ -31,6 +31,10 @@ Result<TenantPolicy> policy_from_json(const nlohmann::json& j);
 // The most a tenant's `share` may weigh (its slots per turn at a shared
 // instance).
 inline constexpr int kMaxShare = 100;
+// A tenant's own route (routing.<channel>): at most this many fallback
+// instances, and primary_attempts from 0 to kMaxPrimaryAttempts.
+inline constexpr std::size_t kMaxFallbacks = 8;
+inline constexpr int kMaxPrimaryAttempts = 100;
 
 // The tenant's max_priority: a message that asks for more (itself or through
 // its template) is refused, naming `priority`; one that asks for nothing and
