@@ -196,7 +196,7 @@ Result<std::shared_ptr<core::ProviderSet>> GatewayApp::build_providers(const Gat
       for (const auto& f : plugin_failures()) detail += "\n  (a plugin failed to load: " + f.error + ")";
       return Error{instance.error().kind, detail, instance.error().field};
     }
-    // A webhook anyone can call moves messages and opts patients out: the
+    // A callback anyone can call moves messages and opts patients out: the
     // operator has to say that this is meant.
     if (const auto& why = (*instance)->unauthenticated_callbacks(); !why.empty()) {
       const std::string key = "providers." + p.name + ".allow_unauthenticated_callbacks";

@@ -7,14 +7,17 @@
 #include <barid/core/accept_policy.hpp>
 #include <barid/core/api_keys.hpp>
 #include <barid/core/bulk.hpp>
-#include <barid/core/jobs.hpp>
 #include <barid/core/callbacks.hpp>
 #include <barid/core/dispatcher.hpp>
+#include <barid/core/health_monitor.hpp>
 #include <barid/core/host_context.hpp>
 #include <barid/core/intake.hpp>
+#include <barid/core/jobs.hpp>
 #include <barid/core/plugin_host.hpp>
 #include <barid/core/provider_registry.hpp>
+#include <barid/core/status_refresher.hpp>
 #include <barid/core/store.hpp>
+#include <barid/core/template_catalog.hpp>
 
 #include <memory>
 #include <mutex>

@@ -328,7 +328,7 @@ Result<bool> read_server(const Section& s, ServerConfig& out, const std::filesys
       out.public_base_url.rfind("https://", 0) != 0)
     return Error::invalid(s.key_path("public_base_url"),
                           s.key_path("public_base_url") + ": must start with http:// or https://");
-  // Webhook URLs are this plus a path; providers sign the whole URL.
+  // Callback URLs are this plus a path; providers sign the whole URL.
   if (out.public_base_url.find_first_of("?#") != std::string::npos)
     return Error::invalid(s.key_path("public_base_url"),
                           s.key_path("public_base_url") + ": must not have a query string or fragment");

@@ -32,7 +32,7 @@ struct ServerConfig {
   int threads = 2;
   std::size_t max_request_bytes = 32 * 1024 * 1024;  // hard cap (bulk requests)
   std::size_t max_message_request_bytes = 64 * 1024;
-  std::string public_base_url;  // how providers reach this gateway (webhooks)
+  std::string public_base_url;  // how providers reach this gateway (provider callbacks)
   std::string tls_cert;
   std::string tls_key;
   int handler_threads = 8;  // for handlers that wait on the database
@@ -50,7 +50,7 @@ struct ProviderInstanceConfig {
   double burst = 0;
   core::HttpClientOptions http;
   std::optional<sdk::Money> price_per_segment;  // for cost estimates (preflight, usage, spend caps)
-  // Start the instance even though its webhooks cannot be authenticated.
+  // Start the instance even though its callbacks cannot be authenticated.
   bool allow_unauthenticated_callbacks = false;
   std::string default_tenant;  // the tenant inbound messages belong to when no recent send explains them
 };
@@ -113,8 +113,8 @@ core::Result<GatewayConfig> load_config(const std::filesystem::path& file, const
                                         const FileCheck& files = readable_file);
 
 // What to warn the operator about when providers cannot reach this gateway's
-// webhooks: an instance of a real provider (any plugin but mock) is
-// configured and server.public_base_url is unset (webhook URLs then name the
+// callback URLs: an instance of a real provider (any plugin but mock) is
+// configured and server.public_base_url is unset (the URLs then name the
 // listen address) or names a loopback or unspecified host. Empty when there
 // is nothing to say.
 std::string public_url_warning(const GatewayConfig& config);

@@ -326,7 +326,7 @@ const std::vector<HttpApi::Routes::Entry>& HttpApi::Routes::table() {
       {M::Delete, "/v1/admin/keys/:id", &R::admin_revoke_key, Where::pool_with_key, Query::decoded, A::operator_key},
       {M::Post, "/v1/admin/jobs/:name/run", &R::admin_run_job, Where::pool_with_key, Query::decoded, A::operator_key},
       {M::Get, "/v1/admin/jobs/runs/:id", &R::admin_get_job_run, Where::pool_with_key, Query::decoded, A::operator_key},
-      {M::Post, "/webhooks/:instance/:kind", &R::webhook, Where::pool, Query::raw, A::provider},
+      {M::Post, "/webhooks/:instance/:kind", &R::provider_callback, Where::pool, Query::raw, A::provider},
       {M::Get, "/health", &R::health, Where::reactor, Query::decoded, A::open},
       {M::Get, "/ready", &R::ready, Where::pool, Query::decoded, A::open},
       {M::Get, "/metrics", &R::metrics, Where::pool, Query::decoded, A::open},

@@ -52,6 +52,7 @@ struct HttpApi::Routes {
   };
   static const std::vector<Entry>& table();
 
+  // http_api.cpp: the route table and what every handler shares.
   void send_error(Reply& reply, const core::Error& e);
   // Bearer authentication of a tenant's key that holds `scope`; answers
   // 401 (no valid key) or 403 (an operator key, a suspended tenant, a
@@ -60,14 +61,6 @@ struct HttpApi::Routes {
                                               core::Scope scope);
   // The same for an operator key (/v1/admin/).
   std::optional<core::Principal> authenticate_operator(const Pistache::Rest::Request& request, Reply& reply);
-  // The {tenant} path parameter (an id or a unique name); answers 404 itself.
-  std::optional<core::Tenant> tenant_param(const Pistache::Rest::Request& request, Reply& reply);
-  // A tenant by id or unique name: 404 when there is none, or 422 naming
-  // `query_field` when the reference came in that query parameter.
-  std::optional<core::Tenant> tenant_by_ref(const std::string& ref, Reply& reply, const char* query_field = nullptr);
-  // Records an operator's action in the affected tenant's audit log.
-  void admin_audit(const core::Principal& op, const Pistache::Rest::Request& request, core::TenantId tenant,
-                   const std::string& action, const std::string& subject, const std::string& detail);
   std::optional<core::MessageId> message_id(const Pistache::Rest::Request& request, Reply& reply);
   // The JSON body as an object, or nullopt after answering 400/422.
   std::optional<nlohmann::json> json_body(const Pistache::Rest::Request& request, Reply& reply);
@@ -101,12 +94,16 @@ struct HttpApi::Routes {
   void list_templates(const Pistache::Rest::Request&, Reply&);
   void delete_template(const Pistache::Rest::Request&, Reply&);
 
-  // routes_recipients.cpp
+  // routes_recipients.cpp: preferences and inbound messages
   void get_preferences(const Pistache::Rest::Request&, Reply&);
   void put_preferences(const Pistache::Rest::Request&, Reply&);
   void list_inbound(const Pistache::Rest::Request&, Reply&);
+  void admin_list_inbound(const Pistache::Rest::Request&, Reply&);
+  // The filters of both (phone, since, cursor, limit), or nullopt once an
+  // error is sent.
+  std::optional<core::InboundFilter> inbound_filter(const Pistache::Rest::Request&, Reply&);
 
-  // routes_webhooks.cpp
+  // routes_webhooks.cpp: the tenants' event webhooks (endpoints, deliveries, replay)
   void create_webhook(const Pistache::Rest::Request&, Reply&);
   void list_webhooks(const Pistache::Rest::Request&, Reply&);
   void get_webhook(const Pistache::Rest::Request&, Reply&);
@@ -117,17 +114,35 @@ struct HttpApi::Routes {
   void replay_webhook(const Pistache::Rest::Request&, Reply&);
   // The caller's endpoint named in the path, or nullopt once 404 is sent.
   std::optional<core::WebhookEndpoint> webhook_param(const Pistache::Rest::Request&, Reply&, core::TenantId tenant);
-  void admin_list_inbound(const Pistache::Rest::Request&, Reply&);
-  // The filters of both (phone, since, cursor, limit), or nullopt once an
-  // error is sent.
-  std::optional<core::InboundFilter> inbound_filter(const Pistache::Rest::Request&, Reply&);
+
+  // routes_callbacks.cpp: provider callbacks (POST /webhooks/{instance}/{kind})
+  void provider_callback(const Pistache::Rest::Request&, Reply&);
 
   // routes_operations.cpp
   void stats(const Pistache::Rest::Request&, Reply&);
   void providers(const Pistache::Rest::Request&, Reply&);
   void admin_providers(const Pistache::Rest::Request&, Reply&);
+  void get_settings(const Pistache::Rest::Request&, Reply&);
+  void put_settings(const Pistache::Rest::Request&, Reply&);
+  void send_settings(Reply& reply, core::TenantId tenant);
+  void audit_log(const Pistache::Rest::Request&, Reply&);
+  void admin_audit_log(const Pistache::Rest::Request&, Reply&);
+  void send_audit(const Pistache::Rest::Request&, Reply&, core::TenantId tenant);
+  void health(const Pistache::Rest::Request&, Reply&);
+  void ready(const Pistache::Rest::Request&, Reply&);
+  void metrics(const Pistache::Rest::Request&, Reply&);
+  void openapi(const Pistache::Rest::Request&, Reply&);
+  void not_found(const Pistache::Rest::Request&, Reply&);
 
-  // routes_admin.cpp
+  // routes_admin.cpp: the Operator API's tenants, keys and jobs, and usage
+  // The {tenant} path parameter (an id or a unique name); answers 404 itself.
+  std::optional<core::Tenant> tenant_param(const Pistache::Rest::Request& request, Reply& reply);
+  // A tenant by id or unique name: 404 when there is none, or 422 naming
+  // `query_field` when the reference came in that query parameter.
+  std::optional<core::Tenant> tenant_by_ref(const std::string& ref, Reply& reply, const char* query_field = nullptr);
+  // Records an operator's action in the affected tenant's audit log.
+  void admin_audit(const core::Principal& op, const Pistache::Rest::Request& request, core::TenantId tenant,
+                   const std::string& action, const std::string& subject, const std::string& detail);
   void admin_create_tenant(const Pistache::Rest::Request&, Reply&);
   void admin_list_tenants(const Pistache::Rest::Request&, Reply&);
   void admin_get_tenant(const Pistache::Rest::Request&, Reply&);
@@ -143,18 +158,6 @@ struct HttpApi::Routes {
   void admin_tenant_usage(const Pistache::Rest::Request&, Reply&);
   void usage(const Pistache::Rest::Request&, Reply&);
   void send_usage(Reply& reply, const core::Tenant& tenant);
-  void get_settings(const Pistache::Rest::Request&, Reply&);
-  void put_settings(const Pistache::Rest::Request&, Reply&);
-  void send_settings(Reply& reply, core::TenantId tenant);
-  void audit_log(const Pistache::Rest::Request&, Reply&);
-  void admin_audit_log(const Pistache::Rest::Request&, Reply&);
-  void send_audit(const Pistache::Rest::Request&, Reply&, core::TenantId tenant);
-  void webhook(const Pistache::Rest::Request&, Reply&);
-  void health(const Pistache::Rest::Request&, Reply&);
-  void ready(const Pistache::Rest::Request&, Reply&);
-  void metrics(const Pistache::Rest::Request&, Reply&);
-  void openapi(const Pistache::Rest::Request&, Reply&);
-  void not_found(const Pistache::Rest::Request&, Reply&);
 };
 
 }  // namespace barid::gateway

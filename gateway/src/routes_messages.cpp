@@ -4,6 +4,7 @@
 
 #include <barid/core/host_context.hpp>
 #include <barid/core/log.hpp>
+#include <barid/core/status_refresher.hpp>
 
 #include <algorithm>
 

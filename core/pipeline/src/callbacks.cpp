@@ -17,19 +17,19 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   const sdk::CallbackResult result = slot->instance->provider().parse_callback(request);
   switch (result.verdict) {
     case sdk::CallbackResult::Verdict::forbidden:
-      log_warn("webhooks", "rejected a '" + request.kind + "' webhook for " + instance + ": " + result.reason);
+      log_warn("callbacks", "rejected a '" + request.kind + "' callback for " + instance + ": " + result.reason);
       return Error{ErrorKind::invalid, "the request's signature did not verify", "signature"};
     case sdk::CallbackResult::Verdict::bad_request:
-      log_warn("webhooks", "could not use a '" + request.kind + "' webhook for " + instance + ": " + result.reason);
+      log_warn("callbacks", "could not use a '" + request.kind + "' callback for " + instance + ": " + result.reason);
       return Error::invalid("body", result.reason.empty() ? "the request could not be understood" : result.reason);
     case sdk::CallbackResult::Verdict::accepted:
       break;
   }
 
   if (result.status_updates.size() + result.inbound_messages.size() > kMaxItems) {
-    log_warn("webhooks", "refused a '" + request.kind + "' webhook for " + instance + " with " +
-                             std::to_string(result.status_updates.size() + result.inbound_messages.size()) +
-                             " reports and inbound messages");
+    log_warn("callbacks", "refused a '" + request.kind + "' callback for " + instance + " with " +
+                              std::to_string(result.status_updates.size() + result.inbound_messages.size()) +
+                              " reports and inbound messages");
     return Error::invalid("body", "a webhook request carries at most " + std::to_string(kMaxItems) +
                                       " reports and inbound messages");
   }
@@ -52,9 +52,9 @@ Result<CallbackReply> CallbackProcessor::process(const std::string& instance, co
   reply.inbound = static_cast<int>(result.inbound_messages.size());
   for (const auto& m : result.inbound_messages)
     if (auto st = handle_inbound(*set, *slot, instance, m, reply); !st) return st.error();
-  log_debug("webhooks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
-                            std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
-                            " unknown, " + std::to_string(reply.inbound) + " inbound");
+  log_debug("callbacks", instance + "/" + request.kind + ": " + std::to_string(reply.applied) + " applied, " +
+                             std::to_string(reply.ignored) + " ignored, " + std::to_string(reply.unknown) +
+                             " unknown, " + std::to_string(reply.inbound) + " inbound");
   return reply;
 }
 
@@ -62,10 +62,10 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
                                          const sdk::InboundMessage& m, CallbackReply& reply) {
   auto phone = phones_.to_e164(m.from, "from");
   if (!phone) {
-    log_warn("webhooks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
+    log_warn("callbacks", "an inbound message via " + instance + " has a sender that is not a phone number; ignored");
     return {};
   }
-  // Providers retry webhooks: a message handled before changes nothing (a
+  // Providers retry callbacks: a message handled before changes nothing (a
   // replayed STOP after a START must not opt the patient out again). An id
   // too long or not text to keep cannot be told apart, and is handled.
   const bool keyed = !m.provider_message_id.empty() && m.provider_message_id.size() <= 128 &&
@@ -127,7 +127,7 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
   if (auto st = recipients_.keep_inbound(kept); !st) return st.error();
   if (!kept.tenant_id) {
     ++reply.unassigned;
-    log_info("webhooks", "inbound message " + kept.id.str() + " via " + instance + " belongs to no tenant");
+    log_info("callbacks", "inbound message " + kept.id.str() + " via " + instance + " belongs to no tenant");
   }
 
   // STOP and its kind always opt out; CANCEL and its kind (and START) do what
@@ -135,7 +135,7 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
   if (kept.message_id) {
     if (auto st = recipients_.record_reply(*kept.tenant_id, *kept.message_id, kept.intent, kept.id); !st) return st;
     ++reply.replied;
-    log_info("webhooks", "inbound message " + kept.id.str() + " answers message " + kept.message_id->str() +
+    log_info("callbacks", "inbound message " + kept.id.str() + " answers message " + kept.message_id->str() +
                              " (" + kept.intent + ")");
   } else {
     const std::string channel(sdk::to_string(m.channel));
@@ -161,7 +161,7 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
         auto written = record_scoped_opt_out(recipients_, scope(), o, kept.tenant_id);
         if (!written) return written.error();
         ++reply.opted_out;
-        log_info("webhooks", "opt-out received via " + instance + " (" + channel + ")");
+        log_info("callbacks", "opt-out received via " + instance + " (" + channel + ")");
         break;
       }
       case InboundKeyword::start: {
@@ -173,7 +173,7 @@ Status CallbackProcessor::handle_inbound(const ProviderSet& set, const ProviderS
                                                   tell ? kept.tenant_id : std::nullopt);
         if (!removed) return removed.error();
         ++reply.opted_in;
-        log_info("webhooks", "opt-in received via " + instance + " (" + channel + ")");
+        log_info("callbacks", "opt-in received via " + instance + " (" + channel + ")");
         break;
       }
       case InboundKeyword::none:

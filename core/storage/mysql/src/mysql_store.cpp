@@ -2,6 +2,9 @@
 
 #include "connection.hpp"
 #include "migrations.hpp"
+#include "message_rows.hpp"
+#include "outbox.hpp"
+#include "sealing.hpp"
 #include "sql_helpers.hpp"
 
 #include <barid/core/log.hpp>
@@ -23,6 +26,9 @@ namespace barid::core {
 using mysql::ConnectionPool;
 using mysql::DbConnection;
 using namespace mysql::sql_helpers;
+using namespace mysql::sealing;
+using namespace mysql::outbox;
+using namespace mysql::message_rows;
 
 
 MySqlStore::MySqlStore(MySqlOptions options) {
@@ -105,8 +111,9 @@ Result<std::string> MySqlStore::connection_tls() {
 // Inserts `batch` (minus the rows stored by an earlier try), resolves
 // idempotency keys and writes the accept events, inside the caller's
 // transaction.
-std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection& c, const std::vector<NewMessage>& batch,
-                                               const std::vector<char>& stored_before) {
+std::vector<InsertOutcome> mysql::message_rows::insert_message_rows(DbConnection& c,
+                                                                   const std::vector<NewMessage>& batch,
+                                                                   const std::vector<char>& stored_before) {
   std::vector<InsertOutcome> out(batch.size());
   std::vector<std::size_t> to_insert;
   for (std::size_t i = 0; i < batch.size(); ++i)
@@ -197,7 +204,7 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
 
   charge_usage(c, batch, out, stored_before);
 
-  std::vector<EventRow> events;
+  std::vector<MessageEventRow> events;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (out[i].kind != InsertOutcome::Kind::inserted || stored_before[i]) continue;
     const NewMessage& m = batch[i];
@@ -206,15 +213,16 @@ std::vector<InsertOutcome> mysql::sql_helpers::insert_message_rows(DbConnection&
     if (!m.template_code.empty()) detail += ", template " + m.template_code + " (" + m.language + ")";
     if (m.status == MessageStatus::suppressed) detail = m.status_reason;
     if (m.scheduled_at) detail += ", scheduled for " + format_iso8601(*m.scheduled_at);
-    events.push_back(event_row(c, m.id, m.tenant_id, m.status == MessageStatus::suppressed ? "suppressed" : "accepted",
-                               m.status, detail, m.actor));
+    events.push_back(message_event_row(c, m.id, m.tenant_id,
+                                       m.status == MessageStatus::suppressed ? "suppressed" : "accepted", m.status,
+                                       detail, m.actor));
   }
-  insert_events(c, events);
+  insert_message_events(c, events);
   return out;
 }
 
 // The rows of `batch` that an earlier, interrupted try already stored.
-std::vector<char> mysql::sql_helpers::already_stored(DbConnection& c, const std::vector<NewMessage>& batch) {
+std::vector<char> mysql::message_rows::already_stored(DbConnection& c, const std::vector<NewMessage>& batch) {
   std::vector<char> stored(batch.size(), 0);
   std::vector<MessageId> ids;
   for (const auto& m : batch) ids.push_back(m.id);
@@ -325,7 +333,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
       load("provider_instance = " + q(c, instance) + " AND provider_message_id IN (" + provider_ids + ")");
 
     std::vector<ReportOutcome> out;
-    std::vector<EventRow> events;
+    std::vector<MessageEventRow> events;
     for (const auto& u : updates) {
       ReportOutcome o;
       Row* row = nullptr;
@@ -361,7 +369,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
         }
       }
       if (d.event) {
-        events.push_back(event_row(c, row->id, row->tenant, *d.event, d.discard_content, actor));
+        events.push_back(message_event_row(c, row->id, row->tenant, *d.event, d.discard_content, actor));
         events.back().webhook_event_first = d.webhook_event_first;
       }
       if (u.cost) {
@@ -381,7 +389,7 @@ Result<std::vector<ReportOutcome>> MySqlStore::apply_reports(const std::string& 
       for (const auto& [column, value] : row.sets) sql += ", " + column + " = " + value;
       c.execute(sql + " WHERE id = " + hex_literal(id.raw()));
     }
-    insert_events(c, events);
+    insert_message_events(c, events);
     c.commit();
     return out;
   });

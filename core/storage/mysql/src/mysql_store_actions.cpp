@@ -2,6 +2,9 @@
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
+#include "outbox.hpp"
+#include "sealing.hpp"
 #include "sql_helpers.hpp"
 
 #include <algorithm>
@@ -10,6 +13,9 @@
 namespace barid::core {
 
 using namespace mysql::sql_helpers;
+using namespace mysql::sealing;
+using namespace mysql::outbox;
+using namespace mysql::message_rows;
 
 namespace {
 
@@ -34,9 +40,9 @@ Message transition(DbConnection& c, TenantId tenant, const MessageId& id, Messag
   }
   c.execute("UPDATE messages SET status = " + status_sql(to) + extra_sets +
             ", updated_at = UTC_TIMESTAMP(6) WHERE " + where);
-  insert_events(c, {event_row(c, id, tenant, event, to,
-                              std::string(sdk::to_string(m.status)) + " -> " + std::string(sdk::to_string(to)),
-                              actor)});
+  insert_message_events(
+      c, {message_event_row(c, id, tenant, event, to,
+                            std::string(sdk::to_string(m.status)) + " -> " + std::string(sdk::to_string(to)), actor)});
   auto back = c.query(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + where);
   back->next();
   Message updated = read_message(c, *back);
@@ -79,7 +85,7 @@ Result<Message> MySqlStore::cancel_message(TenantId tenant, const MessageId& id,
 Status MySqlStore::record_event(TenantId tenant, const MessageId& id, std::string_view type, std::string_view detail,
                                 const Actor& actor) {
   auto r = run(*pool_, "record event", [&](DbConnection& c, int) {
-    insert_events(c, {event_row(c, id, tenant, type, std::nullopt, detail, actor)});
+    insert_message_events(c, {message_event_row(c, id, tenant, type, std::nullopt, detail, actor)});
     return true;
   });
   if (!r) return r.error();

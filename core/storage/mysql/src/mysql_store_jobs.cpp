@@ -2,6 +2,9 @@
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
+#include "outbox.hpp"
+#include "sealing.hpp"
 #include "sql_helpers.hpp"
 
 #include <algorithm>
@@ -10,6 +13,9 @@
 namespace barid::core {
 
 using namespace mysql::sql_helpers;
+using namespace mysql::sealing;
+using namespace mysql::outbox;
+using namespace mysql::message_rows;
 
 Result<Statistics> MySqlStore::statistics(TenantId tenant, TimePoint from, TimePoint to) {
   // Three index-only scans of the tenant's slice of ix_messages_tenant_time
@@ -199,7 +205,7 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
   return run(*pool_, "requeue retryable failures", [&](DbConnection& c, int) {
     c.begin();
     std::vector<MessageId> ids;
-    std::vector<EventRow> events;
+    std::vector<MessageEventRow> events;
     Actor actor{"job:retry-sweep", "", ""};
     for (const char* status : {"failed", "undelivered"}) {
       auto rs = c.query(std::string("SELECT id, tenant_id, attempts, error_code FROM messages WHERE status = '") +
@@ -209,18 +215,18 @@ Result<int> MySqlStore::requeue_retryable_failures(TimePoint since, int max_atte
       while (rs->next()) {
         auto id = Uuid::from_bytes(rs->getString("id").asStdString());
         ids.push_back(id);
-        events.push_back(event_row(c, id, static_cast<TenantId>(rs->getUInt("tenant_id")), "retry_requested",
-                                   MessageStatus::queued,
-                                   std::string("retry sweep: ") + status + " after attempt " +
-                                       std::to_string(rs->getInt("attempts")) + " (" + get_str(*rs, "error_code") + ")",
-                                   actor));
+        events.push_back(message_event_row(
+            c, id, static_cast<TenantId>(rs->getUInt("tenant_id")), "retry_requested", MessageStatus::queued,
+            std::string("retry sweep: ") + status + " after attempt " + std::to_string(rs->getInt("attempts")) + " (" +
+                get_str(*rs, "error_code") + ")",
+            actor));
       }
     }
     if (!ids.empty())
       c.execute(
           "UPDATE messages SET status = 'queued', next_attempt_at = UTC_TIMESTAMP(6), failed_at = NULL, "
           "retryable = 0, updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(ids) + ")");
-    insert_events(c, events);
+    insert_message_events(c, events);
     c.commit();
     return static_cast<int>(ids.size());
   });

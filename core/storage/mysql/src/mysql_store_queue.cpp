@@ -4,6 +4,8 @@
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
+#include "outbox.hpp"
 #include "sql_helpers.hpp"
 
 #include <barid/core/log.hpp>
@@ -17,6 +19,8 @@ namespace barid::core {
 
 using mysql::DbConnection;
 using namespace mysql::sql_helpers;
+using namespace mysql::outbox;
+using namespace mysql::message_rows;
 using namespace std::chrono;
 
 namespace {
@@ -46,7 +50,7 @@ PaceSlots& load_pace(DbConnection& c, std::map<std::string, PaceSlots>& paces, c
 // `minimal` leaves out everything the provider said but the decision: the
 // fallback for a row whose values the database refused.
 bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& a, bool minimal,
-                std::vector<EventRow>& events) {
+                std::vector<MessageEventRow>& events) {
   const AttemptDecision d = decide_attempt(a, minimal);
   const TimestampMoves& t = d.timestamps;
   std::string sets;  // ", column = value" for every column but the status
@@ -79,7 +83,7 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
                             " AND attempts = " + std::to_string(a.attempt);
   const Actor actor{"dispatcher", "", ""};
   if (c.update("UPDATE messages SET status = " + status_sql(d.status) + sets + where + " AND status = 'sending'") > 0) {
-    events.push_back(event_row(c, a.id, a.tenant_id, d.event, d.discard_content, actor));
+    events.push_back(message_event_row(c, a.id, a.tenant_id, d.event, d.discard_content, actor));
     return true;
   }
   if (d.guard == AttemptDecision::Guard::requires_sending) return false;
@@ -89,7 +93,7 @@ bool record_one(DbConnection& c, const std::string& owner, const AttemptResult& 
   if (c.update("UPDATE messages SET" + sets.substr(1) + where) == 0) return false;
   EventToWrite event = d.event;
   event.webhook_event.clear();
-  events.push_back(event_row(c, a.id, a.tenant_id, event, d.discard_content, actor));
+  events.push_back(message_event_row(c, a.id, a.tenant_id, event, d.discard_content, actor));
   return true;
 }
 
@@ -123,7 +127,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
     std::map<TenantId, int> shares;
     std::vector<Picked> picked;
     std::vector<MessageId> expired;
-    std::vector<EventRow> events;
+    std::vector<MessageEventRow> events;
     const Actor actor{"dispatcher", "", ""};
     const std::string channel(sdk::to_string(req.channel));
     auto tenant_list = [](const std::vector<TenantId>& ids) {
@@ -231,8 +235,8 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
               break;
             }
             ended.push_back(r.id);
-            events.push_back(event_row(c, r.id, tenant, "expired", MessageStatus::expired,
-                                       "validity ended before a provider could take it", actor));
+            events.push_back(message_event_row(c, r.id, tenant, "expired", MessageStatus::expired,
+                                               "validity ended before a provider could take it", actor));
           }
         }
         if (!ended.empty()) {
@@ -266,7 +270,7 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
       if (pace.taken > 0)
         c.execute("UPDATE provider_pace SET next_slot_at = '" + format_db_time(pace.next_free()) +
                   "' WHERE instance = " + q(c, instance));
-    insert_events(c, events);
+    insert_message_events(c, events);
     if (ids.empty()) {
       c.commit();
       return out;
@@ -301,12 +305,12 @@ Result<Claim> MySqlStore::claim_due(const ClaimRequest& req) {
 Result<int> MySqlStore::record_attempts(const std::string& owner, const std::vector<AttemptResult>& results) {
   if (results.empty()) return 0;
   auto all = run(*pool_, "record attempts", [&](DbConnection& c, int) {
-    std::vector<EventRow> events;
+    std::vector<MessageEventRow> events;
     int lost = 0;
     c.begin();
     for (const auto& a : results)
       if (!record_one(c, owner, a, false, events)) ++lost;
-    insert_events(c, events);
+    insert_message_events(c, events);
     c.commit();
     return lost;
   });
@@ -321,10 +325,10 @@ Result<int> MySqlStore::record_attempts(const std::string& owner, const std::vec
     Result<int> one = Error::internal("not tried");
     for (bool minimal : {false, true}) {
       one = run(*pool_, "record one attempt", [&](DbConnection& c, int) {
-        std::vector<EventRow> events;
+        std::vector<MessageEventRow> events;
         c.begin();
         const int dropped = record_one(c, owner, a, minimal, events) ? 0 : 1;
-        insert_events(c, events);
+        insert_message_events(c, events);
         c.commit();
         return dropped;
       });
@@ -361,7 +365,7 @@ Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack
         "SELECT id, tenant_id, attempts, max_attempts, lease_owner FROM messages WHERE status = 'sending' "
         "AND lease_expires_at < UTC_TIMESTAMP(6) LIMIT " + std::to_string(limit) + " FOR UPDATE SKIP LOCKED");
     std::vector<MessageId> requeue, give_up;
-    std::vector<EventRow> events;
+    std::vector<MessageEventRow> events;
     Actor actor{"dispatcher", "", ""};
     while (rs->next()) {
       auto id = Uuid::from_bytes(rs->getString("id").asStdString());
@@ -371,16 +375,16 @@ Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack
       const std::string owner = get_str(*rs, "lease_owner");
       if (attempts >= max_attempts + max_attempts_slack) {
         give_up.push_back(id);
-        events.push_back(event_row(c, id, tenant, "failed", MessageStatus::failed,
-                                   "lease of " + owner + " expired after attempt " + std::to_string(attempts) +
-                                       "; giving up",
-                                   actor));
+        events.push_back(message_event_row(c, id, tenant, "failed", MessageStatus::failed,
+                                           "lease of " + owner + " expired after attempt " +
+                                               std::to_string(attempts) + "; giving up",
+                                           actor));
       } else {
         requeue.push_back(id);
-        events.push_back(event_row(c, id, tenant, "lease_expired", MessageStatus::queued,
-                                   "lease of " + owner + " expired during attempt " + std::to_string(attempts) +
-                                       "; back in the queue",
-                                   actor));
+        events.push_back(message_event_row(c, id, tenant, "lease_expired", MessageStatus::queued,
+                                           "lease of " + owner + " expired during attempt " +
+                                               std::to_string(attempts) + "; back in the queue",
+                                           actor));
       }
     }
     if (!requeue.empty())
@@ -392,7 +396,7 @@ Result<int> MySqlStore::requeue_expired_leases(int limit, int max_attempts_slack
           "UPDATE messages SET status = 'failed', failed_at = UTC_TIMESTAMP(6), next_attempt_at = UTC_TIMESTAMP(6), "
           "lease_owner = NULL, lease_expires_at = NULL, error_code = 'LEASE-EXPIRED', error_message = 'the gateway node sending it "
           "stopped repeatedly', updated_at = UTC_TIMESTAMP(6) WHERE id IN (" + id_list(give_up) + ")");
-    insert_events(c, events);
+    insert_message_events(c, events);
     c.commit();
     return static_cast<int>(requeue.size() + give_up.size());
   });

@@ -2,6 +2,9 @@
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
+#include "outbox.hpp"
+#include "sealing.hpp"
 #include "sql_helpers.hpp"
 
 #include <cppconn/exception.h>
@@ -12,6 +15,9 @@
 namespace barid::core {
 
 using namespace mysql::sql_helpers;
+using namespace mysql::sealing;
+using namespace mysql::outbox;
+using namespace mysql::message_rows;
 
 namespace {
 
@@ -70,8 +76,8 @@ Status MySqlStore::add_opt_out(const OptOut& o) {
               q(c, truncate(o.instance, 64)) + "," + q(c, truncate(o.source, 64)) + "," + q(c, truncate(o.detail, 255)) +
               ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE source = VALUES(source), detail = VALUES(detail)");
     if (o.notify_tenant)
-      write_outbox(c, {OutboxEvent{*o.notify_tenant, "recipient.opted_out", std::nullopt, std::nullopt, o.source,
-                                   std::nullopt, o.phone, o.channel}});
+      write_outbox(c, {NewWebhookEvent{*o.notify_tenant, "recipient.opted_out", std::nullopt, std::nullopt, o.source,
+                                       std::nullopt, o.phone, o.channel}});
     c.commit();
     return true;
   });
@@ -96,8 +102,8 @@ Result<int> MySqlStore::remove_opt_out(const std::vector<TenantId>& tenants, con
     const auto n = static_cast<int>(c.update("DELETE FROM opt_outs WHERE " + number_match(c, "phone", phone) +
                                              " AND channel IN (" + q(c, channel) + ", '*') AND " + which));
     if (notify && n > 0)
-      write_outbox(c, {OutboxEvent{*notify, "recipient.opted_in", std::nullopt, std::nullopt, "", std::nullopt, phone,
-                                   channel}});
+      write_outbox(c, {NewWebhookEvent{*notify, "recipient.opted_in", std::nullopt, std::nullopt, "", std::nullopt,
+                                       phone, channel}});
     c.commit();
     return n;
   });
@@ -180,8 +186,8 @@ Result<bool> MySqlStore::keep_inbound(const InboundRecord& m) {
         q_or_null(c, m.intent) + "," + sealing_key_sql(c) + "," +
         sealed_number_sql(c, "inbound_messages", "from", m.id, truncate(m.from, 32)) + ")");
     if (n > 0 && m.tenant_id)
-      write_outbox(c, {OutboxEvent{*m.tenant_id, "inbound.received", std::nullopt, std::nullopt, "", m.id,
-                                   m.from, std::string(sdk::to_string(m.channel))}});
+      write_outbox(c, {NewWebhookEvent{*m.tenant_id, "inbound.received", std::nullopt, std::nullopt, "", m.id,
+                                       m.from, std::string(sdk::to_string(m.channel))}});
     c.commit();
     return n > 0;
   });
@@ -222,7 +228,7 @@ Status MySqlStore::record_reply(TenantId tenant, const MessageId& message, const
     c.execute("INSERT INTO message_events (message_id, tenant_id, at, type, detail, actor) VALUES (" +
               hex_literal(message.raw()) + "," + std::to_string(tenant) + ",UTC_TIMESTAMP(6),'replied'," +
               q(c, "intent " + intent + " (inbound message " + inbound.str() + ")") + ",'recipient')");
-    write_outbox(c, {OutboxEvent{tenant, "message.replied", message, std::nullopt, intent, inbound, {}, {}}});
+    write_outbox(c, {NewWebhookEvent{tenant, "message.replied", message, std::nullopt, intent, inbound, {}, {}}});
     c.commit();
     return true;
   });

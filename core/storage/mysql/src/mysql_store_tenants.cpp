@@ -5,6 +5,7 @@
 
 #include "sql_helpers.hpp"
 
+#include <barid/core/log.hpp>
 #include <barid/core/tenant_policy.hpp>
 
 #include <algorithm>

@@ -4,6 +4,7 @@
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
 #include "sql_helpers.hpp"
 
 #include <barid/core/money.hpp>
@@ -16,6 +17,7 @@ namespace barid::core {
 
 using mysql::DbConnection;
 using namespace mysql::sql_helpers;
+using namespace mysql::message_rows;
 
 namespace {
 
@@ -48,8 +50,8 @@ int random_slot() {
 
 }  // namespace
 
-void mysql::sql_helpers::charge_usage(DbConnection& c, const std::vector<NewMessage>& batch,
-                                      std::vector<InsertOutcome>& out, const std::vector<char>& stored_before) {
+void mysql::message_rows::charge_usage(DbConnection& c, const std::vector<NewMessage>& batch,
+                                       std::vector<InsertOutcome>& out, const std::vector<char>& stored_before) {
   // What this transaction stored that will be sent (suppressed messages are
   // not), per tenant in ascending order: the order rows are locked in.
   std::map<TenantId, std::vector<std::size_t>> by_tenant;

@@ -1,10 +1,14 @@
 // MySqlStore: event webhooks: endpoints, and the deliveries of the outbox
-// (the events themselves are written by write_outbox, in the transactions of
-// the changes they describe).
+// (the events themselves are written by write_outbox, outbox.cpp, in the
+// transactions of the changes they describe).
 
 #include <barid/core/mysql_store.hpp>
 
+#include "message_rows.hpp"
+#include "sealing.hpp"
 #include "sql_helpers.hpp"
+
+#include <barid/core/log.hpp>
 
 #include <algorithm>
 #include <map>
@@ -14,6 +18,8 @@
 namespace barid::core {
 
 using namespace mysql::sql_helpers;
+using namespace mysql::sealing;
+using namespace mysql::message_rows;
 
 namespace {
 

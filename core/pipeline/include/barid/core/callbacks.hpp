@@ -1,7 +1,10 @@
 #pragma once
-// Provider webhooks: the raw request goes to the instance's plugin, which
-// checks that it is authentic and turns it into delivery reports and inbound
-// messages; reports are applied through the state machine (never backwards).
+// Provider callbacks, the requests providers send to
+// POST /webhooks/{instance}/{kind} (providers call them webhooks; the events
+// Barid sends to tenants' endpoints are WebhookSender's): the raw request
+// goes to the instance's plugin, which checks that it is authentic and turns
+// it into delivery reports and inbound messages; reports are applied through
+// the state machine (never backwards).
 // An inbound message is kept, with the tenant it belongs to (see
 // InboundRecord), and records when its sender last wrote (the WhatsApp
 // 24-hour window); STOP opts the sender out of that channel for the tenants
@@ -52,7 +55,7 @@ class CallbackProcessor {
   // Reports and inbound messages one request may carry; a request with more
   // is refused whole (providers send a handful; more is a replay or a flood).
   static constexpr std::size_t kMaxItems = 1000;
-  // The body a webhook may have, checked before the plugin parses it.
+  // The body a callback may have, checked before the plugin parses it.
   static constexpr std::size_t kMaxBodyBytes = 1 << 20;
 
   // not_found: no such instance; invalid: the plugin rejected the request

@@ -1,11 +1,11 @@
 #pragma once
-// Periodic work: refreshing delivery status from providers that can be
-// polled, sweeping retryable failures back into the queue, deleting
-// messages past their retention, checking provider health. When several
-// gateway nodes share the database, exactly one runs each scheduled run
-// (Store::claim_job_run).
+// Periodic work: when each job runs (JobSchedule, JobScheduler) and the
+// gateway's jobs (standard_jobs): refreshing delivery status from providers
+// that can be polled (StatusRefresher), sweeping retryable failures back into
+// the queue, deleting messages past their retention, checking provider health
+// (HealthMonitor). When several gateway nodes share the database, exactly one
+// runs each scheduled run (Store::claim_job_run).
 
-#include <barid/core/provider_registry.hpp>
 #include <barid/core/store.hpp>
 
 #include <atomic>
@@ -23,62 +23,8 @@
 
 namespace barid::core {
 
-// Asks a provider for the status of messages it accepted.
-class StatusRefresher {
- public:
-  StatusRefresher(JobStore& jobs, DeliveryReports& reports, ProviderRegistry& providers)
-      : jobs_(jobs), reports_(reports), providers_(providers) {}
-
-  // One message (POST /v1/messages/{id}/refresh). conflict when the message
-  // was never accepted by a provider or its instance cannot be polled; a
-  // conflict whose field is kUnknownToProvider when the provider answered
-  // that it does not know the message (its status is left as it is);
-  // unavailable when the query failed.
-  Result<ReportOutcome> refresh(const Message& message, const Actor& actor);
-  static constexpr const char* kUnknownToProvider = "provider_message_id";
-
-  struct Counts {
-    int checked = 0, changed = 0, failed_queries = 0, cost_checked = 0;
-    // Answers that the provider does not know the message: not failures.
-    int unknown_to_provider = 0;
-    // The failed queries by reason: the provider's error code ("HTTP-503"),
-    // or STORE when the answer could not be recorded.
-    std::map<std::string, int> failures_by_reason;
-    // "3 queries failed (HTTP-503: 2, TIMEOUT: 1)", "0 queries failed".
-    std::string failures_text() const;
-  };
-  // Sent-but-not-final messages accepted since `since`, for every instance
-  // that supports polling (the status-refresh job).
-  // Returns early, with what it did so far, once `stop` is requested.
-  Result<Counts> refresh_recent(TimePoint since, int limit_per_instance, std::stop_token stop = {});
-
- private:
-  JobStore& jobs_;
-  DeliveryReports& reports_;
-  ProviderRegistry& providers_;
-
-  // refresh(); on a failure, `reason` is set to its reason (see Counts).
-  Result<ReportOutcome> refresh(const Message& message, const Actor& actor, std::string& reason);
-  // refresh(), counting what failed into `counts`.
-  Result<ReportOutcome> refresh(const Message& message, const Actor& actor, Counts& counts);
-};
-
-// Calls check_health on every provider instance and records the result.
-class HealthMonitor {
- public:
-  HealthMonitor(JobStore& store, ProviderRegistry& providers, std::string node)
-      : store_(store), providers_(providers), node_(std::move(node)) {}
-  // Returns a one-line summary.
-  std::string check_all(std::stop_token stop = {});
-  // Records what is known of one instance's health (a check, or what a send
-  // found out), and logs it when it is not healthy.
-  void record(const std::string& instance, const sdk::HealthReport& report);
-
- private:
-  JobStore& store_;
-  ProviderRegistry& providers_;
-  std::string node_;
-};
+class StatusRefresher;  // status_refresher.hpp
+class HealthMonitor;    // health_monitor.hpp
 
 struct JobSchedule {
   std::chrono::milliseconds every{0};  // every N, or
