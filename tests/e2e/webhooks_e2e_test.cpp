@@ -426,10 +426,16 @@ TEST_F(WebhooksE2E, AReceiverDownForThirtySecondsLosesNothingAndKeepsEachMessage
   ASSERT_EQ(per_message.size(), 20u);
   for (const auto& [id, types] : per_message)
     EXPECT_EQ(types, (std::vector<std::string>{"message.sent", "message.delivered"})) << id;
-  // The failures are on record.
-  auto attempts = call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>() + "/deliveries?limit=1000", nullptr, 200);
+  // The failures are on record, and so is every delivery once the last
+  // answers' record is written (the sender records answers in groups).
   int failed = 0, delivered = 0;
-  for (const auto& at : attempts["deliveries"]) (at["delivered"] == true ? delivered : failed) += 1;
+  const auto recorded = std::chrono::steady_clock::now() + 10s;
+  do {
+    auto attempts = call(key_a_, "GET", "/v1/webhooks/" + a["id"].get<std::string>() + "/deliveries?limit=1000", nullptr, 200);
+    failed = delivered = 0;
+    for (const auto& at : attempts["deliveries"]) (at["delivered"] == true ? delivered : failed) += 1;
+  } while (delivered < 40 && std::chrono::steady_clock::now() < recorded &&
+           (std::this_thread::sleep_for(50ms), true));
   EXPECT_GE(failed, 20);
   EXPECT_GE(delivered, 40);
 }
@@ -593,6 +599,11 @@ TEST_F(WebhooksE2E, AReplayQueuesAtMostTheLimitAndASecondWaitsForTheFirst) {
   const std::string path = "/v1/webhooks/" + a["id"].get<std::string>();
   for (int i = 0; i < 3; ++i) send(key_a_, "+96650123600" + std::to_string(i), "rp-" + std::to_string(i));
   ASSERT_EQ(receiver_.wait_for("/a", 6).size(), 6u);  // sent and delivered of each
+  // ... and recorded (answers are recorded in groups, a moment later).
+  const auto recorded = std::chrono::steady_clock::now() + 10s;
+  while (db_.scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'") != "0" &&
+         std::chrono::steady_clock::now() < recorded)
+    std::this_thread::sleep_for(20ms);
 
   receiver_.answer(503);  // the replayed events stay pending
   auto first = call(key_a_, "POST", path + "/replay", {{"since", "2000-01-01T00:00:00Z"}}, 202);

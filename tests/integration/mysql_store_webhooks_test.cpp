@@ -365,5 +365,33 @@ TEST_F(WebhookStoreTest, ANodeStartedAgainUnderItsIdTakesBackItsLeasesAndNoOther
   EXPECT_EQ(*store_->end_webhook_leases_of("node-a"), 0);
 }
 
+// A 410 whose record comes after the endpoint was changed (enabled again by
+// its tenant, say) answered for the endpoint as it was: it disables nothing.
+// The same answer with no change since disables it.
+TEST_F(WebhookStoreTest, AGoneAnswerRecordedAfterTheEndpointChangedDoesNotDisableIt) {
+  WebhookEndpoint w = endpoint(tenant_);
+  event_for(w, 10);
+  event_for(w, 11);
+  auto claimed = store_->claim_webhook_deliveries("node-a", 10, 60s);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 2u);
+  WebhookAttemptOutcome gone;
+  gone.status_code = 410;
+  gone.error = "HTTP 410";
+  gone.disable_reason = "the endpoint answered 410 Gone";
+  gone.next_attempt_at = now_us() + 1h;
+  // Changed meanwhile (its tenant saved it again).
+  ASSERT_TRUE(store_->update_webhook(w, std::nullopt).ok());
+  ASSERT_TRUE(store_->finish_webhook_delivery((*claimed)[0], gone).ok());
+  EXPECT_FALSE(store_->find_webhook(tenant_, w.id)->value().disabled_at.has_value());
+  // Claimed after the change: the answer disables it.
+  db_->execute("UPDATE webhook_deliveries SET next_attempt_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND, lease_owner = NULL, "
+               "lease_expires_at = NULL WHERE status = 'pending'");
+  auto again = store_->claim_webhook_deliveries("node-a", 10, 60s);
+  ASSERT_FALSE(again->empty());
+  ASSERT_TRUE(store_->finish_webhook_delivery(again->front(), gone).ok());
+  EXPECT_TRUE(store_->find_webhook(tenant_, w.id)->value().disabled_at.has_value());
+}
+
 }  // namespace
 }  // namespace barid::core

@@ -405,9 +405,15 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
   auto r = run(*pool_, "finish webhook deliveries", [&](DbConnection& c, int) {
     c.begin();
     std::string attempts;
-    // Per endpoint: did the batch deliver one (the endpoint works), and the
-    // last reason to disable it.
-    std::map<std::string, std::pair<bool, std::string>> endpoints;
+    // Per endpoint: did the batch deliver one (the endpoint works), the last
+    // reason to disable it, and the endpoint as the answer that gave it saw
+    // it (updated_at when the delivery was claimed).
+    struct Seen {
+      bool delivered = false;
+      std::string disable_reason;
+      TimePoint as_of{};
+    };
+    std::map<std::string, Seen> endpoints;
     // The deliveries that end the same way, updated together (a batch that
     // all went well is one statement): what they set, their keys.
     std::map<std::string, std::vector<WebhookDeliveryKey>> same;
@@ -431,8 +437,11 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
                   (o.delivered ? "1" : "0") + ")";
       if (o.skipped) continue;
       auto& e = endpoints[d.endpoint.id.raw()];
-      e.first = e.first || o.delivered;
-      if (!o.disable_reason.empty()) e.second = o.disable_reason;
+      e.delivered = e.delivered || o.delivered;
+      if (!o.disable_reason.empty()) {
+        e.disable_reason = o.disable_reason;
+        e.as_of = d.endpoint.updated_at;
+      }
     }
     for (const auto& [set, keys] : same)
       for (std::size_t from = 0; from < keys.size(); from += kKeysPerStatement)
@@ -442,16 +451,20 @@ Status MySqlStore::finish_webhook_deliveries(const std::vector<WebhookDelivery>&
               "delivered) VALUES " + attempts);
     for (const auto& [raw, e] : endpoints) {
       const std::string endpoint = "id = " + hex_literal(raw);
-      if (e.first)
+      if (e.delivered)
         c.execute("UPDATE webhook_endpoints SET failing_since = NULL WHERE " + endpoint +
                   " AND failing_since IS NOT NULL");
       else
         c.execute("UPDATE webhook_endpoints SET failing_since = UTC_TIMESTAMP(6) WHERE " + endpoint +
                   " AND failing_since IS NULL");
-      if (!e.second.empty())
+      // An answer to the endpoint as it was before a change since (enabled
+      // again, say, while the answer waited for its record) disables
+      // nothing: the endpoint as it is now has not answered yet.
+      if (!e.disable_reason.empty())
         c.execute("UPDATE webhook_endpoints SET disabled_at = COALESCE(disabled_at, UTC_TIMESTAMP(6)), "
-                  "disabled_reason = " + q(c, truncate(e.second, 255)) + ", updated_at = UTC_TIMESTAMP(6) WHERE " +
-                  endpoint + " AND disabled_at IS NULL");
+                  "disabled_reason = " + q(c, truncate(e.disable_reason, 255)) + ", updated_at = UTC_TIMESTAMP(6) WHERE " +
+                  endpoint + " AND disabled_at IS NULL" +
+                  (e.as_of == TimePoint{} ? std::string() : " AND updated_at <= '" + format_db_time(e.as_of) + "'"));
     }
     c.commit();
     return true;
